@@ -1,0 +1,1 @@
+"""Audit and security-event queries: the audit function's package."""

@@ -1,0 +1,1 @@
+"""Invoices: the invoice function's package."""

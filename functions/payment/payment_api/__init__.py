@@ -1,0 +1,1 @@
+"""Payment methods and payments: the payment function's package."""

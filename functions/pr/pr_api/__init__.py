@@ -1,0 +1,1 @@
+"""Payment requests: the pr function's package."""

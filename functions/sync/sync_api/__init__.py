@@ -1,0 +1,1 @@
+"""Real-time sync (HTTP side): the sync function's package."""

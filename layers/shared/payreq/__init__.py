@@ -1,0 +1,1 @@
+"""Payreq's shared Lambda layer: settings, database, HTTP conventions, audit, outbox, observability."""

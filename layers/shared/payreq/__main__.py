@@ -1,0 +1,5 @@
+import sys
+
+from payreq.cli import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""The audit writer: every change and every security event, in the transaction of the change.
+
+Events are appended to `audit_events`, which the database itself keeps append-only. A change
+stores only what differs between before and after, so the log stays compact and readable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import insert
+
+from payreq.db.schema import audit_events
+from payreq.jsonable import redacted
+from payreq.observability import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from payreq.context import RequestContext
+
+SecurityAction = Literal[
+    "login_succeeded",
+    "login_failed",
+    "logout",
+    "token_issued",
+    "token_revoked",
+    "access_denied",
+    "bad_token",
+    "test_login",
+]
+
+
+def changed_fields(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """Only the fields that differ; a create keeps all of `after`, a delete all of `before`."""
+    old, new = redacted(dict(before)) if before else None, redacted(dict(after)) if after else None
+    if old is None or new is None:
+        return old, new
+    keys = [key for key in old.keys() | new.keys() if old.get(key) != new.get(key)]
+    return {key: old.get(key) for key in sorted(keys)}, {key: new.get(key) for key in sorted(keys)}
+
+
+def record_change(
+    connection: Connection,
+    context: RequestContext,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+) -> uuid.UUID:
+    old, new = changed_fields(before, after)
+    return _append(
+        connection,
+        context,
+        category="change",
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        before=old,
+        after=new,
+    )
+
+
+def record_security_event(
+    connection: Connection,
+    context: RequestContext,
+    action: SecurityAction,
+    details: Mapping[str, Any] | None = None,
+) -> uuid.UUID:
+    return _append(
+        connection,
+        context,
+        category="security",
+        action=action,
+        entity_type=None,
+        entity_id=None,
+        before=None,
+        after=redacted(dict(details)) if details else None,
+    )
+
+
+def record_security_event_now(
+    engine: Engine, context: RequestContext, action: SecurityAction, details: Mapping[str, Any] | None = None
+) -> None:
+    """Record a security event in a transaction of its own, for events that must outlive the
+    request's (a denial is recorded even though the request it denies writes nothing).
+
+    A failure to record is logged, never raised: it must not turn a clean 401/403 into a 500.
+    """
+    try:
+        with engine.begin() as connection:
+            record_security_event(connection, context, action, details)
+    except Exception:
+        logger.exception("could not record security event", extra={"security_action": action})
+
+
+def _append(connection: Connection, context: RequestContext, **values: Any) -> uuid.UUID:
+    event_id = uuid.uuid4()
+    connection.execute(
+        insert(audit_events).values(
+            event_id=event_id,
+            actor_id=context.user_id,
+            request_id=context.request_id,
+            source_ip=context.source_ip,
+            user_agent=context.user_agent,
+            **values,
+        )
+    )
+    return event_id

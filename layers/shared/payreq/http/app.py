@@ -1,0 +1,15 @@
+"""The resolver every HTTP function uses, with the conventions already wired in."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from payreq.http.errors import register_error_handlers
+
+
+def create_app() -> APIGatewayHttpResolver:
+    # Validation makes route signatures (pydantic bodies, typed query and path parameters) both the
+    # request check and the OpenAPI document.
+    app = APIGatewayHttpResolver(enable_validation=True)
+    register_error_handlers(app)
+    return app

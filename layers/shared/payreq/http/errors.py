@@ -1,0 +1,106 @@
+"""One mapping from exceptions to the error envelope, registered on every function's resolver.
+
+Internal errors never leak details to the client; the log has them under the same request id.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError, ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError
+
+from payreq.errors import PayreqError
+from payreq.http.envelope import error_response
+from payreq.observability import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as the client needs them: where, which field, what is wrong."""
+    details = []
+    for error in errors:
+        location, *path = error.get("loc") or ("body",)
+        details.append(
+            {
+                "location": str(location),
+                "field": ".".join(str(part) for part in path),
+                "type": error.get("type"),
+                "message": error.get("msg"),
+            }
+        )
+    return details
+
+
+def register_error_handlers(app: APIGatewayHttpResolver) -> None:
+    def request_id() -> str | None:
+        return app.current_event.request_context.request_id
+
+    @app.exception_handler(PayreqError)
+    def domain_error(error: PayreqError) -> Response[Any]:
+        return error_response(error.status, error.code, error.message, request_id=request_id(), details=error.details)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response[Any]:
+        return error_response(
+            HTTPStatus.UNPROCESSABLE_ENTITY,
+            "validation_error",
+            "The request is not valid.",
+            request_id=request_id(),
+            details=validation_details(error.errors()),
+        )
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_media_type(error: RequestUnsupportedContentType) -> Response[Any]:
+        return error_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Send the request body as application/json.",
+            request_id=request_id(),
+        )
+
+    @app.exception_handler(ServiceError)
+    def service_error(error: ServiceError) -> Response[Any]:
+        # Powertools raises NotFoundError for a path or method no route serves.
+        if isinstance(error, NotFoundError):
+            return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.", request_id=request_id())
+        status = HTTPStatus(error.status_code)
+        return error_response(status, status.phrase.lower().replace(" ", "_"), str(error.msg), request_id=request_id())
+
+    @app.exception_handler(DBAPIError)
+    def database_error(error: DBAPIError) -> Response[Any]:
+        logger.exception("database error")
+        if error.connection_invalidated or isinstance(error, InterfaceError):
+            # The connection was lost or could not be made. The pool has dropped it; the next
+            # request gets a new one.
+            return error_response(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "The database is briefly unavailable; retry the request.",
+                request_id=request_id(),
+                headers={"Retry-After": "1"},
+            )
+        return internal_error_response(request_id())
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[Any]:
+        logger.exception("unhandled error")
+        return internal_error_response(request_id())
+
+
+def internal_error_response(request_id: str | None) -> Response[Any]:
+    return error_response(
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "An unexpected error occurred. Quote the request id when reporting it.",
+        request_id=request_id,
+    )

@@ -1,0 +1,1 @@
+"""The local stack: Payreq on one machine with no cloud account and no Docker."""

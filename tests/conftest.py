@@ -1,0 +1,83 @@
+"""Fixtures for every suite: a real PostgreSQL (embedded unless DATABASE_URL names one), a fresh
+migrated database per test, and the layer's cached settings and clients reset around each test."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from payreq import aws, settings
+from payreq.db import get_engine, reset_engine
+from support.database import DatabaseFactory
+from support.lambda_context import FakeLambdaContext
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from sqlalchemy.engine import Engine
+
+# Tests never reach AWS: fixed region and dummy credentials, tracing off.
+os.environ.update(
+    {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "PayreqTest",
+        "PAYREQ_STAGE": "test",
+    }
+)
+
+
+@pytest.fixture(scope="session")
+def database_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseFactory]:
+    external = os.environ.pop("DATABASE_URL", None)
+    server = None
+    if external is None:
+        from payreq_local.postgres import EmbeddedPostgres
+
+        data_dir: Path = tmp_path_factory.mktemp("postgres") / "data"
+        server = EmbeddedPostgres(data_dir, ephemeral=True).start()
+    factory = DatabaseFactory(external or server.url())  # type: ignore[union-attr]
+    factory.create_template()
+    yield factory
+    factory.dispose()
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(database_server: DatabaseFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, migrated database that the layer's settings and engine point at."""
+    name = database_server.create()
+    url = database_server.url(name)
+    monkeypatch.setenv("DATABASE_URL", url)
+    settings.reset()
+    reset_engine()
+    yield url
+    reset_engine()
+    database_server.drop(name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Engine:
+    return get_engine()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layer_state() -> Iterator[None]:
+    settings.reset()
+    aws.reset()
+    reset_engine()
+    yield
+    reset_engine()
+    settings.reset()
+    aws.reset()
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()

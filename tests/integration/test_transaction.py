@@ -1,0 +1,73 @@
+"""A flow's change, its audit event and its outbox row commit or roll back together."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from payreq.audit import record_change
+from payreq.context import RequestContext
+from payreq.db import transaction
+from payreq.db.schema import audit_events, outbox, users
+from payreq.outbox import publish_change
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+ACTOR = RequestContext(request_id="req-test", user_id=None, source_ip="203.0.113.7", user_agent="pytest")
+
+
+class FlowFailed(Exception):
+    pass
+
+
+def invite_user(engine: Engine, context: RequestContext, email: str, *, then_fail: bool = False) -> uuid.UUID:
+    """Shaped like every flow: one unit of work holding the change, its audit event and its outbox row."""
+    user_id = uuid.uuid4()
+    with transaction(engine) as connection:
+        row = {"id": user_id, "email": email, "display_name": email.split("@")[0]}
+        connection.execute(insert(users).values(**row))
+        record_change(connection, context, action="user.invited", entity_type="user", entity_id=user_id, after=row)
+        publish_change(connection, entity="user", entity_id=user_id, op="created", version=1)
+        if then_fail:
+            raise FlowFailed("something later in the flow failed")
+    return user_id
+
+
+def table_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table.name: connection.scalar(select(func.count()).select_from(table)) or 0
+            for table in (users, audit_events, outbox)
+        }
+
+
+def test_a_flow_that_fails_half_way_leaves_all_three_tables_as_they_were(engine: Engine) -> None:
+    # Given a database with one committed change
+    invite_user(engine, ACTOR, "first@example.com")
+    before = table_counts(engine)
+
+    # When a flow writes a row, its audit event and its outbox row, then raises
+    with pytest.raises(FlowFailed):
+        invite_user(engine, ACTOR, "second@example.com", then_fail=True)
+
+    # Then none of the three writes survived
+    assert table_counts(engine) == before == {"users": 1, "audit_events": 1, "outbox": 1}
+
+
+def test_a_flow_that_succeeds_commits_the_change_with_its_audit_event_and_outbox_row(engine: Engine) -> None:
+    # When a flow completes
+    user_id = invite_user(engine, ACTOR, "ada@example.com")
+
+    # Then the change, who made it and the announcement are all there
+    with engine.connect() as connection:
+        audit = connection.execute(select(audit_events)).mappings().one()
+        announced = connection.execute(select(outbox)).mappings().one()
+    assert (audit["action"], audit["entity_id"], audit["category"]) == ("user.invited", str(user_id), "change")
+    assert audit["after"]["email"] == "ada@example.com"
+    assert (audit["request_id"], audit["source_ip"], audit["user_agent"]) == ("req-test", "203.0.113.7", "pytest")
+    assert (announced["entity"], announced["op"], announced["dispatched_at"]) == ("user", "created", None)
+    assert announced["topics"] == ["users", f"user:{user_id}"]
