@@ -3,12 +3,14 @@ migrated database per test, and the layer's cached settings and clients reset ar
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 from typing import TYPE_CHECKING
 
 import pytest
 
-from payreq import aws, settings
+from payreq import aws, observability, settings
 from payreq.db import get_engine, reset_engine
 from support.database import DatabaseFactory
 from support.lambda_context import FakeLambdaContext
@@ -81,3 +83,16 @@ def _fresh_layer_state() -> Iterator[None]:
 @pytest.fixture
 def lambda_context() -> FakeLambdaContext:
     return FakeLambdaContext()
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """What the layer's logger writes during the test, formatted exactly as in CloudWatch."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.logger.registered_formatter)
+    # Powertools' Logger writes through the standard logger named after the service.
+    standard_logger = logging.getLogger(observability.SERVICE)
+    standard_logger.addHandler(handler)
+    yield stream
+    standard_logger.removeHandler(handler)

@@ -19,6 +19,8 @@ from payreq.observability import instrument
 from support.events import http_event, response_json
 
 if TYPE_CHECKING:
+    import io
+
     from sqlalchemy.engine import Engine
 
     from support.lambda_context import FakeLambdaContext
@@ -48,7 +50,7 @@ def explode() -> dict[str, Any]:
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 def lambda_handler(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)  # type: ignore[arg-type]
+    return app.resolve(event, context)
 
 
 USER = uuid.uuid4()
@@ -157,7 +159,7 @@ def test_no_authentication_is_401_and_recorded_as_a_security_event(
 
 @pytest.mark.usefixtures("database_url")
 def test_an_unexpected_exception_is_500_without_internals_but_with_the_request_id(
-    lambda_context: FakeLambdaContext, capsys: pytest.CaptureFixture[str]
+    lambda_context: FakeLambdaContext, captured_logs: io.StringIO
 ) -> None:
     event = http_event("GET", "/api/v1/explode", user_id=USER, permissions=("widget.read",))
 
@@ -168,5 +170,5 @@ def test_an_unexpected_exception_is_500_without_internals_but_with_the_request_i
     assert "hunter2" not in str(error) and "RuntimeError" not in str(error)
     assert "request id" in error["message"]
     # ...while the log has the whole story under the same request id
-    logged = capsys.readouterr().out
+    logged = captured_logs.getvalue()
     assert "RuntimeError" in logged and event["requestContext"]["requestId"] in logged

@@ -64,7 +64,7 @@ def _ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
-def _password_provider(settings: DatabaseSettings) -> Callable[[], str] | None:
+def password_provider(settings: DatabaseSettings) -> Callable[[], str] | None:
     if settings.url is not None:
         return None
     if settings.auth == "password":
@@ -96,7 +96,7 @@ def _password_provider(settings: DatabaseSettings) -> Callable[[], str] | None:
 
 def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) -> Engine:
     url, connect_args = database_url(settings)
-    password = _password_provider(settings)
+    password = password_provider(settings)
     engine = create_engine(
         url,
         connect_args=connect_args,
