@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from support.lambda_context import FakeLambdaContext
 
-app = create_app()
+app = create_app("test")
 
 
 class NewWidget(BaseModel):

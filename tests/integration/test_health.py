@@ -26,11 +26,16 @@ def test_each_function_reports_itself_healthy(function: str, lambda_context: Fak
     assert response_json(response) == {"status": "ok", "function": function, "database": "ok"}
 
 
+@pytest.mark.parametrize(
+    "unreachable",
+    ["postgresql://payreq@/payreq?host=/nonexistent/socket/dir", "postgresql://payreq@127.0.0.1:1/payreq"],
+    ids=["unix-socket", "tcp"],
+)
 def test_an_unreachable_database_is_a_503_the_client_may_retry(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: object, lambda_context: FakeLambdaContext
+    unreachable: str, monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext
 ) -> None:
     # Given a database that is not there
-    monkeypatch.setenv("DATABASE_URL", f"postgresql://payreq@/payreq?host={tmp_path}")
+    monkeypatch.setenv("DATABASE_URL", unreachable)
     handler = importlib.import_module("pr_api.handler")
 
     # When a request needs it

@@ -8,8 +8,9 @@ import ssl
 import boto3
 import pytest
 from moto import mock_aws
+from sqlalchemy.exc import InterfaceError
 
-from payreq.db.engine import database_url, password_provider
+from payreq.db.engine import build_engine, database_url, password_provider
 from payreq.settings import DatabaseSettings
 
 
@@ -85,3 +86,15 @@ def test_secret_auth_reads_the_password_from_secrets_manager(monkeypatch: pytest
 def test_a_local_url_needs_no_credentials_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_from(monkeypatch, DATABASE_URL="postgresql://postgres@/payreq?host=/tmp")
     assert password_provider(settings) is None
+
+
+@mock_aws
+def test_credentials_that_cannot_be_fetched_fail_like_any_connect(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a secret that does not exist (deleted, or no permission to read it)
+    missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:payreq/missing-AbCdEf"
+    settings = settings_from(monkeypatch, DB_HOST="127.0.0.1", DB_AUTH="secret", DB_SECRET_ARN=missing)
+    engine = build_engine(settings)
+
+    # When a connection is needed, the failure is a driver error: the HTTP layer answers 503, not 500
+    with pytest.raises(InterfaceError, match="could not obtain database credentials"):
+        engine.connect()

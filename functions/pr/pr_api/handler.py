@@ -7,14 +7,12 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from payreq.http import create_app
-from payreq.http.health import health_router
 from payreq.observability import instrument
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-app = create_app()
-app.include_router(health_router("pr"))
+app = create_app("pr")
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -16,6 +16,7 @@ import ssl
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import pg8000
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, make_url
 
@@ -103,23 +104,44 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         pool_size=pool_size or settings.pool_size,
         max_overflow=0,
         pool_recycle=settings.pool_recycle_seconds,
-        # pg8000's default of fetching a server-side "SELECT 1" on checkout would add a round trip
-        # to every request; dead connections are invalidated on first use instead.
+        # A pre-ping would add a round trip to every request. A dead connection is invalidated on
+        # first use instead: that request answers 503 and the next one connects afresh.
         pool_pre_ping=False,
     )
 
     @event.listens_for(engine, "do_connect")
-    def _connect(dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+    def _connect(dialect: Any, connection_record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
         if password is not None:
-            cparams["password"] = password()
-        host = cparams.get("host")
-        if host and "unix_sock" not in cparams:
-            sock = socket.create_connection((host, cparams.get("port", 5432)), settings.connect_timeout_seconds)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-            cparams["sock"] = sock  # pg8000 still uses `host` for TLS server name verification
+            try:
+                cparams["password"] = password()
+            except Exception as error:
+                # As a driver error, so SQLAlchemy reports it like any failed connect (503, retry).
+                raise pg8000.InterfaceError("could not obtain database credentials") from error
+        if "unix_sock" in cparams:
+            return None  # SQLAlchemy connects as usual
+        return _tcp_connection(cparams, settings.connect_timeout_seconds)
 
     return engine
+
+
+def _tcp_connection(cparams: dict[str, Any], timeout: float) -> Any:
+    """A pg8000 connection over a socket we opened, so that it has TCP_NODELAY.
+
+    `pg8000.connect` (what SQLAlchemy calls) takes no socket, but the Connection class it returns
+    does; pg8000 still uses `host` to verify the server's name when it wraps the socket in TLS.
+    """
+    address = (cparams.get("host", "localhost"), cparams.get("port", 5432))
+    try:
+        sock = socket.create_connection(address, timeout)
+    except OSError as error:
+        raise pg8000.InterfaceError(f"cannot connect to {address[0]}:{address[1]}: {error}") from error
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        return pg8000.Connection(sock=sock, **cparams)
+    except BaseException:
+        sock.close()
+        raise
 
 
 def engine_from_url(url: str, *, pool_size: int = 1) -> Engine:

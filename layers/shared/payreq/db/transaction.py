@@ -25,4 +25,12 @@ def transaction(engine: Engine) -> Iterator[Connection]:
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as connection:
-        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        # pg8000's own switch, not SQLAlchemy's isolation_level="AUTOCOMMIT": on check-in SQLAlchemy
+        # would reset that with `SET SESSION CHARACTERISTICS ...` + COMMIT, two round trips and a
+        # SET that pins the RDS Proxy session. The flag alone sends nothing.
+        driver_connection = connection.connection.dbapi_connection
+        driver_connection.autocommit = True  # type: ignore[union-attr]
+        try:
+            yield connection
+        finally:
+            driver_connection.autocommit = False  # type: ignore[union-attr]

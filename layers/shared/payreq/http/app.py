@@ -5,11 +5,14 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
 from payreq.http.errors import register_error_handlers
+from payreq.http.health import health_router
 
 
-def create_app() -> APIGatewayHttpResolver:
+def create_app(function: str) -> APIGatewayHttpResolver:
+    """A resolver for the named function: validation on, the error envelope, and its health route."""
     # Validation makes route signatures (pydantic bodies, typed query and path parameters) both the
     # request check and the OpenAPI document.
     app = APIGatewayHttpResolver(enable_validation=True)
     register_error_handlers(app)
+    app.include_router(health_router(function))
     return app
