@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "outbox",
     "ws_connections",
     "idempotency_keys",
+    "oauth_logins",
 }
 
 

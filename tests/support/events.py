@@ -33,9 +33,16 @@ def http_event(
     headers: dict[str, str] | None = None,
     user_id: uuid.UUID | None = None,
     permissions: tuple[str, ...] = (),
+    auth_method: str = "session",
+    as_our_frontend: bool = True,
     route_key: str | None = None,
+    cookies: list[str] | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as the authorizer's context leaves it."""
+    """An API Gateway HTTP API (payload 2.0) event, as the authorizer's context leaves it.
+
+    `as_our_frontend` adds the X-Requested-With header our pages send (the CSRF proof for
+    cookie-authenticated writes); turn it off to play a cross-site request.
+    """
     event = load_event("http_authorized_get")
     context = event["requestContext"]
     context["requestId"] = f"req-{uuid.uuid4().hex[:12]}"
@@ -44,14 +51,20 @@ def http_event(
     event["rawPath"] = path
     event["routeKey"] = route_key or f"{method} {path}"
     context["routeKey"] = event["routeKey"]
-    event["headers"] = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
+    event["headers"] = {
+        "content-type": "application/json",
+        **({"x-requested-with": "XMLHttpRequest"} if as_our_frontend else {}),
+        **{k.lower(): v for k, v in (headers or {}).items()},
+    }
+    if cookies is not None:
+        event["cookies"] = cookies
     event["queryStringParameters"] = query or None
     event["rawQueryString"] = urlencode(query or {})
     if user_id is None:
         context.pop("authorizer", None)
     else:
         context["authorizer"] = {
-            "lambda": {"userId": str(user_id), "permissions": " ".join(permissions), "authMethod": "session"}
+            "lambda": {"userId": str(user_id), "permissions": " ".join(permissions), "authMethod": auth_method}
         }
     if raw_body is not None:
         event["body"] = raw_body

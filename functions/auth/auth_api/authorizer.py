@@ -1,12 +1,14 @@
 """The HTTP API's Lambda authorizer (payload 2.0, simple responses).
 
-Until sign-in lands (sessions, API tokens, bearer JWTs) there is no credential it can accept, so it
-refuses every request: a deployed stack is closed by default, never open. Public routes (health,
-and later /auth/*) do not pass through it.
+It authenticates and never refuses: the session cookie or `Authorization: Bearer` (API token or
+an OIDC issuer's JWT) becomes `userId`, `permissions` and `authMethod` in the context; a missing
+or bad credential goes on with an empty context or `authError`, and the route's
+`authorize(...)` answers 401/403 in the error envelope (API Gateway's own refusal would not be).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import event_source
@@ -15,14 +17,29 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 
-from payreq.observability import instrument, logger
+from payreq.auth.authenticate import Authenticator, CredentialCache
+from payreq.auth.jwt import JwksCache
+from payreq.db import get_engine
+from payreq.observability import instrument
+from payreq.settings import auth_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Kept for the life of the warm container: the issuer's keys and recent credential checks.
+ISSUER_KEYS = JwksCache()
+
+
+@cache
+def credential_cache(ttl_seconds: int) -> CredentialCache:
+    return CredentialCache(ttl_seconds)
 
 
 @instrument()
 @event_source(data_class=APIGatewayAuthorizerEventV2)
 def lambda_handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
-    logger.info("request refused: no credential kind is accepted yet", extra={"route": event.route_key})
-    return APIGatewayAuthorizerResponseV2(authorize=False).asdict()
+    settings = auth_settings()
+    authenticator = Authenticator(
+        get_engine(), settings, jwks=ISSUER_KEYS, cache=credential_cache(settings.cache_seconds)
+    )
+    return APIGatewayAuthorizerResponseV2(authorize=True, context=authenticator.context_for(event.raw_event)).asdict()

@@ -19,6 +19,8 @@ class RequestContext:
     auth_method: AuthMethod | None = None
     source_ip: str | None = None
     user_agent: str | None = None
+    # Why a presented credential was not accepted (expired session, revoked token, ...), if it wasn't.
+    auth_error: str | None = None
 
     @property
     def authenticated(self) -> bool:

@@ -7,10 +7,10 @@ getters are the one place settings are built, and `reset()` lets tests change th
 from __future__ import annotations
 
 from functools import cache
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Stage = Literal["local", "test", "dev", "prod"]
 
@@ -48,6 +48,60 @@ class DatabaseSettings(BaseSettings):
     region: str | None = Field(default=None, validation_alias="AWS_REGION")
 
 
+def _words(value: object) -> object:
+    """Lists in the environment are comma or space separated: `pr.read pr.write`, `a.com,b.com`."""
+    if isinstance(value, str):
+        return [word for word in value.replace(",", " ").split() if word]
+    return value
+
+
+Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
+
+
+class AuthSettings(BaseSettings):
+    """Sign-in and credentials: sessions, test-token login, Google, bearer JWTs from an OIDC issuer."""
+
+    model_config = SettingsConfigDict(env_prefix="AUTH_", frozen=True, extra="ignore")
+
+    stage: Stage = Field(default="local", validation_alias="PAYREQ_STAGE")
+    session_cookie: str = "__Host-payreq_session"
+    session_idle_minutes: int = Field(default=120, ge=1)
+    session_absolute_minutes: int = Field(default=12 * 60, ge=1)
+    # How long the authorizer may reuse a credential check in a warm container; a revoked session
+    # or token can outlive its revocation by at most this long.
+    cache_seconds: int = Field(default=30, ge=0)
+    # Browser origins whose cookie-authenticated writes are accepted without X-Requested-With.
+    allowed_origins: Words = Field(default_factory=lambda: ["http://localhost:3000"])
+    # Where the browser app lives: the OAuth redirect URI and post-login redirects are built on it.
+    public_base_url: str = "http://localhost:3000"
+    # Test-token login: enabled by setting a token, and refused outright in prod (see below).
+    test_login_token: SecretStr | None = None
+    # Permissions a user gets on first Google sign-in; admins grant the rest.
+    default_permissions: Words = Field(default_factory=list)
+
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_allowed_domains: Words = Field(default_factory=list)
+    google_issuer: str = "https://accounts.google.com"
+    google_authorization_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+
+    # Bearer JWTs from an external OIDC issuer (Keycloak, Cognito, ...): off unless an issuer is set.
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    oidc_algorithms: Words = Field(default_factory=lambda: ["RS256", "ES256"])
+    oidc_scope_claim: str = "scope"
+    oidc_user_claim: str = "email"
+
+    @model_validator(mode="after")
+    def _no_test_login_in_prod(self) -> Self:
+        if self.stage == "prod" and self.test_login_token is not None:
+            raise ValueError("AUTH_TEST_LOGIN_TOKEN must not be set in the prod stage: test-token login is refused")
+        return self
+
+
 @cache
 def app_settings() -> AppSettings:
     return AppSettings()
@@ -58,7 +112,13 @@ def database_settings() -> DatabaseSettings:
     return DatabaseSettings()
 
 
+@cache
+def auth_settings() -> AuthSettings:
+    return AuthSettings()
+
+
 def reset() -> None:
     """Forget cached settings so the next call reads the environment again (tests)."""
     app_settings.cache_clear()
     database_settings.cache_clear()
+    auth_settings.cache_clear()

@@ -120,6 +120,20 @@ api_tokens = Table(
     Index("ix_api_tokens_user_id", "user_id"),
 )
 
+# A Google sign-in between the redirect and the callback, kept server-side (not in a cookie).
+# `state` is stored hashed; consuming the row is what makes a replayed callback fail.
+oauth_logins = Table(
+    "oauth_logins",
+    metadata,
+    Column("state_hash", LargeBinary(32), primary_key=True),
+    Column("nonce", Text, nullable=False),
+    Column("code_verifier", Text, nullable=False),
+    Column("next_path", Text, nullable=False),
+    _created_at(),
+    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("consumed_at", TIMESTAMP(timezone=True)),
+)
+
 # Gapless human numbers per kind and year (PR-2026-000123): the row lock taken by the increment
 # is held until commit, so a rolled-back create never burns a number.
 document_counters = Table(

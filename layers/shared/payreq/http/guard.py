@@ -9,26 +9,43 @@ the permission, and either denial is recorded as a security event.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from payreq.audit import record_security_event_now
+from payreq.auth.authenticate import UNAVAILABLE
+from payreq.auth.principal import FAILURE_MESSAGES
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
-from payreq.errors import Forbidden, Unauthenticated
+from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from payreq.settings import auth_settings
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
     Middleware = Callable[[APIGatewayHttpResolver, NextMiddleware], Response[Any]]
+
+
+class HttpScope(Protocol):
+    """What a route sees of the request being resolved: a resolver, or a Router included in one."""
+
+    @property
+    def current_event(self) -> APIGatewayProxyEventV2: ...
+
+    @property
+    def context(self) -> dict[str, Any]: ...
+
+    def append_context(self, **additional_context: Any) -> None: ...
+
 
 _CONTEXT_KEY = "payreq_request_context"
 _AUTH_METHODS: frozenset[str] = frozenset({"session", "api_token", "jwt", "system"})
 
 
-def request_context(app: APIGatewayHttpResolver) -> RequestContext:
+def request_context(app: HttpScope) -> RequestContext:
     """The caller of the request being resolved, read once from the event."""
     cached = app.context.get(_CONTEXT_KEY)
     if cached is None:
@@ -37,7 +54,7 @@ def request_context(app: APIGatewayHttpResolver) -> RequestContext:
     return cast("RequestContext", cached)
 
 
-def context_from_event(app: APIGatewayHttpResolver) -> RequestContext:
+def context_from_event(app: HttpScope) -> RequestContext:
     event = app.current_event
     http = event.request_context.http
     claims = event.request_context.authorizer.get_lambda
@@ -54,18 +71,25 @@ def context_from_event(app: APIGatewayHttpResolver) -> RequestContext:
         auth_method=cast("AuthMethod", method) if method in _AUTH_METHODS else None,
         source_ip=http.source_ip,
         user_agent=http.user_agent,
+        auth_error=claims.get("authError"),
     )
 
 
-def authorize(permission: str) -> Middleware:
-    """Route middleware: `@app.post("/api/v1/prs/<id>/approve", middlewares=[authorize("pr.approve")])`."""
+def authorize(permission: str | None) -> Middleware:
+    """Route middleware: `@app.post("/api/v1/prs/<id>/approve", middlewares=[authorize("pr.approve")])`.
+
+    `authorize(None)` admits any signed-in caller (e.g. `GET /api/v1/me`).
+    """
 
     def guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         context = request_context(app)
         if not context.authenticated:
-            _deny(app, context, permission, "unauthenticated")
-            raise Unauthenticated("Sign in, or send a bearer token.")
-        if not context.can(permission):
+            if context.auth_error == UNAVAILABLE:
+                raise ServiceUnavailable("Sign-in is briefly unavailable; retry the request.")
+            _deny(app, context, permission, context.auth_error or "unauthenticated")
+            message = FAILURE_MESSAGES.get(context.auth_error or "", "Sign in, or send a bearer token.")
+            raise Unauthenticated(message)
+        if permission is not None and not context.can(permission):
             _deny(app, context, permission, "missing_permission")
             raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission})
         return next_middleware(app)
@@ -74,7 +98,27 @@ def authorize(permission: str) -> Middleware:
     return guard
 
 
-def _deny(app: APIGatewayHttpResolver, context: RequestContext, permission: str, reason: str) -> None:
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def csrf_protection(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Cookie-authenticated writes must prove they come from our pages: a custom header (which a
+    cross-site form cannot send, and a cross-site script cannot without passing CORS) or an allowed
+    Origin. Bearer-token requests carry no ambient credential and are exempt."""
+    if request_context(app).auth_method == "session" and app.current_event.http_method.upper() not in SAFE_METHODS:
+        require_same_site(app)
+    return next_middleware(app)
+
+
+def require_same_site(app: HttpScope) -> None:
+    """Refuse (403, audited) a request that cannot show it comes from our own pages."""
+    headers = app.current_event.headers
+    if not headers.get("x-requested-with") and headers.get("origin") not in auth_settings().allowed_origins:
+        _deny(app, request_context(app), None, "csrf")
+        raise Forbidden("Cross-site request refused: send X-Requested-With.", code="csrf_failed")
+
+
+def _deny(app: HttpScope, context: RequestContext, permission: str | None, reason: str) -> None:
     event = app.current_event
     record_security_event_now(
         get_engine(),

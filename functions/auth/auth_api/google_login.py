@@ -1,0 +1,188 @@
+"""Sign-in with Google (OpenID Connect, authorization code flow with PKCE).
+
+`begin` stores the pending sign-in server-side and sends the browser to Google; `complete` takes
+the callback: it consumes the pending sign-in (committed before anything else, so a replayed
+callback always fails), exchanges the code, verifies the ID token, and yields the Google identity.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import insert, update
+
+from payreq.auth.credentials import fingerprint, new_secret
+from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
+from payreq.db import transaction
+from payreq.db.schema import oauth_logins
+from payreq.errors import BadRequest, ServiceUnavailable
+from payreq.outbound import OutboundError, fetch_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Engine
+
+    from payreq.settings import AuthSettings
+
+PENDING_LOGIN_LIFETIME = timedelta(minutes=10)
+CALLBACK_PATH = "/auth/google/callback"
+
+
+class LoginRejected(BadRequest):
+    """A sign-in that must not complete; `reason` is recorded in the security log."""
+
+    code = "login_failed"
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message, details={"reason": reason})
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class GoogleIdentity:
+    sub: str
+    email: str
+    name: str
+    next_path: str
+
+
+def safe_next_path(next_path: str | None) -> str:
+    """Only a path on this site: `//evil.example`, `https://...` and `/\\evil` are open redirects."""
+    path = next_path or "/"
+    parts = urlsplit(path)
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or parts.scheme or parts.netloc:
+        raise LoginRejected("open_redirect", "`next` must be a path on this site, such as /prs.")
+    return path
+
+
+@dataclass
+class GoogleLogin:
+    engine: Engine
+    settings: AuthSettings
+    jwks: JwksCache = field(default_factory=JwksCache)
+    fetch: Callable[..., Any] = fetch_json
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.settings.public_base_url.rstrip("/") + CALLBACK_PATH
+
+    def begin(self, next_path: str | None, *, now: datetime) -> str:
+        """Record a pending sign-in and return the Google URL to send the browser to."""
+        from authlib.common.urls import add_params_to_uri
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+        settings = self.settings
+        if not settings.google_client_id:
+            raise LoginRejected("not_configured", "Google sign-in is not configured here.")
+        path = safe_next_path(next_path)
+        state, nonce, verifier = new_secret(), new_secret(), new_secret()
+        with transaction(self.engine) as connection:
+            connection.execute(
+                insert(oauth_logins).values(
+                    state_hash=fingerprint(state),
+                    nonce=nonce,
+                    code_verifier=verifier,
+                    next_path=path,
+                    created_at=now,
+                    expires_at=now + PENDING_LOGIN_LIFETIME,
+                )
+            )
+        params = {
+            "response_type": "code",
+            "client_id": settings.google_client_id,
+            "redirect_uri": self.redirect_uri,
+            "scope": "openid email profile",
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": create_s256_code_challenge(verifier),
+            "code_challenge_method": "S256",
+            "prompt": "select_account",
+        }
+        if len(settings.google_allowed_domains) == 1:
+            params["hd"] = settings.google_allowed_domains[0]  # a hint for Google's account chooser only
+        return str(add_params_to_uri(settings.google_authorization_url, params))
+
+    def complete(self, *, code: str | None, state: str | None, error: str | None, now: datetime) -> GoogleIdentity:
+        if error:
+            raise LoginRejected("provider_error", f"Google did not sign you in ({error}).")
+        if not code or not state:
+            raise LoginRejected("missing_state", "The sign-in response is incomplete; start again.")
+        pending = self._consume(state, now)
+        tokens = self._exchange(code, pending["code_verifier"])
+        claims = self._verify(tokens, nonce=pending["nonce"])
+        return GoogleIdentity(
+            sub=str(claims["sub"]),
+            email=str(claims["email"]),
+            name=str(claims.get("name") or claims["email"]),
+            next_path=pending["next_path"],
+        )
+
+    def _consume(self, state: str, now: datetime) -> dict[str, Any]:
+        with transaction(self.engine) as connection:
+            row = (
+                connection.execute(
+                    update(oauth_logins)
+                    .where(
+                        oauth_logins.c.state_hash == fingerprint(state),
+                        oauth_logins.c.consumed_at.is_(None),
+                        oauth_logins.c.expires_at > now,
+                    )
+                    .values(consumed_at=now)
+                    .returning(oauth_logins.c.nonce, oauth_logins.c.code_verifier, oauth_logins.c.next_path)
+                )
+                .mappings()
+                .one_or_none()
+            )
+        if row is None:
+            raise LoginRejected("bad_state", "This sign-in link is unknown, expired or already used; start again.")
+        return dict(row)
+
+    def _exchange(self, code: str, verifier: str) -> dict[str, Any]:
+        settings = self.settings
+        secret = settings.google_client_secret.get_secret_value() if settings.google_client_secret else ""
+        try:
+            tokens = self.fetch(
+                settings.google_token_url,
+                form={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": self.redirect_uri,
+                    "client_id": settings.google_client_id or "",
+                    "client_secret": secret,
+                    "code_verifier": verifier,
+                },
+            )
+        except OutboundError as error:
+            if error.status is not None and 400 <= error.status < 500:
+                raise LoginRejected("code_rejected", "Google refused the sign-in code; start again.") from error
+            raise ServiceUnavailable("Google could not be reached; try signing in again.") from error
+        if not isinstance(tokens, dict) or not isinstance(tokens.get("id_token"), str):
+            raise LoginRejected("no_id_token", "Google's answer had no ID token; start again.")
+        return tokens
+
+    def _verify(self, tokens: dict[str, Any], *, nonce: str) -> dict[str, Any]:
+        settings = self.settings
+        issuers = {settings.google_issuer, settings.google_issuer.removeprefix("https://")}
+        try:
+            claims = verify_jwt(
+                tokens["id_token"],
+                keys=self.jwks,
+                jwks_url=settings.google_jwks_url,
+                issuers=issuers,
+                audience=settings.google_client_id or "",
+                algorithms=["RS256"],
+                nonce=nonce,
+            )
+        except TokenRejected as rejected:
+            raise LoginRejected(f"id_token_{rejected.reason}", "Google's ID token could not be verified.") from rejected
+        if claims.get("email_verified") is not True or not claims.get("email"):
+            raise LoginRejected("email_unverified", "Your Google account's email address is not verified.")
+        allowed = settings.google_allowed_domains
+        if allowed and not any(hmac.compare_digest(str(claims.get("hd", "")), domain) for domain in allowed):
+            raise LoginRejected("domain_not_allowed", "Accounts of this domain may not sign in here.")
+        return claims

@@ -1,0 +1,109 @@
+"""Browser sign-in: Google, test-token login, sign-out, and who am I."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from auth_api import sign_in
+from auth_api.google_login import GoogleLogin, LoginRejected
+from auth_api.models import TestLogin, User
+from payreq.audit import record_security_event_now
+from payreq.auth.jwt import JwksCache
+from payreq.auth.sessions import cookie_value
+from payreq.auth.users import get_user
+from payreq.db import get_engine, read_connection
+from payreq.errors import NotFound
+from payreq.http import authorize, request_context
+from payreq.http.cookies import cleared_session_cookie, session_cookie
+from payreq.http.guard import require_same_site
+from payreq.settings import auth_settings
+
+router = APIGatewayHttpRouter()
+# Google's signing keys, kept for the life of the warm container.
+GOOGLE_KEYS = JwksCache()
+
+
+def _google() -> GoogleLogin:
+    return GoogleLogin(get_engine(), auth_settings(), jwks=GOOGLE_KEYS)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _presented_session() -> str | None:
+    return cookie_value(router.current_event.cookies, auth_settings().session_cookie)
+
+
+@router.get("/auth/google/login", summary="Start signing in with Google")
+def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -> Response[str]:
+    try:
+        location = _google().begin(next_path, now=_now())
+    except LoginRejected as rejected:
+        record_security_event_now(
+            get_engine(),
+            request_context(router),
+            "login_failed",
+            {"method": "google", "reason": rejected.reason, "next": next_path},
+        )
+        raise
+    return Response(HTTPStatus.FOUND, headers={"Location": location, "Cache-Control": "no-store"}, body="")
+
+
+@router.get("/auth/google/callback", summary="Google's redirect back after sign-in")
+def google_callback(code: str | None = None, state: str | None = None, error: str | None = None) -> Response[str]:
+    context = request_context(router)
+    settings = auth_settings()
+    try:
+        identity = _google().complete(code=code, state=state, error=error, now=_now())
+        signed_in = sign_in.sign_in_with_google(
+            get_engine(), settings, identity, context, previous_session=_presented_session(), now=_now()
+        )
+    except LoginRejected as rejected:
+        record_security_event_now(
+            get_engine(), context, "login_failed", {"method": "google", "reason": rejected.reason}
+        )
+        raise
+    location = settings.public_base_url.rstrip("/") + identity.next_path
+    return Response(
+        HTTPStatus.FOUND,
+        headers={"Location": location, "Cache-Control": "no-store"},
+        body="",
+        cookies=[session_cookie(signed_in.session.secret, settings=settings)],
+    )
+
+
+@router.post("/auth/test-login", summary="Sign in with the test token (non-production stages only)")
+def test_login(request: TestLogin) -> Response[dict[str, Any]]:
+    settings = auth_settings()
+    signed_in = sign_in.test_login(
+        get_engine(), settings, request, request_context(router), previous_session=_presented_session(), now=_now()
+    )
+    body = User.model_validate(dict(signed_in.user)).model_dump(mode="json", by_alias=True)
+    return Response(HTTPStatus.OK, body=body, cookies=[session_cookie(signed_in.session.secret, settings=settings)])
+
+
+@router.post("/auth/logout", summary="Sign out: revoke the session and clear its cookie")
+def logout() -> Response[str]:
+    require_same_site(router)
+    settings = auth_settings()
+    sign_in.sign_out(get_engine(), request_context(router), _presented_session(), now=_now())
+    return Response(HTTPStatus.NO_CONTENT, body="", cookies=[cleared_session_cookie(settings=settings)])
+
+
+@router.get("/api/v1/me", summary="The signed-in user and their permissions", middlewares=[authorize(None)])
+def me() -> User:
+    context = request_context(router)
+    assert context.user_id is not None
+    with read_connection(get_engine()) as connection:
+        user = get_user(connection, context.user_id)
+    if user is None:
+        raise NotFound("Your account no longer exists.")
+    # The permissions this credential carries (a token's may be fewer than the user holds).
+    return User.model_validate({**user, "permissions": sorted(context.permissions)})

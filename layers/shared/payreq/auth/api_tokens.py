@@ -1,0 +1,119 @@
+"""API tokens for CLI and admin clients: long random bearer secrets, stored hashed, with scopes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, insert, select, update
+
+from payreq.auth.credentials import fingerprint, new_api_token
+from payreq.auth.principal import AuthFailure, Principal
+from payreq.db.schema import api_tokens, user_permissions, users
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from sqlalchemy.engine import Connection, RowMapping
+
+_TOUCH_AFTER = timedelta(minutes=1)
+
+
+def issue_token(
+    connection: Connection,
+    user_id: uuid.UUID,
+    *,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None,
+    now: datetime,
+) -> tuple[RowMapping, str]:
+    """Store a new token and return its row with the secret, which is never retrievable again."""
+    secret = new_api_token()
+    row = (
+        connection.execute(
+            insert(api_tokens)
+            .values(
+                id=uuid.uuid4(),
+                user_id=user_id,
+                name=name,
+                token_hash=fingerprint(secret),
+                token_prefix=secret[:12],
+                scopes=sorted(set(scopes)),
+                created_at=now,
+                expires_at=expires_at,
+            )
+            .returning(*_public_columns())
+        )
+        .mappings()
+        .one()
+    )
+    return row, secret
+
+
+def token_principal(connection: Connection, secret: str, *, now: datetime) -> Principal | AuthFailure:
+    permissions = (
+        select(func.array_agg(user_permissions.c.permission))
+        .where(user_permissions.c.user_id == api_tokens.c.user_id)
+        .scalar_subquery()
+    )
+    row = connection.execute(
+        select(
+            api_tokens.c.id,
+            api_tokens.c.user_id,
+            api_tokens.c.scopes,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked_at,
+            api_tokens.c.last_used_at,
+            users.c.is_active,
+            permissions.label("permissions"),
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.token_hash == fingerprint(secret))
+    ).one_or_none()
+    if row is None:
+        return AuthFailure("unknown_token")
+    if row.revoked_at is not None:
+        return AuthFailure("revoked_token")
+    if row.expires_at is not None and now >= row.expires_at:
+        return AuthFailure("expired_token")
+    if not row.is_active:
+        return AuthFailure("inactive_user")
+    if row.last_used_at is None or now - row.last_used_at >= _TOUCH_AFTER:
+        connection.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+    # A token never grants more than its owner holds today: revoking a user's permission limits
+    # their tokens at once.
+    effective = frozenset(row.scopes) & frozenset(row.permissions or ())
+    return Principal(row.user_id, effective, "api_token", str(row.id))
+
+
+def list_tokens(connection: Connection, user_id: uuid.UUID) -> list[RowMapping]:
+    query = select(*_public_columns()).where(api_tokens.c.user_id == user_id).order_by(api_tokens.c.created_at)
+    return list(connection.execute(query).mappings())
+
+
+def revoke_token(
+    connection: Connection, token_id: uuid.UUID, *, user_id: uuid.UUID, now: datetime
+) -> RowMapping | None:
+    """Revoke one of the user's tokens (idempotent); None if the user has no such token."""
+    connection.execute(
+        update(api_tokens)
+        .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    query = select(*_public_columns()).where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)
+    return connection.execute(query).mappings().one_or_none()
+
+
+def _public_columns() -> list[Any]:
+    return [
+        api_tokens.c.id,
+        api_tokens.c.name,
+        api_tokens.c.token_prefix,
+        api_tokens.c.scopes,
+        api_tokens.c.created_at,
+        api_tokens.c.expires_at,
+        api_tokens.c.last_used_at,
+        api_tokens.c.revoked_at,
+    ]

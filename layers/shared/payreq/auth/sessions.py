@@ -1,0 +1,118 @@
+"""Browser sessions: server-side rows keyed by a hash of the cookie's random id."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, select, update
+
+from payreq.auth.credentials import fingerprint, new_secret
+from payreq.auth.principal import AuthFailure, Principal
+from payreq.db.schema import sessions, user_permissions, users
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from payreq.settings import AuthSettings
+
+# Sliding the idle expiry is a write; once a minute per session is plenty.
+_TOUCH_AFTER = timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    id: uuid.UUID
+    secret: str
+    expires_at: datetime
+
+
+def start_session(
+    connection: Connection,
+    user_id: uuid.UUID,
+    *,
+    settings: AuthSettings,
+    now: datetime,
+    source_ip: str | None,
+    user_agent: str | None,
+) -> NewSession:
+    session_id, secret = uuid.uuid4(), new_secret()
+    expires_at = now + timedelta(minutes=settings.session_absolute_minutes)
+    connection.execute(
+        insert(sessions).values(
+            id=session_id,
+            token_hash=fingerprint(secret),
+            user_id=user_id,
+            created_at=now,
+            last_seen_at=now,
+            idle_expires_at=min(now + timedelta(minutes=settings.session_idle_minutes), expires_at),
+            expires_at=expires_at,
+            source_ip=source_ip,
+            user_agent=user_agent,
+        )
+    )
+    return NewSession(session_id, secret, expires_at)
+
+
+def session_principal(
+    connection: Connection, secret: str, *, settings: AuthSettings, now: datetime
+) -> Principal | AuthFailure:
+    permissions = (
+        select(func.array_agg(user_permissions.c.permission))
+        .where(user_permissions.c.user_id == sessions.c.user_id)
+        .scalar_subquery()
+    )
+    row = connection.execute(
+        select(
+            sessions.c.id,
+            sessions.c.user_id,
+            sessions.c.expires_at,
+            sessions.c.idle_expires_at,
+            sessions.c.last_seen_at,
+            sessions.c.revoked_at,
+            users.c.is_active,
+            permissions.label("permissions"),
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.token_hash == fingerprint(secret))
+    ).one_or_none()
+    if row is None:
+        return AuthFailure("unknown_session")
+    if row.revoked_at is not None:
+        return AuthFailure("revoked_session")
+    if now >= row.expires_at or now >= row.idle_expires_at:
+        return AuthFailure("expired_session")
+    if not row.is_active:
+        return AuthFailure("inactive_user")
+    if now - row.last_seen_at >= _TOUCH_AFTER:
+        connection.execute(
+            update(sessions)
+            .where(sessions.c.id == row.id)
+            .values(
+                last_seen_at=now,
+                idle_expires_at=min(now + timedelta(minutes=settings.session_idle_minutes), row.expires_at),
+            )
+        )
+    return Principal(row.user_id, frozenset(row.permissions or ()), "session", str(row.id))
+
+
+def revoke_session(connection: Connection, secret: str, *, now: datetime) -> uuid.UUID | None:
+    """Revoke the session this cookie names; the id of the session, or None if there was none live."""
+    session_id: uuid.UUID | None = connection.scalar(
+        update(sessions)
+        .where(sessions.c.token_hash == fingerprint(secret), sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .returning(sessions.c.id)
+    )
+    return session_id
+
+
+def cookie_value(cookies: list[str] | None, name: str) -> str | None:
+    """The value of cookie `name` from API Gateway's `cookies` array (`["a=1", "b=2"]`)."""
+    for cookie in cookies or ():
+        key, _, value = cookie.strip().partition("=")
+        if key == name and value:
+            return value
+    return None

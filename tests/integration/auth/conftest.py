@@ -1,0 +1,61 @@
+"""Auth settings pointing at a fake Google on loopback, and signed-in clients."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.api_client import ApiClient
+from support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+TEST_LOGIN_TOKEN = "let-me-in-for-tests"
+
+
+@pytest.fixture(scope="session")
+def google() -> Iterator[FakeOidcProvider]:
+    provider = FakeOidcProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(autouse=True)
+def auth_environment(google: FakeOidcProvider, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = {
+        "AUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
+        "AUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+        "AUTH_GOOGLE_ISSUER": google.issuer,
+        "AUTH_GOOGLE_AUTHORIZATION_URL": f"{google.issuer}/authorize",
+        "AUTH_GOOGLE_TOKEN_URL": google.token_url,
+        "AUTH_GOOGLE_JWKS_URL": google.jwks_url,
+        "AUTH_PUBLIC_BASE_URL": "https://payreq.example",
+        "AUTH_ALLOWED_ORIGINS": "https://payreq.example",
+        "AUTH_TEST_LOGIN_TOKEN": TEST_LOGIN_TOKEN,
+        # Each test sees revocations at once; the cache has a test of its own.
+        "AUTH_CACHE_SECONDS": "0",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def client(database_url: str) -> ApiClient:
+    return ApiClient()
+
+
+@pytest.fixture
+def signed_in(database_url: str) -> Callable[..., ApiClient]:
+    """A browser signed in through test-token login as a user with the given permissions."""
+
+    def sign_in(email: str = "bea@example.com", permissions: tuple[str, ...] = ()) -> ApiClient:
+        browser = ApiClient()
+        response = browser.post(
+            "/auth/test-login", json_body={"token": TEST_LOGIN_TOKEN, "email": email, "permissions": list(permissions)}
+        )
+        assert response.status == 200, response.body
+        return browser
+
+    return sign_in
