@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from auth_api import authorizer
 from invoice_api import parser
 from payreq import observability
 from support.events import load_event
@@ -13,12 +12,6 @@ from sync_api import websocket
 
 if TYPE_CHECKING:
     from support.lambda_context import FakeLambdaContext
-
-
-def test_the_authorizer_refuses_everything_until_sign_in_exists(lambda_context: FakeLambdaContext) -> None:
-    response = authorizer.lambda_handler(load_event("authorizer_request"), lambda_context)
-
-    assert response == {"isAuthorized": False}
 
 
 def test_the_parser_reads_url_encoded_keys_as_s3_meant_them(lambda_context: FakeLambdaContext) -> None:

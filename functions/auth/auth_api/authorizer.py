@@ -26,6 +26,9 @@ from payreq.settings import auth_settings
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# Validated at cold start: in prod, a configured test-login token stops the function here.
+auth_settings()
+
 # Kept for the life of the warm container: the issuer's keys and recent credential checks.
 ISSUER_KEYS = JwksCache()
 

@@ -9,9 +9,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from auth_api.routes import sign_in, tokens, users
 from payreq.http import create_app
 from payreq.observability import instrument
+from payreq.settings import auth_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Validated at cold start: in prod, a configured test-login token stops the function here.
+auth_settings()
 
 app = create_app("auth")
 for routes in (sign_in, tokens, users):

@@ -61,7 +61,8 @@ Words = Annotated[list[str], NoDecode, BeforeValidator(_words)]
 class AuthSettings(BaseSettings):
     """Sign-in and credentials: sessions, test-token login, Google, bearer JWTs from an OIDC issuer."""
 
-    model_config = SettingsConfigDict(env_prefix="AUTH_", frozen=True, extra="ignore")
+    # An empty variable counts as unset: a template parameter left blank must not enable test login.
+    model_config = SettingsConfigDict(env_prefix="AUTH_", frozen=True, extra="ignore", env_ignore_empty=True)
 
     stage: Stage = Field(default="local", validation_alias="PAYREQ_STAGE")
     session_cookie: str = "__Host-payreq_session"

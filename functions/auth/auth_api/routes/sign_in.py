@@ -22,6 +22,7 @@ from payreq.errors import NotFound
 from payreq.http import authorize, request_context
 from payreq.http.cookies import cleared_session_cookie, session_cookie
 from payreq.http.guard import require_same_site
+from payreq.http.responses import json_response, no_content, redirect
 from payreq.settings import auth_settings
 
 router = APIGatewayHttpRouter()
@@ -53,7 +54,7 @@ def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -
             {"method": "google", "reason": rejected.reason, "next": next_path},
         )
         raise
-    return Response(HTTPStatus.FOUND, headers={"Location": location, "Cache-Control": "no-store"}, body="")
+    return redirect(location)
 
 
 @router.get("/auth/google/callback", summary="Google's redirect back after sign-in")
@@ -85,8 +86,8 @@ def test_login(request: TestLogin) -> Response[dict[str, Any]]:
     signed_in = sign_in.test_login(
         get_engine(), settings, request, request_context(router), previous_session=_presented_session(), now=_now()
     )
-    body = User.model_validate(dict(signed_in.user)).model_dump(mode="json", by_alias=True)
-    return Response(HTTPStatus.OK, body=body, cookies=[session_cookie(signed_in.session.secret, settings=settings)])
+    user = User.model_validate(dict(signed_in.user))
+    return json_response(HTTPStatus.OK, user, cookies=[session_cookie(signed_in.session.secret, settings=settings)])
 
 
 @router.post("/auth/logout", summary="Sign out: revoke the session and clear its cookie")
@@ -94,7 +95,7 @@ def logout() -> Response[str]:
     require_same_site(router)
     settings = auth_settings()
     sign_in.sign_out(get_engine(), request_context(router), _presented_session(), now=_now())
-    return Response(HTTPStatus.NO_CONTENT, body="", cookies=[cleared_session_cookie(settings=settings)])
+    return no_content(cookies=[cleared_session_cookie(settings=settings)])
 
 
 @router.get("/api/v1/me", summary="The signed-in user and their permissions", middlewares=[authorize(None)])

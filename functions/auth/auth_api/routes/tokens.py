@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid  # noqa: TC003  (route parameters are resolved at runtime)
+import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -14,6 +14,7 @@ from auth_api import api_tokens
 from auth_api.models import ApiToken, IssuedApiToken, NewApiToken
 from payreq.db import get_engine
 from payreq.http import authorize, request_context
+from payreq.http.responses import json_response
 
 router = APIGatewayHttpRouter()
 MANAGE = authorize("tokens.manage")
@@ -22,12 +23,9 @@ MANAGE = authorize("tokens.manage")
 @router.post("/api/v1/tokens", summary="Issue an API token (the secret is shown once)", middlewares=[MANAGE])
 def issue_token(request: NewApiToken) -> Response[dict[str, Any]]:
     token, secret = api_tokens.issue(get_engine(), request_context(router), request, now=datetime.now(UTC))
-    body = IssuedApiToken.model_validate({**token, "token": secret}).model_dump(mode="json", by_alias=True)
-    return Response(
-        HTTPStatus.CREATED,
-        body=body,
-        headers={"Location": f"/api/v1/tokens/{token['id']}", "Cache-Control": "no-store"},
-    )
+    issued = IssuedApiToken.model_validate({**token, "token": secret})
+    headers = {"Location": f"/api/v1/tokens/{token['id']}", "Cache-Control": "no-store"}
+    return json_response(HTTPStatus.CREATED, issued, headers=headers)
 
 
 @router.get("/api/v1/tokens", summary="Your API tokens", middlewares=[MANAGE])

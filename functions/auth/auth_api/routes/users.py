@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid  # noqa: TC003  (route parameters are resolved at runtime)
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +15,7 @@ from auth_api.models import User, UserChanges
 from payreq.db import get_engine
 from payreq.http import authorize, request_context
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from payreq.http.responses import json_response
 from payreq.http.versioning import etag, expected_version
 
 router = APIGatewayHttpRouter()
@@ -34,5 +35,4 @@ def change_user(user_id: uuid.UUID, changes: UserChanges) -> Response[dict[str, 
     user = user_admin.change_user(
         get_engine(), request_context(router), user_id, changes, version=expected_version(router), now=datetime.now(UTC)
     )
-    body = User.model_validate(dict(user)).model_dump(mode="json", by_alias=True)
-    return Response(200, body=body, headers={"ETag": etag(user["version"])})
+    return json_response(200, User.model_validate(dict(user)), headers={"ETag": etag(user["version"])})

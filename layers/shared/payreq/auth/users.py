@@ -6,6 +6,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, insert, literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from payreq.db.schema import user_permissions, users
 
@@ -18,7 +19,12 @@ if TYPE_CHECKING:
 
 def _with_permissions() -> Any:
     permissions = (
-        select(func.coalesce(func.array_agg(user_permissions.c.permission), literal_column("'{}'::text[]")))
+        select(
+            func.coalesce(
+                func.array_agg(aggregate_order_by(user_permissions.c.permission, user_permissions.c.permission)),
+                literal_column("'{}'::text[]"),
+            )
+        )
         .where(user_permissions.c.user_id == users.c.id)
         .scalar_subquery()
     )
