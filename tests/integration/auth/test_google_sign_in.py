@@ -182,3 +182,4 @@ def test_only_allowed_domains_may_sign_in(
     response = come_back(client, google.authorize(params, email="mallory@gmail.com"), params["state"])
 
     assert (response.status, response.body["error"]["details"]) == (400, {"reason": "domain_not_allowed"})
+    assert security_log(engine)[-1] == ("login_failed", {"method": "google", "reason": "domain_not_allowed"})
