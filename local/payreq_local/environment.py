@@ -1,0 +1,111 @@
+"""A function's environment on this machine: what Lambda would give it, pointed at local services.
+
+Order, later wins: the variables Lambda itself sets (`AWS_LAMBDA_FUNCTION_NAME`, ...), then the
+template's Globals + the function's own `Environment` (intrinsics resolved with local parameter
+values), then the local endpoints (the embedded database, moto, the gateway), then whatever the
+developer passes with `--env-vars` (same file format as `sam local --env-vars`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from payreq_local.intrinsics import REGION, Resolver, TemplateError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from payreq_local.template import FunctionSpec
+
+# Values for the template's parameters on this machine (defaults cover the rest). The stage is
+# `local` in resource names too, so nothing local can be mistaken for a deployed stack.
+LOCAL_PARAMETERS: dict[str, Any] = {
+    "Stage": "local",
+    "DbProxyEndpoint": "localhost",
+    "DbProxyResourceId": "prx-local",
+    "SubnetIds": "",
+    "SecurityGroupIds": "",
+    # Test-token login (POST /auth/test-login) on: the way to sign in locally without Google.
+    "TestLoginToken": "payreq-local",
+}
+
+# Dummy credentials: every AWS call goes to moto (or, for @connections, to the gateway).
+LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+# From the developer's shell, only what a process needs to run at all; the rest of the shell
+# (a DATABASE_URL, AWS profiles) must not leak into functions.
+_PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "USER", "SYSTEMROOT")
+
+# Local values for variables the template declares; set only where the template declares them.
+_DECLARED_OVERRIDES = ("PAYREQ_WEBSOCKET_MANAGEMENT_URL",)
+
+
+@dataclass(frozen=True)
+class LocalEndpoints:
+    database_url: str
+    s3_url: str
+    sqs_url: str
+    gateway_url: str
+
+
+def read_env_vars_file(path: Path | None) -> dict[str, dict[str, str]]:
+    """`{"Parameters": {...}, "<FunctionLogicalId>": {...}}`, as `sam local --env-vars` takes."""
+    if path is None:
+        return {}
+    data = json.loads(path.read_text())
+    if not isinstance(data, dict) or not all(isinstance(value, dict) for value in data.values()):
+        raise TemplateError(f"{path}: expected {{'Parameters' or a function name: {{VARIABLE: value}}}}")
+    return {name: {str(key): str(value) for key, value in values.items()} for name, values in data.items()}
+
+
+def function_environment(
+    spec: FunctionSpec,
+    resolver: Resolver,
+    endpoints: LocalEndpoints,
+    env_vars: Mapping[str, Mapping[str, str]] | None = None,
+) -> dict[str, str]:
+    local_name = resolver.local_name(spec.name)
+    environment = {name: os.environ[name] for name in _PASS_THROUGH if name in os.environ}
+    environment.update(
+        {
+            "AWS_LAMBDA_FUNCTION_NAME": local_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{local_name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            # Lambda's code directory and its layers, as /var/task and /opt/python are there.
+            "PYTHONPATH": os.pathsep.join(str(path) for path in (spec.code_dir, *spec.layer_dirs)),
+            # Log lines reach the terminal as they are written, not when a buffer fills.
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    declared = {
+        name: resolver.resolve_string(value, f"{spec.name} environment variable {name}")
+        for name, value in spec.environment.items()
+    }
+    environment.update(declared)
+    environment.update(
+        {
+            **LOCAL_CREDENTIALS,
+            "AWS_REGION": resolver.region or REGION,
+            "AWS_DEFAULT_REGION": resolver.region or REGION,
+            "DATABASE_URL": endpoints.database_url,
+            "AWS_ENDPOINT_URL_S3": endpoints.s3_url,
+            "AWS_ENDPOINT_URL_SQS": endpoints.sqs_url,
+            "PAYREQ_STAGE": "local",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+        }
+    )
+    local_values = {"PAYREQ_WEBSOCKET_MANAGEMENT_URL": endpoints.gateway_url}
+    environment.update({name: local_values[name] for name in _DECLARED_OVERRIDES if name in declared})
+    for scope in ("Parameters", spec.name):
+        environment.update((env_vars or {}).get(scope, {}))
+    return environment
