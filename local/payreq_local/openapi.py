@@ -1,0 +1,134 @@
+"""The OpenAPI document of the whole HTTP API, merged from the functions' Powertools resolvers.
+
+Each HTTP function's resolver (`<pkg>.handler.app`) documents its own routes (its pydantic models
+are the schemas); a worker of that function, with the function's own environment, produces it.
+Powertools' `OpenAPIMerge` joins them (a path+method documented twice is an error). The template
+then has the last word: an operation no template route sends to that function is dropped (with a
+warning: the resolver serves a route API Gateway never forwards), and operations behind the Lambda
+authorizer are marked with its security scheme.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler.openapi.compat import model_json
+from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
+from payreq_local.routing import RouteTable
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from payreq_local.template import Application, HttpRoute, LambdaAuthorizer
+    from payreq_local.workers import Workers
+
+log = logging.getLogger("payreq_local")
+
+TITLE = "Payreq API"
+VERSION = "v1"
+DESCRIPTION = (
+    "Accounts payable: payment requests, approvals, invoices, payments, audit. Merged from the Lambda "
+    "functions' resolvers; routes and authorization as in template.yaml."
+)
+_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+_PATH_PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+async def collect_schemas(application: Application, workers: Workers) -> dict[str, dict[str, Any]]:
+    """Each HTTP function's own OpenAPI document, asked of its worker (concurrently)."""
+    names = application.http_functions
+    schemas = await asyncio.gather(*(workers[name].openapi() for name in names))
+    return {name: schema for name, schema in zip(names, schemas, strict=True) if schema}
+
+
+def merge(application: Application, schemas: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
+    routes: RouteTable[HttpRoute] = RouteTable(application.routes)
+    authorizers: dict[str, LambdaAuthorizer] = {}
+    merger = OpenAPIMerge(title=TITLE, version=VERSION, description=DESCRIPTION, on_conflict="error")
+    for function, schema in schemas.items():
+        kept = _routed(function, json.loads(json.dumps(schema)), routes, authorizers)
+        merger.add_schema(kept)
+    document = merger.get_openapi_schema()
+    if authorizers:
+        schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes.update({name: _security_scheme(authorizer) for name, authorizer in authorizers.items()})
+    document["paths"] = dict(sorted((document.get("paths") or {}).items()))
+    _drop_unreferenced_schemas(document)
+    # Through Powertools' own model, so the output is exactly what its resolvers would publish.
+    return json.loads(model_json(OpenAPI(**document), by_alias=True, exclude_none=True))  # type: ignore[no-any-return]
+
+
+def render(document: Mapping[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _routed(
+    function: str, schema: dict[str, Any], routes: RouteTable[HttpRoute], authorizers: dict[str, LambdaAuthorizer]
+) -> dict[str, Any]:
+    paths: dict[str, Any] = {}
+    for path, item in (schema.get("paths") or {}).items():
+        # A concrete path the template's route patterns can match: {id} -> "id".
+        sample = _PATH_PARAMETER.sub(lambda m: m.group(1).rstrip("+"), path)
+        kept: dict[str, Any] = {}
+        for method, operation in item.items():
+            if method not in _METHODS:
+                kept[method] = operation
+                continue
+            match = routes.match(method.upper(), sample)
+            if match is None or match.route.function != function:
+                log.warning(
+                    "OpenAPI: %s %s of %s has no route in the template; left out", method.upper(), path, function
+                )
+                continue
+            authorizer = match.route.authorizer
+            if authorizer is not None:
+                authorizers[authorizer.name] = authorizer
+                operation = {**operation, "security": [{authorizer.name: []}]}
+            kept[method] = operation
+        if any(method in _METHODS for method in kept):
+            paths[path] = kept
+    return {**schema, "paths": paths}
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    """Schemas only the left-out operations used would describe nothing the API serves."""
+    schemas = (document.get("components") or {}).get("schemas")
+    if not schemas:
+        return
+    reachable: set[str] = set()
+    pending = _references({key: value for key, value in document.items() if key != "components"})
+    while pending:
+        name = pending.pop()
+        if name in reachable or name not in schemas:
+            continue
+        reachable.add(name)
+        pending |= _references(schemas[name])
+    document["components"]["schemas"] = {name: schema for name, schema in schemas.items() if name in reachable}
+
+
+def _references(value: Any) -> set[str]:
+    prefix = "#/components/schemas/"
+    if isinstance(value, dict):
+        found = {value["$ref"].removeprefix(prefix)} if str(value.get("$ref", "")).startswith(prefix) else set()
+        for item in value.values():
+            found |= _references(item)
+        return found
+    if isinstance(value, list):
+        return set().union(*(_references(item) for item in value)) if value else set()
+    return set()
+
+
+def _security_scheme(authorizer: LambdaAuthorizer) -> dict[str, Any]:
+    identity = ", ".join(authorizer.identity_sources) or "none"
+    description = f"HTTP API Lambda authorizer ({authorizer.function}); identity: {identity}"
+    for source in authorizer.identity_sources:
+        for prefix, place in (("$request.header.", "header"), ("$request.querystring.", "query")):
+            if source.startswith(prefix):
+                return {"type": "apiKey", "in": place, "name": source.removeprefix(prefix), "description": description}
+    return {"type": "apiKey", "in": "header", "name": "Authorization", "description": description}

@@ -1,0 +1,23 @@
+"""The local stack, started once for the e2e suite exactly as `make run` starts it (free ports,
+a throwaway data directory), and stopped with Ctrl-C at the end."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from support.local_stack import LocalStack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    running = LocalStack.start(tmp_path_factory.mktemp("local-stack") / "postgres")
+    yield running
+    try:
+        running.interrupt()
+    finally:
+        running.kill()
