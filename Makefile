@@ -16,7 +16,7 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build lock clean export-requirements
+	template-check sam-validate cfn-lint sam-build lock clean export-requirements openapi openapi-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -24,13 +24,13 @@ help: ## list the targets
 setup: ## install everything into .venv (Python 3.12, from uv.lock)
 	@bash scripts/bootstrap.sh
 
-run: setup ## start Payreq locally (embedded PostgreSQL, migrated; Ctrl-C stops it)
+run: setup ## start Payreq locally on http://localhost:3000 (PostgreSQL, S3, every function; Ctrl-C stops it)
 	$(BIN)/python -m payreq_local
 
 test: setup ## install everything and run every check and test
 	@$(MAKE) --no-print-directory check pytest
 
-check: lint typecheck requirements-check ## static checks: ruff, mypy, requirements in sync with the lock
+check: lint typecheck requirements-check openapi-check ## static checks: ruff, mypy, requirements and openapi.json in sync
 
 lint:
 	$(BIN)/ruff check .
@@ -45,6 +45,12 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest
+
+openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
+	$(BIN)/python -m payreq_local openapi
+
+openapi-check: ## fail if openapi.json has drifted from the functions' resolvers
+	$(BIN)/python -m payreq_local openapi --check
 
 requirements: ## regenerate the layer's and functions' requirements.txt from uv.lock
 	@$(MAKE) --no-print-directory REQUIREMENTS_ROOT=. export-requirements
