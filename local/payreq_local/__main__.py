@@ -189,10 +189,10 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     parameters = _parameters(args.parameter_overrides)
 
     # Both ports are bound before anything starts, so every function's environment can name them.
-    gateway_socket = socket.create_server((args.host, args.port))
+    gateway_socket = _listen(args.host, args.port, "--port")
     cleanup.callback(gateway_socket.close)
     gateway_url = f"http://{args.host}:{gateway_socket.getsockname()[1]}"
-    moto = MotoProcess(args.host, args.s3_port)
+    moto = MotoProcess(_listen(args.host, args.s3_port, "--s3-port"))
     cleanup.push_async_callback(moto.stop)
 
     resolver = Resolver(
@@ -266,6 +266,13 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
         f"payreq local ready in {time.perf_counter() - started:.1f}s (Ctrl-C stops it)",
     ]
     print("\n".join(lines), flush=True)
+
+
+def _listen(host: str, port: int, option: str) -> socket.socket:
+    try:
+        return socket.create_server((host, port))
+    except OSError as error:
+        raise OSError(f"cannot listen on {host}:{port} ({error.strerror}); choose another port with {option}") from None
 
 
 def _start_postgres(data_dir: Path) -> EmbeddedPostgres:

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from payreq_local.events import new_id, s3_event
 from payreq_local.intrinsics import ACCOUNT_ID, REGION
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Awaitable, Callable, Mapping
 
     from payreq_local.intrinsics import Resolver
@@ -46,10 +46,9 @@ POLL_WAIT_SECONDS = 1
 class MotoProcess:
     """moto's server in a child process, on a socket bound here first (port known at once)."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._socket = socket.create_server((host, port))
-        self.host = host
-        self.port = self._socket.getsockname()[1]
+    def __init__(self, listening: socket.socket) -> None:
+        self._socket = listening
+        self.host, self.port = listening.getsockname()[:2]
         self._process: asyncio.subprocess.Process | None = None
 
     @property
