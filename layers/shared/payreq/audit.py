@@ -1,17 +1,22 @@
 """The audit writer: every change and every security event, in the transaction of the change.
 
-Events are appended to `audit_events`, which the database itself keeps append-only. A change
-stores only what differs between before and after, so the log stays compact and readable.
+Events are appended to `audit_events`, which the database itself keeps append-only, and each is
+chained to the one before by a hash (`payreq.audit_chain`). A change stores only what differs
+between before and after, so the log stays compact and readable; secrets are redacted.
+
+Appending takes the chain's lock, held until the transaction ends: record audit events as late in a
+transaction as you can (after your own row locks), so other audited transactions wait least.
 """
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import insert
+from pydantic_core import to_jsonable_python
 
-from payreq.db.schema import audit_events
+from payreq.audit_chain import append_event, stored_json
 from payreq.jsonable import redacted
 from payreq.observability import logger
 
@@ -31,18 +36,23 @@ SecurityAction = Literal[
     "access_denied",
     "bad_token",
     "test_login",
+    "audit_exported",
 ]
 
 
 def changed_fields(
     before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
 ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """Only the fields that differ; a create keeps all of `after`, a delete all of `before`."""
-    old, new = redacted(dict(before)) if before else None, redacted(dict(after)) if after else None
+    """Only the fields that differ; a create keeps all of `after`, a delete all of `before`.
+
+    Compared before secrets are masked, so a changed secret (a new card number) shows as a changed
+    field, never with its value: both sides read "[redacted]".
+    """
+    old, new = to_jsonable_python(dict(before)) if before else None, to_jsonable_python(dict(after)) if after else None
     if old is None or new is None:
-        return old, new
-    keys = [key for key in old.keys() | new.keys() if old.get(key) != new.get(key)]
-    return {key: old.get(key) for key in sorted(keys)}, {key: new.get(key) for key in sorted(keys)}
+        return redacted(old) if old else None, redacted(new) if new else None
+    keys = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+    return redacted({key: old.get(key) for key in keys}), redacted({key: new.get(key) for key in keys})
 
 
 def record_change(
@@ -103,14 +113,18 @@ def record_security_event_now(
 
 def _append(connection: Connection, context: RequestContext, **values: Any) -> uuid.UUID:
     event_id = uuid.uuid4()
-    connection.execute(
-        insert(audit_events).values(
-            event_id=event_id,
-            actor_id=context.user_id,
-            request_id=context.request_id,
-            source_ip=context.source_ip,
-            user_agent=context.user_agent,
-            **values,
-        )
-    )
+    event = {
+        **values,
+        "event_id": event_id,
+        # Set here, not by the database's now(): the hash covers it, so it must be known before insert.
+        "occurred_at": datetime.now(UTC),
+        "actor_id": context.user_id,
+        "request_id": context.request_id,
+        "source_ip": context.source_ip,
+        "user_agent": context.user_agent,
+        # As JSONB will give them back, so the hash is reproducible from the row.
+        "before": stored_json(values["before"]),
+        "after": stored_json(values["after"]),
+    }
+    append_event(connection, event)
     return event_id

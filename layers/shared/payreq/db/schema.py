@@ -349,12 +349,16 @@ payments = Table(
 
 # --- cross-cutting: audit, outbox, connections, idempotency ------------------------------------
 
-# Append-only: the migration installs triggers refusing UPDATE, DELETE and TRUNCATE. No foreign
-# keys: an audit event must outlive whatever it describes.
+# Append-only: the migration installs triggers refusing UPDATE, DELETE and TRUNCATE, and the
+# application's role may only SELECT and INSERT. No foreign keys: an audit event must outlive whatever
+# it describes. Tamper-evident: `seq` numbers the events without gaps and `hash` chains each to the one
+# before it (payreq/audit_chain.py).
 audit_events = Table(
     "audit_events",
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),
+    Column("hash", LargeBinary(32), nullable=False),
     Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
     Column("occurred_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("category", String(16), nullable=False),
@@ -371,6 +375,9 @@ audit_events = Table(
     Index("ix_audit_events_entity", "entity_type", "entity_id"),
     Index("ix_audit_events_actor_id", "actor_id"),
     Index("ix_audit_events_occurred_at", "occurred_at"),
+    Index("ix_audit_events_request_id", "request_id"),
+    # The security-events list: one category, newest first.
+    Index("ix_audit_events_category_seq", "category", "seq"),
 )
 
 # Written in the same transaction as the change it announces; the broadcaster delivers it after
