@@ -1,0 +1,102 @@
+"""Response bodies of the audit function (camelCase JSON)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Self
+
+from payreq.http.models import ApiModel
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import RowMapping
+
+    from payreq.audit_chain import BrokenLink, ChainReport
+
+ExportFormat = Literal["csv", "jsonl"]
+
+
+class AuditEvent(ApiModel):
+    id: uuid.UUID
+    seq: int
+    occurred_at: datetime
+    category: str
+    action: str
+    actor_id: uuid.UUID | None
+    entity_type: str | None
+    entity_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    request_id: str | None
+    source_ip: str | None
+    user_agent: str | None
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Self:
+        return cls.model_validate({**row, "id": row["event_id"], "hash": bytes(row["hash"]).hex()})
+
+
+class SecurityEvent(ApiModel):
+    """A security event as its own list shows it: who (if known), from where, what, and the details."""
+
+    id: uuid.UUID
+    seq: int
+    occurred_at: datetime
+    action: str
+    user_id: uuid.UUID | None
+    details: dict[str, Any] | None
+    source_ip: str | None
+    user_agent: str | None
+    request_id: str | None
+    hash: str
+
+    @classmethod
+    def from_row(cls, row: RowMapping) -> Self:
+        return cls.model_validate(
+            {
+                **row,
+                "id": row["event_id"],
+                "user_id": row["actor_id"],
+                "details": row["after"],
+                "hash": bytes(row["hash"]).hex(),
+            }
+        )
+
+
+class BrokenLinkReport(ApiModel):
+    row_id: int
+    seq: int
+    event_id: uuid.UUID
+    reason: str
+    expected_seq: int
+    message: str
+
+    @classmethod
+    def from_link(cls, link: BrokenLink) -> Self:
+        return cls(
+            row_id=link.row_id,
+            seq=link.seq,
+            event_id=uuid.UUID(link.event_id),
+            reason=link.reason,
+            expected_seq=link.expected_seq,
+            message=link.describe(),
+        )
+
+
+class ChainVerification(ApiModel):
+    intact: bool
+    checked: int
+    head_seq: int | None
+    head_hash: str | None
+    first_broken: BrokenLinkReport | None
+
+    @classmethod
+    def from_report(cls, report: ChainReport) -> Self:
+        return cls(
+            intact=report.intact,
+            checked=report.checked,
+            head_seq=report.head_seq,
+            head_hash=report.head_hash.hex() if report.head_hash else None,
+            first_broken=BrokenLinkReport.from_link(report.first_broken) if report.first_broken else None,
+        )

@@ -1,0 +1,1 @@
+"""The audit function's routes, one router per concern."""

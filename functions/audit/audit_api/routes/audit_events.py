@@ -1,0 +1,76 @@
+"""The audit log: filtered pages, exports of a time range, and the hash chain's verification."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AwareDatetime
+
+from audit_api import export, integrity, listing
+from audit_api.models import AuditEvent, ChainVerification, ExportFormat
+from audit_api.repository import EventFilter
+from payreq.db import get_engine
+from payreq.http import authorize, request_context
+from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+
+router = APIGatewayHttpRouter()
+AUDIT_READ = authorize("audit.read")
+
+
+@router.get("/api/v1/audit-events", summary="Audit events, newest first", middlewares=[AUDIT_READ])
+def list_audit_events(
+    entity_type: Annotated[str | None, Query(alias="entityType")] = None,
+    entity_id: Annotated[str | None, Query(alias="entityId")] = None,
+    actor: uuid.UUID | None = None,
+    action: str | None = None,
+    request_id: Annotated[str | None, Query(alias="requestId")] = None,
+    occurred_from: Annotated[AwareDatetime | None, Query(alias="from", description="inclusive")] = None,
+    occurred_to: Annotated[AwareDatetime | None, Query(alias="to", description="exclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[AuditEvent]:
+    where = EventFilter(
+        entity_type=entity_type,
+        entity_id=entity_id,
+        actor_id=actor,
+        action=action,
+        request_id=request_id,
+        occurred_from=occurred_from,
+        occurred_to=occurred_to,
+    )
+    rows, next_cursor = listing.page_of_events(get_engine(), where, limit=limit, cursor=cursor)
+    return Page[AuditEvent](items=[AuditEvent.from_row(row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get(
+    "/api/v1/audit-events/export",
+    summary="Export a time range of the audit log as CSV or JSON Lines (at most 10,000 events)",
+    middlewares=[AUDIT_READ],
+    compress=True,
+)
+def export_audit_events(
+    occurred_from: Annotated[AwareDatetime, Query(alias="from", description="inclusive")],
+    occurred_to: Annotated[AwareDatetime, Query(alias="to", description="exclusive")],
+    fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
+) -> Response[str]:
+    exported = export.export_events(
+        get_engine(), request_context(router), occurred_from=occurred_from, occurred_to=occurred_to, fmt=fmt
+    )
+    headers = {
+        "Content-Disposition": f'attachment; filename="{exported.file_name}"',
+        "Cache-Control": "no-store",
+    }
+    return Response(200, content_type=exported.content_type, body=exported.body, headers=headers)
+
+
+@router.get(
+    "/api/v1/audit-events/verify",
+    summary="Walk the hash chain from the first event and report the first broken link",
+    middlewares=[AUDIT_READ],
+)
+def verify_audit_chain() -> ChainVerification:
+    return ChainVerification.from_report(integrity.verify(get_engine()))

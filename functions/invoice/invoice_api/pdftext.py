@@ -1,0 +1,183 @@
+"""Text and its positions from an uploaded PDF, with limits a hostile file cannot get past.
+
+pypdf runs in a forked child process with an address-space limit and a wall-clock deadline: a
+Flate bomb, a circular xref or an infinite loop in pypdf ends the child, never the Lambda
+container. Inside the child, pypdf's own limits (decompressed bytes per stream, parsing work)
+are lowered too, so most hostile files fail fast with a readable reason.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+
+
+class ExtractionFailed(Exception):
+    """The file cannot be read as an invoice; the message is for a person."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_pages: int = 50
+    seconds: float = 20.0
+    # Extra address space the child may use beyond what it inherits (the bound on decompression).
+    memory_bytes: int = 384 * 1024 * 1024
+    max_stream_bytes: int = 20 * 1024 * 1024
+    max_chars: int = 2_000_000
+
+
+@dataclass(frozen=True)
+class Fragment:
+    text: str
+    x: float
+    y: float
+    size: float
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    fragments: list[Fragment] = field(default_factory=list)
+
+
+def _pypdf_pages(data: bytes, limits: Limits) -> list[Page]:
+    """The extraction itself (no isolation): used inside the child, and by benchmarks."""
+    import io
+
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    configuration: dict[str, Any] = {
+        "zlib_maximum_output_length": limits.max_stream_bytes,
+        "lzw_maximum_output_length": limits.max_stream_bytes,
+        "run_length_maximum_output_length": limits.max_stream_bytes,
+        "brotli_maximum_output_length": limits.max_stream_bytes,
+        "array_based_stream_maximum_output_length": limits.max_stream_bytes,
+        "maximum_declared_stream_length": limits.max_stream_bytes,
+        "stream_decoding_work_maximum_length": limits.max_stream_bytes * 2,
+        "page_tree_maximum_entries": 10_000,
+        "page_tree_maximum_depth": 32,
+        "xform_maximum_invocations_per_extraction": 200,
+    }
+    with pypdf.apply_configuration(pypdf.get_configuration().with_overwrites(**configuration)):
+        try:
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+            if reader.is_encrypted:
+                raise ExtractionFailed("The PDF is encrypted; upload an unprotected copy.")
+            count = len(reader.pages)
+        except ExtractionFailed:
+            raise
+        except (PdfReadError, Exception) as error:
+            raise ExtractionFailed(_reason(error)) from None
+        if count == 0:
+            raise ExtractionFailed("The PDF has no pages.")
+        if count > limits.max_pages:
+            raise ExtractionFailed(
+                f"The PDF has {count} pages; invoices of more than {limits.max_pages} are not parsed."
+            )
+        pages: list[Page] = []
+        chars = 0
+        for number in range(count):
+            page = Page(number + 1)
+
+            def visit(text: str, cm: Any, tm: Any, font: Any, size: Any, page: Page = page) -> None:
+                if not text or not text.strip():
+                    return
+                # The text's origin on the page: the text matrix, then the current transformation.
+                x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                scale = abs(tm[3] * cm[3]) or 1.0
+                page.fragments.append(Fragment(text.replace("\n", " ").strip(), x, y, float(size or 10) * scale))
+
+            try:
+                reader.pages[number].extract_text(visitor_text=visit)
+            except Exception as error:
+                raise ExtractionFailed(f"Page {number + 1}: {_reason(error)}") from None
+            chars += sum(len(fragment.text) for fragment in page.fragments)
+            if chars > limits.max_chars:
+                raise ExtractionFailed("The PDF holds far more text than an invoice.")
+            pages.append(page)
+    if chars == 0:
+        raise ExtractionFailed("The PDF has no text to read (a scan or an empty page); enter the invoice by hand.")
+    return pages
+
+
+def _reason(error: BaseException) -> str:
+    if type(error).__name__ == "LimitReachedError":
+        return "The PDF goes beyond the reader's safety limits (a stream or structure far too large)."
+    if isinstance(error, RecursionError):
+        return "The PDF's structure is nested too deeply to read."
+    return f"The file is not a readable PDF ({type(error).__name__})."
+
+
+def _child(data: bytes, limits: Limits, sender: Connection) -> None:
+    try:
+        statm = _virtual_size()
+        if statm is not None:
+            budget = statm + limits.memory_bytes
+            resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
+        sender.send(("ok", _pypdf_pages(data, limits)))
+    except ExtractionFailed as error:
+        sender.send(("failed", str(error)))
+    except MemoryError:
+        sender.send(("failed", "The PDF needs too much memory to read (a compressed stream expands too far)."))
+    except BaseException as error:  # anything pypdf raises: the file is the problem, not the parser
+        sender.send(("failed", _reason(error)))
+    finally:
+        sender.close()
+
+
+def _virtual_size() -> int | None:
+    """This process's current virtual size in bytes (Linux), so the child's limit is relative."""
+    try:
+        with open("/proc/self/statm") as statm:  # noqa: PTH123
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def extract_pages(data: bytes, limits: Limits | None = None) -> list[Page]:
+    """The text of each page with positions, or ExtractionFailed with a reason a person can read."""
+    import pypdf  # noqa: F401  # imported before the fork, so the child starts ready
+
+    limits = limits or Limits()
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_child, args=(data, limits, sender), daemon=True)
+    process.start()
+    sender.close()
+    deadline = time.monotonic() + limits.seconds
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ExtractionFailed(f"Reading the PDF took longer than {limits.seconds:g} s; it was stopped.")
+            if receiver.poll(min(remaining, 0.5)):
+                try:
+                    outcome, value = receiver.recv()
+                except EOFError:
+                    raise ExtractionFailed(
+                        "The PDF needs too much memory to read (a compressed stream expands too far)."
+                    ) from None
+                if outcome == "ok":
+                    return value  # type: ignore[no-any-return]
+                raise ExtractionFailed(value)
+            if not process.is_alive() and not receiver.poll(0):
+                raise ExtractionFailed("The PDF could not be read (the reader stopped).")
+    finally:
+        receiver.close()
+        if process.is_alive():
+            process.kill()
+        process.join(5)
+
+
+def extract_pages_in_process(data: bytes, limits: Limits | None = None) -> list[Page]:
+    """Without isolation: for measurements and tests of trusted files."""
+    return _pypdf_pages(data, limits or Limits())
