@@ -43,6 +43,7 @@ EXPECTED_TABLES = {
     "ws_connections",
     "idempotency_keys",
     "oauth_logins",
+    "approval_flow_templates",
 }
 
 

@@ -8,15 +8,48 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from dataclasses import dataclass, field
+from functools import cache
 from http.cookies import SimpleCookie
 from typing import Any
 
+from payreq_local.template import load_template
 from support.events import http_event, load_event
 from support.lambda_context import FakeLambdaContext
 
-# Routes the template serves without the authorizer (`Auth: Authorizer: NONE`).
-PUBLIC_PREFIXES = ("/auth/", "/api/v1/health/")
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    package: str
+    public: bool
+
+
+@cache
+def routes() -> list[Route]:
+    """template.yaml's HTTP routes: which function serves a path, and whether the authorizer runs."""
+    found = []
+    for resource in load_template()["Resources"].values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        package = resource["Properties"]["Handler"].split(".")[0]
+        for event in (resource["Properties"].get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            properties = event["Properties"]
+            regex = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(properties["Path"]))
+            public = (properties.get("Auth") or {}).get("Authorizer") == "NONE"
+            found.append(Route(properties["Method"].upper(), re.compile(f"^{regex}$"), package, public))
+    return found
+
+
+def route_for(method: str, path: str) -> Route:
+    for route in routes():
+        if route.method == method and route.pattern.match(path):
+            return route
+    raise AssertionError(f"template.yaml has no route for {method} {path}")
 
 
 @dataclass
@@ -33,7 +66,6 @@ class ApiResponse:
 
 @dataclass
 class ApiClient:
-    function: str = "auth"
     cookies: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=lambda: {"X-Requested-With": "XMLHttpRequest"})
     source_ip: str = "198.51.100.23"
@@ -46,8 +78,8 @@ class ApiClient:
         json_body: Any = None,
         query: dict[str, str] | None = None,
         headers: dict[str, str] | None = None,
-        function: str | None = None,
     ) -> ApiResponse:
+        route = route_for(method, path)
         all_headers = {**self.headers, **(headers or {})}
         cookie_list = [f"{name}={value}" for name, value in self.cookies.items()]
         event = http_event(
@@ -61,10 +93,10 @@ class ApiClient:
         )
         event["requestContext"]["http"]["sourceIp"] = self.source_ip
         event["requestContext"].pop("authorizer", None)
-        if not path.startswith(PUBLIC_PREFIXES):
+        if not route.public:
             context = self._authorize(event)
             event["requestContext"]["authorizer"] = {"lambda": context}
-        handler = importlib.import_module(f"{function or self.function}_api.handler")
+        handler = importlib.import_module(f"{route.package}.handler")
         raw = handler.lambda_handler(event, FakeLambdaContext())
         response = ApiResponse(
             status=raw["statusCode"],
@@ -83,6 +115,9 @@ class ApiClient:
 
     def patch(self, path: str, **kwargs: Any) -> ApiResponse:
         return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> ApiResponse:
+        return self.request("DELETE", path, **kwargs)
 
     def _authorize(self, event: dict[str, Any]) -> dict[str, str]:
         from auth_api import authorizer

@@ -1,4 +1,4 @@
-"""HTTP entry point of the payment function (routes under /api/v1)."""
+"""HTTP entry point of the payment function: payment methods and payments."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from payment_api.routes import payment_methods, payments
 from payreq.http import create_app
 from payreq.observability import instrument
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = create_app("payment")
+for routes in (payment_methods, payments):
+    app.include_router(routes.router)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

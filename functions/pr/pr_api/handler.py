@@ -1,4 +1,4 @@
-"""HTTP entry point of the pr function (routes under /api/v1)."""
+"""HTTP entry point of the pr function: payment requests, their approvals, approval flow templates."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from payreq.http import create_app
 from payreq.observability import instrument
+from pr_api.routes import approval_flows, invoice_links, payment_requests
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = create_app("pr")
+for routes in (payment_requests, invoice_links, approval_flows):
+    app.include_router(routes.router)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -32,8 +32,16 @@ def trust_the_issuer(issuer: FakeOidcProvider, monkeypatch: pytest.MonkeyPatch) 
 
 def token(issuer: FakeOidcProvider, signing: str = "good", **overrides: Any) -> str:
     now = int(time.time())
-    claims = {"iss": issuer.issuer, "aud": AUDIENCE, "sub": "svc-1", "email": "ops@example.com",
-              "scope": "users.admin pr.read", "iat": now, "exp": now + 300, **overrides}
+    claims = {
+        "iss": issuer.issuer,
+        "aud": AUDIENCE,
+        "sub": "svc-1",
+        "email": "ops@example.com",
+        "scope": "users.admin pr.read",
+        "iat": now,
+        "exp": now + 300,
+        **overrides,
+    }
     return issuer.sign({k: v for k, v in claims.items() if v is not None}, signing)
 
 

@@ -21,9 +21,7 @@ if TYPE_CHECKING:
     from support.api_client import ApiClient
 
 
-def test_a_cross_site_cookie_write_is_refused_and_recorded(
-    signed_in: Callable[..., ApiClient], engine: Engine
-) -> None:
+def test_a_cross_site_cookie_write_is_refused_and_recorded(signed_in: Callable[..., ApiClient], engine: Engine) -> None:
     # Given a signed-in browser tricked by another site into posting (no X-Requested-With, foreign Origin)
     browser = signed_in("ops@example.com", ("tokens.manage",))
     browser.headers = {"Origin": "https://evil.example"}
@@ -32,8 +30,9 @@ def test_a_cross_site_cookie_write_is_refused_and_recorded(
 
     assert (response.status, response.error_code) == (403, "csrf_failed")
     with engine.connect() as connection:
-        last = connection.execute(select(audit_events.c.action, audit_events.c.after).order_by(
-            audit_events.c.id.desc()).limit(1)).one()
+        last = connection.execute(
+            select(audit_events.c.action, audit_events.c.after).order_by(audit_events.c.id.desc()).limit(1)
+        ).one()
     assert (last.action, last.after["reason"]) == ("access_denied", "csrf")
 
 
@@ -55,16 +54,19 @@ def test_sign_out_is_protected_too(signed_in: Callable[..., ApiClient]) -> None:
 @pytest.mark.usefixtures("database_url")
 def test_the_authorizer_answers_in_api_gateways_simple_response_format() -> None:
     # An anonymous request: authenticated by no one, refused by no one (the route decides)
-    answer = authorizer.lambda_handler(load_event("authorizer_request") | {"headers": {}, "cookies": []},
-                                       FakeLambdaContext())
+    answer = authorizer.lambda_handler(
+        load_event("authorizer_request") | {"headers": {}, "cookies": []}, FakeLambdaContext()
+    )
 
     assert answer == {"isAuthorized": True}
 
 
 def test_the_authorizer_context_is_flat_strings(signed_in: Callable[..., ApiClient]) -> None:
     browser = signed_in("ops@example.com", ("users.admin", "pr.read"))
-    request = load_event("authorizer_request") | {"headers": {}, "cookies": [
-        f"{name}={value}" for name, value in browser.cookies.items()]}
+    request = load_event("authorizer_request") | {
+        "headers": {},
+        "cookies": [f"{name}={value}" for name, value in browser.cookies.items()],
+    }
 
     answer = authorizer.lambda_handler(request, FakeLambdaContext())
 

@@ -45,19 +45,25 @@ def test_changing_permissions_needs_the_current_version_and_is_audited(
     path = f"/api/v1/users/{target['id']}"
 
     missing = admin.patch(path, json_body={"permissions": ["pr.read", "pr.approve"]})
-    stale = admin.patch(path, json_body={"permissions": ["pr.read", "pr.approve"]},
-                        headers={"If-Match": f'"{target["version"] + 7}"'})
-    done = admin.patch(path, json_body={"permissions": ["pr.read", "pr.approve"]},
-                       headers={"If-Match": f'"{target["version"]}"'})
+    stale = admin.patch(
+        path, json_body={"permissions": ["pr.read", "pr.approve"]}, headers={"If-Match": f'"{target["version"] + 7}"'}
+    )
+    done = admin.patch(
+        path, json_body={"permissions": ["pr.read", "pr.approve"]}, headers={"If-Match": f'"{target["version"]}"'}
+    )
 
     assert (missing.status, missing.error_code) == (428, "precondition_required")
     assert (stale.status, stale.body["error"]["details"]) == (412, {"currentVersion": target["version"]})
     assert done.status == 200 and done.body["permissions"] == ["pr.approve", "pr.read"]
     assert done.headers["etag"] == f'"{target["version"] + 1}"'
     with engine.connect() as connection:
-        change = connection.execute(
-            select(audit_events).where(audit_events.c.action == "user.updated").order_by(audit_events.c.id.desc())
-        ).mappings().first()
+        change = (
+            connection.execute(
+                select(audit_events).where(audit_events.c.action == "user.updated").order_by(audit_events.c.id.desc())
+            )
+            .mappings()
+            .first()
+        )
     assert change is not None
     assert change["before"]["permissions"] == ["pr.read"]
     assert change["after"]["permissions"] == ["pr.approve", "pr.read"]
@@ -67,8 +73,9 @@ def test_unknown_fields_in_a_change_are_refused(signed_in: Callable[..., ApiClie
     admin = signed_in("zed@example.com", ("users.admin",))
     me = admin.get("/api/v1/me").body
 
-    response = admin.patch(f"/api/v1/users/{me['id']}", json_body={"permisions": []},
-                           headers={"If-Match": f'"{me["version"]}"'})
+    response = admin.patch(
+        f"/api/v1/users/{me['id']}", json_body={"permisions": []}, headers={"If-Match": f'"{me["version"]}"'}
+    )
 
     assert response.status == 422
     assert response.body["error"]["details"][0]["field"] == "permisions"

@@ -149,6 +149,23 @@ document_counters = Table(
 
 PR_STATUSES = ("draft", "pending", "approved", "paid", "rejected", "cancelled")
 
+# Named, reusable approval flows. A payment request copies one at creation; editing the template
+# afterwards never changes requests already made from it.
+approval_flow_templates = Table(
+    "approval_flow_templates",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    # [{name, mode, approvers, required, threshold}]: a step applies when amount >= threshold.
+    Column("steps", JSONB, nullable=False),
+    _user_ref("created_by"),
+    _version(),
+    _created_at(),
+    _updated_at(),
+    Index("uq_approval_flow_templates_name_lower", func.lower(text("name")), unique=True),
+)
+
 payment_requests = Table(
     "payment_requests",
     metadata,
@@ -162,6 +179,11 @@ payment_requests = Table(
     Column("due_date", Date),
     Column("cost_centre", Text),
     Column("status", String(16), nullable=False, server_default="draft"),
+    # The flow as the requester defined it (or copied it from a template); frozen into
+    # approval_steps at submit. Each freeze is a new round: a material edit starts another.
+    Column("approval_flow", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("approval_flow_template_id", UUID(as_uuid=True), ForeignKey("approval_flow_templates.id")),
+    Column("approval_round", Integer, nullable=False, server_default=text("0")),
     Column("current_step", Integer),
     _user_ref("requester_id"),
     _user_ref("last_editor_id"),
@@ -183,13 +205,14 @@ approval_steps = Table(
     Column(
         "payment_request_id", UUID(as_uuid=True), ForeignKey("payment_requests.id", ondelete="CASCADE"), nullable=False
     ),
+    Column("round", Integer, nullable=False),
     Column("position", Integer, nullable=False),
     Column("name", Text, nullable=False),
     Column("mode", String(8), nullable=False),
     Column("required", Integer, nullable=False),
     Column("approvers", ARRAY(UUID(as_uuid=True)), nullable=False),
     Column("completed_at", TIMESTAMP(timezone=True)),
-    UniqueConstraint("payment_request_id", "position"),
+    UniqueConstraint("payment_request_id", "round", "position"),
     CheckConstraint("mode IN ('anyof', 'allof')", name="mode_known"),
     CheckConstraint("required >= 1 AND required <= cardinality(approvers)", name="required_within_approvers"),
     Index("ix_approval_steps_approvers", "approvers", postgresql_using="gin"),

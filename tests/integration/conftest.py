@@ -1,4 +1,5 @@
-"""Auth settings pointing at a fake Google on loopback, and signed-in clients."""
+"""For every integration test: auth settings pointing at a fake Google on loopback, and signed-in
+browsers (test-token login) for the flows to be exercised as real users."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from support.api_client import ApiClient
 from support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
+from support.team import APPROVER, REQUESTER, Member, Team
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -59,3 +61,21 @@ def signed_in(database_url: str) -> Callable[..., ApiClient]:
         return browser
 
     return sign_in
+
+
+@pytest.fixture
+def team(signed_in: Callable[..., ApiClient]) -> Team:
+    """Signed-in colleagues: a requester, three approvers, a clerk and a treasurer."""
+
+    def member(email: str, permissions: tuple[str, ...]) -> Member:
+        browser = signed_in(email, permissions)
+        return Member(browser, browser.get("/api/v1/me").body["id"])
+
+    return Team(
+        requester=member("rita@example.com", REQUESTER),
+        alice=member("alice@example.com", APPROVER),
+        bob=member("bob@example.com", APPROVER),
+        carol=member("carol@example.com", APPROVER),
+        clerk=member("clerk@example.com", (*REQUESTER, "pr.approve", "flows.manage")),
+        treasurer=member("tess@example.com", ("pr.read", "payment.read", "payment.write")),
+    )

@@ -1,0 +1,1 @@
+"""The payment function's routes, one router per resource."""

@@ -1,0 +1,177 @@
+"""Request and response bodies of the payment-request function (camelCase JSON)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import Field, StringConstraints, model_validator
+
+from payreq.http.models import ApiModel, RequestModel
+from payreq.money import Amount, CurrencyCode, check_fits
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Comment = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+MAX_STEPS = 10
+MAX_APPROVERS = 50
+
+
+class StepDefinition(RequestModel):
+    """One step of an approval flow: `required` of the `approvers` must approve (anyof = 1,
+    allof = all). With a `threshold` the step applies only to amounts at or above it."""
+
+    name: Text
+    mode: Literal["anyof", "allof"]
+    approvers: list[uuid.UUID] = Field(min_length=1, max_length=MAX_APPROVERS)
+    required: int | None = Field(default=None, ge=1)
+    threshold: Amount | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if len(set(self.approvers)) != len(self.approvers):
+            raise ValueError("an approver is listed twice")
+        if self.required is not None and self.required > len(self.approvers):
+            raise ValueError("required is more than the number of approvers")
+        if self.mode == "allof" and self.required not in (None, len(self.approvers)):
+            raise ValueError("an allof step needs every approver; use anyof with required for 'n of m'")
+        return self
+
+    @property
+    def needed(self) -> int:
+        return self.required or (1 if self.mode == "anyof" else len(self.approvers))
+
+
+ApprovalFlow = Annotated[list[StepDefinition], Field(min_length=1, max_length=MAX_STEPS)]
+
+
+def _amount_fits(amount: Any, currency: Any) -> None:
+    if amount is not None and currency is not None:
+        try:
+            check_fits(amount, currency)
+        except ValueError as error:
+            raise ValueError(f"amount: {error}") from None
+
+
+class NewPaymentRequest(RequestModel):
+    title: Text
+    description: LongText = ""
+    payee: Text
+    amount: Amount
+    currency: CurrencyCode
+    due_date: date | None = None
+    cost_centre: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    approval_flow: ApprovalFlow | None = None
+    approval_flow_template_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _amount_fits(self.amount, self.currency)
+        if (self.approval_flow is None) == (self.approval_flow_template_id is None):
+            raise ValueError("give either approvalFlow or approvalFlowTemplateId")
+        return self
+
+
+class PaymentRequestChanges(RequestModel):
+    title: Text | None = None
+    description: LongText | None = None
+    payee: Text | None = None
+    amount: Amount | None = None
+    currency: CurrencyCode | None = None
+    due_date: date | None = None
+    cost_centre: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
+    approval_flow: ApprovalFlow | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _amount_fits(self.amount, self.currency)
+        return self
+
+
+class Decision(RequestModel):
+    comment: Comment | None = None
+
+
+class InvoiceLink(RequestModel):
+    invoice_id: uuid.UUID
+
+
+class ApprovalView(ApiModel):
+    approver_id: uuid.UUID
+    decision: str
+    comment: str | None
+    created_at: datetime
+
+
+class StepView(ApiModel):
+    position: int
+    name: str
+    mode: str
+    required: int
+    approvers: list[uuid.UUID]
+    completed_at: datetime | None
+    approvals: list[ApprovalView]
+
+
+class InvoiceSummary(ApiModel):
+    id: uuid.UUID
+    reference: str
+    invoice_number: str | None
+    vendor: str | None
+    currency: str | None
+    total: str | None
+    status: str
+
+
+class PaymentRequestSummary(ApiModel):
+    id: uuid.UUID
+    number: str
+    title: str
+    description: str
+    payee: str
+    amount: str
+    currency: str
+    due_date: date | None
+    cost_centre: str | None
+    status: str
+    current_step: int | None
+    approval_round: int
+    requester_id: uuid.UUID
+    last_editor_id: uuid.UUID
+    approval_flow: list[dict[str, Any]]
+    approval_flow_template_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    steps: list[StepView]
+    invoice_count: int
+    invoices_total: str
+
+
+class PaymentRequestView(PaymentRequestSummary):
+    invoices: list[InvoiceSummary]
+
+
+class NewApprovalFlowTemplate(RequestModel):
+    name: Text
+    description: LongText = ""
+    steps: ApprovalFlow
+
+
+class ApprovalFlowTemplateChanges(RequestModel):
+    name: Text | None = None
+    description: LongText | None = None
+    steps: ApprovalFlow | None = None
+
+
+class ApprovalFlowTemplateView(ApiModel):
+    id: uuid.UUID
+    name: str
+    description: str
+    steps: list[dict[str, Any]]
+    version: int
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,354 @@
+"""The SQL of payment requests. Reads fetch a page of requests with their steps, live approvals
+and invoice totals in two queries, whatever the page size."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, any_, exists, func, insert, literal, literal_column, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+from payreq.db.schema import (
+    approval_flow_templates,
+    approval_steps,
+    approvals,
+    invoices,
+    payment_requests,
+    payments,
+    pr_invoice_links,
+    users,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+    from datetime import datetime
+
+    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.sql import ColumnElement
+
+PR = payment_requests
+
+
+def _with_invoice_totals() -> Any:
+    linked = (
+        select(
+            func.count(invoices.c.id).label("invoice_count"),
+            func.coalesce(func.sum(invoices.c.total), 0).label("invoices_total"),
+        )
+        .select_from(pr_invoice_links.join(invoices, invoices.c.id == pr_invoice_links.c.invoice_id))
+        .where(pr_invoice_links.c.payment_request_id == PR.c.id)
+        .lateral("linked")
+    )
+    return select(PR, linked.c.invoice_count, linked.c.invoices_total).select_from(
+        PR.join(linked, literal_column("true"))
+    )
+
+
+def get(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
+    return connection.execute(_with_invoice_totals().where(PR.c.id == pr_id)).mappings().one_or_none()
+
+
+def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
+    """The request's row, locked until commit: decisions on one request take turns here."""
+    return connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
+
+
+def insert_request(connection: Connection, **values: Any) -> None:
+    connection.execute(insert(PR).values(**values))
+
+
+def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, **values: Any) -> int:
+    """Apply `values` as a new version; returns the new version."""
+    version: int = connection.execute(
+        update(PR)
+        .where(PR.c.id == pr_id)
+        .values(**values, updated_at=now, version=PR.c.version + 1)
+        .returning(PR.c.version)
+    ).scalar_one()
+    return version
+
+
+def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The current round's steps of each request, each with its live approvals (one query)."""
+    if not requests:
+        return {}
+    live = (
+        select(
+            func.coalesce(
+                func.json_agg(
+                    aggregate_order_by(
+                        func.json_build_object(
+                            "approverId",
+                            approvals.c.approver_id,
+                            "decision",
+                            approvals.c.decision,
+                            "comment",
+                            approvals.c.comment,
+                            "createdAt",
+                            approvals.c.created_at,
+                        ),
+                        approvals.c.created_at,
+                    )
+                ),
+                literal_column("'[]'::json"),
+            )
+        )
+        .where(approvals.c.step_id == approval_steps.c.id, approvals.c.voided_at.is_(None))
+        .scalar_subquery()
+    )
+    keys = [(row["id"], row["approval_round"]) for row in requests]
+    rows = connection.execute(
+        select(approval_steps, live.label("approvals"))
+        .where(tuple_(approval_steps.c.payment_request_id, approval_steps.c.round).in_(keys))
+        .order_by(approval_steps.c.payment_request_id, approval_steps.c.position)
+    ).mappings()
+    steps: dict[uuid.UUID, list[dict[str, Any]]] = {row["id"]: [] for row in requests}
+    for row in rows:
+        steps[row["payment_request_id"]].append(dict(row))
+    return steps
+
+
+def insert_steps(
+    connection: Connection, pr_id: uuid.UUID, round_: int, steps: Iterable[dict[str, Any]], needed: Any
+) -> None:
+    rows = [
+        {
+            "id": uuid.uuid4(),
+            "payment_request_id": pr_id,
+            "round": round_,
+            "position": position,
+            "name": step["name"],
+            "mode": step["mode"],
+            "required": needed(step),
+            "approvers": [uuid.UUID(str(approver)) for approver in step["approvers"]],
+        }
+        for position, step in enumerate(steps)
+    ]
+    if rows:
+        connection.execute(insert(approval_steps), rows)
+
+
+def step(connection: Connection, pr_id: uuid.UUID, round_: int, position: int) -> RowMapping:
+    return (
+        connection.execute(
+            select(approval_steps).where(
+                approval_steps.c.payment_request_id == pr_id,
+                approval_steps.c.round == round_,
+                approval_steps.c.position == position,
+            )
+        )
+        .mappings()
+        .one()
+    )
+
+
+def round_steps(connection: Connection, pr_id: uuid.UUID, round_: int) -> list[RowMapping]:
+    return list(
+        connection.execute(
+            select(approval_steps)
+            .where(approval_steps.c.payment_request_id == pr_id, approval_steps.c.round == round_)
+            .order_by(approval_steps.c.position)
+        ).mappings()
+    )
+
+
+def live_approval_count(connection: Connection, step_id: uuid.UUID) -> int:
+    return int(
+        connection.scalar(
+            select(func.count()).where(
+                approvals.c.step_id == step_id, approvals.c.voided_at.is_(None), approvals.c.decision == "approved"
+            )
+        )
+        or 0
+    )
+
+
+def live_decision(connection: Connection, step_id: uuid.UUID, approver_id: uuid.UUID) -> RowMapping | None:
+    return (
+        connection.execute(
+            select(approvals).where(
+                approvals.c.step_id == step_id, approvals.c.approver_id == approver_id, approvals.c.voided_at.is_(None)
+            )
+        )
+        .mappings()
+        .one_or_none()
+    )
+
+
+def insert_decision(connection: Connection, **values: Any) -> None:
+    connection.execute(insert(approvals).values(id=uuid.uuid4(), **values))
+
+
+def my_live_approvals(
+    connection: Connection, pr_id: uuid.UUID, round_: int, approver_id: uuid.UUID
+) -> list[RowMapping]:
+    return list(
+        connection.execute(
+            select(approvals.c.id, approval_steps.c.position)
+            .join(approval_steps, approval_steps.c.id == approvals.c.step_id)
+            .where(
+                approvals.c.payment_request_id == pr_id,
+                approval_steps.c.round == round_,
+                approvals.c.approver_id == approver_id,
+                approvals.c.voided_at.is_(None),
+                approvals.c.decision == "approved",
+            )
+            .order_by(approval_steps.c.position)
+        ).mappings()
+    )
+
+
+def void_approvals(
+    connection: Connection,
+    pr_id: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime,
+    approval_ids: Sequence[uuid.UUID] | None = None,
+    from_position: int | None = None,
+    round_: int | None = None,
+) -> int:
+    conditions: list[ColumnElement[bool]] = [approvals.c.payment_request_id == pr_id, approvals.c.voided_at.is_(None)]
+    if approval_ids is not None:
+        conditions.append(approvals.c.id.in_(approval_ids))
+    if from_position is not None:
+        in_later_steps = select(approval_steps.c.id).where(
+            approval_steps.c.payment_request_id == pr_id,
+            approval_steps.c.round == round_,
+            approval_steps.c.position >= from_position,
+        )
+        conditions.append(approvals.c.step_id.in_(in_later_steps))
+    return connection.execute(update(approvals).where(*conditions).values(voided_at=now, void_reason=reason)).rowcount
+
+
+def set_step_completion(
+    connection: Connection,
+    pr_id: uuid.UUID,
+    round_: int,
+    *,
+    positions_from: int,
+    completed_at: datetime | None,
+    only: int | None = None,
+) -> None:
+    position = approval_steps.c.position
+    which = position == only if only is not None else position >= positions_from
+    connection.execute(
+        update(approval_steps)
+        .where(approval_steps.c.payment_request_id == pr_id, approval_steps.c.round == round_, which)
+        .values(completed_at=completed_at)
+    )
+
+
+def has_live_payments(connection: Connection, pr_id: uuid.UUID) -> bool:
+    return bool(
+        connection.scalar(
+            select(exists().where(payments.c.payment_request_id == pr_id, payments.c.voided_at.is_(None)))
+        )
+    )
+
+
+def unknown_users(connection: Connection, user_ids: Iterable[uuid.UUID]) -> list[uuid.UUID]:
+    wanted = set(user_ids)
+    found = set(connection.scalars(select(users.c.id).where(users.c.id.in_(wanted), users.c.is_active)))
+    return sorted(wanted - found, key=str)
+
+
+def invoices_of(connection: Connection, pr_id: uuid.UUID) -> list[RowMapping]:
+    return list(
+        connection.execute(
+            select(
+                invoices.c.id,
+                invoices.c.reference,
+                invoices.c.invoice_number,
+                invoices.c.vendor,
+                invoices.c.currency,
+                invoices.c.total,
+                invoices.c.status,
+            )
+            .join(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
+            .where(pr_invoice_links.c.payment_request_id == pr_id)
+            .order_by(pr_invoice_links.c.linked_at, invoices.c.id)
+        ).mappings()
+    )
+
+
+def invoice_for_linking(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
+    return (
+        connection.execute(
+            select(invoices.c.id, invoices.c.currency, invoices.c.status, pr_invoice_links.c.payment_request_id)
+            .outerjoin(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
+            .where(invoices.c.id == invoice_id)
+            .with_for_update(of=invoices)
+        )
+        .mappings()
+        .one_or_none()
+    )
+
+
+def link_invoice(
+    connection: Connection, pr_id: uuid.UUID, invoice_id: uuid.UUID, user_id: uuid.UUID, now: datetime
+) -> None:
+    connection.execute(
+        insert(pr_invoice_links).values(
+            invoice_id=invoice_id, payment_request_id=pr_id, linked_by=user_id, linked_at=now
+        )
+    )
+
+
+def unlink_invoice(connection: Connection, pr_id: uuid.UUID, invoice_id: uuid.UUID) -> int:
+    from sqlalchemy import delete
+
+    return connection.execute(
+        delete(pr_invoice_links).where(
+            pr_invoice_links.c.invoice_id == invoice_id, pr_invoice_links.c.payment_request_id == pr_id
+        )
+    ).rowcount
+
+
+def page(
+    connection: Connection,
+    *,
+    filters: list[ColumnElement[bool]],
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> list[RowMapping]:
+    """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
+    query = _with_invoice_totals().where(*filters).order_by(PR.c.created_at.desc(), PR.c.id.desc()).limit(limit)
+    if after is not None:
+        query = query.where(tuple_(PR.c.created_at, PR.c.id) < tuple_(*after))
+    return list(connection.execute(query).mappings())
+
+
+def awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
+    """Pending requests whose current step `user_id` may still decide (and is allowed to)."""
+    my_step = (
+        select(approval_steps.c.id)
+        .where(
+            approval_steps.c.payment_request_id == PR.c.id,
+            approval_steps.c.round == PR.c.approval_round,
+            approval_steps.c.position == PR.c.current_step,
+            literal(user_id, approval_steps.c.id.type) == any_(approval_steps.c.approvers),
+            ~exists().where(
+                approvals.c.step_id == approval_steps.c.id,
+                approvals.c.approver_id == user_id,
+                approvals.c.voided_at.is_(None),
+            ),
+        )
+        .correlate(PR)
+    )  # explicit: PR is reached through a lateral join, which auto-correlation misses
+    return and_(PR.c.status == "pending", exists(my_step), PR.c.requester_id != user_id, PR.c.last_editor_id != user_id)
+
+
+def text_matches(query: str) -> ColumnElement[bool]:
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return or_(
+        *(column.ilike(pattern, escape="\\") for column in (PR.c.title, PR.c.description, PR.c.payee, PR.c.number))
+    )
+
+
+def template(connection: Connection, template_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+    query = select(approval_flow_templates).where(approval_flow_templates.c.id == template_id)
+    if for_update:
+        query = query.with_for_update()
+    return connection.execute(query).mappings().one_or_none()

@@ -1,0 +1,1 @@
+"""The payment-request function's routes, one router per resource."""

@@ -1,0 +1,141 @@
+"""Payment requests: create, read, list, edit, and the state transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from sqlalchemy.engine import Connection
+
+from payreq.db import get_engine, read_connection
+from payreq.http import authorize, request_context
+from payreq.http.mutations import run_change
+from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from payreq.http.responses import json_response
+from payreq.http.versioning import etag, expected_version
+from pr_api import flows
+from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary
+
+router = APIGatewayHttpRouter()
+READ, WRITE, APPROVE = authorize("pr.read"), authorize("pr.write"), authorize("pr.approve")
+Status = Literal["draft", "pending", "approved", "paid", "rejected", "cancelled"]
+
+
+def respond(connection: Connection, pr_id: uuid.UUID, status: int = HTTPStatus.OK) -> Response[Any]:
+    """The request as it now stands, read in the same transaction that changed it."""
+    current = flows.view(connection, pr_id)
+    headers = {"ETag": etag(current.version)}
+    if status == HTTPStatus.CREATED:
+        headers["Location"] = f"/api/v1/prs/{pr_id}"
+    return json_response(status, current, headers=headers)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@router.post("/api/v1/prs", summary="Create a draft payment request", middlewares=[WRITE])
+def create(request: NewPaymentRequest) -> Response[Any]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        pr_id = flows.create(connection, context, request, now=now())
+        return respond(connection, pr_id, HTTPStatus.CREATED)
+
+    return run_change(router, get_engine(), change)
+
+
+@router.get("/api/v1/prs", summary="Payment requests, newest first", middlewares=[READ])
+def list_requests(
+    status: Status | None = None,
+    requester: uuid.UUID | None = None,
+    awaiting: Literal["me"] | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    amount_min: Annotated[Decimal | None, Query(alias="amountMin")] = None,
+    amount_max: Annotated[Decimal | None, Query(alias="amountMax")] = None,
+    created_from: Annotated[datetime | None, Query(alias="createdFrom")] = None,
+    created_to: Annotated[datetime | None, Query(alias="createdTo")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[PaymentRequestSummary]:
+    with read_connection(get_engine()) as connection:
+        items, next_cursor = flows.page_of(
+            connection,
+            request_context(router),
+            status=status,
+            requester=requester,
+            awaiting_me=awaiting == "me",
+            text=q,
+            amount_min=amount_min,
+            amount_max=amount_max,
+            created_from=created_from,
+            created_to=created_to,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page[PaymentRequestSummary](items=items, next_cursor=next_cursor)
+
+
+@router.get(
+    "/api/v1/prs/<pr_id>", summary="A payment request with its steps, approvals and invoices", middlewares=[READ]
+)
+def get_request(pr_id: uuid.UUID) -> Response[Any]:
+    with read_connection(get_engine()) as connection:
+        return respond(connection, pr_id)
+
+
+@router.patch("/api/v1/prs/<pr_id>", summary="Edit a payment request (If-Match)", middlewares=[WRITE])
+def edit(pr_id: uuid.UUID, changes: PaymentRequestChanges) -> Response[Any]:
+    context, version = request_context(router), expected_version(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        flows.edit(connection, context, pr_id, changes, version=version, now=now())
+        return respond(connection, pr_id)
+
+    return run_change(router, get_engine(), change)
+
+
+def _transition(pr_id: uuid.UUID, act: Any) -> Response[Any]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        act(connection, context)
+        return respond(connection, pr_id)
+
+    return run_change(router, get_engine(), change)
+
+
+@router.post("/api/v1/prs/<pr_id>/submit", summary="Submit a draft for approval", middlewares=[WRITE])
+def submit(pr_id: uuid.UUID) -> Response[Any]:
+    return _transition(pr_id, lambda connection, context: flows.submit(connection, context, pr_id, now=now()))
+
+
+@router.post("/api/v1/prs/<pr_id>/cancel", summary="Cancel a payment request", middlewares=[WRITE])
+def cancel(pr_id: uuid.UUID) -> Response[Any]:
+    return _transition(pr_id, lambda connection, context: flows.cancel(connection, context, pr_id, now=now()))
+
+
+@router.post("/api/v1/prs/<pr_id>/approve", summary="Approve the current step", middlewares=[APPROVE])
+def approve(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+    return _transition(
+        pr_id,
+        lambda connection, context: flows.approve(connection, context, pr_id, comment=decision.comment, now=now()),
+    )
+
+
+@router.post("/api/v1/prs/<pr_id>/reject", summary="Reject the payment request", middlewares=[APPROVE])
+def reject(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+    return _transition(
+        pr_id, lambda connection, context: flows.reject(connection, context, pr_id, comment=decision.comment, now=now())
+    )
+
+
+@router.post("/api/v1/prs/<pr_id>/unapprove", summary="Withdraw your approval", middlewares=[APPROVE])
+def unapprove(pr_id: uuid.UUID) -> Response[Any]:
+    return _transition(pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, now=now()))

@@ -1,0 +1,61 @@
+"""Running a change as one unit of work, honouring `Idempotency-Key`."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from payreq import idempotency
+from payreq.db import transaction
+from payreq.errors import BadRequest
+from payreq.http.guard import request_context
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from payreq.http.guard import HttpScope
+
+_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+def run_change(scope: HttpScope, engine: Engine, change: Callable[[Connection], Response[Any]]) -> Response[Any]:
+    """Run `change` in a transaction. With an Idempotency-Key, a repeat of a completed request
+    answers the stored response (marked `Idempotent-Replayed: true`) without running it again."""
+    event = scope.current_event
+    key = event.headers.get("idempotency-key")
+    with transaction(engine) as connection:
+        if key is None:
+            return change(connection)
+        if not _KEY.match(key):
+            raise BadRequest("Idempotency-Key must be 1-255 visible ASCII characters.", code="invalid_idempotency_key")
+        user_id = request_context(scope).user_id
+        assert user_id is not None, "changes run behind authorize(...)"
+        request = idempotency.fingerprint(event.http_method, event.path, event.body or "")
+        now = datetime.now(UTC)
+        stored = idempotency.claim(connection, user_id=user_id, key=key, request=request, now=now)
+        if stored is not None:
+            return Response(
+                stored.status,
+                content_type=content_types.APPLICATION_JSON,
+                body=stored.body,
+                headers={**stored.headers, "Idempotent-Replayed": "true"},
+            )
+        response = change(connection)
+        if 200 <= response.status_code < 300:
+            body = response.body if isinstance(response.body, (dict, list)) else json.loads(response.body or "null")
+            headers = {name: value for name, value in (response.headers or {}).items() if isinstance(value, str)}
+            idempotency.remember(
+                connection,
+                user_id=user_id,
+                key=key,
+                request=request,
+                now=now,
+                response=idempotency.StoredResponse(response.status_code, headers, body),
+            )
+        return response
