@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from integration.audit.conftest import TEST_LOGIN_TOKEN
+from integration.conftest import TEST_LOGIN_TOKEN
 from payreq.audit import record_change
 from payreq.context import RequestContext
 from payreq.db import transaction
@@ -29,9 +29,9 @@ def audit_log_text(engine: Engine) -> str:
     return json.dumps([{key: value for key, value in row.items() if key != "hash"} for row in rows], default=str)
 
 
-def test_the_auth_flows_leave_no_secret_in_the_audit_log(sign_in: Callable[..., ApiClient], engine: Engine) -> None:
+def test_the_auth_flows_leave_no_secret_in_the_audit_log(signed_in: Callable[..., ApiClient], engine: Engine) -> None:
     # Given a user who signs in, issues and uses an API token, revokes it, and signs out
-    browser = sign_in("ops@example.com", ("tokens.manage", "users.admin"))
+    browser = signed_in("ops@example.com", ("tokens.manage", "users.admin"))
     session_cookie = next(iter(browser.cookies.values()))
     issued = browser.post("/api/v1/tokens", json_body={"name": "ci", "scopes": ["users.admin"]})
     api_token = issued.body["token"]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from sqlalchemy import select
 
-from integration.audit.conftest import append, calling_audit
+from integration.audit.conftest import append
 from payreq.db import transaction
 from payreq.db.schema import audit_events
 from support.api_client import ApiClient
@@ -58,8 +58,8 @@ def walk(client: ApiClient, path: str, query: dict[str, str] | None = None, *, l
 
 
 @pytest.fixture
-def auditor(sign_in: Callable[..., ApiClient]) -> ApiClient:
-    return calling_audit(sign_in())
+def auditor(signed_in: Callable[..., ApiClient]) -> ApiClient:
+    return signed_in("auditor@example.com", ("audit.read",))
 
 
 @pytest.fixture
@@ -256,10 +256,10 @@ def test_malformed_queries_are_refused(auditor: ApiClient, path: str, query: dic
 
 @pytest.mark.parametrize("path", ["/api/v1/audit-events", "/api/v1/security-events", "/api/v1/audit-events/verify"])
 def test_without_audit_read_the_log_is_refused_and_the_refusal_logged(
-    sign_in: Callable[..., ApiClient], engine: Engine, path: str
+    signed_in: Callable[..., ApiClient], engine: Engine, path: str
 ) -> None:
     # Given a signed-in user who holds other permissions, but not audit.read
-    clerk = calling_audit(sign_in("clerk@example.com", ("pr.read", "pr.write")))
+    clerk = signed_in("clerk@example.com", ("pr.read", "pr.write"))
 
     # When they ask for the audit log
     response = clerk.get(path)
@@ -274,6 +274,6 @@ def test_without_audit_read_the_log_is_refused_and_the_refusal_logged(
 
 
 def test_without_a_credential_the_log_is_refused(database_url: str) -> None:
-    response = calling_audit(ApiClient()).get("/api/v1/audit-events")
+    response = ApiClient().get("/api/v1/audit-events")
 
     assert (response.status, response.error_code) == (401, "unauthenticated")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from integration.audit.conftest import append, calling_audit, tamper
+from integration.audit.conftest import append, tamper
 from payreq.db import transaction
 from payreq.db.schema import audit_events
 
@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 @pytest.fixture
-def auditor(sign_in: Callable[..., ApiClient], engine: Engine) -> ApiClient:
-    browser = calling_audit(sign_in())  # two events of its own: user.created, test_login
+def auditor(signed_in: Callable[..., ApiClient], engine: Engine) -> ApiClient:
+    browser = signed_in("auditor@example.com", ("audit.read",))  # two events: user.created, test_login
     with transaction(engine) as connection:
         for n in range(20):
             append(connection, entity_id=str(n))

@@ -1,5 +1,3 @@
-# mypy: disallow-untyped-calls=False
-# (Powertools' routers are untyped; as for every function's routes/ package.)
 """The audit log: filtered pages, exports of a time range, and the hash chain's verification."""
 
 from __future__ import annotations

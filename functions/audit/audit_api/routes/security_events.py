@@ -1,5 +1,3 @@
-# mypy: disallow-untyped-calls=False
-# (Powertools' routers are untyped; as for every function's routes/ package.)
 """Security events: sign-ins and failures, sign-outs, tokens issued and revoked, denials, bad tokens."""
 
 from __future__ import annotations
