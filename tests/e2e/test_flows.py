@@ -27,7 +27,6 @@ SESSION_COOKIE = "__Host-payreq_session"
 
 PAYMENT_REQUESTS = "enabled by the payment-requests issue: create, submit and approve through /api/v1/payment-requests"
 LIVE_SYNC = "enabled by the live-sync issue: WebSocket sign-in ($connect with the session cookie) and change events"
-INVOICES = "enabled by the invoices issue: invoices, attachment upload URLs and the attachment parser"
 
 
 def sign_in(stack: LocalStack, email: str, permissions: list[str]) -> dict[str, str]:
@@ -105,13 +104,17 @@ def test_a_payment_request_is_approved_and_the_requester_hears_every_change(stac
     assert len({e["eventId"] for e in mine}) == len(mine)
 
 
-@pytest.mark.skip(reason=INVOICES)
 def test_an_uploaded_attachment_is_parsed_into_the_invoice(stack: LocalStack) -> None:
+    from unit.invoice_pdfs import ruled_table
+
+    pdf = ruled_table().pdf
     alice = sign_in(stack, "alice@example.com", ["invoice.read", "invoice.write"])
     with httpx.Client(base_url=stack.api_url, headers=alice, timeout=30) as client:
-        invoice = client.post(
-            "/api/v1/invoices", json={"number": "INV-2026-0042", "vendor": "ACME Hardware", "currency": "EUR"}
-        ).json()
+        created = client.post(
+            "/api/v1/invoices", json={"number": "INV-2026-0042", "vendor": "ACME Hardware", "currency": "GBP"}
+        )
+        assert created.status_code == 201, created.text
+        invoice = created.json()
         grant = client.post(
             f"/api/v1/invoices/{invoice['id']}/attachments",
             json={"fileName": "March invoice.pdf", "contentType": "application/pdf"},
@@ -121,7 +124,7 @@ def test_an_uploaded_attachment_is_parsed_into_the_invoice(stack: LocalStack) ->
         upload = httpx.post(
             grant["upload"]["url"],
             data=grant["upload"]["fields"],
-            files={"file": ("March invoice.pdf", b"%PDF-1.7 invoice INV-2026-0042", "application/pdf")},
+            files={"file": ("March invoice.pdf", pdf, "application/pdf")},
         )
         assert upload.status_code == 204, upload.text
 
@@ -132,5 +135,8 @@ def test_an_uploaded_attachment_is_parsed_into_the_invoice(stack: LocalStack) ->
             lambda: (found := client.get(f"/api/v1/invoices/{invoice['id']}").json())["status"] != "received" and found
         )
 
-    assert parsed["status"] == "parsed"
+    assert parsed["status"] == "parsed", parsed["parseError"]
     assert parsed["attachments"][0]["fileName"] == "March invoice.pdf"
+    # What alice entered stands; what she left out came from the PDF
+    assert (parsed["vendor"], parsed["number"], parsed["total"]) == ("ACME Hardware", "INV-2026-0042", "814.80")
+    assert len(parsed["services"]) == 3

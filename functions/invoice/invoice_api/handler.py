@@ -1,4 +1,4 @@
-"""HTTP entry point of the invoice function (routes under /api/v1)."""
+"""HTTP entry point of the invoice function: invoices, their status, attachment upload/download URLs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from invoice_api.routes import attachments, invoices
 from payreq.http import create_app
 from payreq.observability import instrument
 
@@ -13,6 +14,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = create_app("invoice")
+# attachments first: POST /api/v1/invoices/uploads must not be read as an invoice id.
+for routes in (attachments, invoices):
+    app.include_router(routes.router)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

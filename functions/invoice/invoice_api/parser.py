@@ -1,29 +1,148 @@
 """Entry point for S3 `ObjectCreated` under `uploads/`: the invoice attachment parser.
 
-The template's prefix filter means the parser's own writes can never trigger it. Parsing itself
-(pypdf, fields, line items) is not built yet; for now each upload is acknowledged and logged.
+The template's prefix filter means the parser's own writes can never trigger it. An event is only
+a hint that `uploads/<invoice>/<attachment>/<name>` changed: the parser reads the object's current
+version, and records each version (ETag + version id) once, so the same event twice, or an older
+event arriving late, makes one result and one audit event.
+
+A file that cannot be parsed is a result (`parse_failed` with a reason a person can read), and the
+handler returns normally: no retries for it. Anything unexpected (the database, S3) raises, so
+Lambda retries and then parks the event on the template's OnFailure queue.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
+from invoice_api import flows, repository, rules
+from invoice_api.settings import attachment_settings
+from payreq import aws
+from payreq.context import RequestContext
+from payreq.db import get_engine, read_connection, transaction
 from payreq.observability import instrument, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+KEY = re.compile(r"^uploads/(?P<invoice>[0-9a-f-]{36})/(?P<attachment>[0-9a-f-]{36})/[^/]+$")
+KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image"}
 
-@instrument()
+
+def handle(bucket: str, key: str, request_id: str) -> str:
+    """Process one uploaded object; what happened, in a word (for the log and the tests)."""
+    match = KEY.match(key)
+    if match is None:
+        logger.warning("upload outside the attachment layout ignored", extra={"key": key})
+        return "ignored"
+    attachment_id = uuid.UUID(match["attachment"])
+    engine = get_engine()
+    with read_connection(engine) as connection:
+        attachment = repository.attachment(connection, attachment_id)
+    if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
+        logger.warning("upload for no known attachment ignored", extra={"key": key})
+        return "ignored"
+    s3 = aws.client("s3")
+    try:
+        head = s3.head_object(Bucket=bucket, Key=key)
+    except s3.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return "ignored"
+        raise
+    etag, version_id, size = head["ETag"].strip('"'), head.get("VersionId"), int(head["ContentLength"])
+    if attachment["uploaded_at"] and attachment["etag"] == etag and attachment["version_id"] == version_id:
+        return "already recorded"
+    limit = attachment_settings().max_upload_bytes
+    content_type = attachment["content_type"]
+    sha256: bytes | None = None
+    outcome: dict[str, Any] | None = None
+    failure: str | None = None
+    if size == 0:
+        failure = "The file is empty."
+    elif size > limit:
+        failure = f"The file is {size / 1024 / 1024:.1f} MB; at most {limit / 1024 / 1024:.0f} MB is accepted."
+    else:
+        extra = {"VersionId": version_id} if version_id else {}
+        data = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read(limit + 1)
+        sha256 = hashlib.sha256(data).digest()
+        if not rules.looks_like(content_type, data[:16]):
+            failure = f"The file is not {KINDS[content_type]}, whatever its name says."
+        elif content_type == "application/pdf":
+            outcome, failure = parse_pdf(data)
+    context = RequestContext(request_id=request_id, auth_method="system")
+    with transaction(engine) as connection:
+        recorded = flows.record_upload(
+            connection,
+            context,
+            attachment_id,
+            etag=etag,
+            version_id=version_id,
+            size=size,
+            sha256=sha256,
+            outcome=outcome,
+            failure=failure,
+            now=datetime.now(UTC),
+        )
+    if not recorded:
+        return "already recorded"
+    if failure:
+        logger.info("attachment not parsed", extra={"key": key, "reason": failure})
+        return "parse_failed"
+    return "parsed" if outcome is not None else "stored"
+
+
+def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """(what was found, None) or (None, why not)."""
+    from invoice_api import fields, pdftext
+
+    try:
+        pages = pdftext.extract_pages(data)
+    except pdftext.ExtractionFailed as error:
+        return None, str(error)
+    found = fields.extract(pages)
+    if not found.fields and not found.items:
+        return None, "No invoice number, dates, amounts or line items were found in the PDF."
+    total = found.fields.get("total")
+    items_agree = total is not None and total.confidence > 0.95
+    return {
+        "fields": {
+            name: {"value": item.value, "confidence": item.confidence, "page": item.page, "line": item.line}
+            for name, item in found.fields.items()
+        },
+        "items": [
+            {
+                "description": item.description[:1000],
+                "quantity": item.quantity,
+                "unit_price": abs(item.unit_price),
+                "amount": item.amount,
+            }
+            for item in found.items
+            if item.quantity > 0 and abs(item.quantity) < Decimal("1e14")
+        ],
+        "items_confidence": 0.95 if items_agree else 0.7,
+    }, None
+
+
 @event_source(data_class=S3Event)
-def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
+def _records(event: S3Event, context: LambdaContext) -> list[str]:
     received = []
     for record in event.records:
         # S3 URL-encodes keys in events (spaces arrive as '+').
-        key = unquote_plus(record.s3.get_object.key)
-        logger.info("attachment uploaded", extra={"bucket": record.s3.bucket.name, "key": key})
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.get_object.key)
+        result = handle(bucket, key, context.aws_request_id)
+        logger.info("attachment processed", extra={"bucket": bucket, "key": key, "result": result})
         received.append(key)
-    return {"received": received}
+    return received
+
+
+@instrument()
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The keys received; what became of each is in the log and on the invoice."""
+    return {"received": _records(event, context)}

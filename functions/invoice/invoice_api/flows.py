@@ -1,0 +1,459 @@
+"""Invoice flows: each runs on the caller's unit of work, locks the invoice it changes, and writes
+the change, its audit event and its outbox row together."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from invoice_api import repository, rules
+from invoice_api.models import AttachmentView, InvoiceSummary, InvoiceView, ServiceView
+from payreq.audit import record_change
+from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from payreq.http.pagination import decode_cursor, encode_cursor
+from payreq.money import check_fits, format_amount
+from payreq.numbering import next_number
+from payreq.outbox import publish_change
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, RowMapping
+
+    from invoice_api.models import AttachmentRequest, InvoiceChanges, InvoiceFields, NewInvoice, StatusChange
+    from payreq.context import RequestContext
+
+AUDITED = (
+    "reference",
+    "invoice_number",
+    "vendor",
+    "issue_date",
+    "due_date",
+    "currency",
+    "subtotal",
+    "tax",
+    "total",
+    "status",
+    "parse_error",
+    "duplicate_of",
+    "duplicate_override_reason",
+    "version",
+)
+# JSON name -> column, for the fields a person or the parser sets.
+COLUMNS = {"number": "invoice_number"}
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _money(value: Decimal | None, currency: str | None) -> str | None:
+    if value is None:
+        return None
+    if currency:
+        try:
+            return format_amount(value, currency)
+        except ValueError:
+            pass
+    return f"{value.normalize():f}"
+
+
+def summary(row: RowMapping) -> InvoiceSummary:
+    return InvoiceSummary.model_validate(_shown(row))
+
+
+def _shown(row: RowMapping) -> dict[str, Any]:
+    currency = row["currency"]
+    return {
+        **row,
+        "number": row["invoice_number"],
+        **{name: _money(row[name], currency) for name in ("subtotal", "tax", "total")},
+    }
+
+
+def view(connection: Connection, invoice_id: uuid.UUID) -> InvoiceView:
+    row = repository.get(connection, invoice_id)
+    if row is None:
+        raise NotFound("No invoice with this id.")
+    lines = repository.lines(connection, invoice_id)
+    currency = row["currency"]
+    services = [
+        ServiceView(
+            position=line["position"],
+            description=line["description"],
+            quantity=f"{line['quantity'].normalize():f}",
+            unit_price=_money(line["unit_price"], currency) or "0",
+            amount=_money(line["amount"], currency) or "0",
+        )
+        for line in lines
+    ]
+    return InvoiceView.model_validate(
+        {
+            **_shown(row),
+            "services": services,
+            "attachments": [attachment_view(a) for a in repository.attachments(connection, invoice_id)],
+            "total_check": rules.total_check([dict(line) for line in lines], row["tax"], row["total"]),
+        }
+    )
+
+
+def attachment_view(row: RowMapping) -> AttachmentView:
+    return AttachmentView.model_validate({**row, "sha256": row["sha256"].hex() if row["sha256"] else None})
+
+
+# --- creating and editing -----------------------------------------------------------------------
+
+
+def _person_values(
+    fields: InvoiceFields, context: RequestContext, now: datetime, *, only_set: bool
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]] | None]:
+    """Column values, their field_sources entries, and the line rows (None when not given)."""
+    given = fields.model_dump(exclude_unset=only_set, exclude={"services", "duplicate_override_reason"})
+    values = {COLUMNS.get(name, name): value for name, value in given.items()}
+    source = {"by": "person", "userId": str(context.user_id), "at": now.isoformat()}
+    sources = {column: source for column, value in values.items() if value is not None or only_set}
+    lines = None
+    if fields.services is not None and ("services" in fields.model_fields_set or not only_set):
+        lines = [line.model_dump() for line in fields.services]
+        problem = rules.lines_problem(lines)
+        if problem:
+            raise InvalidInput(f"services: {problem}.", details={"field": "services"})
+        sources["services"] = source
+    return values, sources, lines
+
+
+def _check_amounts(merged: dict[str, Any], lines: list[dict[str, Any]] | None) -> None:
+    currency = merged.get("currency")
+    if currency:
+        for name in ("subtotal", "tax", "total"):
+            if merged.get(name) is not None:
+                try:
+                    check_fits(merged[name], currency)
+                except ValueError as error:
+                    raise InvalidInput(f"{name}: {error}", details={"field": name}) from None
+    if lines is not None and rules.total_check(lines, merged.get("tax"), merged.get("total")) == "mismatch":
+        raise InvalidInput(
+            "The services and tax do not add up to the total.", code="total_mismatch", details={"field": "total"}
+        )
+
+
+def create(connection: Connection, context: RequestContext, request: NewInvoice | None, *, now: datetime) -> uuid.UUID:
+    assert context.user_id is not None
+    invoice_id = uuid.uuid4()
+    values, sources, lines = (
+        ({}, {}, None) if request is None else _person_values(request, context, now, only_set=False)
+    )
+    _check_amounts(values, lines)
+    vendor_key = rules.vendor_key(values.get("vendor"))
+    number_key = rules.invoice_number_key(values.get("invoice_number"))
+    repository.insert_invoice(
+        connection,
+        id=invoice_id,
+        reference=next_number(connection, "INV", now=now),
+        **values,
+        vendor_key=vendor_key,
+        invoice_number_key=number_key,
+        duplicate_of=repository.duplicate_of(
+            connection, invoice_id, vendor_key=vendor_key, number_key=number_key, hashes=()
+        ),
+        status="received",
+        field_sources=sources,
+        created_by=context.user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    if lines:
+        repository.replace_lines(connection, invoice_id, lines)
+    _announce(connection, context, invoice_id, "invoice.created", before=None, op="created")
+    return invoice_id
+
+
+def edit(
+    connection: Connection,
+    context: RequestContext,
+    invoice_id: uuid.UUID,
+    changes: InvoiceChanges,
+    *,
+    version: int,
+    now: datetime,
+) -> None:
+    row = _lock(connection, invoice_id)
+    if row["version"] != version:
+        raise PreconditionFailed(
+            "The invoice changed since you read it; reload and edit again.", details={"currentVersion": row["version"]}
+        )
+    values, sources, lines = _person_values(changes, context, now, only_set=True)
+    if (values or lines is not None) and row["status"] not in rules.EDITABLE:
+        raise Conflict(f"An invoice that is {row['status']} can no longer be edited.", code="invalid_transition")
+    merged = {**row, **values}
+    _check_amounts(merged, lines if lines is not None else _line_dicts(connection, invoice_id))
+    if lines is not None:
+        repository.replace_lines(connection, invoice_id, lines)
+    values["field_sources"] = {**row["field_sources"], **sources}
+    values["vendor_key"] = rules.vendor_key(merged.get("vendor"))
+    values["invoice_number_key"] = rules.invoice_number_key(merged.get("invoice_number"))
+    values.update(_duplicate_values(connection, invoice_id, {**merged, **values}))
+    action = "invoice.edited"
+    if changes.duplicate_override_reason is not None:
+        flagged = values.get("duplicate_of", row["duplicate_of"])
+        if flagged is None:
+            raise Conflict("The invoice is not flagged as a duplicate.", code="not_a_duplicate")
+        values["duplicate_override_reason"] = changes.duplicate_override_reason
+        action = "invoice.duplicate_overridden"
+    repository.update_invoice(connection, invoice_id, now=now, **values)
+    _announce(connection, context, invoice_id, action, before=row)
+
+
+def _line_dicts(connection: Connection, invoice_id: uuid.UUID) -> list[dict[str, Any]]:
+    return [dict(line) for line in repository.lines(connection, invoice_id)]
+
+
+def _duplicate_values(connection: Connection, invoice_id: uuid.UUID, current: dict[str, Any]) -> dict[str, Any]:
+    """duplicate_of as it should now be; an override lapses when the invoice it named changes."""
+    found = repository.duplicate_of(
+        connection,
+        invoice_id,
+        vendor_key=rules.vendor_key(current.get("vendor")),
+        number_key=rules.invoice_number_key(current.get("invoice_number")),
+        hashes=repository.hashes_of(connection, invoice_id),
+    )
+    if found == current.get("duplicate_of"):
+        return {}
+    return {"duplicate_of": found, "duplicate_override_reason": None}
+
+
+def change_status(
+    connection: Connection, context: RequestContext, invoice_id: uuid.UUID, change: StatusChange, *, now: datetime
+) -> None:
+    row = _lock(connection, invoice_id)
+    rules.ensure_transition(row["status"], change.status)
+    if change.status == "verified" and row["duplicate_of"] is not None and not row["duplicate_override_reason"]:
+        raise Conflict(
+            "The invoice looks like a duplicate; override the flag with a reason before verifying it.",
+            code="duplicate_unresolved",
+            details={"duplicateOf": str(row["duplicate_of"])},
+        )
+    repository.update_invoice(connection, invoice_id, now=now, status=change.status)
+    extra = {"reason": change.reason} if change.reason else None
+    _announce(connection, context, invoice_id, f"invoice.{change.status}", before=row, extra=extra)
+
+
+# --- attachments --------------------------------------------------------------------------------
+
+
+def add_attachment(
+    connection: Connection,
+    context: RequestContext,
+    invoice_id: uuid.UUID,
+    request: AttachmentRequest,
+    *,
+    bucket: str,
+    now: datetime,
+) -> RowMapping:
+    row = _lock(connection, invoice_id)
+    if row["status"] in ("paid", "rejected"):
+        raise Conflict(f"An invoice that is {row['status']} takes no more attachments.", code="invalid_transition")
+    attachment_id = uuid.uuid4()
+    name = rules.safe_file_name(request.file_name, request.content_type)
+    repository.insert_attachment(
+        connection,
+        id=attachment_id,
+        invoice_id=invoice_id,
+        bucket=bucket,
+        object_key=f"uploads/{invoice_id}/{attachment_id}/{name}",
+        file_name=request.file_name,
+        content_type=request.content_type,
+        created_by=context.user_id,
+        created_at=now,
+    )
+    repository.update_invoice(connection, invoice_id, now=now)
+    _announce(
+        connection,
+        context,
+        invoice_id,
+        "invoice.attachment_added",
+        before=row,
+        extra={"attachmentId": str(attachment_id), "fileName": request.file_name},
+    )
+    found = repository.attachment(connection, attachment_id)
+    assert found is not None
+    return found
+
+
+def attachment_of(connection: Connection, invoice_id: uuid.UUID, attachment_id: uuid.UUID) -> RowMapping:
+    found = repository.attachment(connection, attachment_id)
+    if found is None or found["invoice_id"] != invoice_id:
+        raise NotFound("No attachment with this id on this invoice.")
+    if found["uploaded_at"] is None:
+        raise Conflict("The file has not been uploaded yet.", code="not_uploaded")
+    return found
+
+
+# --- the parser's results -----------------------------------------------------------------------
+
+
+def record_upload(
+    connection: Connection,
+    context: RequestContext,
+    attachment_id: uuid.UUID,
+    *,
+    etag: str,
+    version_id: str | None,
+    size: int,
+    sha256: bytes | None,
+    outcome: dict[str, Any] | None,
+    failure: str | None,
+    now: datetime,
+) -> bool:
+    """Record one uploaded object version and what parsing found. Returns False (and changes nothing)
+    when this version was already recorded: a repeated or late S3 event makes no second result."""
+    found = repository.attachment(connection, attachment_id)
+    if found is None:
+        return False
+    row = _lock(connection, found["invoice_id"])
+    attachment = repository.attachment(connection, attachment_id, for_update=True)
+    assert attachment is not None
+    if attachment["etag"] == etag and attachment["version_id"] == version_id and attachment["uploaded_at"]:
+        return False
+    repository.update_attachment(
+        connection, attachment_id, etag=etag, version_id=version_id, size_bytes=size, sha256=sha256, uploaded_at=now
+    )
+    invoice_id = row["id"]
+    values: dict[str, Any] = {}
+    action = "invoice.attachment_uploaded"
+    if failure is not None or outcome is not None:
+        if row["status"] in ("received", "parse_failed", "parsed") and failure is not None:
+            values.update(status="parse_failed", parse_error=failure)
+            action = "invoice.parse_failed"
+        elif outcome is not None:
+            values.update(_parsed_values(connection, row, outcome, now=now))
+            if row["status"] in ("received", "parse_failed"):
+                values.update(status="parsed", parse_error=None)
+            action = "invoice.parsed"
+    merged = {**row, **values}
+    values["vendor_key"] = rules.vendor_key(merged.get("vendor"))
+    values["invoice_number_key"] = rules.invoice_number_key(merged.get("invoice_number"))
+    values.update(_duplicate_values(connection, invoice_id, {**merged, **values}))
+    repository.update_invoice(connection, invoice_id, now=now, **values)
+    extra = {"attachmentId": str(attachment_id), "sha256": sha256.hex() if sha256 else None}
+    _announce(connection, context, invoice_id, action, before=row, extra=extra)
+    return True
+
+
+def _parsed_values(
+    connection: Connection, row: RowMapping, outcome: dict[str, Any], *, now: datetime
+) -> dict[str, Any]:
+    """The fields parsing found, except those a person has set."""
+    sources = dict(row["field_sources"])
+    values: dict[str, Any] = {}
+
+    def by_person(name: str) -> bool:
+        return bool(sources.get(name, {}).get("by") == "person")
+
+    for name, found in outcome["fields"].items():
+        if by_person(name) or name not in rules.FIELDS:
+            continue
+        value = found["value"]
+        if name in ("issue_date", "due_date") and isinstance(value, str):
+            value = date.fromisoformat(value)
+        values[name] = value
+        sources[name] = {"by": "parser", **{k: v for k, v in found.items() if k != "value"}, "at": now.isoformat()}
+    currency = values.get("currency", row["currency"])
+    for name in ("subtotal", "tax", "total"):
+        if name in values and currency:
+            try:
+                check_fits(Decimal(values[name]), currency)
+            except ValueError:
+                values.pop(name)
+                sources.pop(name)
+    if outcome["items"] and not by_person("services"):
+        repository.replace_lines(connection, row["id"], outcome["items"])
+        sources["services"] = {
+            "by": "parser",
+            "confidence": outcome.get("items_confidence", 0.8),
+            "count": len(outcome["items"]),
+            "at": now.isoformat(),
+        }
+    values["field_sources"] = sources
+    return values
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _lock(connection: Connection, invoice_id: uuid.UUID) -> RowMapping:
+    row = repository.lock(connection, invoice_id)
+    if row is None:
+        raise NotFound("No invoice with this id.")
+    return row
+
+
+def _announce(
+    connection: Connection,
+    context: RequestContext,
+    invoice_id: uuid.UUID,
+    action: str,
+    *,
+    before: Any,
+    op: str = "updated",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    after = repository.get(connection, invoice_id)
+    assert after is not None
+    record_change(
+        connection,
+        context,
+        action=action,
+        entity_type="invoice",
+        entity_id=invoice_id,
+        before={key: before[key] for key in AUDITED} if before is not None else None,
+        after={**{key: after[key] for key in AUDITED}, **(extra or {})},
+    )
+    publish_change(connection, entity="invoice", entity_id=invoice_id, op=op, version=after["version"])  # type: ignore[arg-type]
+
+
+def page_of(
+    connection: Connection,
+    *,
+    status: str | None,
+    vendor: str | None,
+    number: str | None,
+    issue_from: date | None,
+    issue_to: date | None,
+    due_from: date | None,
+    due_to: date | None,
+    total_min: Decimal | None,
+    total_max: Decimal | None,
+    linked: bool | None,
+    duplicate: bool | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[InvoiceSummary], str | None]:
+    inv = repository.INV
+    after = decode_cursor(cursor)
+    try:
+        position = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
+    except (ValueError, IndexError, TypeError):
+        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+    number_key = rules.invoice_number_key(number)
+    flagged = inv.c.duplicate_of.is_not(None) & inv.c.duplicate_override_reason.is_(None)
+    filters = [
+        condition
+        for condition in (
+            inv.c.status == status if status else None,
+            repository.contains(inv.c.vendor, vendor) if vendor else None,
+            inv.c.invoice_number_key == number_key if number_key else None,
+            inv.c.issue_date >= issue_from if issue_from else None,
+            inv.c.issue_date <= issue_to if issue_to else None,
+            inv.c.due_date >= due_from if due_from else None,
+            inv.c.due_date <= due_to if due_to else None,
+            inv.c.total >= total_min if total_min is not None else None,
+            inv.c.total <= total_max if total_max is not None else None,
+            (repository.linked() if linked else ~repository.linked()) if linked is not None else None,
+            (flagged if duplicate else ~flagged) if duplicate is not None else None,
+        )
+        if condition is not None
+    ]
+    rows = repository.page(connection, filters=filters, limit=limit + 1, after=position)
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])) if more else None
+    return [summary(row) for row in rows], next_cursor

@@ -1,0 +1,177 @@
+"""Request and response bodies of the invoice function (camelCase JSON)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, model_validator
+
+from payreq.http.models import ApiModel, RequestModel
+from payreq.money import MAX_AMOUNT, Amount, CurrencyCode, check_fits
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+MAX_LINES = 500
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+ContentType = Literal["application/pdf", "image/png", "image/jpeg"]
+
+
+def _decimal(value: object) -> object:
+    if isinstance(value, float):
+        raise ValueError('send amounts as decimal strings, e.g. "1250.00", not as numbers')
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except ArithmeticError:
+            raise ValueError("not a decimal amount") from None
+    return value
+
+
+def _not_negative(amount: Decimal) -> Decimal:
+    if not amount.is_finite() or amount < 0:
+        raise ValueError("must be 0 or more")
+    if amount > MAX_AMOUNT:
+        raise ValueError("is too large")
+    return amount
+
+
+# Tax may be 0; an amount the API shows is always a decimal string.
+MoneyOrZero = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    AfterValidator(_not_negative),
+    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
+]
+Quantity = Annotated[Decimal, BeforeValidator(_decimal), Field(gt=0, max_digits=20, decimal_places=6)]
+
+
+class ServiceLine(RequestModel):
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    quantity: Quantity
+    unit_price: MoneyOrZero
+    amount: MoneyOrZero
+
+
+def _check_money(model: Any, currency: str | None) -> None:
+    if currency is None:
+        return
+    for name in ("subtotal", "tax", "total"):
+        value = getattr(model, name, None)
+        if value is not None:
+            try:
+                check_fits(value, currency)
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from None
+
+
+class InvoiceFields(RequestModel):
+    number: Text | None = None
+    vendor: Text | None = None
+    issue_date: date | None = None
+    due_date: date | None = None
+    currency: CurrencyCode | None = None
+    subtotal: MoneyOrZero | None = None
+    tax: MoneyOrZero | None = None
+    total: Amount | None = None
+    services: Annotated[list[ServiceLine], Field(max_length=MAX_LINES)] | None = None
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        _check_money(self, self.currency)
+        if self.issue_date and self.due_date and self.due_date < self.issue_date:
+            raise ValueError("dueDate is before issueDate")
+        return self
+
+
+class NewInvoice(InvoiceFields):
+    """A manually entered invoice; every field optional (a person may fill it in later)."""
+
+
+class InvoiceChanges(InvoiceFields):
+    # Keeps an invoice flagged as a duplicate open for verification: who decided, and why.
+    duplicate_override_reason: Reason | None = None
+
+
+class StatusChange(RequestModel):
+    status: Literal["verified", "paid", "rejected"]
+    reason: Reason | None = None
+
+
+class AttachmentRequest(RequestModel):
+    file_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    content_type: ContentType
+    content_length: int | None = Field(default=None, ge=1, le=MAX_UPLOAD_BYTES)
+
+
+class ServiceView(ApiModel):
+    position: int
+    description: str
+    quantity: str
+    unit_price: str
+    amount: str
+
+
+class AttachmentView(ApiModel):
+    id: uuid.UUID
+    file_name: str
+    content_type: str
+    size_bytes: int | None
+    sha256: str | None
+    uploaded_at: datetime | None
+    created_at: datetime
+
+
+class InvoiceSummary(ApiModel):
+    id: uuid.UUID
+    reference: str
+    number: str | None
+    vendor: str | None
+    issue_date: date | None
+    due_date: date | None
+    currency: str | None
+    subtotal: str | None
+    tax: str | None
+    total: str | None
+    status: str
+    parse_error: str | None
+    duplicate_of: uuid.UUID | None
+    duplicate_override_reason: str | None
+    payment_request_id: uuid.UUID | None
+    created_by: uuid.UUID
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class InvoiceView(InvoiceSummary):
+    services: list[ServiceView]
+    attachments: list[AttachmentView]
+    # Per field: who set it ("person" or "parser"), the parser's confidence, and the page and line.
+    field_sources: dict[str, Any]
+    # Whether the lines and tax add up to the total: matches, mismatch, or unknown (not both known).
+    total_check: Literal["matches", "mismatch", "unknown"]
+
+
+class PresignedPost(ApiModel):
+    url: str
+    fields: dict[str, str]
+    max_bytes: int
+    expires_at: datetime
+
+
+class UploadGrant(ApiModel):
+    attachment: AttachmentView
+    upload: PresignedPost
+
+
+class NewUpload(UploadGrant):
+    invoice: InvoiceView
+
+
+class DownloadLink(ApiModel):
+    attachment: AttachmentView
+    url: str
+    expires_at: datetime

@@ -1,0 +1,1 @@
+"""The invoice function's routes, one router per resource."""

@@ -1,0 +1,83 @@
+"""Attachments: presigned uploads (to an invoice, or creating one from a file) and downloads."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from sqlalchemy.engine import Connection
+
+from invoice_api import flows, storage
+from invoice_api.models import AttachmentRequest, DownloadLink, NewUpload, PresignedPost, UploadGrant
+from invoice_api.settings import attachment_settings
+from payreq.db import get_engine, read_connection
+from payreq.http import authorize, request_context
+from payreq.http.mutations import run_change
+from payreq.http.responses import json_response
+
+router = APIGatewayHttpRouter()
+READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
+
+
+def _grant(attachment: Any, request: AttachmentRequest, now: datetime) -> tuple[Any, PresignedPost]:
+    settings = attachment_settings()
+    max_bytes = min(request.content_length or settings.max_upload_bytes, settings.max_upload_bytes)
+    form = storage.upload_form(settings, attachment["object_key"], request.content_type, max_bytes=max_bytes, now=now)
+    return flows.attachment_view(attachment), PresignedPost.model_validate(form)
+
+
+@router.post(
+    "/api/v1/invoices/<invoice_id>/attachments",
+    summary="Add an attachment: a presigned POST the browser uploads the file with",
+    middlewares=[WRITE],
+)
+def add_attachment(invoice_id: uuid.UUID, request: AttachmentRequest) -> Response[Any]:
+    context, now = request_context(router), datetime.now(UTC)
+    bucket = attachment_settings().attachments_bucket
+
+    def change(connection: Connection) -> Response[Any]:
+        attachment = flows.add_attachment(connection, context, invoice_id, request, bucket=bucket, now=now)
+        view, upload = _grant(attachment, request, now)
+        headers = {"Location": f"/api/v1/invoices/{invoice_id}/attachments/{attachment['id']}"}
+        return json_response(HTTPStatus.CREATED, UploadGrant(attachment=view, upload=upload), headers=headers)
+
+    return run_change(router, get_engine(), change)
+
+
+@router.post(
+    "/api/v1/invoices/uploads",
+    summary="Create an invoice from a file: the invoice, and a presigned POST for the file",
+    middlewares=[WRITE],
+)
+def upload(request: AttachmentRequest) -> Response[Any]:
+    context, now = request_context(router), datetime.now(UTC)
+    bucket = attachment_settings().attachments_bucket
+
+    def change(connection: Connection) -> Response[Any]:
+        invoice_id = flows.create(connection, context, None, now=now)
+        attachment = flows.add_attachment(connection, context, invoice_id, request, bucket=bucket, now=now)
+        view, upload = _grant(attachment, request, now)
+        body = NewUpload(invoice=flows.view(connection, invoice_id), attachment=view, upload=upload)
+        return json_response(HTTPStatus.CREATED, body, headers={"Location": f"/api/v1/invoices/{invoice_id}"})
+
+    return run_change(router, get_engine(), change)
+
+
+@router.get(
+    "/api/v1/invoices/<invoice_id>/attachments/<attachment_id>",
+    summary="An attachment with a short-lived download URL",
+    middlewares=[READ],
+)
+def download(invoice_id: uuid.UUID, attachment_id: uuid.UUID) -> DownloadLink:
+    with read_connection(get_engine()) as connection:
+        attachment = flows.attachment_of(connection, invoice_id, attachment_id)
+    now = datetime.now(UTC)
+    name = attachment["object_key"].rsplit("/", 1)[-1]
+    url, expires_at = storage.download_url(
+        attachment_settings(), attachment["bucket"], attachment["object_key"], name, attachment["version_id"], now=now
+    )
+    return DownloadLink(attachment=flows.attachment_view(attachment), url=url, expires_at=expires_at)

@@ -1,0 +1,115 @@
+"""Invoices: list, manual entry, read, edit, status transitions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from sqlalchemy.engine import Connection
+
+from invoice_api import flows
+from invoice_api.models import InvoiceChanges, InvoiceSummary, NewInvoice, StatusChange
+from payreq.db import get_engine, read_connection
+from payreq.http import authorize, request_context
+from payreq.http.mutations import run_change
+from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from payreq.http.responses import json_response
+from payreq.http.versioning import etag, expected_version
+
+router = APIGatewayHttpRouter()
+READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
+Status = Literal["received", "parsed", "parse_failed", "verified", "paid", "rejected"]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def respond(connection: Connection, invoice_id: uuid.UUID, status: int = HTTPStatus.OK) -> Response[Any]:
+    """The invoice as it now stands, read in the same transaction that changed it."""
+    current = flows.view(connection, invoice_id)
+    headers = {"ETag": etag(current.version)}
+    if status == HTTPStatus.CREATED:
+        headers["Location"] = f"/api/v1/invoices/{invoice_id}"
+    return json_response(status, current, headers=headers)
+
+
+@router.get("/api/v1/invoices", summary="Invoices, newest first", middlewares=[READ])
+def list_invoices(
+    status: Status | None = None,
+    vendor: Annotated[str | None, Query(max_length=200)] = None,
+    number: Annotated[str | None, Query(max_length=200)] = None,
+    issue_from: Annotated[date | None, Query(alias="issueFrom")] = None,
+    issue_to: Annotated[date | None, Query(alias="issueTo")] = None,
+    due_from: Annotated[date | None, Query(alias="dueFrom")] = None,
+    due_to: Annotated[date | None, Query(alias="dueTo")] = None,
+    total_min: Annotated[Decimal | None, Query(alias="totalMin")] = None,
+    total_max: Annotated[Decimal | None, Query(alias="totalMax")] = None,
+    linked: bool | None = None,
+    duplicate: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page[InvoiceSummary]:
+    with read_connection(get_engine()) as connection:
+        items, next_cursor = flows.page_of(
+            connection,
+            status=status,
+            vendor=vendor,
+            number=number,
+            issue_from=issue_from,
+            issue_to=issue_to,
+            due_from=due_from,
+            due_to=due_to,
+            total_min=total_min,
+            total_max=total_max,
+            linked=linked,
+            duplicate=duplicate,
+            limit=limit,
+            cursor=cursor,
+        )
+    return Page[InvoiceSummary](items=items, next_cursor=next_cursor)
+
+
+@router.post("/api/v1/invoices", summary="Enter an invoice by hand", middlewares=[WRITE])
+def create(invoice: NewInvoice) -> Response[Any]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        invoice_id = flows.create(connection, context, invoice, now=now())
+        return respond(connection, invoice_id, HTTPStatus.CREATED)
+
+    return run_change(router, get_engine(), change)
+
+
+@router.get("/api/v1/invoices/<invoice_id>", summary="An invoice with its services and attachments", middlewares=[READ])
+def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
+    with read_connection(get_engine()) as connection:
+        return respond(connection, invoice_id)
+
+
+@router.patch("/api/v1/invoices/<invoice_id>", summary="Edit an invoice (If-Match)", middlewares=[WRITE])
+def edit(invoice_id: uuid.UUID, changes: InvoiceChanges) -> Response[Any]:
+    context, version = request_context(router), expected_version(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        flows.edit(connection, context, invoice_id, changes, version=version, now=now())
+        return respond(connection, invoice_id)
+
+    return run_change(router, get_engine(), change)
+
+
+@router.post("/api/v1/invoices/<invoice_id>/status", summary="Verify, pay or reject an invoice", middlewares=[WRITE])
+def change_status(invoice_id: uuid.UUID, target: StatusChange) -> Response[Any]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        flows.change_status(connection, context, invoice_id, target, now=now())
+        return respond(connection, invoice_id)
+
+    return run_change(router, get_engine(), change)

@@ -1,0 +1,106 @@
+"""The rules of invoices that need no database: transitions, duplicate keys, line checks, file names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from payreq.errors import Conflict
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+# received -> parsed | parse_failed -> verified -> paid, or rejected from any open status.
+# parsed and parse_failed are the parser's to set; people verify, pay and reject.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "received": frozenset({"parsed", "parse_failed", "rejected"}),
+    "parsed": frozenset({"verified", "rejected"}),
+    "parse_failed": frozenset({"verified", "rejected"}),
+    "verified": frozenset({"paid", "rejected"}),
+    "paid": frozenset(),
+    "rejected": frozenset(),
+}
+BY_PEOPLE = frozenset({"verified", "paid", "rejected"})
+EDITABLE = frozenset({"received", "parsed", "parse_failed"})
+
+# Fields a person may set and the parser may fill (the parser never overwrites a person's value).
+FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
+
+CONTENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
+MAGIC = {"application/pdf": (b"%PDF-",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",)}
+
+
+def ensure_transition(current: str, target: str, *, by_person: bool = True) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()) or (by_person and target not in BY_PEOPLE):
+        raise Conflict(
+            f"An invoice that is {current} cannot become {target}.",
+            code="invalid_transition",
+            details={"status": current, "target": target, "allowed": sorted(TRANSITIONS.get(current, ()))},
+        )
+
+
+_LEGAL_FORMS = re.compile(
+    r"\b(?:gmbh|ag|kg|ohg|ug|ltd|limited|llc|inc|incorporated|corp|corporation|co|company|plc|sa|sas|sarl|bv|nv|"
+    r"pty|srl|spa|ab|as|oy)\b"
+)
+
+
+def vendor_key(vendor: str | None) -> str | None:
+    """`ACME Hardware GmbH`, `Acme  hardware` and `ACME-Hardware, G.m.b.H.` are one vendor."""
+    if not vendor:
+        return None
+    text = unicodedata.normalize("NFKD", vendor).encode("ascii", "ignore").decode().casefold()
+    text = text.replace(".", "").replace("&", " and ")
+    text = re.sub(r"[^a-z0-9]+", " ", text)
+    text = _LEGAL_FORMS.sub(" ", text)
+    key = "".join(text.split())
+    return key or None
+
+
+def invoice_number_key(number: str | None) -> str | None:
+    """Case, spaces, dashes and other separators, and leading zeros do not make another number:
+    `INV-0042`, `inv 42` and `INV42` are one invoice number."""
+    if not number:
+        return None
+    leading_zeros = re.compile(r"(?<![0-9])0+(?=[0-9])")
+    # Per group first (INV-2026-0042), then once the separators are gone (INV-0-0-42).
+    text = leading_zeros.sub("", re.sub(r"[^0-9a-z]+", "", leading_zeros.sub("", number.casefold())))
+    return text or None
+
+
+def lines_problem(lines: Iterable[Mapping[str, Any]]) -> str | None:
+    """Why a line's amount is not its quantity x unit price (beyond rounding to a cent), if so."""
+    for position, line in enumerate(lines, start=1):
+        expected = Decimal(line["quantity"]) * Decimal(line["unit_price"])
+        if abs(expected - Decimal(line["amount"])) > Decimal("0.005") + abs(expected) * Decimal("0.0000001"):
+            return f"line {position}: amount {line['amount']} is not quantity x unit price ({expected})"
+    return None
+
+
+def total_check(lines: Sequence[Mapping[str, Any]], tax: Decimal | None, total: Decimal | None) -> str:
+    """`matches`, `mismatch`, or `unknown` when the lines or the total are not known yet."""
+    if not lines or total is None:
+        return "unknown"
+    lines_sum = sum((Decimal(line["amount"]) for line in lines), Decimal(0))
+    return "matches" if abs(lines_sum + (tax or 0) - total) < Decimal("0.005") else "mismatch"
+
+
+def safe_file_name(name: str, content_type: str) -> str:
+    """A file name safe in an S3 key and a Content-Disposition header: ASCII letters, digits, - _ .
+    (no path, no dot files), at most 100 characters, ending in the content type's extension."""
+    base = unicodedata.normalize("NFKD", name.replace("\\", "/").rsplit("/", 1)[-1])
+    base = base.encode("ascii", "ignore").decode()
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._-") or "attachment"
+    stem, _, extension = base.rpartition(".")
+    stem = stem.strip("._-")
+    wanted = CONTENT_TYPES[content_type]
+    if not stem or f".{extension.lower()}" not in (wanted, ".jpeg" if wanted == ".jpg" else wanted):
+        stem = base
+        extension = wanted.lstrip(".")
+    return f"{stem[:90]}.{extension.lower()}"
+
+
+def looks_like(content_type: str, head: bytes) -> bool:
+    return any(head.startswith(magic) for magic in MAGIC.get(content_type, ()))

@@ -1,0 +1,20 @@
+"""The invoice function's own settings (the attachments bucket and upload limits)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class AttachmentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore", env_ignore_empty=True)
+
+    attachments_bucket: str = "payreq-local-attachments"
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    download_url_seconds: int = Field(default=300, ge=30, le=3600)
+
+
+def attachment_settings() -> AttachmentSettings:
+    # Read on each use (cheap): tests and the local stack change the environment between calls.
+    return AttachmentSettings()
