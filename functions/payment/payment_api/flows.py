@@ -167,12 +167,15 @@ def record_payment(
         recorded_by=context.user_id,
         created_at=now,
     )
-    _announce_payment(connection, context, payment_id, "payment.recorded", "created")
-    if request.amount == outstanding:
-        _set_request(connection, context, pr, "paid", now=now)
+    settled = request.amount == outstanding
+    if settled:
         repository.set_linked_invoices(
             connection, pr_id, status="paid", where_status=("parsed", "verified", "received"), now=now
         )
+    # Audit last: the audit chain's lock is held from the first event until commit.
+    _announce_payment(connection, context, payment_id, "payment.recorded", "created")
+    if settled:
+        _set_request(connection, context, pr, "paid", now=now)
     return payment_id
 
 
@@ -188,10 +191,12 @@ def void_payment(
     if repository.payment(connection, payment_id)["voided_at"] is not None:  # type: ignore[index]
         raise Conflict("This payment is already void.", code="already_voided")
     repository.void(connection, payment_id, by=context.user_id, reason=reason, now=now)
+    if pr["status"] == "paid":
+        repository.set_linked_invoices(connection, pr["id"], status="verified", where_status=("paid",), now=now)
+    # Audit last: the audit chain's lock is held from the first event until commit.
     _announce_payment(connection, context, payment_id, "payment.voided")
     if pr["status"] == "paid":
         _set_request(connection, context, pr, "approved", now=now)
-        repository.set_linked_invoices(connection, pr["id"], status="verified", where_status=("paid",), now=now)
 
 
 def payment_views(connection: Connection, rows: list[RowMapping]) -> list[Payment]:
