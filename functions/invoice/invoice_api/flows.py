@@ -320,9 +320,13 @@ def record_upload(
     invoice_id = row["id"]
     values: dict[str, Any] = {}
     action = "invoice.attachment_uploaded"
-    if failure is not None or outcome is not None:
-        if row["status"] in ("received", "parse_failed", "parsed") and failure is not None:
-            values.update(status="parse_failed", parse_error=failure)
+    # Once verified, paid or rejected, an invoice is a person's: a late upload is recorded, not parsed in.
+    if (failure is not None or outcome is not None) and row["status"] in rules.EDITABLE:
+        if failure is not None:
+            # A parsed invoice stays parsed (another file of it may fail); the reason is kept either way.
+            values.update(parse_error=failure)
+            if row["status"] != "parsed":
+                values.update(status="parse_failed")
             action = "invoice.parse_failed"
         elif outcome is not None:
             values.update(_parsed_values(connection, row, outcome, now=now))

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import resource
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -151,7 +152,11 @@ def extract_pages(data: bytes, limits: Limits | None = None) -> list[Page]:
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_child, args=(data, limits, sender), daemon=True)
-    process.start()
+    with warnings.catch_warnings():
+        # fork() in a process with threads may deadlock the child on a lock held at fork time; the
+        # child here only runs pypdf, and the deadline below ends it whatever it is waiting on.
+        warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+        process.start()
     sender.close()
     deadline = time.monotonic() + limits.seconds
     try:
