@@ -41,6 +41,8 @@ EXPECTED_TABLES = {
     "audit_events",
     "outbox",
     "ws_connections",
+    "ws_tickets",
+    "sync_topics",
     "idempotency_keys",
     "oauth_logins",
     "approval_flow_templates",

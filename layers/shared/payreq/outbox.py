@@ -1,17 +1,22 @@
 """The outbox writer: announces a change in the same transaction as the change.
 
 The broadcaster delivers rows to WebSocket clients only after commit, so a rolled-back change
-is never announced and a committed one is never lost.
+is never announced and a committed one is never lost: right after the commit, `publish_change`'s
+trigger asks the broadcaster to run (a message on the sync queue); if that message cannot be sent,
+the broadcaster's scheduled sweep delivers the row a minute later.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import insert
 
 from payreq.db.schema import outbox
+from payreq.db.transaction import after_commit
+from payreq.observability import logger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -19,6 +24,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 Operation = Literal["created", "updated", "deleted"]
+
+_TRIGGER_KEY = "payreq.outbox.trigger"
 
 
 def default_topics(entity: str, entity_id: str) -> list[str]:
@@ -47,4 +54,22 @@ def publish_change(
             topics=list(topics) if topics is not None else default_topics(entity, key),
         )
     )
+    # One trigger per transaction however many rows it wrote; outside `transaction()` there is no
+    # commit to wait for here, and the sweep delivers.
+    after_commit(connection, _TRIGGER_KEY, trigger_broadcast)
     return event_id
+
+
+def trigger_broadcast() -> None:
+    """Ask the broadcaster to deliver now (after commit). Never raises: the change has committed,
+    and an undelivered row is the scheduled sweep's to deliver."""
+    from payreq.settings import sync_settings
+
+    try:
+        settings = sync_settings()
+        if settings.sync_queue_url:
+            from payreq import aws
+
+            aws.client("sqs").send_message(QueueUrl=settings.sync_queue_url, MessageBody=json.dumps({"outbox": True}))
+    except Exception:
+        logger.exception("live-sync trigger failed; the broadcaster's sweep will deliver the change")

@@ -103,6 +103,21 @@ class AuthSettings(BaseSettings):
         return self
 
 
+class SyncSettings(BaseSettings):
+    """Live sync: where the WebSocket API's @connections endpoint and the broadcaster's queue are."""
+
+    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore", env_ignore_empty=True)
+
+    # boto3 `apigatewaymanagementapi` endpoint_url: https://{api}.execute-api.{region}.amazonaws.com/{stage}
+    websocket_management_url: str | None = None
+    # The queue whose messages run the broadcaster right after a change commits.
+    sync_queue_url: str | None = None
+    # Concurrent post_to_connection calls of one broadcaster invocation.
+    broadcast_concurrency: int = Field(default=32, ge=1, le=256)
+    # Outbox rows claimed (FOR UPDATE SKIP LOCKED) per batch.
+    broadcast_batch_size: int = Field(default=100, ge=1, le=1000)
+
+
 @cache
 def app_settings() -> AppSettings:
     return AppSettings()
@@ -118,8 +133,14 @@ def auth_settings() -> AuthSettings:
     return AuthSettings()
 
 
+@cache
+def sync_settings() -> SyncSettings:
+    return SyncSettings()
+
+
 def reset() -> None:
     """Forget cached settings so the next call reads the environment again (tests)."""
+    sync_settings.cache_clear()
     app_settings.cache_clear()
     database_settings.cache_clear()
     auth_settings.cache_clear()

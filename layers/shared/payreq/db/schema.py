@@ -416,6 +416,9 @@ outbox = Table(
     Column("op", String(16), nullable=False),
     Column("version", Integer),
     Column("topics", ARRAY(Text), nullable=False),
+    # Each topic's sequence number for this event (parallel to `topics`), assigned by the
+    # broadcaster when it first delivers the row, so a redelivery repeats the same numbers.
+    Column("topic_seqs", ARRAY(BigInteger)),
     Column("dispatched_at", TIMESTAMP(timezone=True)),
     CheckConstraint("op IN ('created', 'updated', 'deleted')", name="op_known"),
     Index("ix_outbox_undispatched", "id", postgresql_where=text("dispatched_at IS NULL")),
@@ -432,6 +435,26 @@ ws_connections = Table(
     Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_ws_connections_topics", "topics", postgresql_using="gin"),
     Index("ix_ws_connections_user_id", "user_id"),
+)
+
+# The last sequence number handed out per sync topic (`prs`, `pr:<id>`): clients detect gaps.
+sync_topics = Table(
+    "sync_topics",
+    metadata,
+    Column("topic", Text, primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+)
+
+# Short-lived single-use tickets for WebSocket $connect (browsers cannot set headers on a
+# WebSocket): only the fingerprint of the ticket is stored.
+ws_tickets = Table(
+    "ws_tickets",
+    metadata,
+    Column("ticket_hash", LargeBinary(32), primary_key=True),
+    _user_ref("user_id"),
+    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("used_at", TIMESTAMP(timezone=True)),
 )
 
 idempotency_keys = Table(

@@ -11,15 +11,38 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from sqlalchemy.engine import Connection, Engine
 
 
+_AFTER_COMMIT = "payreq.after_commit"
+
+
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Connection]:
+    """A unit of work; callbacks registered with `after_commit` run once it has committed."""
     with engine.begin() as connection:
-        yield connection
+        # `Connection.info` outlives the checkout (it belongs to the DBAPI connection): start clean.
+        callbacks: dict[str, Callable[[], None]] = {}
+        connection.info[_AFTER_COMMIT] = callbacks
+        try:
+            yield connection
+        finally:
+            connection.info.pop(_AFTER_COMMIT, None)
+    # Only reached when the block returned and COMMIT succeeded; a rollback never runs them.
+    for callback in callbacks.values():
+        callback()
+
+
+def after_commit(connection: Connection, key: str, callback: Callable[[], None]) -> bool:
+    """Run `callback` once after the enclosing `transaction` commits (one per `key`); False when
+    the connection is not in a `transaction` (then nothing runs, and the caller needs a fallback)."""
+    callbacks = connection.info.get(_AFTER_COMMIT)
+    if callbacks is None:
+        return False
+    callbacks.setdefault(key, callback)
+    return True
 
 
 @contextmanager
