@@ -8,11 +8,13 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from payreq.http import create_app
 from payreq.observability import instrument
+from sync_api.routes import sync
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = create_app("sync")
+app.include_router(sync.router)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -1,31 +1,188 @@
-"""Entry point for the WebSocket API's routes ($connect, $disconnect, subscribe, unsubscribe, ping).
+"""Entry point for the WebSocket API's routes: $connect, $disconnect, subscribe, unsubscribe, ping.
 
-Connections are refused until they can be authenticated (session cookie or a single-use ticket);
-`ping` already answers, so clients and the local gateway can check the route wiring.
+Protocol (JSON text frames; API Gateway routes on `action`):
+
+- `$connect` authenticates the browser's session cookie (sent with the upgrade when the API shares
+  the site) or, when it cannot, a single-use ticket from `POST /api/v1/sync/ticket` in the query
+  string (`?ticket=...`, valid 30 s). A browser's `Origin` must be an allowed origin (a page on
+  another site could otherwise open a socket with the user's cookie). Refusals are 401/403, which
+  API Gateway turns into a failed handshake.
+- `{"action": "subscribe", "topics": ["prs", "pr:<id>", "invoices", "payments"]}` answers
+  `{"type": "subscribed", "topics": [...all now subscribed], "refused": [...], "cursor": <n>}`;
+  a topic is refused when malformed or when the user may not read its entity. `cursor` is the
+  newest change so far: `GET /api/v1/sync/changes?since=<cursor>` after a reconnect lists what
+  was missed.
+- `{"action": "unsubscribe", "topics": [...]}` answers `{"type": "unsubscribed", "topics": [...]}`.
+- `{"action": "ping"}` answers `{"type": "pong"}`.
+- The server pushes `{"type": "change", "entity", "id", "version", "op", "at", "eventId",
+  "cursor", "seq": {topic: n}}` (see `payreq.broadcast`).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.api_gateway_websocket_event import APIGatewayWebSocketEvent
 
+from payreq.audit import record_security_event_now
+from payreq.auth.authenticate import Authenticator
+from payreq.context import RequestContext
+from payreq.db import get_engine, transaction
 from payreq.observability import instrument, logger
+from payreq.settings import auth_settings
+from sync_api import connections
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
-@instrument(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@event_source(data_class=APIGatewayWebSocketEvent)
-def lambda_handler(event: APIGatewayWebSocketEvent, context: LambdaContext) -> dict[str, Any]:
-    route = event.request_context.route_key
-    if route == "$connect":
-        logger.info("connection refused: WebSocket authentication is not available yet")
+@cache
+def authenticator() -> Authenticator:
+    return Authenticator(get_engine(), auth_settings())
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _reply(body: Mapping[str, Any], status: int = 200) -> dict[str, Any]:
+    return {"statusCode": status, "body": json.dumps(body, separators=(",", ":"))}
+
+
+def _context(event: Mapping[str, Any], user_id: uuid.UUID | None = None) -> RequestContext:
+    request = event.get("requestContext") or {}
+    identity = request.get("identity") or {}
+    return RequestContext(
+        request_id=str(request.get("requestId", "")),
+        user_id=user_id,
+        source_ip=identity.get("sourceIp"),
+        user_agent=identity.get("userAgent"),
+    )
+
+
+def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    origin = headers.get("origin")
+    # Browsers always send Origin on a WebSocket; a client that sends none is not a browser, and
+    # holds no ambient cookie a foreign page could borrow.
+    if origin is not None and origin not in auth_settings().allowed_origins:
+        _deny(event, {"reason": "origin", "origin": origin, "route": "$connect"})
+        logger.info("WebSocket refused: origin not allowed", extra={"origin": origin})
+        return {"statusCode": 403}
+    ticket = (event.get("queryStringParameters") or {}).get("ticket")
+    moment = now()
+    try:
+        user_id, reason = _user_of(headers, ticket, event, moment)
+    except Exception:
+        # A browser sees any refused handshake alike; the log says why.
+        logger.exception("WebSocket refused: credentials could not be checked")
         return {"statusCode": 401}
-    if route == "ping":
-        return {"statusCode": 200, "body": json.dumps({"type": "pong"})}
+    if user_id is None:
+        _deny(event, {"reason": reason, "route": "$connect"})
+        logger.info("WebSocket refused: no valid credential", extra={"reason": reason})
+        return {"statusCode": 401}
+    with transaction(get_engine()) as connection:
+        connections.register(connection, connection_id, user_id, now=moment)
     return {"statusCode": 200}
+
+
+def _deny(event: Mapping[str, Any], details: Mapping[str, Any]) -> None:
+    try:
+        record_security_event_now(get_engine(), _context(event), "access_denied", details)
+    except Exception:
+        logger.exception("could not record the refused WebSocket connection")
+
+
+def _user_of(
+    headers: Mapping[str, str], ticket: str | None, event: Mapping[str, Any], moment: datetime
+) -> tuple[uuid.UUID | None, str]:
+    if ticket:
+        with transaction(get_engine()) as connection:
+            return connections.redeem_ticket(connection, ticket, now=moment), "invalid_ticket"
+    # The cookie (or a non-browser client's Authorization header), checked as the authorizer does.
+    cookies = [part.strip() for part in headers.get("cookie", "").split(";") if part.strip()]
+    shim = {"headers": headers, "cookies": cookies, "requestContext": event.get("requestContext") or {}}
+    context = authenticator().context_for(shim)
+    user_id = uuid.UUID(context["userId"]) if "userId" in context else None
+    return user_id, context.get("authError", "unauthenticated")
+
+
+def _topics(body: Mapping[str, Any]) -> list[str] | None:
+    topics = body.get("topics")
+    if not isinstance(topics, list) or not topics or not all(isinstance(topic, str) for topic in topics):
+        return None
+    return list(dict.fromkeys(topics))
+
+
+def subscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    requested = _topics(body)
+    if requested is None:
+        return _reply({"type": "error", "code": "invalid_topics", "message": "Send topics: a list of topic names."})
+    moment = now()
+    with transaction(get_engine()) as connection:
+        current = connections.find(connection, connection_id, now=moment)
+        if current is None:
+            return _reply({"type": "error", "code": "not_connected", "message": "Reconnect: this connection expired."})
+        permissions = connections.permissions_of(connection, current.user_id)
+        accepted = [
+            topic for topic in requested if connections.TOPIC.match(topic) and connections.readable(topic, permissions)
+        ]
+        topics = sorted({*current.topics, *accepted})
+        if len(topics) > connections.MAX_TOPICS:
+            return _reply(
+                {"type": "error", "code": "too_many_topics", "message": f"At most {connections.MAX_TOPICS} topics."}
+            )
+        connections.set_topics(connection, connection_id, topics, now=moment)
+        cursor = connections.latest_cursor(connection)
+    refused = [topic for topic in requested if topic not in accepted]
+    return _reply({"type": "subscribed", "topics": topics, "refused": refused, "cursor": cursor})
+
+
+def unsubscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    requested = _topics(body)
+    if requested is None:
+        return _reply({"type": "error", "code": "invalid_topics", "message": "Send topics: a list of topic names."})
+    moment = now()
+    with transaction(get_engine()) as connection:
+        current = connections.find(connection, connection_id, now=moment)
+        if current is None:
+            return _reply({"type": "error", "code": "not_connected", "message": "Reconnect: this connection expired."})
+        topics = sorted(set(current.topics) - set(requested))
+        connections.set_topics(connection, connection_id, topics, now=moment)
+    return _reply({"type": "unsubscribed", "topics": topics})
+
+
+def ping() -> dict[str, Any]:
+    # Keeps API Gateway's 10-minute idle timer from closing the socket; no database round trip.
+    return _reply({"type": "pong"})
+
+
+@instrument(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    request = event.get("requestContext") or {}
+    route, connection_id = request.get("routeKey"), str(request.get("connectionId", ""))
+    if route == "$connect":
+        return connect(event, connection_id)
+    if route == "$disconnect":
+        with transaction(get_engine()) as connection:
+            connections.forget(connection, connection_id)
+        return {"statusCode": 200}
+    if route == "ping":
+        return ping()
+    try:
+        body = json.loads(event.get("body") or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return _reply({"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
+    if route == "subscribe":
+        return subscribe(connection_id, body)
+    if route == "unsubscribe":
+        return unsubscribe(connection_id, body)
+    return _reply({"type": "error", "code": "unknown_action", "message": "Actions: subscribe, unsubscribe, ping."})

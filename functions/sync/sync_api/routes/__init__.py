@@ -1,0 +1,1 @@
+"""The sync function's HTTP routes."""

@@ -1,0 +1,199 @@
+"""A change made by a flow reaches, after commit, the subscribed connections allowed to read it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import pytest
+from moto.core.exceptions import JsonRESTError
+from sqlalchemy import delete, func, select, update
+
+from integration.sync.conftest import SCHEDULED, Crew, Sockets
+from payreq.db import transaction
+from payreq.db.schema import outbox, user_permissions, ws_connections
+from payreq.outbox import publish_change
+from support.team import decide, raise_request, submitted
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Engine
+
+pytestmark = pytest.mark.usefixtures("management")
+
+
+class Gone(JsonRESTError):
+    code = 410
+
+
+class Throttled(JsonRESTError):
+    code = 429
+
+
+def flow(team: Crew) -> list[dict[str, Any]]:
+    return team.flow()
+
+
+def test_a_pr_change_reaches_subscribers_who_may_read_it_and_no_one_else(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine
+) -> None:
+    # Given subscribers: the requester on the collection, alice on the collection and (later) the
+    # request itself, bob whose pr.read is withdrawn after subscribing, carol without pr.read
+    requester = sockets.subscribed(team.requester.browser, "prs")
+    alice = sockets.subscribed(team.alice.browser, "prs")
+    bob = sockets.subscribed(team.bob.browser, "prs")
+    carol, _ = sockets.connect(team.carol.browser)
+    refused = sockets.send(carol, "subscribe", topics=["prs", "invoices"])
+    assert (refused["topics"], refused["refused"]) == (["invoices"], ["prs"])
+    with transaction(engine) as connection:
+        connection.execute(
+            delete(user_permissions).where(
+                user_permissions.c.user_id == uuid.UUID(team.bob.id), user_permissions.c.permission == "pr.read"
+            )
+        )
+
+    # When the requester raises a request and the broadcaster runs
+    created = raise_request(team.requester, flow(team))
+    assert created.status == 201
+    result = broadcast_now()
+
+    # Then the two readers hear it, once, in the documented shape; bob and carol hear nothing
+    assert (result["events"], result["sent"]) == (1, 2)
+    for connection_id in (requester, alice):
+        (message,) = sockets.changes(connection_id)
+        assert message == {
+            "type": "change",
+            "entity": "pr",
+            "id": created.body["id"],
+            "version": created.body["version"],
+            "op": "created",
+            "at": message["at"],
+            "eventId": message["eventId"],
+            "cursor": message["cursor"],
+            "seq": {"prs": 1},
+        }
+    assert sockets.changes(bob) == [] and sockets.changes(carol) == []
+
+    # And a subscription to the request itself numbers that topic on its own
+    sockets.send(alice, "subscribe", topics=[f"pr:{created.body['id']}"])
+    assert team.requester.browser.post(f"/api/v1/prs/{created.body['id']}/submit").status == 200
+    broadcast_now()
+    latest = sockets.changes(alice)[-1]
+    assert (latest["op"], latest["seq"]) == ("updated", {"prs": 2, f"pr:{created.body['id']}": 2})
+    assert sockets.changes(requester)[-1]["seq"] == {"prs": 2}
+
+
+def test_a_rolled_back_change_sends_nothing(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine
+) -> None:
+    listener = sockets.subscribed(team.requester.browser, "prs")
+
+    with pytest.raises(RuntimeError), transaction(engine) as connection:
+        publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+        raise RuntimeError("the flow fails after announcing")
+    # (a flow refused by its rules rolls back too: alice may not approve a draft)
+    pr_id = raise_request(team.requester, flow(team)).body["id"]
+    broadcast_now()
+    assert decide(team.alice, pr_id, "approve").status == 409
+
+    assert broadcast_now()["events"] == 0
+    assert [m["op"] for m in sockets.changes(listener)] == ["created"]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(outbox)) == 1
+
+
+def test_a_gone_connection_is_deleted_and_the_others_still_hear(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+) -> None:
+    first = sockets.subscribed(team.requester.browser, "prs")
+    stale = sockets.subscribed(team.alice.browser, "prs")
+    last = sockets.subscribed(team.bob.browser, "prs")
+    real_post = management.post_to_connection
+
+    def post(data: bytes, connection_id: str) -> None:
+        if connection_id == quote(stale, safe=""):
+            raise Gone("GoneException", f"Connection {connection_id} is gone")
+        real_post(data=data, connection_id=connection_id)
+
+    management.post_to_connection = post
+    raise_request(team.requester, flow(team))
+    result = broadcast_now()
+
+    assert (result["sent"], result["gone"]) == (2, 1)
+    assert len(sockets.changes(first)) == len(sockets.changes(last)) == 1
+    with engine.connect() as connection:
+        remaining = set(connection.scalars(select(ws_connections.c.connection_id)))
+    assert remaining == {first, last}
+
+
+def test_throttled_posts_are_retried_with_backoff(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], management: Any
+) -> None:
+    listener = sockets.subscribed(team.requester.browser, "prs")
+    real_post, refusals = management.post_to_connection, [2]
+
+    def post(data: bytes, connection_id: str) -> None:
+        if refusals[0] > 0:
+            refusals[0] -= 1
+            raise Throttled("LimitExceededException", "Rate exceeded")
+        real_post(data=data, connection_id=connection_id)
+
+    management.post_to_connection = post
+    raise_request(team.requester, flow(team))
+    result = broadcast_now()
+
+    assert (result["sent"], result["throttled"], result["failed"]) == (1, 2, 0)
+    assert len(sockets.changes(listener)) == 1
+
+
+def test_the_sweep_delivers_a_row_left_undelivered_exactly_once_per_connection(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine
+) -> None:
+    # Given a change whose trigger was lost (committed; no broadcaster ran)
+    listeners = [sockets.subscribed(member.browser, "prs") for member in (team.requester, team.alice)]
+    raise_request(team.requester, flow(team))
+
+    # When the schedule sweeps, twice
+    first, second = broadcast_now(SCHEDULED), broadcast_now(SCHEDULED)
+
+    # Then each connection heard it exactly once, and the row is marked delivered
+    assert (first["events"], first["sent"], second["events"], second["sent"]) == (1, 2, 0, 0)
+    assert [len(sockets.changes(listener)) for listener in listeners] == [1, 1]
+    with engine.connect() as connection:
+        assert connection.scalar(select(outbox.c.dispatched_at)) is not None
+
+
+def test_the_sweep_deletes_expired_connections(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine
+) -> None:
+    expired = sockets.subscribed(team.requester.browser, "prs")
+    live = sockets.subscribed(team.alice.browser, "prs")
+    with transaction(engine) as connection:
+        connection.execute(
+            update(ws_connections)
+            .where(ws_connections.c.connection_id == expired)
+            .values(expires_at=func.now() - func.make_interval(0, 0, 0, 0, 0, 1))
+        )
+    raise_request(team.requester, flow(team))
+
+    result = broadcast_now(SCHEDULED)
+
+    assert (result["sent"], result["expiredConnections"]) == (1, 1)
+    assert sockets.changes(expired) == [] and len(sockets.changes(live)) == 1
+    with engine.connect() as connection:
+        assert set(connection.scalars(select(ws_connections.c.connection_id))) == {live}
+
+
+def test_two_requests_in_one_batch_and_unsubscribe(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]]
+) -> None:
+    listener = sockets.subscribed(team.requester.browser, "prs")
+    first = submitted(team.requester, flow(team))
+    assert sockets.send(listener, "unsubscribe", topics=["prs"]) == {"type": "unsubscribed", "topics": []}
+    raise_request(team.requester, flow(team))
+    assert broadcast_now()["sent"] == 0  # unsubscribed before the broadcaster ran
+
+    assert sockets.changes(listener) == []
+    assert first

@@ -1,0 +1,113 @@
+"""A reconnecting client catches up from its cursor; a committed change triggers the broadcaster."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from payreq.db import transaction
+from payreq.outbox import publish_change
+from support.team import raise_request
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Engine
+
+    from integration.sync.conftest import Crew, Sockets
+    from support.api_client import ApiClient
+
+
+def test_changes_since_a_cursor_are_exactly_the_missed_ones_the_caller_may_read(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine
+) -> None:
+    # Given a client that heard the first change, then lost its socket
+    listener = sockets.subscribed(team.requester.browser, "prs")
+    raise_request(team.requester, team.flow())
+    broadcast_now()
+    (heard,) = sockets.changes(listener)
+    sockets.disconnect(listener)
+
+    # When more changes happen: two requests (one submitted), and a payment it may not read
+    second = raise_request(team.requester, team.flow()).body
+    third = raise_request(team.requester, team.flow()).body
+    assert team.requester.browser.post(f"/api/v1/prs/{third['id']}/submit").status == 200
+    with transaction(engine) as connection:
+        publish_change(connection, entity="payment", entity_id=uuid.uuid4(), op="created", version=1)
+    broadcast_now()
+
+    # Then the changes after its cursor are exactly the three it missed, in order
+    missed = team.requester.browser.get("/api/v1/sync/changes", query={"since": str(heard["cursor"])})
+    assert missed.status == 200, missed.body
+    body = missed.body
+    assert [(c["id"], c["op"], c["version"]) for c in body["items"]] == [
+        (second["id"], "created", second["version"]),
+        (third["id"], "created", third["version"]),
+        (third["id"], "updated", third["version"] + 1),
+    ]
+    assert [c["seq"]["prs"] for c in body["items"]] == [2, 3, 4]
+    assert body["hasMore"] is False
+    assert body["cursor"] > body["items"][-1]["cursor"]  # past the payment it may not read
+    assert team.requester.browser.get("/api/v1/sync/changes", query={"since": str(body["cursor"])}).body == {
+        "items": [],
+        "cursor": body["cursor"],
+        "hasMore": False,
+    }
+    # and pages: one at a time
+    page = team.requester.browser.get("/api/v1/sync/changes", query={"since": str(heard["cursor"]), "limit": "1"})
+    assert (len(page.body["items"]), page.body["hasMore"]) == (1, True)
+    assert page.body["cursor"] == page.body["items"][0]["cursor"]
+
+
+def test_changes_need_a_signed_in_caller_and_a_valid_cursor(
+    client: ApiClient, signed_in: Callable[..., ApiClient]
+) -> None:
+    assert client.get("/api/v1/sync/changes").status == 401
+    assert signed_in("rita@example.com", ("pr.read",)).get("/api/v1/sync/changes", query={"since": "x"}).status == 422
+    # With no read permission at all, nothing, and the cursor at the newest change
+    assert signed_in("nobody@example.com", ()).get("/api/v1/sync/changes").body == {
+        "items": [],
+        "cursor": 0,
+        "hasMore": False,
+    }
+
+
+@pytest.fixture
+def sync_queue(management: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    url = sqs.create_queue(QueueName="payreq-test-sync")["QueueUrl"]
+    monkeypatch.setenv("PAYREQ_SYNC_QUEUE_URL", url)
+    return lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+
+def test_a_committed_change_sends_one_trigger_and_a_rolled_back_one_none(
+    team: Crew, sync_queue: Callable[[], list[dict[str, Any]]], engine: Engine
+) -> None:
+    # A change with two outbox rows: one message
+    with transaction(engine) as connection:
+        publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+        publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+    (message,) = sync_queue()
+    assert json.loads(message["Body"]) == {"outbox": True}
+
+    # A rolled-back one: none
+    with pytest.raises(RuntimeError), transaction(engine) as connection:
+        publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+        raise RuntimeError("rolled back")
+    assert sync_queue() == []
+
+    # A flow's change, through the API
+    assert raise_request(team.requester, team.flow()).status == 201
+    assert len(sync_queue()) == 1
+
+
+def test_a_trigger_that_cannot_be_sent_does_not_fail_the_committed_change(
+    team: Crew, management: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PAYREQ_SYNC_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue")
+
+    assert raise_request(team.requester, team.flow()).status == 201
