@@ -181,6 +181,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
 
     from payreq_local.gateway import WEBSOCKET_PATH, Gateway
     from payreq_local.openapi import collect_schemas, merge
+    from payreq_local.queues import QueuePoller
     from payreq_local.s3 import MotoProcess, NotificationPoller, provision, queue_urls
 
     template = load_template(args.template)
@@ -233,6 +234,15 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     )
     poller.start()
     cleanup.push_async_callback(poller.stop)
+    queue_poller = QueuePoller(
+        application.sqs_triggers,
+        storage.queues,
+        lambda name: str(resolver.attribute(name, "Arn", name)),
+        moto.url,
+        gateway.invoke_sqs,
+    )
+    queue_poller.start()
+    cleanup.push_async_callback(queue_poller.stop)
 
     ws_url = gateway_url.replace("http://", "ws://", 1) + WEBSOCKET_PATH
     lines = [

@@ -427,3 +427,23 @@ def s3_event(record: Mapping[str, Any], *, source_ip: str = "127.0.0.1") -> dict
         "s3": s3,
     }
     return {"Records": [complete]}
+
+
+def sqs_event(messages: list[Mapping[str, Any]], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """A batch of received SQS messages, in the shape Lambda's SQS event source delivers it."""
+    return {
+        "Records": [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": dict(message.get("Attributes") or {}),
+                "messageAttributes": dict(message.get("MessageAttributes") or {}),
+                "md5OfBody": message.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for message in messages
+        ]
+    }

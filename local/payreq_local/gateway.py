@@ -55,7 +55,7 @@ from payreq_local.routing import Match, RouteTable
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from payreq_local.template import Application, HttpRoute, S3Trigger
+    from payreq_local.template import Application, HttpRoute, S3Trigger, SqsTrigger
     from payreq_local.workers import InvocationResult, Workers
 
 log = logging.getLogger("payreq_local")
@@ -514,6 +514,14 @@ class Gateway:
         return web.FileResponse(Path(event_handler.__file__).parent / "openapi" / "swagger_ui" / asset)
 
     # ------------------------------------------------------------------------ S3 triggers
+
+    async def invoke_sqs(self, trigger: SqsTrigger, event: dict[str, Any]) -> InvocationResult:
+        """A batch from an SQS event source (called by the queue poller)."""
+        started, request_id = time.perf_counter(), new_id()
+        result = await self.workers[trigger.function].invoke(event, request_id)
+        subject = f"{trigger.queue} ({len(event['Records'])} message{'s' if len(event['Records']) != 1 else ''})"
+        self.journal.record("sqs", subject, trigger.function, "ok" if result.ok else "error", _ms(started), result)
+        return result
 
     async def invoke_s3(self, trigger: S3Trigger, event: dict[str, Any], key: str) -> InvocationResult:
         """An S3 trigger's asynchronous invocation (called by the notification poller)."""

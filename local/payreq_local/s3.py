@@ -102,7 +102,7 @@ def queue_urls(template: Mapping[str, Any], resolver: Resolver, moto_url: str) -
     }
 
 
-def _client(service: str, moto_url: str, *, retries: int = 3) -> Any:
+def moto_client(service: str, moto_url: str, *, retries: int = 3) -> Any:
     import boto3
     from botocore.config import Config
 
@@ -125,7 +125,7 @@ class Storage:
 
 def provision(template: Mapping[str, Any], application: Application, resolver: Resolver, moto_url: str) -> Storage:
     """Create the template's buckets and queues in moto and wire the S3 triggers (blocking)."""
-    s3, sqs = _client("s3", moto_url), _client("sqs", moto_url)
+    s3, sqs = moto_client("s3", moto_url), moto_client("sqs", moto_url)
     resources = template.get("Resources") or {}
     queues: dict[str, str] = {}
     for name, resource in resources.items():
@@ -191,8 +191,8 @@ class NotificationPoller:
         self._stopping = False
         self._tasks: set[asyncio.Task[None]] = set()
         # A dead endpoint should end a poll at once, not after retries with backoff.
-        self._sqs = _client("sqs", moto_url, retries=1)
-        self._s3 = _client("s3", moto_url, retries=1)
+        self._sqs = moto_client("sqs", moto_url, retries=1)
+        self._s3 = moto_client("s3", moto_url, retries=1)
 
     def start(self) -> None:
         for trigger, url in self.storage.trigger_queues.items():

@@ -145,6 +145,16 @@ class S3Trigger:
 
 
 @dataclass(frozen=True)
+class SqsTrigger:
+    """A function's `Type: SQS` event source: Lambda polls the queue and hands over batches."""
+
+    function: str
+    event: str
+    queue: str  # logical id of the AWS::SQS::Queue
+    batch_size: int = 10
+
+
+@dataclass(frozen=True)
 class Application:
     functions: Mapping[str, FunctionSpec]
     http_api_id: str
@@ -152,6 +162,7 @@ class Application:
     cors: Cors | None
     websocket: WebSocketApi | None
     s3_triggers: tuple[S3Trigger, ...]
+    sqs_triggers: tuple[SqsTrigger, ...] = ()
 
     @property
     def http_functions(self) -> list[str]:
@@ -175,6 +186,7 @@ def read_application(template: Mapping[str, Any], resolver: Resolver, base_dir: 
         cors=cors,
         websocket=_read_websocket_api(template, resolver, fns),
         s3_triggers=tuple(_read_s3_triggers(template, resolver, fns)),
+        sqs_triggers=tuple(_read_sqs_triggers(template, resolver, fns)),
     )
 
 
@@ -432,4 +444,25 @@ def _read_s3_triggers(
                     on_failure_queue=on_failure,
                 )
             )
+    return triggers
+
+
+def _read_sqs_triggers(
+    template: Mapping[str, Any], resolver: Resolver, fns: Mapping[str, FunctionSpec]
+) -> list[SqsTrigger]:
+    queues = _resources(template, "AWS::SQS::Queue")
+    triggers = []
+    for function_name, resource in (template.get("Resources") or {}).items():
+        if function_name not in fns:
+            continue
+        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if event.get("Type") != "SQS":
+                continue
+            where = f"{function_name}.Events.{event_name}"
+            props = event.get("Properties") or {}
+            queue = [name for name in referenced_resources(props.get("Queue")) if name in queues]
+            if len(queue) != 1:
+                raise TemplateError(f"{where}: Queue must name an AWS::SQS::Queue of this template")
+            size = int(resolver.resolve(props.get("BatchSize", 10), where))
+            triggers.append(SqsTrigger(function=function_name, event=event_name, queue=queue[0], batch_size=size))
     return triggers

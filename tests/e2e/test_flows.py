@@ -2,8 +2,8 @@
 request, submit it, have a second person approve it while the requester's browser hears every
 change on its WebSocket, then upload an invoice attachment that the S3 trigger parses.
 
-Sign-in has landed; the other flows land with their own issues, and until then their tests are
-the intended code, skipped.
+Sign-in and payment requests have landed; live sync and invoices land with their own issues, and
+until then their tests are the intended code, skipped.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import connect
 
 if TYPE_CHECKING:
@@ -24,13 +23,6 @@ if TYPE_CHECKING:
 # The local stack's TestLoginToken parameter value (payreq_local.environment.LOCAL_PARAMETERS).
 TEST_LOGIN_TOKEN = "payreq-local"
 SESSION_COOKIE = "__Host-payreq_session"
-
-PAYMENT_REQUESTS = "enabled by the payment-requests issue: create, submit and approve through /api/v1/payment-requests"
-LIVE_SYNC = (
-    "the local stack runs no SQS event sources, schedules or Lambda Invoke API (payreq_local serves HTTP, "
-    "WebSocket and S3 triggers only), so BroadcasterFunction, run by SyncQueue after each commit and by its "
-    "Schedule, never runs locally; enable when payreq_local polls a function's `Type: SQS` events"
-)
 
 
 def sign_in(stack: LocalStack, email: str, permissions: list[str]) -> dict[str, str]:
@@ -67,7 +59,40 @@ def test_test_login_gives_a_session_the_authorizer_accepts(stack: LocalStack) ->
     assert httpx.get(f"{stack.api_url}/api/v1/me", timeout=30).status_code == 401
 
 
-@pytest.mark.skip(reason=f"{PAYMENT_REQUESTS}; {LIVE_SYNC}")
+def test_a_payment_request_is_raised_submitted_and_approved_by_a_second_person(stack: LocalStack) -> None:
+    # Given a requester and an approver, each signed in over real HTTP
+    alice = sign_in(stack, "alice@example.com", ["pr.read", "pr.write"])
+    bob = sign_in(stack, "bob@example.com", ["pr.read", "pr.approve"])
+    with httpx.Client(base_url=stack.api_url, timeout=30) as client:
+        bob_id = client.get("/api/v1/me", headers=bob).json()["id"]
+
+        # When alice raises and submits a request and bob approves it
+        created = client.post(
+            "/api/v1/prs",
+            headers=alice,
+            json={
+                "title": "Laptops for the new team",
+                "payee": "ACME Hardware",
+                "amount": "1250.00",
+                "currency": "EUR",
+                "approvalFlow": [{"name": "Manager", "mode": "anyof", "approvers": [bob_id]}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        pr_id = created.json()["id"]
+        submitted = client.post(f"/api/v1/prs/{pr_id}/submit", headers=alice)
+        own = client.post(f"/api/v1/prs/{pr_id}/approve", headers=alice, json={})
+        approved = client.post(f"/api/v1/prs/{pr_id}/approve", headers=bob, json={"comment": "Go ahead"})
+
+    # Then it is approved by bob, and alice could not approve her own request
+    assert submitted.json()["status"] == "pending"
+    assert own.status_code == 403
+    assert approved.status_code == 200, approved.text
+    body = approved.json()
+    assert (body["status"], body["steps"][0]["approvals"][0]["comment"]) == ("approved", "Go ahead")
+    assert approved.headers["etag"] == f'"{body["version"]}"'
+
+
 def test_a_payment_request_is_approved_and_the_requester_hears_every_change(stack: LocalStack) -> None:
     alice = sign_in(stack, "alice@example.com", ["pr.read", "pr.write"])
     bob = sign_in(stack, "bob@example.com", ["pr.read", "pr.approve"])
@@ -80,7 +105,7 @@ def test_a_payment_request_is_approved_and_the_requester_hears_every_change(stac
             assert (subscribed["type"], subscribed["topics"]) == ("subscribed", ["prs"]), subscribed
             async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
                 created = await client.post(
-                    "/api/v1/payment-requests",
+                    "/api/v1/prs",
                     headers=alice,
                     json={
                         "title": "Laptops for the new team",
@@ -92,9 +117,9 @@ def test_a_payment_request_is_approved_and_the_requester_hears_every_change(stac
                 )
                 assert created.status_code == 201, created.text
                 pr = created.json()
-                submitted = await client.post(f"/api/v1/payment-requests/{pr['id']}/submit", headers=alice)
+                submitted = await client.post(f"/api/v1/prs/{pr['id']}/submit", headers=alice)
                 assert submitted.json()["status"] == "pending"
-                approved = await client.post(f"/api/v1/payment-requests/{pr['id']}/approve", headers=bob)
+                approved = await client.post(f"/api/v1/prs/{pr['id']}/approve", headers=bob, json={})
                 assert approved.status_code == 200, approved.text
             events: list[dict[str, Any]] = []
             while not any(e.get("type") == "change" and e["version"] == approved.json()["version"] for e in events):
