@@ -13,9 +13,11 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
 # received -> parsed | parse_failed -> verified -> paid, or rejected from any open status.
-# parsed and parse_failed are the parser's to set; people verify, pay and reject.
+# parsed and parse_failed are the parser's to set; people verify, pay and reject. A person may also
+# verify a received invoice: one entered by hand has nothing to parse (and a parse that comes later
+# fills only empty fields and leaves the status alone).
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "received": frozenset({"parsed", "parse_failed", "rejected"}),
+    "received": frozenset({"parsed", "parse_failed", "verified", "rejected"}),
     "parsed": frozenset({"verified", "rejected"}),
     "parse_failed": frozenset({"verified", "rejected"}),
     "verified": frozenset({"paid", "rejected"}),
