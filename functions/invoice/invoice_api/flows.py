@@ -12,7 +12,7 @@ from invoice_api import repository, rules
 from invoice_api.models import AttachmentView, InvoiceSummary, InvoiceView, ServiceView
 from payreq.audit import record_change
 from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from payreq.http.pagination import decode_cursor, encode_cursor
+from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
 from payreq.outbox import publish_change
@@ -433,11 +433,7 @@ def page_of(
     cursor: str | None,
 ) -> tuple[list[InvoiceSummary], str | None]:
     inv = repository.INV
-    after = decode_cursor(cursor)
-    try:
-        position = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
-    except (ValueError, IndexError, TypeError):
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+    position = decode_newest_first(cursor)
     number_key = rules.invoice_number_key(number)
     flagged = inv.c.duplicate_of.is_not(None) & inv.c.duplicate_override_reason.is_(None)
     filters = [
@@ -458,6 +454,5 @@ def page_of(
         if condition is not None
     ]
     rows = repository.page(connection, filters=filters, limit=limit + 1, after=position)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])) if more else None
+    rows, next_cursor = newest_first_page(rows, limit)
     return [summary(row) for row in rows], next_cursor

@@ -5,18 +5,19 @@ paid in the same transaction."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from payment_api import repository
 from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
 from payreq.audit import record_change
 from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from payreq.http.pagination import decode_cursor, encode_cursor
+from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import format_amount
 from payreq.outbox import publish_change
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.engine import Connection, RowMapping
 
     from payment_api.models import NewPayment, NewPaymentMethod, PaymentMethodChanges
@@ -243,11 +244,7 @@ def page_of(
 ) -> tuple[list[Payment], str | None]:
     from payreq.db.schema import payments
 
-    after = decode_cursor(cursor)
-    try:
-        position = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
-    except (ValueError, IndexError, TypeError):
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+    position = decode_newest_first(cursor)
     filters = [
         condition
         for condition in (
@@ -258,8 +255,7 @@ def page_of(
         if condition is not None
     ]
     rows = repository.page(connection, filters=filters, limit=limit + 1, after=position)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])) if more else None
+    rows, next_cursor = newest_first_page(rows, limit)
     return payment_views(connection, rows), next_cursor
 
 

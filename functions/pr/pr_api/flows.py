@@ -5,12 +5,11 @@ outbox row together."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from payreq.audit import record_change
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
-from payreq.http.pagination import decode_cursor, encode_cursor
+from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
 from payreq.outbox import publish_change
@@ -18,6 +17,8 @@ from pr_api import repository, rules
 from pr_api.models import InvoiceSummary, PaymentRequestSummary, PaymentRequestView, StepView
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.engine import Connection, RowMapping
 
     from payreq.context import RequestContext
@@ -400,11 +401,7 @@ def page_of(
 ) -> tuple[list[PaymentRequestSummary], str | None]:
     from payreq.db.schema import payment_requests as pr
 
-    after = decode_cursor(cursor)
-    try:
-        position = (datetime.fromisoformat(after[0]), uuid.UUID(after[1])) if after else None
-    except (ValueError, IndexError, TypeError):
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+    position = decode_newest_first(cursor)
     filters = [
         condition
         for condition in (
@@ -420,6 +417,5 @@ def page_of(
         if condition is not None
     ]
     rows = repository.page(connection, filters=filters, limit=limit + 1, after=position)
-    more, rows = len(rows) > limit, rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["created_at"].isoformat(), str(rows[-1]["id"])) if more else None
+    rows, next_cursor = newest_first_page(rows, limit)
     return summaries(connection, rows), next_cursor

@@ -9,10 +9,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from payreq.errors import InvalidInput
 from payreq.http.models import ApiModel
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -37,3 +42,23 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     if not isinstance(key, list):
         raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.")
     return key
+
+
+def decode_newest_first(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) a newest-first page continues after."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1]))
+    except (ValueError, IndexError):
+        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+
+
+def newest_first_page[R: Mapping[Any, Any]](rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
+    """The page and its nextCursor, from rows fetched with `limit + 1`: the extra row only says that
+    another page exists."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    return page, encode_cursor(page[-1]["created_at"].isoformat(), str(page[-1]["id"]))
