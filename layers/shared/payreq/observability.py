@@ -8,6 +8,7 @@ tracing is actually on (in Lambda, not disabled by POWERTOOLS_TRACE_DISABLED).
 from __future__ import annotations
 
 import os
+import warnings
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +20,10 @@ if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "payreq")
+
+# Most invocations publish no application metric (the cold-start metric is enough); Powertools
+# would warn about that on every one of them, burying real warnings in the logs.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger(service=SERVICE, utc=True)
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Payreq"))
