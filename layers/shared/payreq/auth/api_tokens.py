@@ -6,11 +6,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_api_token
 from payreq.auth.principal import AuthFailure, Principal
-from payreq.db.schema import api_tokens, user_permissions, users
+from payreq.auth.users import permissions_of
+from payreq.db.schema import api_tokens, users
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -53,11 +54,7 @@ def issue_token(
 
 
 def token_principal(connection: Connection, secret: str, *, now: datetime) -> Principal | AuthFailure:
-    permissions = (
-        select(func.array_agg(user_permissions.c.permission))
-        .where(user_permissions.c.user_id == api_tokens.c.user_id)
-        .scalar_subquery()
-    )
+    permissions = permissions_of(api_tokens.c.user_id)
     row = connection.execute(
         select(
             api_tokens.c.id,

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_secret
 from payreq.auth.principal import AuthFailure, Principal
-from payreq.db.schema import sessions, user_permissions, users
+from payreq.auth.users import permissions_of
+from payreq.db.schema import sessions, users
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -59,11 +60,7 @@ def start_session(
 def session_principal(
     connection: Connection, secret: str, *, settings: AuthSettings, now: datetime
 ) -> Principal | AuthFailure:
-    permissions = (
-        select(func.array_agg(user_permissions.c.permission))
-        .where(user_permissions.c.user_id == sessions.c.user_id)
-        .scalar_subquery()
-    )
+    permissions = permissions_of(sessions.c.user_id)
     row = connection.execute(
         select(
             sessions.c.id,

@@ -17,18 +17,22 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RowMapping
 
 
-def _with_permissions() -> Any:
-    permissions = (
+def permissions_of(user_id: Any) -> Any:
+    """The permissions of the user `user_id` names (a column of the outer query), sorted, as an array."""
+    return (
         select(
             func.coalesce(
                 func.array_agg(aggregate_order_by(user_permissions.c.permission, user_permissions.c.permission)),
                 literal_column("'{}'::text[]"),
             )
         )
-        .where(user_permissions.c.user_id == users.c.id)
+        .where(user_permissions.c.user_id == user_id)
         .scalar_subquery()
     )
-    return select(users, permissions.label("permissions"))
+
+
+def _with_permissions() -> Any:
+    return select(users, permissions_of(users.c.id).label("permissions"))
 
 
 def get_user(connection: Connection, user_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
