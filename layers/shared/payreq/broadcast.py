@@ -150,22 +150,27 @@ def _deliver_batch(
                     logger.error("change message over 32 KB dropped", extra={"eventId": str(row.event_id)})
                     continue
                 sends.append((connection_id, data))
+    # Connections are served in parallel, but each one's messages go out in order, from one worker:
+    # a client must see a request's changes in the order they were made.
+    by_connection: dict[str, list[bytes]] = {}
+    for connection_id, data in sends:
+        by_connection.setdefault(connection_id, []).append(data)
     outcome = Outcome(events=len(rows))
     gone: set[str] = set()
-    for connection_id, result in zip(
-        (connection_id for connection_id, _ in sends),
-        pool.map(lambda send: _post(client, *send), sends),
+    for connection_id, results in zip(
+        by_connection,
+        pool.map(lambda item: _post_in_order(client, *item), by_connection.items()),
         strict=True,
     ):
-        status, throttled = result
-        outcome.throttled += throttled
-        if status == "sent":
-            outcome.sent += 1
-        elif status == "gone":
-            outcome.gone += 1
-            gone.add(connection_id)
-        else:
-            outcome.failed += 1
+        for status, throttled in results:
+            outcome.throttled += throttled
+            if status == "sent":
+                outcome.sent += 1
+            elif status == "gone":
+                outcome.gone += 1
+                gone.add(connection_id)
+            else:
+                outcome.failed += 1
     if gone:
         connection.execute(delete(ws_connections).where(ws_connections.c.connection_id.in_(sorted(gone))))
     for row in rows:
@@ -231,6 +236,16 @@ def _subscribers(
         .order_by(ws_connections.c.connection_id)
     ).all()
     return [(row.connection_id, frozenset(row.topics), frozenset(row.permissions or ())) for row in rows]
+
+
+def _post_in_order(client: Any, connection_id: str, messages: list[bytes]) -> list[tuple[str, int]]:
+    """Post one connection's messages in order; stop at the first 410 (the connection is gone)."""
+    results = []
+    for data in messages:
+        results.append(_post(client, connection_id, data))
+        if results[-1][0] == "gone":
+            break
+    return results
 
 
 def _post(client: Any, connection_id: str, data: bytes) -> tuple[str, int]:

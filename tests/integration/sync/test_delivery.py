@@ -197,3 +197,22 @@ def test_two_requests_in_one_batch_and_unsubscribe(
 
     assert sockets.changes(listener) == []
     assert first
+
+
+def test_one_connection_hears_a_requests_changes_in_the_order_they_were_made(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]]
+) -> None:
+    # Given a subscriber, and four changes to one request waiting in a single batch
+    listener = sockets.subscribed(team.alice.browser, "prs")
+    pr_id = raise_request(team.requester, flow(team)).body["id"]
+    requester = team.requester.browser
+    requester.post(f"/api/v1/prs/{pr_id}/submit")
+    requester.patch(f"/api/v1/prs/{pr_id}", json_body={"title": "Renamed"}, headers={"If-Match": '"2"'})
+    requester.post(f"/api/v1/prs/{pr_id}/cancel")
+
+    # When the broadcaster delivers them (posting to many connections in parallel)
+    broadcast_now()
+
+    # Then this connection heard them one after another, as they happened
+    heard = [(message["version"], message["seq"]["prs"]) for message in sockets.changes(listener)]
+    assert heard == [(1, 1), (2, 2), (3, 3), (4, 4)]
