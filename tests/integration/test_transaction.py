@@ -71,3 +71,62 @@ def test_a_flow_that_succeeds_commits_the_change_with_its_audit_event_and_outbox
     assert (audit["request_id"], audit["source_ip"], audit["user_agent"]) == ("req-test", "203.0.113.7", "pytest")
     assert (announced["entity"], announced["op"], announced["dispatched_at"]) == ("user", "created", None)
     assert announced["topics"] == ["users", f"user:{user_id}"]
+
+
+def test_a_lock_held_longer_than_the_connect_timeout_is_waited_for(database_url: str) -> None:
+    # Given a connect timeout of 1 s, and another transaction holding a row lock for 1.5 s
+    from threading import Thread
+    from time import sleep
+
+    from sqlalchemy import text
+
+    from payreq.db.engine import build_engine
+    from payreq.settings import DatabaseSettings
+
+    engine = build_engine(DatabaseSettings(DATABASE_URL=database_url, connect_timeout_seconds=1), pool_size=2)
+    user_id = invite_user(engine, ACTOR, "lock@example.com")
+
+    def hold_the_lock() -> None:
+        with transaction(engine) as connection:
+            connection.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
+            sleep(1.5)
+
+    holder = Thread(target=hold_the_lock)
+    holder.start()
+    sleep(0.2)
+    try:
+        # When a second transaction waits for that lock
+        with transaction(engine) as connection:
+            waited_for = connection.scalar(
+                select(users.c.id).where(users.c.id == user_id).with_for_update().add_columns(text("1"))
+            )
+    finally:
+        holder.join()
+        engine.dispose()
+
+    # Then it gets the row once the lock is released, on a connection that is still alive
+    assert waited_for == user_id
+
+
+def test_a_connection_lost_mid_transaction_raises_the_database_error_not_a_rollback_error(
+    engine: Engine, database_url: str
+) -> None:
+    # Given a unit of work whose server backend is terminated half-way
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from payreq.db.engine import engine_from_url
+
+    operator = engine_from_url(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    # When it runs its next statement
+    with operator.connect() as admin, pytest.raises(DBAPIError) as raised, transaction(engine) as connection:
+        connection.execute(insert(users).values(id=uuid.uuid4(), email="gone@example.com", display_name="Gone"))
+        backend = connection.scalar(text("SELECT pg_backend_pid()"))
+        # `pg_terminate_backend(pid, timeout)` returns once the backend is gone.
+        admin.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": backend})
+        connection.execute(select(func.count()).select_from(users))
+    operator.dispose()
+
+    # Then the error says the connection was lost (the API answers 503), and nothing was written
+    assert raised.value.connection_invalidated
+    assert table_counts(engine)["users"] == 0

@@ -45,6 +45,10 @@ class DatabaseSettings(BaseSettings):
     # Refresh connections before RDS Proxy's idle client timeout (30 min by default) closes them.
     pool_recycle_seconds: int = Field(default=1500, ge=1)
     connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long one answer may take (a lock wait, a slow statement) before the connection is given up
+    # as dead. Longer than the role's statement_timeout, so that the server cancels first and the
+    # connection stays usable; within the function's own timeout.
+    read_timeout_seconds: float = Field(default=12.0, gt=0)
     region: str | None = Field(default=None, validation_alias="AWS_REGION")
 
 

@@ -28,15 +28,22 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
+PG8000, PSYCOPG = "postgresql+pg8000", "postgresql+psycopg"
+
 
 def database_url(settings: DatabaseSettings) -> tuple[URL, dict[str, Any]]:
     """The pg8000 URL and connect arguments for these settings.
 
     `DATABASE_URL` may be written for libpq (`postgresql://`, `?host=/socket/dir`, `?sslmode=`);
-    it is translated here so any PostgreSQL URL a developer has works unchanged.
+    it is translated here so any PostgreSQL URL a developer has works unchanged. pg8000 is the
+    driver; a URL that names `postgresql+psycopg` keeps psycopg 3, which the benchmarks measure beside it.
     """
     if settings.url is not None:
-        url = make_url(settings.url.get_secret_value()).set(drivername="postgresql+pg8000")
+        url = make_url(settings.url.get_secret_value())
+        if url.drivername == PSYCOPG:
+            # libpq reads ?host= and ?sslmode= itself. Only benchmarks choose this driver (bench/).
+            return url, {"connect_timeout": max(1, round(settings.connect_timeout_seconds))}
+        url = url.set(drivername=PG8000)
         query = dict(url.query)
         sslmode = str(query.pop("sslmode", "disable"))
         socket_dir = query.pop("host", None)
@@ -46,9 +53,7 @@ def database_url(settings: DatabaseSettings) -> tuple[URL, dict[str, Any]]:
     else:
         if not settings.host:
             raise RuntimeError("Set DATABASE_URL, or DB_HOST (with DB_USER, DB_NAME, DB_AUTH) for RDS Proxy")
-        url = URL.create(
-            "postgresql+pg8000", username=settings.user, host=settings.host, port=settings.port, database=settings.name
-        )
+        url = URL.create(PG8000, username=settings.user, host=settings.host, port=settings.port, database=settings.name)
         sslmode = settings.sslmode
     connect_args: dict[str, Any] = {"timeout": settings.connect_timeout_seconds}
     uses_socket = "unix_sock" in url.query
@@ -117,9 +122,18 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
             except Exception as error:
                 # As a driver error, so SQLAlchemy reports it like any failed connect (503, retry).
                 raise pg8000.InterfaceError("could not obtain database credentials") from error
-        if "unix_sock" in cparams:
+        if url.drivername != PG8000 or "unix_sock" in cparams:
             return None  # SQLAlchemy connects as usual
         return _tcp_connection(cparams, settings.connect_timeout_seconds)
+
+    if url.drivername == PG8000:
+
+        @event.listens_for(engine, "connect")
+        def _read_timeout(dbapi_connection: Any, connection_record: Any) -> None:
+            # pg8000 keeps its connect timeout as the socket's timeout for every later read, so a
+            # lock wait longer than 5 s would kill the connection mid-transaction. It has no public
+            # setting for this; its socket (plain, or the TLS one it wrapped) is `_usock`.
+            dbapi_connection._usock.settimeout(settings.read_timeout_seconds)
 
     return engine
 

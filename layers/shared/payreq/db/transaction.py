@@ -29,7 +29,10 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         try:
             yield connection
         finally:
-            connection.info.pop(_AFTER_COMMIT, None)
+            # A connection lost mid-transaction is invalidated; touching its `info` would raise
+            # PendingRollbackError over the error that says what happened (a 503, not a 500).
+            if not connection.invalidated:
+                connection.info.pop(_AFTER_COMMIT, None)
     # Only reached when the block returned and COMMIT succeeded; a rollback never runs them.
     for callback in callbacks.values():
         callback()
