@@ -60,5 +60,5 @@ fi
 
 # uv must never try to download an interpreter: only package registries are reachable everywhere we run.
 export UV_PYTHON_DOWNLOADS=never
-"$uv" sync --frozen --python "$python312" --quiet
+"$uv" sync --frozen --all-extras --python "$python312" --quiet
 echo "bootstrap: .venv ready ($("$root/.venv/bin/python" --version), uv $UV_VERSION)" >&2

@@ -20,7 +20,7 @@ from payreq.audit import record_security_event_now
 from payreq.auth.api_tokens import token_principal
 from payreq.auth.credentials import API_TOKEN_PREFIX, fingerprint
 from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
-from payreq.auth.principal import AuthFailure, Principal
+from payreq.auth.principal import UNAVAILABLE, AuthFailure, Principal
 from payreq.auth.sessions import cookie_value, session_principal
 from payreq.context import RequestContext
 from payreq.db import transaction
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
     from payreq.settings import AuthSettings
-
-UNAVAILABLE = "auth_unavailable"
 
 
 @dataclass

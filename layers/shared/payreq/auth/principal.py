@@ -22,6 +22,9 @@ FailureReason = Literal[
     "unknown_user",
 ]
 
+# The authorizer could not check the credential (the database was unreachable): 503, not 401.
+UNAVAILABLE = "auth_unavailable"
+
 FAILURE_MESSAGES: dict[str, str] = {
     "unknown_session": "Your session is not valid; sign in again.",
     "expired_session": "Your session has expired; sign in again.",

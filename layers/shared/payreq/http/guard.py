@@ -12,8 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from payreq.audit import record_security_event_now
-from payreq.auth.authenticate import UNAVAILABLE
-from payreq.auth.principal import FAILURE_MESSAGES
+from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
 from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
