@@ -1,0 +1,88 @@
+"""`python -m bench [--quick] [--only cold,warm,...]`: run the benchmarks, print the table, write
+bench/results.json. `--quick` runs every section with small counts (a smoke run, not figures)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import system
+
+SECTIONS = ("package", "parsing", "cold", "warm", "contention", "fanout")
+RESULTS = Path(__file__).with_name("results.json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small counts: check the benchmarks run, not figures")
+    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections ({', '.join(SECTIONS)})")
+    parser.add_argument("--output", type=Path, default=RESULTS)
+    args = parser.parse_args()
+    only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = sorted(set(only) - set(SECTIONS))
+    if unknown:
+        parser.error(f"unknown sections: {', '.join(unknown)}")
+    logging.basicConfig(level=logging.WARNING)
+
+    runs, invocations, warmup = (3, 50, 10) if args.quick else (15, 2000, 200)
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
+        "quick": args.quick,
+    }
+    started = time.perf_counter()
+    if "package" in only:
+        from bench import package
+
+        results["package"] = package.measure()
+    if "parsing" in only:
+        from bench import parsing
+
+        results["parsing"] = parsing.measure(repeats=3 if args.quick else 20)
+    if {"cold", "warm", "contention"} & set(only):
+        with system.database() as database_url:
+            from bench import dataset
+            from payreq.db.engine import engine_from_url
+
+            engine = engine_from_url(database_url, pool_size=2)
+            data = dataset.build(engine, approvable=0)
+            if "cold" in only:
+                from bench import cold
+
+                results["cold"] = cold.measure(engine, database_url, data, runs=runs)
+            if "warm" in only:
+                from bench import warm
+
+                results["warm"] = warm.measure(engine, database_url, data, invocations=invocations, warmup=warmup)
+            if "contention" in only:
+                from bench import contention
+
+                results["contention"] = contention.measure(engine, database_url, approvers=50)
+            engine.dispose()
+    if "fanout" in only:
+        from bench import fanout
+
+        results["fanout"] = fanout.measure(connections=100 if args.quick else 1000)
+    results["seconds"] = time.perf_counter() - started
+
+    from bench import report
+
+    print(report.render(results))
+    args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"\nwritten to {args.output}")
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""The data every benchmark reads and writes, made through the product's own flows.
+
+People: alice raises requests, bob approves them (the demo users of `make run`), and 50 more
+approvers for the contention run. Requests: one "showcase" request as a user would open it (two
+steps, an approval given, two invoices linked) and a pool of pending requests that bob may
+approve, one per approval measured. Invoices: enough for a full page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import insert
+
+from payreq.context import RequestContext
+from payreq.db import transaction
+from payreq.db.schema import user_permissions, users
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+APPROVER = ("pr.read", "pr.approve")
+
+
+@dataclass
+class Person:
+    id: uuid.UUID
+    permissions: tuple[str, ...]
+
+    def context(self) -> RequestContext:
+        return RequestContext(
+            request_id=f"bench-{uuid.uuid4().hex[:12]}",
+            user_id=self.id,
+            permissions=frozenset(self.permissions),
+            auth_method="session",
+        )
+
+
+@dataclass
+class Dataset:
+    alice: Person
+    bob: Person
+    carol: Person
+    showcase: uuid.UUID
+    invoices: list[uuid.UUID]
+    approvable: list[uuid.UUID] = field(default_factory=list)
+
+    def take_approvable(self) -> uuid.UUID:
+        return self.approvable.pop()
+
+
+def build(engine: Engine, *, approvable: int, invoices: int = 60) -> Dataset:
+    from invoice_api import flows as invoice_flows
+    from invoice_api.models import NewInvoice
+    from payreq_local.seed import DEMO_USERS, seed
+
+    ids = seed(engine)
+    people = {email: Person(ids[email], DEMO_USERS[email][1]) for email in ids}
+    alice, bob, carol = people["alice@example.com"], people["bob@example.com"], people["carol@example.com"]
+    now = datetime.now(UTC)
+    with transaction(engine) as connection:
+        invoice_ids = [
+            invoice_flows.create(
+                connection,
+                carol.context(),
+                NewInvoice.model_validate(
+                    {"number": f"INV-{n:05d}", "vendor": "ACME GmbH", "currency": "EUR", "total": f"{100 + n}.00"}
+                ),
+                now=now,
+            )
+            for n in range(invoices)
+        ]
+    with transaction(engine) as connection:
+        showcase = _showcase(connection, alice, bob, carol, invoice_ids[:2], now)
+    dataset = Dataset(alice, bob, carol, showcase, invoice_ids)
+    add_approvable(engine, dataset, approvable)
+    return dataset
+
+
+def add_approvable(engine: Engine, dataset: Dataset, count: int) -> None:
+    """`count` submitted requests, each waiting for bob alone (anyof), for one approval each."""
+    for start in range(0, count, 500):  # a few transactions, not one huge one
+        with transaction(engine) as connection:
+            for _ in range(start, min(count, start + 500)):
+                dataset.approvable.append(
+                    submitted(
+                        connection, dataset.alice, [{"name": "Manager", "mode": "anyof", "approvers": [dataset.bob.id]}]
+                    )
+                )
+
+
+def submitted(connection: Connection, requester: Person, flow: list[dict[str, Any]], **fields: Any) -> uuid.UUID:
+    from pr_api import flows
+    from pr_api.models import NewPaymentRequest
+
+    now = datetime.now(UTC)
+    request = NewPaymentRequest.model_validate(
+        {
+            "title": "Laptops for the new team",
+            "payee": "ACME GmbH",
+            "amount": "1250.00",
+            "currency": "EUR",
+            "approvalFlow": [{**step, "approvers": [str(a) for a in step["approvers"]]} for step in flow],
+            **fields,
+        }
+    )
+    pr_id = flows.create(connection, requester.context(), request, now=now)
+    flows.submit(connection, requester.context(), pr_id, now=now)
+    return pr_id
+
+
+def people(engine: Engine, count: int, permissions: tuple[str, ...] = APPROVER) -> list[Person]:
+    """`count` new people with `permissions` (by default: those of an approver)."""
+    people = [Person(uuid.uuid4(), permissions) for _ in range(count)]
+    with transaction(engine) as connection:
+        connection.execute(
+            insert(users),
+            [
+                {"id": p.id, "email": f"person-{p.id.hex[:8]}@example.com", "display_name": "Bench Person"}
+                for p in people
+            ],
+        )
+        connection.execute(
+            insert(user_permissions),
+            [{"user_id": p.id, "permission": permission} for p in people for permission in p.permissions],
+        )
+    return people
+
+
+def _showcase(
+    connection: Connection, alice: Person, bob: Person, carol: Person, invoice_ids: list[uuid.UUID], now: datetime
+) -> uuid.UUID:
+    from pr_api import flows
+
+    flow = [
+        {"name": "Managers", "mode": "allof", "approvers": [bob.id, carol.id]},
+        {"name": "Finance", "mode": "anyof", "approvers": [carol.id]},
+    ]
+    pr_id = submitted(connection, alice, flow, description="Two laptops and docks for the new hires.")
+    flows.approve(connection, bob.context(), pr_id, comment="Fine by me.", now=now)
+    for invoice_id in invoice_ids:
+        flows.link_invoice(connection, alice.context(), pr_id, invoice_id, now=now)
+    return pr_id

@@ -1,0 +1,122 @@
+"""Fan-out through the local stack, over real sockets: N WebSocket clients subscribed to `prs`,
+then one change (a payment request raised over HTTP). Measured from the moment the request is
+sent until the last client has the change: the commit, the outbox trigger on the sync queue, the
+queue poll, the broadcaster, and N posts to @connections, each pushed down its socket."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+
+from bench import system  # noqa: F401  (puts tests/ on sys.path)
+from support.local_stack import LocalStack
+
+SESSION_COOKIE = "__Host-payreq_session"
+TEST_LOGIN_TOKEN = "payreq-local"  # the local stack's TestLoginToken parameter
+OPENING_AT_ONCE = 50
+
+
+def measure(*, connections: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="payreq-bench-stack-") as scratch:
+        stack = LocalStack.start(Path(scratch) / "postgres")
+        try:
+            return asyncio.run(_fan_out(stack, connections))
+        finally:
+            try:
+                stack.interrupt()
+            finally:
+                stack.kill()
+
+
+def sign_in(stack: LocalStack, email: str, permissions: list[str]) -> str:
+    """Test-token login over HTTP; the Cookie header a browser would send back."""
+    response = httpx.post(
+        f"{stack.api_url}/auth/test-login",
+        json={"token": TEST_LOGIN_TOKEN, "email": email, "permissions": permissions},
+        timeout=30,
+    )
+    response.raise_for_status()
+    return f"{SESSION_COOKIE}={SimpleCookie(response.headers['set-cookie'])[SESSION_COOKIE].value}"
+
+
+async def _subscribed(stack: LocalStack, cookie: str, gate: asyncio.Semaphore) -> ClientConnection:
+    async with gate:
+        socket = await connect(stack.websocket_url, additional_headers={"Cookie": cookie}, open_timeout=60)
+        await socket.send(json.dumps({"action": "subscribe", "topics": ["prs"]}))
+        reply = json.loads(await asyncio.wait_for(socket.recv(), 60))
+        if reply.get("type") != "subscribed":
+            raise RuntimeError(f"subscribe was answered with {reply}")
+        return socket
+
+
+async def _first_change(socket: ClientConnection) -> float:
+    while True:
+        message = json.loads(await socket.recv())
+        if message.get("type") == "change":
+            return time.perf_counter()
+
+
+async def _fan_out(stack: LocalStack, connections: int) -> dict[str, Any]:
+    reader = sign_in(stack, "bob@example.com", ["pr.read"])
+    writer = sign_in(stack, "alice@example.com", ["pr.read", "pr.write"])
+    opening = time.perf_counter()
+    gate = asyncio.Semaphore(OPENING_AT_ONCE)
+    sockets = await asyncio.gather(*(_subscribed(stack, reader, gate) for _ in range(connections)))
+    opened = time.perf_counter() - opening
+    try:
+        async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+            bob = (await client.get("/api/v1/me", headers={"Cookie": reader})).json()["id"]
+            # The first change also starts the broadcaster's container; the second is the figure.
+            first = await _one_change(client, sockets, writer, bob)
+            second = await _one_change(client, sockets, writer, bob)
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
+    broadcasts = [item for item in stack.invocations() if item.get("function") == "BroadcasterFunction"]
+    return {
+        "connections": connections,
+        "clients_reached": second["clients_reached"],
+        "open_and_subscribe_all_s": opened,
+        "request_answered_s": second["answered_s"],
+        "first_client_s": second["first_s"],
+        "last_client_s": second["last_s"],
+        "last_client_first_change_s": first["last_s"],
+        "broadcaster_invocations": len(broadcasts),
+        "broadcaster_last_ms": float(broadcasts[-1].get("durationMs", 0)) if broadcasts else 0.0,
+    }
+
+
+async def _one_change(
+    client: httpx.AsyncClient, sockets: list[ClientConnection], writer: str, bob: str
+) -> dict[str, Any]:
+    waiting = [asyncio.ensure_future(_first_change(socket)) for socket in sockets]
+    await asyncio.sleep(0.5)  # every listener is reading before the change is made
+    sent = time.perf_counter()
+    created = await client.post(
+        "/api/v1/prs",
+        headers={"Cookie": writer, "X-Requested-With": "payreq-bench"},
+        json={
+            "title": "Standing desks",
+            "payee": "ACME GmbH",
+            "amount": "990.00",
+            "currency": "EUR",
+            "approvalFlow": [{"name": "Manager", "mode": "anyof", "approvers": [bob]}],
+        },
+    )
+    answered = time.perf_counter()
+    if created.status_code != 201:
+        raise RuntimeError(f"raising the request failed: {created.status_code} {created.text}")
+    arrivals = await asyncio.wait_for(asyncio.gather(*waiting), 120)
+    return {
+        "clients_reached": len(arrivals),
+        "answered_s": answered - sent,
+        "first_s": min(arrivals) - sent,
+        "last_s": max(arrivals) - sent,
+    }

@@ -1,0 +1,94 @@
+"""Running measured child processes, and summarising what they timed."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.system import ROOT
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bench.targets import Target
+
+# The peers import the PR and invoice functions' models; Payreq's own functions bring their paths.
+PEER_PATH = [str(ROOT), str(ROOT / "functions" / "pr"), str(ROOT / "functions" / "invoice")]
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    minimum: float
+    median: float
+    p99: float
+    maximum: float
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Summary:
+        ordered = sorted(values)
+        p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+        return cls(len(ordered), ordered[0], statistics.median(ordered), p99, ordered[-1])
+
+    def as_dict(self) -> dict[str, float]:
+        return {"n": self.count, "min": self.minimum, "median": self.median, "p99": self.p99, "max": self.maximum}
+
+
+def run_child(
+    mode: str, target: Target, spec: dict[str, Any], *, timeout: float = 1800
+) -> tuple[dict[str, Any], float]:
+    """Run `python -m bench.child <mode>` as `target`; its result and the wall time from spawn to exit."""
+    with tempfile.TemporaryDirectory(prefix="payreq-bench-child-") as scratch:
+        spec_path, result_path = Path(scratch) / "spec.json", Path(scratch) / "result.json"
+        spec_path.write_text(json.dumps({"module": target.module, "path": PEER_PATH, **spec}, default=str))
+        log_path = Path(scratch) / "output.log"
+        started = time.perf_counter()
+        with log_path.open("w") as log:
+            finished = subprocess.run(
+                [sys.executable, "-m", "bench.child", mode, str(spec_path), str(result_path)],
+                cwd=ROOT,
+                env=target.environment,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        wall = time.perf_counter() - started
+        output = log_path.read_text()
+        if finished.returncode != 0 or not result_path.exists():
+            raise RuntimeError(f"{target.label} ({mode}) failed:\n{output[-3000:]}")
+        result = json.loads(result_path.read_text())
+        errors = [line for line in output.splitlines() if '"level":"ERROR"' in line.replace(" ", "")]
+        if errors:
+            result["errors"] = errors[:5]  # a handler's own error log, for the report
+        return result, wall
+
+
+def import_profile(target: Target, top: int = 8) -> list[tuple[str, float]]:
+    """`-X importtime` of the target's handler: self time per top-level package, largest first (ms)."""
+    finished = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import sys; sys.path[:0] = {PEER_PATH!r}; import {target.module}"],
+        cwd=ROOT,
+        env=target.environment,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    by_package: dict[str, float] = {}
+    for line in finished.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        fields = [field.strip() for field in line.removeprefix("import time:").split("|")]
+        if not fields[0].isdigit():
+            continue  # the header line
+        package = fields[2].lstrip().split(".")[0]
+        by_package[package] = by_package.get(package, 0.0) + int(fields[0]) / 1000
+    return sorted(by_package.items(), key=lambda item: item[1], reverse=True)[:top]

@@ -1,0 +1,1 @@
+"""What Payreq is measured against, in the same run: the common way, and the floor."""

@@ -1,0 +1,101 @@
+"""The floor: the same reads as Payreq's handlers, hand-written on the raw driver (pg8000's DB-API),
+with no framework, no validation and no models: a bare handler that routes on the path, runs the
+same queries and dumps the rows as JSON. Nothing real can be faster on this driver."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from typing import Any
+
+import pg8000.dbapi
+
+_connection: pg8000.dbapi.Connection | None = None
+
+PR_WITH_TOTALS = """
+SELECT pr.*, linked.invoice_count, linked.invoices_total
+FROM payment_requests pr
+JOIN LATERAL (
+    SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total
+    FROM pr_invoice_links l JOIN invoices i ON i.id = l.invoice_id
+    WHERE l.payment_request_id = pr.id
+) linked ON true
+"""
+
+STEPS = """
+SELECT s.*, coalesce((
+    SELECT json_agg(json_build_object('approverId', a.approver_id, 'decision', a.decision,
+                                      'comment', a.comment, 'createdAt', a.created_at) ORDER BY a.created_at)
+    FROM approvals a WHERE a.step_id = s.id AND a.voided_at IS NULL), '[]'::json) AS approvals
+FROM approval_steps s
+WHERE (s.payment_request_id, s.round) IN (SELECT * FROM unnest(%s::uuid[], %s::int[]))
+ORDER BY s.payment_request_id, s.position
+"""
+
+INVOICES_OF = """
+SELECT i.id, i.reference, i.invoice_number, i.vendor, i.currency, i.total, i.status
+FROM invoices i JOIN pr_invoice_links l ON l.invoice_id = i.id
+WHERE l.payment_request_id = %s ORDER BY l.linked_at, i.id
+"""
+
+INVOICE_PAGE = """
+SELECT i.*, l.payment_request_id FROM invoices i LEFT JOIN pr_invoice_links l ON l.invoice_id = i.id
+ORDER BY i.created_at DESC, i.id DESC LIMIT %s
+"""
+
+
+def connection() -> pg8000.dbapi.Connection:
+    global _connection
+    if _connection is None:
+        _connection = pg8000.dbapi.connect(
+            user=os.environ["FLOOR_DB_USER"],
+            database=os.environ["FLOOR_DB_NAME"],
+            unix_sock=os.environ["FLOOR_DB_SOCKET"],
+        )
+        _connection.autocommit = True
+    return _connection
+
+
+def rows(sql: str, *parameters: Any) -> list[dict[str, Any]]:
+    cursor = connection().cursor()
+    cursor.execute(sql, parameters)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def with_steps(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    steps: dict[Any, list[dict[str, Any]]] = {request["id"]: [] for request in requests}
+    if requests:
+        ids = [str(request["id"]) for request in requests]
+        rounds = [request["approval_round"] for request in requests]
+        for step in rows(STEPS, ids, rounds):
+            steps[step["payment_request_id"]].append(step)
+    return [{**request, "steps": steps[request["id"]]} for request in requests]
+
+
+def respond(status: int, body: Any) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body, default=str),
+    }
+
+
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    identity = event["requestContext"].get("authorizer", {}).get("lambda", {})
+    permissions = identity.get("permissions", "").split()
+    path = event["rawPath"].split("/")[3:]  # /api/v1/<collection>[/<id>]
+    limit = int((event.get("queryStringParameters") or {}).get("limit", 50))
+    if path[0] == "prs" and "pr.read" in permissions:
+        if len(path) == 2:
+            found = rows(PR_WITH_TOTALS + " WHERE pr.id = %s", str(uuid.UUID(path[1])))
+            if not found:
+                return respond(404, {"error": {"code": "not_found"}})
+            request = with_steps(found)[0]
+            return respond(200, {**request, "invoices": rows(INVOICES_OF, str(request["id"]))})
+        page = rows(PR_WITH_TOTALS + " ORDER BY pr.created_at DESC, pr.id DESC LIMIT %s", limit)
+        return respond(200, {"items": with_steps(page)})
+    if path[0] == "invoices" and "invoice.read" in permissions:
+        return respond(200, {"items": rows(INVOICE_PAGE, limit)})
+    return respond(403, {"error": {"code": "forbidden"}})
