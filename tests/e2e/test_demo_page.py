@@ -1,0 +1,161 @@
+"""The demo page the local stack serves at `/`, driven in headless Chromium as two people in two
+browsers: alice raises and submits payment requests, bob approves one and rejects another, and
+alice's page shows each decision arrive over the WebSocket without a reload; then alice uploads an
+invoice PDF and both pages watch it parse. Ends with a screenshot of alice's page (`demo.png` in the
+test's tmp dir, and at `$PAYREQ_DEMO_SCREENSHOT` when set: `docs/demo.png` is made that way)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import uuid
+from http.cookies import SimpleCookie
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from support import browser
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from playwright.sync_api import Browser, Locator
+
+    from support.local_stack import LocalStack
+
+TEST_LOGIN_TOKEN = "payreq-local"  # the local stack's TestLoginToken
+SESSION_COOKIE = "__Host-payreq_session"
+LIVE_MS = 15_000  # a change reaches another browser in well under a second; this is the give-up point
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = browser.launch(playwright)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def approval_flow(stack: LocalStack) -> str:
+    """An approval flow template in which bob approves, made by carol through the API; its name."""
+    signed_in = httpx.post(
+        f"{stack.api_url}/auth/test-login",
+        json={"token": TEST_LOGIN_TOKEN, "email": "carol@example.com", "permissions": ["flows.manage", "users.admin"]},
+        timeout=30,
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    session = SimpleCookie(signed_in.headers["set-cookie"])[SESSION_COOKIE].value
+    headers = {"Cookie": f"{SESSION_COOKIE}={session}", "X-Requested-With": "payreq-e2e"}
+    with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as carol:
+        users = carol.get("/api/v1/users", params={"limit": 200}).json()["items"]
+        bob_id = next(user["id"] for user in users if user["email"] == "bob@example.com")
+        name = f"Manager approval {uuid.uuid4().hex[:6]}"
+        created = carol.post(
+            "/api/v1/approval-flows",
+            json={"name": name, "steps": [{"name": "Manager", "mode": "anyof", "approvers": [bob_id]}]},
+        )
+    assert created.status_code == 201, created.text
+    return name
+
+
+class DemoPage:
+    """One person's browser on the demo page, in the words the page shows them."""
+
+    def __init__(self, chromium: Browser, url: str, person: str) -> None:
+        self.page: Page = chromium.new_context().new_page()
+        self.errors: list[str] = []
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.goto(url)
+        self.page.get_by_label("Person").select_option(label=person)
+        self.page.get_by_role("button", name="Sign in").click()
+        expect(self.page.get_by_role("status")).to_contain_text("connected", timeout=LIVE_MS)
+        # Survives only as long as the page is never reloaded.
+        self.page.evaluate("window.sameDocument = true")
+
+    def request_row(self, title: str) -> Locator:
+        return self.page.locator("#pr-rows tr", has_text=title)
+
+    def raise_request(self, title: str, amount: str, flow: str) -> str:
+        """Creates and submits a payment request; its number."""
+        form = self.page.locator("#new-pr")
+        form.get_by_label("Title").fill(title)
+        form.get_by_label("Payee").fill("ACME Hardware")
+        form.get_by_label("Amount").fill(amount)
+        form.get_by_label("Currency").fill("EUR")
+        form.get_by_label("Approval flow").select_option(label=flow)
+        form.get_by_role("button", name="Create draft").click()
+        row = self.request_row(title)
+        expect(row).to_have_attribute("data-status", "draft")
+        number = row.locator("th").inner_text()
+        row.get_by_role("button", name=f"Submit {number}").click()
+        expect(row).to_have_attribute("data-status", "pending")
+        return number
+
+    def invoice_row(self, text: str) -> Locator:
+        return self.page.locator("#invoice-rows tr", has_text=text)
+
+    def was_never_reloaded(self) -> bool:
+        return bool(self.page.evaluate("window.sameDocument === true"))
+
+
+def test_an_approval_in_one_browser_appears_live_in_the_other(
+    stack: LocalStack, chromium: Browser, approval_flow: str, tmp_path: Path
+) -> None:
+    from unit.invoice_pdfs import ruled_table
+
+    started = time.monotonic()
+    # Given alice and bob, each signed in on the demo page in their own browser
+    alice = DemoPage(chromium, stack.api_url, "Alice Requester — alice@example.com")
+    bob = DemoPage(chromium, stack.api_url, "Bob Approver — bob@example.com")
+    run = uuid.uuid4().hex[:6]
+
+    # When alice raises two requests, bob sees them arrive, approves one and rejects the other
+    laptops = alice.raise_request(f"Laptops {run}", "1250.00", approval_flow)
+    chairs = alice.raise_request(f"Chairs {run}", "480.00", approval_flow)
+    expect(bob.request_row(f"Chairs {run}")).to_have_attribute("data-status", "pending", timeout=LIVE_MS)
+    clicked = time.monotonic()
+    bob.page.get_by_role("button", name=f"Approve {laptops}").click()
+    bob.page.get_by_role("button", name=f"Reject {chairs}").click()
+
+    # Then alice's page shows both decisions without a reload
+    expect(alice.request_row(f"Laptops {run}")).to_have_attribute("data-status", "approved", timeout=LIVE_MS)
+    expect(alice.request_row(f"Chairs {run}")).to_have_attribute("data-status", "rejected", timeout=LIVE_MS)
+    seen = time.monotonic()
+    expect(alice.request_row(f"Laptops {run}")).to_contain_text("approved")
+    # and bob has nothing left to decide on either
+    expect(bob.request_row(f"Laptops {run}").get_by_role("button")).to_have_count(0)
+
+    # When alice uploads an invoice PDF
+    pdf = tmp_path / f"Invoice {run}.pdf"
+    pdf.write_bytes(ruled_table().pdf)
+    alice.page.get_by_label("Invoice PDF").set_input_files(pdf)
+    alice.page.get_by_role("button", name="Upload and parse").click()
+
+    # Then both pages watch it parse into a total
+    for person in (alice, bob):
+        parsed = person.invoice_row("814.80")
+        expect(parsed).to_have_attribute("data-status", "parsed", timeout=LIVE_MS)
+    expect(alice.page.get_by_role("alert")).to_contain_text("parsed: ACME Hardware Ltd, 814.80 GBP")
+    assert alice.was_never_reloaded() and bob.was_never_reloaded()
+    assert alice.errors == bob.errors == []
+
+    screenshot = _screenshot(alice.page, tmp_path)
+    print(
+        f"\ndemo page: decisions reached the other browser in {seen - clicked:.2f}s, "
+        f"whole walk {time.monotonic() - started:.1f}s, screenshot {screenshot}"
+    )
+
+
+def _screenshot(page: Page, tmp_path: Path) -> Path:
+    page.mouse.move(0, 0)  # no hover effect in the picture
+    path = tmp_path / "demo.png"
+    page.screenshot(path=path, full_page=True, animations="disabled")
+    stable: Any = os.environ.get("PAYREQ_DEMO_SCREENSHOT")
+    if stable:
+        shutil.copyfile(path, stable)
+    return Path(stable) if stable else path
