@@ -103,6 +103,21 @@ class DemoPage:
         return bool(self.page.evaluate("window.sameDocument === true"))
 
 
+def test_the_page_is_served_beside_the_api_never_instead_of_it(stack: LocalStack) -> None:
+    with stack.client() as client:
+        page = client.get("/")
+        script = client.get("/demo/app.js")
+        unknown = client.get("/demo/secrets.txt")
+        escaped = client.get("/demo/../gateway.py")
+        api = client.get("/api/v1/me")
+
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<title>Payreq demo</title>" in page.text
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert unknown.status_code == escaped.status_code == 404
+    assert api.status_code == 401  # still the API, behind its authorizer
+
+
 def test_an_approval_in_one_browser_appears_live_in_the_other(
     stack: LocalStack, chromium: Browser, approval_flow: str, tmp_path: Path
 ) -> None:
