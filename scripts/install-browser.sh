@@ -27,7 +27,7 @@ if [[ $(id -u) -eq 0 ]]; then
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     run=(sudo -n)
 else
-    say "Chromium is missing; install it with: sudo ${install[*]}"
+    say "Chromium is missing; install it with: sudo apt-get update && sudo ${install[*]}"
     say "(or set PAYREQ_CHROMIUM to a Chromium binary)"
     exit 1
 fi

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import time
-import uuid
 from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
 TEST_LOGIN_TOKEN = "payreq-local"  # the local stack's TestLoginToken
 SESSION_COOKIE = "__Host-payreq_session"
 LIVE_MS = 15_000  # a change reaches another browser in well under a second; this is the give-up point
+LAPTOPS, CHAIRS = "Laptops for the design team", "Chairs for the Lisbon office"
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def approval_flow(stack: LocalStack) -> str:
     with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as carol:
         users = carol.get("/api/v1/users", params={"limit": 200}).json()["items"]
         bob_id = next(user["id"] for user in users if user["email"] == "bob@example.com")
-        name = f"Manager approval {uuid.uuid4().hex[:6]}"
+        name = "Team lead: Bob"
         created = carol.post(
             "/api/v1/approval-flows",
             json={"name": name, "steps": [{"name": "Manager", "mode": "anyof", "approvers": [bob_id]}]},
@@ -78,7 +78,7 @@ class DemoPage:
         self.page.evaluate("window.sameDocument = true")
 
     def request_row(self, title: str) -> Locator:
-        return self.page.locator("#pr-rows tr", has_text=title)
+        return self.page.locator("#pr-rows tr", has_text=title).first  # the newest
 
     def raise_request(self, title: str, amount: str, flow: str) -> str:
         """Creates and submits a payment request; its number."""
@@ -127,26 +127,25 @@ def test_an_approval_in_one_browser_appears_live_in_the_other(
     # Given alice and bob, each signed in on the demo page in their own browser
     alice = DemoPage(chromium, stack.api_url, "Alice Requester — alice@example.com")
     bob = DemoPage(chromium, stack.api_url, "Bob Approver — bob@example.com")
-    run = uuid.uuid4().hex[:6]
 
     # When alice raises two requests, bob sees them arrive, approves one and rejects the other
-    laptops = alice.raise_request(f"Laptops {run}", "1250.00", approval_flow)
-    chairs = alice.raise_request(f"Chairs {run}", "480.00", approval_flow)
-    expect(bob.request_row(f"Chairs {run}")).to_have_attribute("data-status", "pending", timeout=LIVE_MS)
+    laptops = alice.raise_request(LAPTOPS, "1250.00", approval_flow)
+    chairs = alice.raise_request(CHAIRS, "480.00", approval_flow)
+    expect(bob.request_row(CHAIRS)).to_have_attribute("data-status", "pending", timeout=LIVE_MS)
     clicked = time.monotonic()
     bob.page.get_by_role("button", name=f"Approve {laptops}").click()
     bob.page.get_by_role("button", name=f"Reject {chairs}").click()
 
     # Then alice's page shows both decisions without a reload
-    expect(alice.request_row(f"Laptops {run}")).to_have_attribute("data-status", "approved", timeout=LIVE_MS)
-    expect(alice.request_row(f"Chairs {run}")).to_have_attribute("data-status", "rejected", timeout=LIVE_MS)
+    expect(alice.request_row(LAPTOPS)).to_have_attribute("data-status", "approved", timeout=LIVE_MS)
+    expect(alice.request_row(CHAIRS)).to_have_attribute("data-status", "rejected", timeout=LIVE_MS)
     seen = time.monotonic()
-    expect(alice.request_row(f"Laptops {run}")).to_contain_text("approved")
+    expect(alice.request_row(LAPTOPS)).to_contain_text("approved")
     # and bob has nothing left to decide on either
-    expect(bob.request_row(f"Laptops {run}").get_by_role("button")).to_have_count(0)
+    expect(bob.request_row(LAPTOPS).get_by_role("button")).to_have_count(0)
 
     # When alice uploads an invoice PDF
-    pdf = tmp_path / f"Invoice {run}.pdf"
+    pdf = tmp_path / "March invoice.pdf"
     pdf.write_bytes(ruled_table().pdf)
     alice.page.get_by_label("Invoice PDF").set_input_files(pdf)
     alice.page.get_by_role("button", name="Upload and parse").click()

@@ -39,7 +39,12 @@ export class LiveSync {
     try {
       ({ ticket } = await api("POST", "/api/v1/sync/ticket"));
     } catch (error) {
-      this.retry(`could not get a ticket (${error.message})`);
+      if (error.status === 401) {
+        this.stop(); // the session is over: retrying cannot help
+        this.onStatus("offline", "Live updates: off (signed out; sign in again)");
+      } else {
+        this.retry(`could not get a ticket (${error.message})`);
+      }
       return;
     }
     if (this.stopped) return;
