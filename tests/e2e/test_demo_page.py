@@ -7,6 +7,7 @@ test's tmp dir, and at `$PAYREQ_DEMO_SCREENSHOT` when set: `docs/demo.png` is ma
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 from http.cookies import SimpleCookie
@@ -116,6 +117,26 @@ def test_the_page_is_served_beside_the_api_never_instead_of_it(stack: LocalStack
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert unknown.status_code == escaped.status_code == 404
     assert api.status_code == 401  # still the API, behind its authorizer
+
+
+def test_the_bucket_takes_uploads_from_the_page_and_from_no_other_site(stack: LocalStack) -> None:
+    # Given the attachments bucket, whose CORS rules come from the template, as S3's would
+    bucket = re.search(r"payreq-local-attachments-[\w-]+", stack.output)
+    assert bucket is not None, stack.output
+
+    def preflight(origin: str) -> httpx.Response:
+        return httpx.options(
+            f"{stack.s3_url}/{bucket[0]}",
+            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
+            timeout=10,
+        )
+
+    # When the page's origin and a foreign site ask to POST a file
+    ours, theirs = preflight(stack.api_url), preflight("https://elsewhere.example")
+
+    # Then only the page may
+    assert ours.status_code == 200 and ours.headers["access-control-allow-origin"] == stack.api_url
+    assert theirs.status_code == 403 and "access-control-allow-origin" not in theirs.headers
 
 
 def test_an_approval_in_one_browser_appears_live_in_the_other(
