@@ -20,7 +20,12 @@ export async function api(method, path, body = undefined) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
-  const data = text ? JSON.parse(text) : null;
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { message: `${response.status} ${response.statusText}` }; // not the API's JSON (a proxy's page?)
+  }
   if (!response.ok) {
     const error = data?.error ?? { code: "http_error", message: data?.message ?? response.statusText };
     throw new ApiError(response.status, error.code, error.message);

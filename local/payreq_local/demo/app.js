@@ -137,10 +137,36 @@ async function loadPrs() {
   $("pr-empty").hidden = page.items.length > 0;
 }
 
+// ---------------------------------------------------------------------------- approval flows
+
 async function loadFlows() {
   const templates = await api("GET", "/api/v1/approval-flows");
-  $("pr-flow").replaceChildren(...templates.map((template) => h("option", { value: template.id }, template.name)));
+  const select = $("pr-flow");
+  const chosen = select.value;
+  select.replaceChildren(...templates.map((template) => h("option", { value: template.id }, template.name)));
+  if (templates.some((template) => template.id === chosen)) select.value = chosen;
   $("no-flows").hidden = templates.length > 0;
+  $("flow-list").replaceChildren(...templates.map((template) => h("li", {}, template.name)));
+}
+
+async function loadApprovers() {
+  const page = await api("GET", "/api/v1/users?limit=200");
+  const approvers = page.items.filter((user) => user.isActive && user.permissions.includes("pr.approve"));
+  $("flow-approver").replaceChildren(
+    ...approvers.map((user) => h("option", { value: user.id }, `${user.displayName} (${user.email})`)),
+  );
+}
+
+async function createFlow(event) {
+  const form = event.currentTarget;
+  const fields = Object.fromEntries(new FormData(form));
+  const created = await api("POST", "/api/v1/approval-flows", {
+    name: fields.name,
+    steps: [{ name: fields.name, mode: "anyof", approvers: [fields.approver] }],
+  });
+  await loadFlows();
+  form.reset();
+  say(`Approval flow “${created.name}” created: requesters can choose it now.`);
 }
 
 async function createPr(event) {
@@ -228,6 +254,7 @@ async function onChange(change) {
 async function reloadLists() {
   const loads = [];
   if (can("pr.read")) loads.push(loadPrs(), loadFlows());
+  if (can("flows.manage") && can("users.admin")) loads.push(loadApprovers());
   if (can("invoice.read")) loads.push(loadInvoices());
   await Promise.all(loads);
 }
@@ -242,6 +269,7 @@ async function enter(me) {
   $("account").hidden = false;
   $("prs").hidden = !can("pr.read");
   $("new-pr").hidden = !can("pr.write");
+  $("flows").hidden = !(can("flows.manage") && can("users.admin"));
   $("invoices").hidden = !can("invoice.read");
   $("upload").hidden = !can("invoice.write");
   await reloadLists();
@@ -254,7 +282,7 @@ function leave() {
   state.live?.stop();
   state.live = null;
   state.me = null;
-  for (const id of ["account", "prs", "invoices", "message"]) $(id).hidden = true;
+  for (const id of ["account", "prs", "flows", "invoices", "message"]) $(id).hidden = true;
   $("sign-in").hidden = false;
 }
 
@@ -282,6 +310,9 @@ async function start() {
   $("sign-out").addEventListener("click", action(signOut));
   $("new-pr").addEventListener("submit", action(createPr));
   $("upload").addEventListener("submit", action(uploadInvoice));
+  $("new-flow").addEventListener("submit", action(createFlow));
+  // Flows are not pushed live: a requester starting a new request gets the current list.
+  $("pr-title").addEventListener("focus", () => loadFlows().catch(fail));
   try {
     await enter(await api("GET", "/api/v1/me")); // still signed in from before
   } catch (error) {
