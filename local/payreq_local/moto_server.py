@@ -21,9 +21,6 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C belongs to the gateway
     threading.Thread(target=_exit_with_parent, daemon=True).start()
     fd = int(argv[0])
-    # As S3 does, answer browsers by each bucket's CORS rules (the template's), not moto's allow-all;
-    # read by moto at import.
-    os.environ["MOTO_DISABLE_GLOBAL_CORS"] = "true"
 
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server

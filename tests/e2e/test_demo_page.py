@@ -8,13 +8,11 @@ set: `docs/demo.png` is made that way)."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -23,7 +21,7 @@ from support import browser
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, Locator
+    from playwright.sync_api import Browser, ConsoleMessage, Locator
 
     from support.local_stack import LocalStack
 
@@ -47,12 +45,19 @@ class DemoPage:
         self.page: Page = chromium.new_context().new_page()
         self.errors: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+        self.page.on("console", self._console)
         self.page.goto(url)
         self.page.get_by_label("Person").select_option(label=person)
         self.page.get_by_role("button", name="Sign in").click()
         expect(self.page.get_by_role("status")).to_contain_text("connected", timeout=LIVE_MS)
         # Survives only as long as the page is never reloaded.
         self.page.evaluate("window.sameDocument = true")
+
+    def _console(self, message: ConsoleMessage) -> None:
+        # A blocked fetch (CORS) or a failed request shows only here. The page's first request asks
+        # who is signed in, and the browser logs its 401 for someone who is not yet: that one is fine.
+        if message.type == "error" and "status of 401" not in message.text:
+            self.errors.append(message.text)
 
     def create_flow(self, name: str, approver: str) -> None:
         form = self.page.locator("#new-flow")
@@ -102,26 +107,6 @@ def test_the_page_is_served_beside_the_api_never_instead_of_it(stack: LocalStack
     assert api.status_code == 401  # still the API, behind its authorizer
 
 
-def test_the_bucket_takes_uploads_from_the_page_and_from_no_other_site(stack: LocalStack) -> None:
-    # Given the attachments bucket, whose CORS rules come from the template, as S3's would
-    bucket = re.search(r"payreq-local-attachments-[\w-]+", stack.output)
-    assert bucket is not None, stack.output
-
-    def preflight(origin: str) -> httpx.Response:
-        return httpx.options(
-            f"{stack.s3_url}/{bucket[0]}",
-            headers={"Origin": origin, "Access-Control-Request-Method": "POST"},
-            timeout=10,
-        )
-
-    # When the page's origin and a foreign site ask to POST a file
-    ours, theirs = preflight(stack.api_url), preflight("https://elsewhere.example")
-
-    # Then only the page may
-    assert ours.status_code == 200 and ours.headers["access-control-allow-origin"] == stack.api_url
-    assert theirs.status_code == 403 and "access-control-allow-origin" not in theirs.headers
-
-
 def test_an_approval_in_one_browser_appears_live_in_the_other(
     stack: LocalStack, chromium: Browser, tmp_path: Path
 ) -> None:
@@ -156,6 +141,7 @@ def test_an_approval_in_one_browser_appears_live_in_the_other(
     pdf.write_bytes(ruled_table().pdf)
     alice.page.get_by_label("Invoice PDF").set_input_files(pdf)
     alice.page.get_by_role("button", name="Upload and parse").click()
+    expect(alice.page.get_by_label("Invoice PDF")).to_have_value("")  # the form clears once the bucket took it
 
     # Then both pages watch it parse into a total
     for person in (alice, bob):
