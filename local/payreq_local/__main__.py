@@ -258,6 +258,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
         f"Payreq local stack from {args.template.name}: {len(application.functions)} functions, "
         f"{len(application.routes)} HTTP routes",
         f"  HTTP API       {gateway_url}   (Swagger UI {gateway_url}/docs, OpenAPI {gateway_url}/openapi.json)",
+        f"  demo page      {gateway_url}/   (sign in as alice, bob or carol; a second browser shows changes live)",
     ]
     if application.websocket is not None:
         lines.append(f"  WebSocket API  {ws_url}   (routes: {', '.join(application.websocket.routes)})")
