@@ -1,6 +1,7 @@
 // The demo page: sign in with the test token, list payment requests and invoices, create approval
 // flows (as carol), create, submit, approve and reject requests, upload an invoice PDF and watch it
 // parse, all through the public API, with other browsers' changes arriving over the WebSocket.
+// Plain ES modules, no build step.
 
 import { api, ApiError, uploadToBucket } from "./api.js";
 import { LiveSync } from "./live.js";
