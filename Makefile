@@ -15,7 +15,7 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check
+	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ setup: ## install everything into .venv (Python 3.12, from uv.lock)
 run: setup ## start Payreq locally on http://localhost:3000 (PostgreSQL, S3, every function; Ctrl-C stops it)
 	$(BIN)/python -m payreq_local
 
-test: setup ## install everything and run every check and test
+test: setup browser ## install everything and run every check and test
 	@$(MAKE) --no-print-directory check pytest
+
+browser: ## install the headless Chromium the demo page's browser test drives (Debian's chromium)
+	@bash scripts/install-browser.sh
 
 check: lint typecheck requirements-check openapi-check ## static checks: ruff, mypy, requirements and openapi.json in sync
 

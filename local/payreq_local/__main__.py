@@ -25,7 +25,14 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from payreq_local.environment import LOCAL_PARAMETERS, LocalEndpoints, function_environment, read_env_vars_file
+from payreq_local.environment import (
+    LOCAL_PARAMETERS,
+    LocalEndpoints,
+    function_environment,
+    own_origins,
+    read_env_vars_file,
+    with_own_origins,
+)
 from payreq_local.intrinsics import Resolver, TemplateError
 from payreq_local.template import ROOT, TEMPLATE, Application, load_template, read_application
 from payreq_local.workers import FunctionPool, InitError, Workers
@@ -192,7 +199,9 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     # Both ports are bound before anything starts, so every function's environment can name them.
     gateway_socket = _listen(args.host, args.port, "--port")
     cleanup.callback(gateway_socket.close)
-    gateway_url = f"http://{args.host}:{gateway_socket.getsockname()[1]}"
+    gateway_port = gateway_socket.getsockname()[1]
+    gateway_url = f"http://{args.host}:{gateway_port}"
+    parameters = with_own_origins(template, parameters, own_origins(args.host, gateway_port))
     moto = MotoProcess(_listen(args.host, args.s3_port, "--s3-port"))
     cleanup.push_async_callback(moto.stop)
 
@@ -249,6 +258,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
         f"Payreq local stack from {args.template.name}: {len(application.functions)} functions, "
         f"{len(application.routes)} HTTP routes",
         f"  HTTP API       {gateway_url}   (Swagger UI {gateway_url}/docs, OpenAPI {gateway_url}/openapi.json)",
+        f"  demo page      {gateway_url}/   (sign in as alice, bob or carol; a second browser shows changes live)",
     ]
     if application.websocket is not None:
         lines.append(f"  WebSocket API  {ws_url}   (routes: {', '.join(application.websocket.routes)})")

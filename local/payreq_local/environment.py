@@ -34,6 +34,9 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "TestLoginToken": "payreq-local",
 }
 
+# The template parameter listing the browser origins the API and the bucket accept.
+ALLOWED_ORIGINS = "AllowedOrigins"
+
 # Dummy credentials: every AWS call goes to moto (or, for @connections, to the gateway).
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -51,6 +54,26 @@ class LocalEndpoints:
     s3_url: str
     sqs_url: str
     gateway_url: str
+
+
+def own_origins(host: str, port: int) -> list[str]:
+    """The browser origins of the gateway's own pages (the demo page): a loopback or wildcard
+    address is reached as localhost and as 127.0.0.1 alike."""
+    if host in ("127.0.0.1", "localhost", "0.0.0.0", "::", "::1", ""):
+        return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
+    return [f"http://{host}:{port}"]
+
+
+def with_own_origins(template: Mapping[str, Any], parameters: Mapping[str, Any], origins: list[str]) -> dict[str, Any]:
+    """`parameters` with the gateway's own origins added to AllowedOrigins (CORS, the CSRF check
+    and the WebSocket's Origin allow-list), so the stack's demo page works on whatever port it got;
+    origins from the template's default or `--parameter-overrides` stay allowed."""
+    declared = (template.get("Parameters") or {}).get(ALLOWED_ORIGINS)
+    if declared is None:
+        return dict(parameters)
+    current = parameters.get(ALLOWED_ORIGINS, declared.get("Default", ""))
+    listed = current if isinstance(current, list) else [item.strip() for item in str(current).split(",")]
+    return {**parameters, ALLOWED_ORIGINS: ",".join(dict.fromkeys(item for item in [*listed, *origins] if item))}
 
 
 def read_env_vars_file(path: Path | None) -> dict[str, dict[str, str]]:

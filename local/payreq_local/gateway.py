@@ -13,6 +13,8 @@ One aiohttp server on one port:
 - `/docs`, `/openapi.json`: Swagger UI and the merged OpenAPI document of every function.
 - `/_local/invocations`: the recent invocations (function, trigger, route, status, duration), for
   tests and curious developers.
+- `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route matches,
+  so it can never shadow the API.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ log = logging.getLogger("payreq_local")
 WEBSOCKET_PATH = "/ws"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # the HTTP API's payload limit
 _SWAGGER_ASSETS = ("swagger-ui-bundle.min.js", "swagger-ui.min.css")
+DEMO_DIR = Path(__file__).parent / "demo"
+# Path -> file of the demo page; read once, so a request can only ever name one of these files.
+DEMO_FILES = {"/": DEMO_DIR / "index.html"} | {
+    f"/demo/{file.name}": file for file in sorted(DEMO_DIR.iterdir()) if file.suffix in {".js", ".css", ".svg"}
+}
 
 
 def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -199,6 +206,8 @@ class Gateway:
             )
             return response
         match = self.routes.match(incoming.method, incoming.path)
+        if match is None and incoming.method in ("GET", "HEAD") and incoming.path in DEMO_FILES:
+            return _demo_file(DEMO_FILES[incoming.path])
         if match is None:
             response = _json_response(404, {"message": "Not Found"})
             self.journal.record("http", f"{incoming.method} {incoming.path}", None, 404, _ms(started), note="no route")
@@ -552,6 +561,18 @@ async def _incoming(request: web.Request) -> HttpRequest:
         protocol=f"HTTP/{request.version.major}.{request.version.minor}",
         scheme=request.scheme,
         port=host_port,
+    )
+
+
+def _demo_file(path: Path) -> web.FileResponse:
+    # Served fresh on every load: a developer editing the page sees the change on reload.
+    return web.FileResponse(
+        path,
+        headers={
+            "Cache-Control": "no-cache",
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
+        },
     )
 
 
