@@ -1,8 +1,9 @@
 """Contention: 50 approvers of one all-of step press "approve" at the same moment.
 
-Each approver is a separate process with its own database connection, as 50 Lambda containers
-are: a parent imports the handler once (no connection open), forks the 50, and releases them
-together from a barrier. Every approval must be recorded and the request approved exactly once."""
+Each approver is a separate process with its own database connection, as 50 warm Lambda
+containers are: a parent imports the handler once (no connection open) and forks the 50; each
+serves one read (connecting, compiling its statements), then all are released together from a
+barrier. Every approval must be recorded and the request approved exactly once."""
 
 from __future__ import annotations
 
@@ -33,7 +34,9 @@ def measure(engine: Engine, database_url: str, *, approvers: int) -> dict[str, A
             )
         fake = dataset.Dataset(requester, requester, requester, pr_id, [])
         events = [endpoints.approve(fake, pr_id, person) for person in people]
-        measured, _ = run_child("contend", target, {"events": events}, timeout=600)
+        # Each container first reads the request, as its approver would before deciding.
+        warmups = [endpoints.as_user(person, "GET", f"/api/v1/prs/{pr_id}") for person in people]
+        measured, _ = run_child("contend", target, {"events": events, "warmups": warmups}, timeout=600)
         with engine.connect() as connection:
             recorded = connection.scalar(select(func.count()).where(approvals.c.payment_request_id == pr_id))
             status = connection.scalar(select(payment_requests.c.status).where(payment_requests.c.id == pr_id))
@@ -61,13 +64,17 @@ def contend(spec: dict[str, Any]) -> dict[str, Any]:
     barrier = context.Barrier(len(spec["events"]) + 1)
     answers = context.Queue()
 
-    def approve(event: dict[str, Any]) -> None:
+    def approve(event: dict[str, Any], warmup: dict[str, Any]) -> None:
+        handler(warmup, Context())  # a warm container: connected, statements compiled
         barrier.wait()
         started = time.perf_counter()
         response = handler(event, Context())
         answers.put((started, time.perf_counter(), status_of(response)))
 
-    workers = [context.Process(target=approve, args=(event,)) for event in spec["events"]]
+    workers = [
+        context.Process(target=approve, args=(event, warmup))
+        for event, warmup in zip(spec["events"], spec["warmups"], strict=True)
+    ]
     for worker in workers:
         worker.start()
     barrier.wait()
