@@ -15,7 +15,7 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser
+	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -47,6 +47,12 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest
+
+bench: setup ## run the benchmarks (~15 min): prints the table, writes bench/results.json
+	$(BIN)/python -m bench
+
+bench-quick: setup ## every benchmark with small counts: checks they run, the figures mean nothing
+	$(BIN)/python -m bench --quick --output $${TMPDIR:-/tmp}/payreq-bench-quick.json
 
 openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
 	$(BIN)/python -m payreq_local openapi
