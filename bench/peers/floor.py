@@ -33,10 +33,18 @@ WHERE (s.payment_request_id, s.round) IN (SELECT * FROM unnest(%s::uuid[], %s::i
 ORDER BY s.payment_request_id, s.position
 """
 
-INVOICES_OF = """
-SELECT i.id, i.reference, i.invoice_number, i.vendor, i.currency, i.total, i.status
-FROM invoices i JOIN pr_invoice_links l ON l.invoice_id = i.id
-WHERE l.payment_request_id = %s ORDER BY l.linked_at, i.id
+PR_WITH_INVOICES = """
+SELECT pr.*, linked.invoice_count, linked.invoices_total, linked.invoices
+FROM payment_requests pr
+JOIN LATERAL (
+    SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total,
+           coalesce(json_agg(json_build_object('id', i.id, 'reference', i.reference,
+               'invoice_number', i.invoice_number, 'vendor', i.vendor, 'currency', i.currency,
+               'status', i.status, 'total', i.total::text) ORDER BY l.linked_at, i.id), '[]'::json) AS invoices
+    FROM pr_invoice_links l JOIN invoices i ON i.id = l.invoice_id
+    WHERE l.payment_request_id = pr.id
+) linked ON true
+WHERE pr.id = %s
 """
 
 INVOICE_PAGE = """
@@ -89,11 +97,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     limit = int((event.get("queryStringParameters") or {}).get("limit", 50))
     if path[0] == "prs" and "pr.read" in permissions:
         if len(path) == 2:
-            found = rows(PR_WITH_TOTALS + " WHERE pr.id = %s", str(uuid.UUID(path[1])))
+            found = rows(PR_WITH_INVOICES, str(uuid.UUID(path[1])))
             if not found:
                 return respond(404, {"error": {"code": "not_found"}})
-            request = with_steps(found)[0]
-            return respond(200, {**request, "invoices": rows(INVOICES_OF, str(request["id"]))})
+            return respond(200, with_steps(found)[0])
         page = rows(PR_WITH_TOTALS + " ORDER BY pr.created_at DESC, pr.id DESC LIMIT %s", limit)
         return respond(200, {"items": with_steps(page)})
     if path[0] == "invoices" and "invoice.read" in permissions:

@@ -5,6 +5,7 @@ outbox row together."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from payreq.audit import record_change
@@ -45,7 +46,7 @@ AUDITED = (
 
 
 def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
-    row = repository.get(connection, pr_id)
+    row = repository.get(connection, pr_id, with_invoices=True)
     if row is None:
         raise NotFound("No payment request with this id.")
     summary = summaries(connection, [row])[0]
@@ -53,12 +54,12 @@ def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
         InvoiceSummary.model_validate(
             {
                 **invoice,
-                "total": format_amount(invoice["total"], invoice["currency"])
+                "total": format_amount(Decimal(invoice["total"]), invoice["currency"])
                 if invoice["total"] is not None and invoice["currency"]
                 else None,
             }
         )
-        for invoice in repository.invoices_of(connection, pr_id)
+        for invoice in row["invoices"]
     ]
     return PaymentRequestView.model_validate({**summary.model_dump(), "invoices": linked})
 
@@ -95,7 +96,7 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
     ensure_approvers_exist(connection, flow)
     pr_id = uuid.uuid4()
     values = request.model_dump(exclude={"approval_flow", "approval_flow_template_id"})
-    repository.insert_request(
+    created = repository.insert_request(
         connection,
         id=pr_id,
         number=next_number(connection, "PR", now=now),
@@ -108,7 +109,7 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
         created_at=now,
         updated_at=now,
     )
-    _announce(connection, context, pr_id, "pr.created", before=None, op="created")
+    _announce(connection, context, created, "pr.created", before=None, op="created")
     return pr_id
 
 
@@ -144,8 +145,8 @@ def edit(
         merged = {**row, **values}
         values.update(_freeze_steps(connection, merged, now=now), status="pending", decided_at=None)
     before = dict(row)
-    repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, pr_id, "pr.edited", before=before)
+    after = repository.update_request(connection, pr_id, now=now, **values)
+    _announce(connection, context, after, "pr.edited", before=before)
 
 
 # --- transitions --------------------------------------------------------------------------------
@@ -156,8 +157,8 @@ def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     rules.ensure_allowed("submit", row["status"])
     _ensure_requester(row, context, "submit")
     values = _freeze_steps(connection, row, now=now)
-    repository.update_request(connection, pr_id, now=now, status="pending", submitted_at=now, **values)
-    _announce(connection, context, pr_id, "pr.submitted", before=row)
+    after = repository.update_request(connection, pr_id, now=now, status="pending", submitted_at=now, **values)
+    _announce(connection, context, after, "pr.submitted", before=row)
 
 
 def approve(
@@ -195,8 +196,8 @@ def approve(
             values["current_step"] = step["position"] + 1
         else:
             values.update(status="approved", decided_at=now)
-    repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, pr_id, "pr.approval_given", before=row, extra={"step": step["position"]})
+    after = repository.update_request(connection, pr_id, now=now, **values)
+    _announce(connection, context, after, "pr.approval_given", before=row, extra={"step": step["position"]})
 
 
 def reject(
@@ -215,8 +216,8 @@ def reject(
         created_at=now,
         material_hash=rules.material_hash(row["amount"], row["currency"], row["payee"], row["approval_flow"]),
     )
-    repository.update_request(connection, pr_id, now=now, status="rejected", decided_at=now)
-    _announce(connection, context, pr_id, "pr.rejected", before=row, extra={"step": step["position"]})
+    after = repository.update_request(connection, pr_id, now=now, status="rejected", decided_at=now)
+    _announce(connection, context, after, "pr.rejected", before=row, extra={"step": step["position"]})
 
 
 def unapprove(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
@@ -249,16 +250,16 @@ def unapprove(connection: Connection, context: RequestContext, pr_id: uuid.UUID,
             round_=row["approval_round"],
         )
         values.update(status="pending", current_step=broken, decided_at=None)
-    repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, pr_id, "pr.approval_withdrawn", before=row)
+    after = repository.update_request(connection, pr_id, now=now, **values)
+    _announce(connection, context, after, "pr.approval_withdrawn", before=row)
 
 
 def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("cancel", row["status"])
     _ensure_requester(row, context, "cancel")
-    repository.update_request(connection, pr_id, now=now, status="cancelled", decided_at=now)
-    _announce(connection, context, pr_id, "pr.cancelled", before=row)
+    after = repository.update_request(connection, pr_id, now=now, status="cancelled", decided_at=now)
+    _announce(connection, context, after, "pr.cancelled", before=row)
 
 
 def link_invoice(
@@ -284,8 +285,8 @@ def link_invoice(
         )
     assert context.user_id is not None
     repository.link_invoice(connection, pr_id, invoice_id, context.user_id, now)
-    repository.update_request(connection, pr_id, now=now)
-    _announce(connection, context, pr_id, "pr.invoice_linked", before=row, extra={"invoiceId": str(invoice_id)})
+    after = repository.update_request(connection, pr_id, now=now)
+    _announce(connection, context, after, "pr.invoice_linked", before=row, extra={"invoiceId": str(invoice_id)})
 
 
 def unlink_invoice(
@@ -295,8 +296,8 @@ def unlink_invoice(
     rules.ensure_allowed("link", row["status"])
     if not repository.unlink_invoice(connection, pr_id, invoice_id):
         raise NotFound("That invoice is not linked to this payment request.")
-    repository.update_request(connection, pr_id, now=now)
-    _announce(connection, context, pr_id, "pr.invoice_unlinked", before=row, extra={"invoiceId": str(invoice_id)})
+    after = repository.update_request(connection, pr_id, now=now)
+    _announce(connection, context, after, "pr.invoice_unlinked", before=row, extra={"invoiceId": str(invoice_id)})
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -363,15 +364,15 @@ def _first_broken_step(connection: Connection, row: RowMapping, *, from_position
 def _announce(
     connection: Connection,
     context: RequestContext,
-    pr_id: uuid.UUID,
+    after: RowMapping,
     action: str,
     *,
     before: Any,
     op: str = "updated",
     extra: dict[str, Any] | None = None,
 ) -> None:
-    after = repository.get(connection, pr_id)
-    assert after is not None
+    """The change's audit event and outbox row, from the row as the change left it."""
+    pr_id = after["id"]
     record_change(
         connection,
         context,

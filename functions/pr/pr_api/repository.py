@@ -6,7 +6,21 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, any_, exists, func, insert, literal, literal_column, or_, select, tuple_, update
+from sqlalchemy import (
+    Text,
+    and_,
+    any_,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from payreq.db.schema import (
@@ -30,23 +44,36 @@ if TYPE_CHECKING:
 PR = payment_requests
 
 
-def _with_invoice_totals() -> Any:
-    linked = (
-        select(
-            func.count(invoices.c.id).label("invoice_count"),
-            func.coalesce(func.sum(invoices.c.total), 0).label("invoices_total"),
+def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
+    """Requests with their linked invoices' count and total (and, for one request's view, the
+    invoices themselves) from one lateral subquery: no second query for them."""
+    columns = [
+        func.count(invoices.c.id).label("invoice_count"),
+        func.coalesce(func.sum(invoices.c.total), 0).label("invoices_total"),
+    ]
+    if listing_invoices:
+        # Amounts as text: JSON numbers would come back as floats.
+        summary = func.json_build_object(
+            *("id", invoices.c.id, "reference", invoices.c.reference, "invoice_number", invoices.c.invoice_number),
+            *("vendor", invoices.c.vendor, "currency", invoices.c.currency, "status", invoices.c.status),
+            *("total", cast(invoices.c.total, Text)),
         )
+        ordered = aggregate_order_by(summary, pr_invoice_links.c.linked_at, invoices.c.id)
+        columns.append(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json")).label("invoices"))
+    linked = (
+        select(*columns)
         .select_from(pr_invoice_links.join(invoices, invoices.c.id == pr_invoice_links.c.invoice_id))
         .where(pr_invoice_links.c.payment_request_id == PR.c.id)
         .lateral("linked")
     )
-    return select(PR, linked.c.invoice_count, linked.c.invoices_total).select_from(
+    return select(PR, *(linked.c[column.name] for column in columns)).select_from(
         PR.join(linked, literal_column("true"))
     )
 
 
-def get(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
-    return connection.execute(_with_invoice_totals().where(PR.c.id == pr_id)).mappings().one_or_none()
+def get(connection: Connection, pr_id: uuid.UUID, *, with_invoices: bool = False) -> RowMapping | None:
+    query = _with_invoice_totals(listing_invoices=with_invoices).where(PR.c.id == pr_id)
+    return connection.execute(query).mappings().one_or_none()
 
 
 def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
@@ -54,19 +81,20 @@ def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
     return connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
 
 
-def insert_request(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(PR).values(**values))
+def insert_request(connection: Connection, **values: Any) -> RowMapping:
+    """The new request's row, as stored (no second read for its audit event)."""
+    return connection.execute(insert(PR).values(**values).returning(PR)).mappings().one()
 
 
-def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, **values: Any) -> int:
-    """Apply `values` as a new version; returns the new version."""
-    version: int = connection.execute(
-        update(PR)
-        .where(PR.c.id == pr_id)
-        .values(**values, updated_at=now, version=PR.c.version + 1)
-        .returning(PR.c.version)
-    ).scalar_one()
-    return version
+def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, **values: Any) -> RowMapping:
+    """Apply `values` as a new version; the row as it now stands."""
+    return (
+        connection.execute(
+            update(PR).where(PR.c.id == pr_id).values(**values, updated_at=now, version=PR.c.version + 1).returning(PR)
+        )
+        .mappings()
+        .one()
+    )
 
 
 def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> dict[uuid.UUID, list[dict[str, Any]]]:
@@ -252,25 +280,6 @@ def unknown_users(connection: Connection, user_ids: Iterable[uuid.UUID]) -> list
     wanted = set(user_ids)
     found = set(connection.scalars(select(users.c.id).where(users.c.id.in_(wanted), users.c.is_active)))
     return sorted(wanted - found, key=str)
-
-
-def invoices_of(connection: Connection, pr_id: uuid.UUID) -> list[RowMapping]:
-    return list(
-        connection.execute(
-            select(
-                invoices.c.id,
-                invoices.c.reference,
-                invoices.c.invoice_number,
-                invoices.c.vendor,
-                invoices.c.currency,
-                invoices.c.total,
-                invoices.c.status,
-            )
-            .join(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
-            .where(pr_invoice_links.c.payment_request_id == pr_id)
-            .order_by(pr_invoice_links.c.linked_at, invoices.c.id)
-        ).mappings()
-    )
 
 
 def invoice_for_linking(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:

@@ -86,6 +86,31 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     assert len(first["steps"][0]["approvals"]) == 1
 
 
+def test_one_request_is_read_with_its_steps_approvals_and_invoices_in_two_queries(
+    team: Team, engine: Engine, statements: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a request with an approval given and two invoices linked
+    pr_id = submitted(team.requester, [team.step("M", "anyof", team.alice), team.step("F", "anyof", team.bob)])
+    decide(team.alice, pr_id, "approve")
+    for total in ("10.00", "32.50"):
+        team.requester.browser.post(
+            f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": add_invoice(engine, total)}
+        )
+    monkeypatch.setenv("AUTH_CACHE_SECONDS", "60")
+    settings.reset()
+    team.alice.browser.get(f"/api/v1/prs/{pr_id}")
+
+    # When it is opened
+    statements.clear()
+    shown = team.alice.browser.get(f"/api/v1/prs/{pr_id}")
+
+    # Then two queries brought everything, the invoices in the order they were linked
+    assert len(statements) == 2
+    assert [invoice["total"] for invoice in shown.body["invoices"]] == ["10.00", "32.50"]
+    assert (shown.body["invoicesTotal"], shown.body["invoiceCount"]) == ("42.50", 2)
+    assert shown.body["steps"][0]["approvals"][0]["approverId"] == team.alice.id
+
+
 def test_filters(team: Team) -> None:
     cheap = submitted(team.requester, [team.step("M", "anyof", team.alice)], amount="50.00", title="Coffee beans")
     dear = submitted(team.requester, [team.step("M", "anyof", team.bob)], amount="5000.00", title="Espresso machine")
