@@ -28,7 +28,8 @@ class TestLogin(RequestModel):
     token: Annotated[str, StringConstraints(min_length=1, max_length=512)]
     email: Email
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
-    permissions: list[Permission] = Field(default_factory=list, max_length=64)
+    # Omitted: an existing user keeps their permissions (a new one gets none); a list replaces them.
+    permissions: Annotated[list[Permission], Field(max_length=64)] | None = None
 
 
 class NewApiToken(RequestModel):

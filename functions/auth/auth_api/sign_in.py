@@ -102,13 +102,14 @@ def test_login(
                 connection,
                 email=request.email,
                 display_name=request.display_name or request.email,
-                permissions=request.permissions,
+                permissions=request.permissions or [],
                 now=now,
             )
             _record_user_change(connection, context, "user.created", None, user_id)
         else:
             user_id = user["id"]
-            set_permissions(connection, user_id, request.permissions, granted_by=None)
+            if request.permissions is not None:
+                set_permissions(connection, user_id, request.permissions, granted_by=None)
             if request.display_name:
                 update_user(connection, user_id, now=now, display_name=request.display_name)
             _record_user_change(connection, context, "user.updated", user, user_id)

@@ -37,6 +37,22 @@ def test_test_login_creates_the_user_with_the_permissions_asked_for(
     assert actions == ["user.created", "test_login"]
 
 
+def test_test_login_without_permissions_keeps_those_the_user_has(
+    signed_in: Callable[..., ApiClient], client: ApiClient
+) -> None:
+    # Given a user who was granted permissions when first signed in
+    signed_in("cy@example.com", ("pr.read", "pr.approve"))
+
+    # When they sign in again by test token without naming any
+    again = client.post(
+        "/auth/test-login", json_body={"token": os.environ["AUTH_TEST_LOGIN_TOKEN"], "email": "cy@example.com"}
+    )
+
+    # Then they keep what they had (as the demo users of `make run` do)
+    assert again.status == 200, again.body
+    assert client.get("/api/v1/me").body["permissions"] == ["pr.approve", "pr.read"]
+
+
 def test_a_wrong_test_token_is_refused_and_recorded(client: ApiClient, engine: Engine) -> None:
     response = client.post("/auth/test-login", json_body={"token": "guess", "email": "eve@example.com"})
 
