@@ -10,6 +10,7 @@ from sqlalchemy import (
     Text,
     and_,
     any_,
+    bindparam,
     cast,
     exists,
     func,
@@ -71,9 +72,15 @@ def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
     )
 
 
+# The hot reads are built once per container, not per request: building a statement and its
+# cache key costs more Python time than the query's round trip.
+_BY_ID = _with_invoice_totals().where(PR.c.id == bindparam("pr_id"))
+_VIEW_BY_ID = _with_invoice_totals(listing_invoices=True).where(PR.c.id == bindparam("pr_id"))
+
+
 def get(connection: Connection, pr_id: uuid.UUID, *, with_invoices: bool = False) -> RowMapping | None:
-    query = _with_invoice_totals(listing_invoices=with_invoices).where(PR.c.id == pr_id)
-    return connection.execute(query).mappings().one_or_none()
+    query = _VIEW_BY_ID if with_invoices else _BY_ID
+    return connection.execute(query, {"pr_id": pr_id}).mappings().one_or_none()
 
 
 def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
@@ -97,24 +104,15 @@ def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, *
     )
 
 
-def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The current round's steps of each request, each with its live approvals (one query)."""
-    if not requests:
-        return {}
+def _current_steps_with_live_approvals() -> Any:
     live = (
         select(
             func.coalesce(
                 func.json_agg(
                     aggregate_order_by(
                         func.json_build_object(
-                            "approverId",
-                            approvals.c.approver_id,
-                            "decision",
-                            approvals.c.decision,
-                            "comment",
-                            approvals.c.comment,
-                            "createdAt",
-                            approvals.c.created_at,
+                            *("approverId", approvals.c.approver_id, "decision", approvals.c.decision),
+                            *("comment", approvals.c.comment, "createdAt", approvals.c.created_at),
                         ),
                         approvals.c.created_at,
                     )
@@ -125,14 +123,25 @@ def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> 
         .where(approvals.c.step_id == approval_steps.c.id, approvals.c.voided_at.is_(None))
         .scalar_subquery()
     )
-    keys = [(row["id"], row["approval_round"]) for row in requests]
-    rows = connection.execute(
+    return (
         select(approval_steps, live.label("approvals"))
-        .where(tuple_(approval_steps.c.payment_request_id, approval_steps.c.round).in_(keys))
+        .where(
+            tuple_(approval_steps.c.payment_request_id, approval_steps.c.round).in_(bindparam("keys", expanding=True))
+        )
         .order_by(approval_steps.c.payment_request_id, approval_steps.c.position)
-    ).mappings()
+    )
+
+
+_STEPS = _current_steps_with_live_approvals()
+
+
+def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The current round's steps of each request, each with its live approvals (one query)."""
+    if not requests:
+        return {}
+    keys = [(row["id"], row["approval_round"]) for row in requests]
     steps: dict[uuid.UUID, list[dict[str, Any]]] = {row["id"]: [] for row in requests}
-    for row in rows:
+    for row in connection.execute(_STEPS, {"keys": keys}).mappings():
         steps[row["payment_request_id"]].append(dict(row))
     return steps
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import socket
 import ssl
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import pg8000
@@ -100,8 +100,37 @@ def password_provider(settings: DatabaseSettings) -> Callable[[], str] | None:
     return iam_token
 
 
+def remember_placeholder_rewrites() -> None:
+    """Make pg8000 rewrite each statement's placeholders once per container, not once per execution.
+
+    pg8000 turns the `%s` placeholders SQLAlchemy writes into PostgreSQL's `$1, $2...` by scanning
+    the statement character by character on every execution: ~0.9 ms for a payment request's read,
+    more than its round trip. For that ("format") style the result depends on the text alone, so
+    it is remembered. Idempotent.
+    """
+    import pg8000.legacy
+
+    scan = pg8000.legacy.convert_paramstyle
+    if getattr(scan, "remembers_rewrites", False):
+        return
+
+    @lru_cache(maxsize=1024)
+    def rewritten(statement: str) -> str:
+        return str(scan("format", statement, ())[0])
+
+    def convert_paramstyle(style: str, statement: str, args: Any) -> tuple[str, Any]:
+        if style == "format":
+            return rewritten(statement), args
+        return scan(style, statement, args)  # type: ignore[no-any-return]
+
+    convert_paramstyle.remembers_rewrites = True  # type: ignore[attr-defined]
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
 def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) -> Engine:
     url, connect_args = database_url(settings)
+    if url.drivername == PG8000:
+        remember_placeholder_rewrites()
     password = password_provider(settings)
     engine = create_engine(
         url,
