@@ -56,12 +56,11 @@ def test_seed_demo_gives_an_existing_demo_user_the_permissions_they_lack(
     assert payreq(["seed-demo"]) == 0
 
     with engine.connect() as connection:
-        held = connection.scalar(
-            text(
-                "SELECT array_agg(permission ORDER BY permission) FROM user_permissions p JOIN users u ON u.id = p.user_id WHERE u.email = 'bob@example.com'"
-            )
-        )
-    assert held == ["invoice.read", "pr.approve", "pr.read", "tokens.manage"]
+        held = connection.execute(text("SELECT id FROM users WHERE email = 'bob@example.com'")).scalar_one()
+        permissions = connection.scalars(
+            text("SELECT permission FROM user_permissions WHERE user_id = :id ORDER BY permission"), {"id": held}
+        ).all()
+    assert permissions == ["invoice.read", "pr.approve", "pr.read", "tokens.manage"]
 
 
 def test_audit_verify_reports_an_empty_log(engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
