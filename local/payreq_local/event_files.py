@@ -187,11 +187,11 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
     ]
     if body is not None:
         headers.append(("content-type", "application/json"))
-    if authenticated:
+    if authenticated or route.path.startswith("/auth/"):
         headers.append(("cookie", SESSION_COOKIE))
-        if route.method not in ("GET", "HEAD", "OPTIONS"):
-            # Our pages send it with every cookie-authenticated write (the CSRF proof).
-            headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
+    if route.method not in ("GET", "HEAD", "OPTIONS"):
+        # Our pages send it with every write (the CSRF proof for cookie-authenticated ones).
+        headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
     if route.method in ("PATCH", "PUT"):
         headers.append(("if-match", '"1"'))
     raw_query = "limit=20" if route.method == "GET" and not parameters and route.path.startswith("/api/v1/") else ""
