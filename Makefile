@@ -7,7 +7,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 UV = $(firstword $(wildcard .cache/uv-*/bin/uv))
-FUNCTIONS := pr invoice payment auth audit sync
+FUNCTIONS := pr invoice payment auth audit sync migration
 # Offline and account-free: SAM and cfn-lint only need a region and some credentials to exist.
 AWS_OFFLINE := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION=us-east-1 \
 	SAM_CLI_TELEMETRY=0 SAM_CLI_CONTACT_TELEMETRY=0
@@ -16,7 +16,8 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build lock clean export-requirements openapi openapi-check
+	template-check sam-validate cfn-lint sam-build lock clean export-requirements openapi openapi-check \
+	events events-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -30,7 +31,7 @@ run: setup ## start Payreq locally on http://localhost:3000 (PostgreSQL, S3, eve
 test: setup ## install everything and run every check and test
 	@$(MAKE) --no-print-directory check pytest
 
-check: lint typecheck requirements-check openapi-check ## static checks: ruff, mypy, requirements and openapi.json in sync
+check: lint typecheck requirements-check openapi-check events-check ## static checks: ruff, mypy, requirements, openapi.json and events/ in sync
 
 lint:
 	$(BIN)/ruff check .
@@ -47,10 +48,16 @@ pytest:
 	$(BIN)/pytest
 
 openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
-	$(BIN)/python -m payreq_local openapi
+	$(BIN)/payreq openapi export
 
 openapi-check: ## fail if openapi.json has drifted from the functions' resolvers
-	$(BIN)/python -m payreq_local openapi --check
+	$(BIN)/payreq openapi export --check
+
+events: setup ## write events/*.json, one sample event per route and trigger of template.yaml (commit them)
+	$(BIN)/payreq events generate
+
+events-check: ## fail if events/ has drifted from template.yaml
+	$(BIN)/payreq events generate --check
 
 requirements: ## regenerate the layer's and functions' requirements.txt from uv.lock
 	@$(MAKE) --no-print-directory REQUIREMENTS_ROOT=. export-requirements

@@ -109,7 +109,10 @@ def _db(args: argparse.Namespace) -> int:
     elif args.action == "downgrade":
         migrate.downgrade(args.revision)
     else:
-        migrate.current()
+        from payreq.db import get_engine
+
+        revision, head = migrate.current_revision(get_engine()), migrate.head_revision()
+        print(f"{revision or 'none (an empty database)'}{' (head)' if revision == head else f' (head is {head})'}")
     return 0
 
 
