@@ -50,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     # The stack's own lines (one per invocation) at INFO; libraries (pgserver, alembic) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
     log.setLevel(logging.INFO)
+    # A handler of their own: the demo seed runs the flows in this process, and Powertools' Logger
+    # (service "payreq") then filters the root handlers, dropping every logger whose name contains
+    # "payreq", these lines included.
+    if not log.handlers:  # main() may run more than once in a process (`payreq openapi export`)
+        own = logging.StreamHandler(sys.stdout)
+        own.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        log.addHandler(own)
+        log.propagate = False
     # pgserver's import looks for a runtime dir; /tmp, its fallback, is fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:

@@ -11,6 +11,8 @@ fixed ids): the requester for payment-request and invoice writes, the finance us
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sys
 import uuid
@@ -111,6 +113,18 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/users/{userId}": {"displayName": "Alice Requester-Smith"},
     "POST /auth/test-login": {"token": "payreq-local", "email": REQUESTER},
 }
+# Query strings as our clients send them (list routes page by `limit`; routes not named send none).
+QUERIES: dict[str, str] = {
+    "GET /api/v1/prs": "limit=20",
+    "GET /api/v1/invoices": "limit=20",
+    "GET /api/v1/payments": "limit=20",
+    "GET /api/v1/users": "limit=20",
+    "GET /api/v1/audit-events": "limit=50",
+    "GET /api/v1/security-events": "limit=50",
+    "GET /api/v1/audit-events/export": "from=2026-11-01T00%3A00%3A00Z&to=2026-11-22T00%3A00%3A00Z&format=jsonl",
+    "GET /api/v1/sync/changes": "since=0",
+    "GET /auth/google/callback": "state=c3RhdGUtZnJvbS1sb2dpbg&code=4%2F0AeanS0bExample&scope=openid+email+profile",
+}
 # Path parameters that name a demo user; every other one is a sample id.
 USER_PARAMETERS = {"userId": str(demo_user_id(REQUESTER))}
 
@@ -194,11 +208,10 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
         headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
     if route.method in ("PATCH", "PUT"):
         headers.append(("if-match", '"1"'))
-    raw_query = "limit=20" if route.method == "GET" and not parameters and route.path.startswith("/api/v1/") else ""
     request = HttpRequest(
         method=route.method,
         path=path,
-        raw_query=raw_query if "health" not in route.path else "",
+        raw_query=QUERIES.get(route.route_key, ""),
         headers=headers,
         body=json.dumps(body).encode() if body is not None else b"",
         source_ip=SOURCE_IP,
@@ -242,9 +255,6 @@ def _http_file(route: HttpRoute) -> EventFile:
 
 def _request_id(seed: str) -> str:
     """Shaped like API Gateway's request ids (`Bz4kZhE5oAMEbXw=`), fixed per route."""
-    import base64
-    import hashlib
-
     return base64.b64encode(hashlib.sha256(seed.encode()).digest()[:11]).decode()
 
 

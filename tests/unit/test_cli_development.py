@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from payreq.cli import main as payreq
-from payreq_local.event_files import generate
+from payreq_local.event_files import event_files, generate
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,3 +49,12 @@ def test_check_names_a_changed_file_and_a_file_nothing_generates(
     # And generating again puts it right
     assert generate(directory=tmp_path) == 0
     assert generate(check=True, directory=tmp_path) == 0
+
+
+def test_every_sample_body_and_query_belongs_to_a_route_of_the_template() -> None:
+    from payreq_local.event_files import BODIES, QUERIES
+
+    routes = {sample.event.get("routeKey") for sample in event_files()}
+
+    assert set(BODIES) - routes == set()
+    assert set(QUERIES) - routes == set()
