@@ -11,12 +11,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-_DATABASE = "(DATABASE_URL or DB_* settings)"
+_EPILOG = """\
+Operator commands (db, seed-demo, users, tokens, audit) connect to DATABASE_URL, or to what the
+DB_* variables name as they do for the functions (DB_HOST, DB_USER, DB_AUTH=iam|secret, ...).
+Changes are made through the functions' own flows and audited with the CLI and your login as the
+actor. Development commands (openapi, events) need a checkout. Examples:
+
+  payreq db upgrade
+  payreq users create ana@example.com "Ana Admin" users.admin audit.read
+  payreq users grant ana@example.com tokens.manage
+  TOKEN=$(payreq tokens issue ana@example.com --name "nightly report" --scope audit.read)
+  payreq audit verify
+"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -25,58 +36,80 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _command(commands: Any, name: str, summary: str, **options: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help starts with the same sentence the list of commands shows."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=options.pop("description", f"{summary[0].upper()}{summary[1:]}."), **options
+    )
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="payreq", description="Operate a Payreq deployment, and develop on one.")
+    parser = _Parser(
+        prog="payreq",
+        description="Operate a Payreq deployment, and develop on one.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = commands.add_parser("db", help=f"schema migrations {_DATABASE}", description=f"Schema migrations {_DATABASE}.")
+    db = _command(commands, "db", "schema migrations (Alembic), as the schema's owner")
     db_commands = db.add_subparsers(dest="action", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser("upgrade", help="migrate up to a revision (default: head)")
+    upgrade = _command(db_commands, "upgrade", "migrate up to a revision (default: head)")
     upgrade.add_argument("revision", nargs="?", default="head")
-    downgrade = db_commands.add_parser("downgrade", help="migrate down to a revision ('base' empties the schema)")
+    downgrade = _command(db_commands, "downgrade", "migrate down to a revision ('base' empties the schema)")
     downgrade.add_argument("revision")
-    db_commands.add_parser("current", help="show the database's current revision")
+    _command(db_commands, "current", "print the database's revision, and whether it is head")
 
-    commands.add_parser(
+    _command(
+        commands,
         "seed-demo",
-        help=f"demo users and data, idempotently {_DATABASE}",
+        "demo users and demo data, idempotently",
         description="Demo users (alice, bob, carol@example.com) and demo data: an approval flow, payment requests "
         "in each state, an invoice, a payment method. Safe to run again; never for a production database.",
     )
 
-    users = commands.add_parser("users", help=f"create users, grant and revoke permissions {_DATABASE}")
+    users = _command(commands, "users", "create users, grant and revoke their permissions")
     user_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = user_commands.add_parser("create", help="create a user before their first sign-in")
+    create = _command(user_commands, "create", "create a user before their first sign-in (Google attaches by e-mail)")
     create.add_argument("email")
     create.add_argument("name", help="display name (quote it)")
     create.add_argument("permissions", nargs="*", metavar="PERMISSION", help="e.g. pr.read pr.write")
-    for action, verb in (("grant", "add"), ("revoke", "take away")):
-        change = user_commands.add_parser(action, help=f"{verb} permissions")
+    for action, verb in (("grant", "add permissions to"), ("revoke", "take permissions away from")):
+        change = _command(user_commands, action, f"{verb} a user")
         change.add_argument("email")
         change.add_argument("permissions", nargs="+", metavar="PERMISSION")
 
-    tokens = commands.add_parser("tokens", help=f"API tokens for scripts and admin clients {_DATABASE}")
+    tokens = _command(commands, "tokens", "API tokens for scripts and admin clients")
     token_commands = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
-    issue = token_commands.add_parser("issue", help="issue a token for a user; prints its secret once")
+    issue = _command(
+        token_commands,
+        "issue",
+        "issue a token for a user",
+        description="Issue a token for a user. The secret is printed once, alone on stdout (the rest goes to "
+        "stderr): store it now, it cannot be retrieved again.",
+    )
     issue.add_argument("email", help="the token's owner; its scopes must be permissions they hold")
     issue.add_argument("--name", required=True, help="what the token is for")
-    issue.add_argument("--scope", dest="scopes", action="append", required=True, help="a permission (repeat)")
+    issue.add_argument(
+        "--scope", dest="scopes", action="append", required=True, metavar="PERMISSION", help="a scope (repeat)"
+    )
     issue.add_argument("--days", type=int, default=90, help="days until it expires (1-365, default 90)")
-    revoke = token_commands.add_parser("revoke", help="revoke a token by its id")
+    revoke = _command(token_commands, "revoke", "revoke a token by its id (anyone's)")
     revoke.add_argument("token_id")
 
-    audit = commands.add_parser("audit", help=f"the audit log {_DATABASE}")
+    audit = _command(commands, "audit", "the audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
-    audit_commands.add_parser("verify", help="walk the hash chain; exit 1 naming the first broken row")
+    _command(audit_commands, "verify", "walk the hash chain; exit 1 naming the first broken row")
 
-    openapi = commands.add_parser("openapi", help="openapi.json from the functions' resolvers (development)")
+    openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
-    export = openapi_commands.add_parser("export", help="write openapi.json (commit it)")
+    export = _command(openapi_commands, "export", "write openapi.json (commit it)")
     export.add_argument("--check", action="store_true", help="fail if openapi.json has drifted instead")
 
-    events = commands.add_parser("events", help="events/*.json from template.yaml (development)")
+    events = _command(commands, "events", "events/*.json from template.yaml (development)")
     event_commands = events.add_subparsers(dest="action", required=True, metavar="ACTION")
-    generate = event_commands.add_parser("generate", help="write one event per route and trigger (commit them)")
+    generate = _command(event_commands, "generate", "write one sample event per route and trigger (commit them)")
     generate.add_argument("--check", action="store_true", help="fail if events/ has drifted instead")
     return parser
 

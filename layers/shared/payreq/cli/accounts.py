@@ -69,7 +69,9 @@ def revoke_token(token_id: str) -> str:
     except ValueError:
         raise ValueError(f"{token_id!r} is not a token id (a UUID, as `tokens issue` printed it)") from None
     token = api_tokens.revoke_any(get_engine(), operator_context("tokens revoke"), identifier, now=datetime.now(UTC))
-    return f"token {token['id']} '{token['name']}' revoked at {token['revoked_at']:%Y-%m-%d %H:%M:%S} UTC"
+    return (
+        f"token {token['id']} '{token['name']}' revoked at {token['revoked_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
 
 
 def _check_names(permissions: Sequence[str]) -> None:
