@@ -17,7 +17,7 @@ import json
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from payreq.cli.demo import DEMO_USERS, demo_user_id
@@ -66,7 +66,7 @@ def _sample_id(name: str) -> str:
 
 
 _DUE = (datetime.fromtimestamp(NOW, UTC).date() + timedelta(days=30)).isoformat()
-_TODAY = date.fromtimestamp(NOW).isoformat()
+_TODAY = datetime.fromtimestamp(NOW, UTC).date().isoformat()
 # A body that passes validation for each route that takes one (routes not named here send none).
 BODIES: dict[str, Any] = {
     "POST /api/v1/prs": {
