@@ -15,7 +15,8 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick
+	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
+	events events-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -32,7 +33,7 @@ test: setup browser ## install everything and run every check and test
 browser: ## install the headless Chromium the demo page's browser test drives (Debian's chromium)
 	@bash scripts/install-browser.sh
 
-check: lint typecheck requirements-check openapi-check ## static checks: ruff, mypy, requirements and openapi.json in sync
+check: lint typecheck requirements-check openapi-check events-check ## static checks: ruff, mypy, requirements, openapi.json and events/ in sync
 
 lint:
 	$(BIN)/ruff check .
@@ -55,10 +56,16 @@ bench-quick: setup ## every benchmark with small counts: checks they run, the fi
 	$(BIN)/python -m bench --quick --output $${TMPDIR:-/tmp}/payreq-bench-quick.json
 
 openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
-	$(BIN)/python -m payreq_local openapi
+	$(BIN)/payreq openapi export
 
 openapi-check: ## fail if openapi.json has drifted from the functions' resolvers
-	$(BIN)/python -m payreq_local openapi --check
+	$(BIN)/payreq openapi export --check
+
+events: setup ## write events/*.json, one sample event per route and trigger of template.yaml (commit them)
+	$(BIN)/payreq events generate
+
+events-check: ## fail if events/ has drifted from template.yaml
+	$(BIN)/payreq events generate --check
 
 requirements: ## regenerate the layer's and functions' requirements.txt from uv.lock
 	$(BIN)/python scripts/export_requirements.py

@@ -24,6 +24,7 @@ FUNCTION_EXTRAS: dict[str, tuple[str, ...]] = {
     "auth": ("jwt", "oauth"),
     "audit": (),
     "sync": ("jwt",),
+    "migration": ("migrations",),
 }
 HEADER = "# Generated from uv.lock by `make requirements`; do not edit.\n"
 

@@ -1,7 +1,7 @@
 """`python -m payreq_local` (make run): Payreq on this machine from template.yaml, no Docker, no AWS.
 
 Starts the embedded PostgreSQL (kept in .local/postgres between runs; created, migrated and seeded
-with demo users), moto as the S3/SQS endpoint (the template's buckets, queues and S3 triggers), one
+with demo users and data), moto as the S3/SQS endpoint (the template's buckets, queues and S3 triggers), one
 warm worker per function, and the gateway (HTTP API, WebSocket API, @connections, /docs) on
 http://127.0.0.1:3000. Runs until Ctrl-C, then stops all of it.
 
@@ -57,6 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     # The stack's own lines (one per invocation) at INFO; libraries (pgserver, alembic) only when they warn.
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout)
     log.setLevel(logging.INFO)
+    # A handler of their own: the demo seed runs the flows in this process, and Powertools' Logger
+    # (service "payreq") then filters the root handlers, dropping every logger whose name contains
+    # "payreq", these lines included.
+    if not log.handlers:  # main() may run more than once in a process (`payreq openapi export`)
+        own = logging.StreamHandler(sys.stdout)
+        own.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+        log.addHandler(own)
+        log.propagate = False
     # pgserver's import looks for a runtime dir; /tmp, its fallback, is fine.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     try:
@@ -107,7 +115,7 @@ def _run_arguments(argv: list[str]) -> argparse.Namespace:
         "--data-dir", type=Path, default=ROOT / ".local" / "postgres", help="PostgreSQL data (default: .local/postgres)"
     )
     parser.add_argument("--database", default="payreq", help="database name (default: payreq)")
-    parser.add_argument("--no-seed", action="store_true", help="do not insert the demo users")
+    parser.add_argument("--no-seed", action="store_true", help="do not seed the demo users and data")
     parser.add_argument("--lazy", action="store_true", help="start workers on first use instead of at start-up")
     parser.add_argument("--max-workers", type=int, default=4, help="concurrent workers per function (default: 4)")
     parser.add_argument(
@@ -221,7 +229,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     cleanup.push_async_callback(workers.close)
     warming = asyncio.ensure_future(workers.warm()) if not args.lazy else None
 
-    demo_users = await asyncio.to_thread(_prepare_database, postgres, args.database, not args.no_seed)
+    demo_users, demo_data = await asyncio.to_thread(_prepare_database, postgres, args.database, not args.no_seed)
     await moto.wait_ready()
     storage = await asyncio.to_thread(provision, template, application, resolver, moto.url)
     cold_starts = await warming if warming is not None else {}
@@ -270,6 +278,8 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     lines.append(f"  PostgreSQL     {database_url}")
     for email, permissions in demo_users.items():
         lines.append(f"  demo user      {email}: {permissions}")
+    if demo_data:
+        lines.append(f"  demo data      {demo_data}")
     if "TestLoginToken" in (template.get("Parameters") or {}):
         token = resolver.resolve({"Ref": "TestLoginToken"}, "TestLoginToken")
         lines.append(f"  test login     POST /auth/test-login with token {token!r} (and an email, permissions)")
@@ -302,8 +312,9 @@ def _start_postgres(data_dir: Path) -> EmbeddedPostgres:
     return EmbeddedPostgres(data_dir).start()
 
 
-def _prepare_database(postgres: EmbeddedPostgres, database: str, seed_demo: bool) -> dict[str, str]:
-    """Create the database on first run, migrate it to head, seed the demo users; their permissions."""
+def _prepare_database(postgres: EmbeddedPostgres, database: str, seed_demo: bool) -> tuple[dict[str, str], str]:
+    """Create the database on first run, migrate it to head, seed the demo users and data (as
+    `payreq seed-demo`); the users' permissions, and what the seeding did."""
     from sqlalchemy import text
 
     from payreq import settings
@@ -325,13 +336,13 @@ def _prepare_database(postgres: EmbeddedPostgres, database: str, seed_demo: bool
     settings.reset()
     migrate.upgrade("head")
     if not seed_demo:
-        return {}
+        return {}, ""
     engine = engine_from_url(url)
     try:
-        seed(engine)
+        seeded = seed(engine)
     finally:
         engine.dispose()
-    return {email: " ".join(permissions) for email, (_, permissions) in DEMO_USERS.items()}
+    return {email: " ".join(permissions) for email, (_, permissions) in DEMO_USERS.items()}, seeded.describe()
 
 
 # ----------------------------------------------------------------------------------- openapi

@@ -331,7 +331,12 @@ def _websocket_context(
 
 
 def websocket_connect_event(
-    connection: Connection, *, headers: Iterable[tuple[str, str]], raw_query: str, request_id: str
+    connection: Connection,
+    *,
+    headers: Iterable[tuple[str, str]],
+    raw_query: str,
+    request_id: str,
+    now: float | None = None,
 ) -> dict[str, Any]:
     multi: dict[str, list[str]] = {}
     for key, value in headers:
@@ -348,27 +353,34 @@ def websocket_connect_event(
         event["queryStringParameters"] = {key: values[-1] for key, values in multi_query.items()}
         event["multiValueQueryStringParameters"] = multi_query
     event["requestContext"] = _websocket_context(
-        connection, route_key="$connect", event_type="CONNECT", request_id=request_id, now=time.time()
+        connection, route_key="$connect", event_type="CONNECT", request_id=request_id, now=now or time.time()
     )
     event["isBase64Encoded"] = False
     return event
 
 
 def websocket_message_event(
-    connection: Connection, *, route_key: str, body: str, is_base64: bool, request_id: str
+    connection: Connection,
+    *,
+    route_key: str,
+    body: str,
+    is_base64: bool,
+    request_id: str,
+    now: float | None = None,
+    message_id: str | None = None,
 ) -> dict[str, Any]:
     context = _websocket_context(
-        connection, route_key=route_key, event_type="MESSAGE", request_id=request_id, now=time.time()
+        connection, route_key=route_key, event_type="MESSAGE", request_id=request_id, now=now or time.time()
     )
-    context["messageId"] = new_id()
+    context["messageId"] = message_id or new_id()
     return {"requestContext": context, "body": body, "isBase64Encoded": is_base64}
 
 
 def websocket_disconnect_event(
-    connection: Connection, *, status_code: int, reason: str, request_id: str
+    connection: Connection, *, status_code: int, reason: str, request_id: str, now: float | None = None
 ) -> dict[str, Any]:
     context = _websocket_context(
-        connection, route_key="$disconnect", event_type="DISCONNECT", request_id=request_id, now=time.time()
+        connection, route_key="$disconnect", event_type="DISCONNECT", request_id=request_id, now=now or time.time()
     )
     context["disconnectStatusCode"] = status_code
     context["disconnectReason"] = reason
@@ -446,4 +458,20 @@ def sqs_event(messages: list[Mapping[str, Any]], *, queue_arn: str, region: str)
             }
             for message in messages
         ]
+    }
+
+
+def scheduled_event(rule_arn: str, *, event_id: str, now: float | None = None) -> dict[str, Any]:
+    """What EventBridge sends a function on a schedule (`Type: Schedule`)."""
+    when = datetime.fromtimestamp(now or time.time(), UTC)
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": ACCOUNT_ID,
+        "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [rule_arn],
+        "detail": {},
     }

@@ -155,6 +155,15 @@ class SqsTrigger:
 
 
 @dataclass(frozen=True)
+class ScheduleTrigger:
+    """A function's `Type: Schedule` event: EventBridge invokes it with a "Scheduled Event"."""
+
+    function: str
+    event: str
+    schedule: str  # rate(...) or cron(...)
+
+
+@dataclass(frozen=True)
 class Application:
     functions: Mapping[str, FunctionSpec]
     http_api_id: str
@@ -163,6 +172,7 @@ class Application:
     websocket: WebSocketApi | None
     s3_triggers: tuple[S3Trigger, ...]
     sqs_triggers: tuple[SqsTrigger, ...] = ()
+    schedules: tuple[ScheduleTrigger, ...] = ()
 
     @property
     def http_functions(self) -> list[str]:
@@ -187,6 +197,7 @@ def read_application(template: Mapping[str, Any], resolver: Resolver, base_dir: 
         websocket=_read_websocket_api(template, resolver, fns),
         s3_triggers=tuple(_read_s3_triggers(template, resolver, fns)),
         sqs_triggers=tuple(_read_sqs_triggers(template, resolver, fns)),
+        schedules=tuple(_read_schedules(template, resolver, fns)),
     )
 
 
@@ -466,3 +477,20 @@ def _read_sqs_triggers(
             size = int(resolver.resolve(props.get("BatchSize", 10), where))
             triggers.append(SqsTrigger(function=function_name, event=event_name, queue=queue[0], batch_size=size))
     return triggers
+
+
+def _read_schedules(
+    template: Mapping[str, Any], resolver: Resolver, fns: Mapping[str, FunctionSpec]
+) -> list[ScheduleTrigger]:
+    """The functions' schedules (the local stack does not run them; `events/` has one event each)."""
+    schedules = []
+    for function_name, resource in (template.get("Resources") or {}).items():
+        if function_name not in fns:
+            continue
+        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if event.get("Type") != "Schedule":
+                continue
+            where = f"{function_name}.Events.{event_name}"
+            expression = str(resolver.resolve((event.get("Properties") or {}).get("Schedule"), where))
+            schedules.append(ScheduleTrigger(function=function_name, event=event_name, schedule=expression))
+    return schedules

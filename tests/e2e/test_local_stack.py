@@ -54,7 +54,7 @@ def test_invocations_are_logged_in_the_terminal(stack: LocalStack) -> None:
 
     entry = stack.wait_for_invocation(lambda e: e["subject"] == "GET /api/v1/health/pr", function="PrFunction")
     assert entry["durationMs"] > 0
-    assert any("HTTP GET /api/v1/health/pr -> PrFunction 200" in line for line in stack.lines), stack.output
+    stack.wait_for_line("HTTP GET /api/v1/health/pr -> PrFunction 200")
 
 
 def test_websocket_connect_is_routed_to_the_function_which_refuses_it(stack: LocalStack) -> None:

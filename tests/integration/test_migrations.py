@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
@@ -14,13 +16,14 @@ from alembic.util.exc import CommandError
 from sqlalchemy import inspect
 
 from payreq.cli import main as payreq_cli
-from payreq.db import migrate
+from payreq.db import migrate, migration_function
 from payreq.db.engine import engine_from_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from support.database import DatabaseFactory
+    from support.lambda_context import FakeLambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_TABLES = {
@@ -114,3 +117,109 @@ def test_the_migrations_match_the_declared_schema(database_url: str) -> None:
                 pytest.fail(f"schema.py and the migrations disagree: {drift}")
     finally:
         engine.dispose()
+
+
+def test_payreq_db_current_names_the_revision(empty_database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert payreq_cli(["db", "upgrade"]) == 0
+    capsys.readouterr()
+
+    assert payreq_cli(["db", "current"]) == 0
+    assert capsys.readouterr().out.strip() == f"{head_revision()} (head)"
+
+
+# --------------------------------------------------------------- the migration function (deploys)
+
+
+def head_revision() -> str:
+    head = migrate.head_revision()
+    assert head is not None
+    return head
+
+
+class CloudFormation:
+    """Where a custom resource's answer goes: CloudFormation's pre-signed S3 URL, played on loopback."""
+
+    def __init__(self) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        answers: list[dict[str, Any]] = []
+        self.answers = answers
+
+        class Bucket(BaseHTTPRequestHandler):
+            def do_PUT(self) -> None:
+                answers.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Bucket)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def event(self, request_type: str) -> dict[str, object]:
+        port = self.server.server_address[1]
+        return {
+            "RequestType": request_type,
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:payreq-dev-MigrationFunction",
+            "ResponseURL": f"http://127.0.0.1:{port}/cloudformation-custom-resource-response?X-Amz-Signature=x",
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/payreq-dev/5b0d7c2e",
+            "RequestId": "8c3f0a4e-1d2b-4c5a-9e6f-7a8b9c0d1e2f",
+            "LogicalResourceId": "DatabaseMigration",
+            "ResourceType": "Custom::DatabaseMigration",
+            "ResourceProperties": {"SharedLayerVersion": "arn:aws:lambda:us-east-1:123456789012:layer:shared:7"},
+            **({"PhysicalResourceId": "payreq-database-schema"} if request_type != "Create" else {}),
+        }
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[CloudFormation]:
+    receiver = CloudFormation()
+    yield receiver
+    receiver.server.shutdown()
+
+
+def test_a_deploy_migrates_an_empty_database_and_tells_cloudformation(
+    empty_database: str, cloudformation: CloudFormation, lambda_context: FakeLambdaContext
+) -> None:
+    result = migration_function.lambda_handler(cloudformation.event("Create"), lambda_context)
+
+    assert tables(empty_database) == EXPECTED_TABLES
+    assert [(answer["Status"], answer["Data"]) for answer in cloudformation.answers] == [
+        ("SUCCESS", {"Revision": head_revision()})
+    ]
+    assert result["status"] == "SUCCESS"
+    assert cloudformation.answers[0]["PhysicalResourceId"] == "payreq-database-schema"
+
+
+def test_deleting_the_stack_leaves_the_schema(
+    empty_database: str, cloudformation: CloudFormation, lambda_context: FakeLambdaContext
+) -> None:
+    migration_function.lambda_handler(cloudformation.event("Create"), lambda_context)
+
+    migration_function.lambda_handler(cloudformation.event("Delete"), lambda_context)
+
+    assert [answer["Status"] for answer in cloudformation.answers] == ["SUCCESS", "SUCCESS"]
+    assert tables(empty_database) == EXPECTED_TABLES
+
+
+def test_a_failed_migration_fails_the_deploy_with_one_line(
+    database_server: DatabaseFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    cloudformation: CloudFormation,
+    lambda_context: FakeLambdaContext,
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_server.url("no_such_database"))
+
+    result = migration_function.lambda_handler(cloudformation.event("Update"), lambda_context)
+
+    (answer,) = cloudformation.answers
+    assert (result["status"], answer["Status"]) == ("FAILED", "FAILED")
+    assert answer["Reason"].startswith("migration failed: ") and len(answer["Reason"]) > len("migration failed: ")
+    assert "\n" not in answer["Reason"]
+
+
+def test_invoked_by_hand_it_migrates_and_returns_the_revision(
+    empty_database: str, lambda_context: FakeLambdaContext
+) -> None:
+    assert migration_function.lambda_handler({}, lambda_context) == {"revision": head_revision()}

@@ -43,7 +43,7 @@ def http_event(
     `as_our_frontend` adds the X-Requested-With header our pages send (the CSRF proof for
     cookie-authenticated writes); turn it off to play a cross-site request.
     """
-    event = load_event("http_authorized_get")
+    event = load_event("http_get_api_v1_prs")
     context = event["requestContext"]
     context["requestId"] = f"req-{uuid.uuid4().hex[:12]}"
     context["http"]["method"] = method

@@ -113,6 +113,16 @@ class LocalStack:
             time.sleep(0.05)
         raise AssertionError(f"no matching invocation within {timeout}s:\n{self.invocations(**query)}")
 
+    def wait_for_line(self, text: str, *, timeout: float = 10.0) -> str:
+        """The first output line containing `text`; the reader thread may lag the process a little."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = next((line for line in list(self.lines) if text in line), None)
+            if found is not None:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"no output line with {text!r} within {timeout}s:\n{self.output}")
+
     def processes(self) -> dict[str, Any]:
         return httpx.get(f"{self.api_url}/_local/processes", timeout=10).json()  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ import pytest
 
 from payreq.audit import changed_fields
 from payreq.audit_chain import GENESIS, BrokenLink, ChainReport, canonical_event, link_hash, stored_json
-from payreq.cli import ChainBroken, describe
+from payreq.cli.audit import ChainBroken, describe
 from payreq.jsonable import REDACTED
 
 EVENT_ID = uuid.UUID("5967ed53-f262-4b63-9b9d-10b8e8d0cf02")

@@ -218,7 +218,12 @@ def test_the_real_template_reads_and_every_function_environment_resolves() -> No
     app = read_application(template, resolver, ROOT)
 
     for spec in app.functions.values():
-        assert (spec.code_dir / spec.module.replace(".", "/")).with_suffix(".py").is_file(), spec.name
+        # Lambda finds a handler in the function's code or in its layers (the migration function's is in one)
+        places = (
+            spec.code_dir,
+            *(layer / "python" if (layer / "python").is_dir() else layer for layer in spec.layer_dirs),
+        )
+        assert any((place / spec.module.replace(".", "/")).with_suffix(".py").is_file() for place in places), spec.name
         function_environment(spec, resolver, ENDPOINTS)
     sync = function_environment(app.functions["SyncWebSocketFunction"], resolver, ENDPOINTS)
     assert sync["PAYREQ_WEBSOCKET_MANAGEMENT_URL"] == ENDPOINTS.gateway_url

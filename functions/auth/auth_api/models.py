@@ -53,6 +53,12 @@ class IssuedApiToken(ApiToken):
     token: str = Field(description="The secret. Shown once: store it now, it cannot be retrieved again.")
 
 
+class NewUser(RequestModel):
+    email: Email
+    display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    permissions: list[Permission] = Field(default_factory=list, max_length=64)
+
+
 class UserChanges(RequestModel):
     display_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     is_active: bool | None = None

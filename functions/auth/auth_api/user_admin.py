@@ -1,22 +1,25 @@
-"""Administering users: listing them, and changing their permissions, name or status."""
+"""Administering users: listing them, creating them (operators), and changing their permissions,
+name or status."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from auth_api.models import UserChanges
 from payreq.audit import record_change
-from payreq.auth.users import get_user, list_users, set_permissions, update_user
+from payreq.auth.users import create_user, find_user_by_email, get_user, list_users, set_permissions, update_user
 from payreq.db import read_connection, transaction
-from payreq.errors import NotFound, PreconditionFailed
+from payreq.errors import Conflict, NotFound, PreconditionFailed
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Iterable
     from datetime import datetime
 
     from sqlalchemy.engine import Engine, RowMapping
 
-    from auth_api.models import UserChanges
+    from auth_api.models import NewUser
     from payreq.context import RequestContext
 
 
@@ -58,6 +61,62 @@ def change_user(
             after=_audited(after),
         )
     return after
+
+
+def create(
+    engine: Engine, context: RequestContext, request: NewUser, *, now: datetime, user_id: uuid.UUID | None = None
+) -> RowMapping:
+    """A user made by an operator (`payreq users create`), before their first sign-in; Google
+    sign-in later attaches to them by e-mail. `user_id` is for the demo users, whose ids are fixed."""
+    with transaction(engine) as connection:
+        if find_user_by_email(connection, request.email) is not None:
+            raise Conflict(f"A user with the e-mail {request.email} already exists.", code="user_exists")
+        user_id = create_user(
+            connection,
+            email=request.email,
+            display_name=request.display_name,
+            permissions=request.permissions,
+            granted_by=context.user_id,
+            now=now,
+            user_id=user_id,
+        )
+        user = get_user(connection, user_id)
+        assert user is not None
+        record_change(
+            connection,
+            context,
+            action="user.created",
+            entity_type="user",
+            entity_id=user_id,
+            after={"email": user["email"], **_audited(user)},
+        )
+    return user
+
+
+def grant(
+    engine: Engine, context: RequestContext, email: str, permissions: Iterable[str], *, now: datetime
+) -> RowMapping:
+    """Add permissions to the user's (a change of the user, as through the admin route)."""
+    user = _by_email(engine, email)
+    wanted = sorted(set(user["permissions"]) | set(permissions))
+    return change_user(engine, context, user["id"], UserChanges(permissions=wanted), version=user["version"], now=now)
+
+
+def revoke(
+    engine: Engine, context: RequestContext, email: str, permissions: Iterable[str], *, now: datetime
+) -> RowMapping:
+    """Take permissions away from the user (a change of the user, as through the admin route)."""
+    user = _by_email(engine, email)
+    wanted = sorted(set(user["permissions"]) - set(permissions))
+    return change_user(engine, context, user["id"], UserChanges(permissions=wanted), version=user["version"], now=now)
+
+
+def _by_email(engine: Engine, email: str) -> RowMapping:
+    with read_connection(engine) as connection:
+        user = find_user_by_email(connection, email)
+    if user is None:
+        raise NotFound(f"No user with the e-mail {email}.")
+    return user
 
 
 def _audited(user: RowMapping) -> dict[str, Any]:

@@ -91,16 +91,13 @@ def list_tokens(connection: Connection, user_id: uuid.UUID) -> list[RowMapping]:
 
 
 def revoke_token(
-    connection: Connection, token_id: uuid.UUID, *, user_id: uuid.UUID, now: datetime
+    connection: Connection, token_id: uuid.UUID, *, user_id: uuid.UUID | None, now: datetime
 ) -> RowMapping | None:
-    """Revoke one of the user's tokens (idempotent); None if the user has no such token."""
-    connection.execute(
-        update(api_tokens)
-        .where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    query = select(*_public_columns()).where(api_tokens.c.id == token_id, api_tokens.c.user_id == user_id)
-    return connection.execute(query).mappings().one_or_none()
+    """Revoke one of the user's tokens (any user's when `user_id` is None; idempotent); None if there
+    is no such token."""
+    mine = [api_tokens.c.id == token_id] + ([api_tokens.c.user_id == user_id] if user_id is not None else [])
+    connection.execute(update(api_tokens).where(*mine, api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
+    return connection.execute(select(*_public_columns()).where(*mine)).mappings().one_or_none()
 
 
 def _public_columns() -> list[Any]:

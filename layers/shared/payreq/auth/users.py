@@ -60,8 +60,9 @@ def create_user(
     google_sub: str | None = None,
     granted_by: uuid.UUID | None = None,
     now: datetime,
+    user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    user_id = uuid.uuid4()
+    user_id = user_id or uuid.uuid4()
     connection.execute(
         insert(users).values(
             id=user_id, email=email, display_name=display_name, google_sub=google_sub, created_at=now, updated_at=now

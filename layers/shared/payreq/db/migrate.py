@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,5 +30,16 @@ def downgrade(revision: str, *, connection: Connection | None = None) -> None:
     command.downgrade(alembic_config(connection), revision)
 
 
-def current(*, connection: Connection | None = None) -> None:
-    command.current(alembic_config(connection), verbose=False)
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision the migrations define."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

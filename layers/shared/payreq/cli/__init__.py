@@ -1,0 +1,220 @@
+"""`payreq`: the operator's command line.
+
+Operator commands work against any database the layer's settings name (`DATABASE_URL`, or the
+`DB_*` variables the functions use): `db`, `users`, `tokens`, `audit`, `seed-demo`. Changes go
+through the functions' own flows and are audited with the operator as the acting party (see
+`payreq.cli.operator`). Development commands (`openapi export`, `events generate`) need a checkout
+and the local stack's package, imported only when they run, so the layer stays importable in Lambda.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+_EPILOG = """\
+Operator commands (db, seed-demo, users, tokens, audit) connect to DATABASE_URL, or to what the
+DB_* variables name as they do for the functions (DB_HOST, DB_USER, DB_AUTH=iam|secret, ...).
+Changes are made through the functions' own flows and audited with the CLI and your login as the
+actor. Development commands (openapi, events) need a checkout. Examples:
+
+  payreq db upgrade
+  payreq users create ana@example.com "Ana Admin" users.admin audit.read
+  payreq users grant ana@example.com tokens.manage
+  TOKEN=$(payreq tokens issue ana@example.com --name "nightly report" --scope audit.read)
+  payreq audit verify
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse prints the whole usage first; one line says what is wrong, --help says the rest.
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _command(commands: Any, name: str, summary: str, **options: Any) -> argparse.ArgumentParser:
+    """A subcommand whose --help starts with the same sentence the list of commands shows."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=summary, description=options.pop("description", f"{summary[0].upper()}{summary[1:]}."), **options
+    )
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="payreq",
+        description="Operate a Payreq deployment, and develop on one.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = _command(commands, "db", "schema migrations (Alembic), as the schema's owner")
+    db_commands = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upgrade = _command(db_commands, "upgrade", "migrate up to a revision (default: head)")
+    upgrade.add_argument("revision", nargs="?", default="head")
+    downgrade = _command(db_commands, "downgrade", "migrate down to a revision ('base' empties the schema)")
+    downgrade.add_argument("revision")
+    _command(db_commands, "current", "print the database's revision, and whether it is head")
+
+    _command(
+        commands,
+        "seed-demo",
+        "demo users and demo data, idempotently",
+        description="Demo users (alice, bob, carol@example.com) and demo data: an approval flow, payment requests "
+        "in each state, an invoice, a payment method. Safe to run again; never for a production database.",
+    )
+
+    users = _command(commands, "users", "create users, grant and revoke their permissions")
+    user_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    create = _command(user_commands, "create", "create a user before their first sign-in (Google attaches by e-mail)")
+    create.add_argument("email")
+    create.add_argument("name", help="display name (quote it)")
+    create.add_argument("permissions", nargs="*", metavar="PERMISSION", help="e.g. pr.read pr.write")
+    for action, verb in (("grant", "add permissions to"), ("revoke", "take permissions away from")):
+        change = _command(user_commands, action, f"{verb} a user")
+        change.add_argument("email")
+        change.add_argument("permissions", nargs="+", metavar="PERMISSION")
+
+    tokens = _command(commands, "tokens", "API tokens for scripts and admin clients")
+    token_commands = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    issue = _command(
+        token_commands,
+        "issue",
+        "issue a token for a user",
+        description="Issue a token for a user. The secret is printed once, alone on stdout (the rest goes to "
+        "stderr): store it now, it cannot be retrieved again.",
+    )
+    issue.add_argument("email", help="the token's owner; its scopes must be permissions they hold")
+    issue.add_argument("--name", required=True, help="what the token is for")
+    issue.add_argument(
+        "--scope", dest="scopes", action="append", required=True, metavar="PERMISSION", help="a scope (repeat)"
+    )
+    issue.add_argument("--days", type=int, default=90, help="days until it expires (1-365, default 90)")
+    revoke = _command(token_commands, "revoke", "revoke a token by its id (anyone's)")
+    revoke.add_argument("token_id")
+
+    audit = _command(commands, "audit", "the audit log")
+    audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    _command(audit_commands, "verify", "walk the hash chain; exit 1 naming the first broken row")
+
+    openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
+    openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = _command(openapi_commands, "export", "write openapi.json (commit it)")
+    export.add_argument("--check", action="store_true", help="fail if openapi.json has drifted instead")
+
+    events = _command(commands, "events", "events/*.json from template.yaml (development)")
+    event_commands = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    generate = _command(event_commands, "generate", "write one sample event per route and trigger (commit them)")
+    generate.add_argument("--check", action="store_true", help="fail if events/ has drifted instead")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run = _COMMANDS[(args.command, getattr(args, "action", None))]
+    try:
+        return run(args)
+    except Exception as error:  # one line for the operator; the traceback helps no one here
+        print(f"payreq: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: Exception) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _db(args: argparse.Namespace) -> int:
+    from payreq.db import migrate
+
+    if args.action == "upgrade":
+        migrate.upgrade(args.revision)
+    elif args.action == "downgrade":
+        migrate.downgrade(args.revision)
+    else:
+        from payreq.db import get_engine
+
+        revision, head = migrate.current_revision(get_engine()), migrate.head_revision()
+        print(f"{revision or 'none (an empty database)'}{' (head)' if revision == head else f' (head is {head})'}")
+    return 0
+
+
+def _seed_demo(args: argparse.Namespace) -> int:
+    from payreq.cli.demo import seed_demo
+    from payreq.db import get_engine
+
+    print(seed_demo(get_engine()).describe())
+    return 0
+
+
+def _users(args: argparse.Namespace) -> int:
+    from payreq.cli import accounts
+
+    if args.action == "create":
+        print(accounts.create_user(args.email, args.name, args.permissions))
+    elif args.action == "grant":
+        print(accounts.grant(args.email, args.permissions))
+    else:
+        print(accounts.revoke(args.email, args.permissions))
+    return 0
+
+
+def _tokens(args: argparse.Namespace) -> int:
+    from payreq.cli import accounts
+
+    if args.action == "issue":
+        about, secret = accounts.issue_token(args.email, args.name, args.scopes, args.days)
+        print(about, file=sys.stderr)  # stdout is the secret alone, for `TOKEN=$(payreq tokens issue ...)`
+        print(secret)
+    else:
+        print(accounts.revoke_token(args.token_id))
+    return 0
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from payreq.cli.audit import verify_audit_chain
+
+    print(verify_audit_chain())
+    return 0
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from payreq_local.__main__ import main as local_main
+
+    return local_main(["openapi", *(["--check"] if args.check else [])])
+
+
+def _events(args: argparse.Namespace) -> int:
+    from payreq_local.event_files import generate
+
+    return generate(check=args.check)
+
+
+_COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
+    ("db", "upgrade"): _db,
+    ("db", "downgrade"): _db,
+    ("db", "current"): _db,
+    ("seed-demo", None): _seed_demo,
+    ("users", "create"): _users,
+    ("users", "grant"): _users,
+    ("users", "revoke"): _users,
+    ("tokens", "issue"): _tokens,
+    ("tokens", "revoke"): _tokens,
+    ("audit", "verify"): _audit,
+    ("openapi", "export"): _openapi,
+    ("events", "generate"): _events,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""`payreq users ...` and `payreq tokens ...`: the auth function's own flows, run by an operator."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from payreq.cli.operator import operator_context, use_function_code
+from payreq.db import get_engine
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import RowMapping
+
+
+def create_user(email: str, name: str, permissions: Sequence[str]) -> str:
+    use_function_code()
+    from auth_api import user_admin
+    from auth_api.models import NewUser
+
+    request = NewUser(email=email, display_name=name, permissions=list(permissions))
+    user = user_admin.create(get_engine(), operator_context("users create"), request, now=datetime.now(UTC))
+    return f"created user {user['email']} ({user['id']}): {_permissions(user)}"
+
+
+def grant(email: str, permissions: Sequence[str]) -> str:
+    use_function_code()
+    from auth_api import user_admin
+
+    _check_names(permissions)
+    user = user_admin.grant(get_engine(), operator_context("users grant"), email, permissions, now=datetime.now(UTC))
+    return f"{user['email']} now holds: {_permissions(user)}"
+
+
+def revoke(email: str, permissions: Sequence[str]) -> str:
+    use_function_code()
+    from auth_api import user_admin
+
+    _check_names(permissions)
+    user = user_admin.revoke(get_engine(), operator_context("users revoke"), email, permissions, now=datetime.now(UTC))
+    return f"{user['email']} now holds: {_permissions(user)}"
+
+
+def issue_token(email: str, name: str, scopes: Sequence[str], days: int) -> tuple[str, str]:
+    """A line about the token, and its secret (printed once, never retrievable again)."""
+    use_function_code()
+    from auth_api import api_tokens
+    from auth_api.models import NewApiToken
+
+    request = NewApiToken(name=name, scopes=list(scopes), expires_in_days=days)
+    token, secret = api_tokens.issue_for(
+        get_engine(), operator_context("tokens issue"), email, request, now=datetime.now(UTC)
+    )
+    about = (
+        f"issued token {token['id']} '{token['name']}' for {email}: {' '.join(token['scopes'])}, "
+        f"expires {token['expires_at']:%Y-%m-%d}; the secret below is shown once"
+    )
+    return about, secret
+
+
+def revoke_token(token_id: str) -> str:
+    use_function_code()
+    from auth_api import api_tokens
+
+    try:
+        identifier = uuid.UUID(token_id)
+    except ValueError:
+        raise ValueError(f"{token_id!r} is not a token id (a UUID, as `tokens issue` printed it)") from None
+    token = api_tokens.revoke_any(get_engine(), operator_context("tokens revoke"), identifier, now=datetime.now(UTC))
+    return (
+        f"token {token['id']} '{token['name']}' revoked at {token['revoked_at'].astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+    )
+
+
+def _check_names(permissions: Sequence[str]) -> None:
+    # The same rule as a user's permissions in the API (UserChanges), so a typo fails here, not later.
+    from auth_api.models import UserChanges
+
+    UserChanges(permissions=list(permissions))
+
+
+def _permissions(user: RowMapping) -> str:
+    return " ".join(user["permissions"]) or "(no permissions)"
