@@ -57,7 +57,7 @@ def build(engine: Engine, *, approvable: int, invoices: int = 60) -> Dataset:
     from invoice_api.models import NewInvoice
     from payreq_local.seed import DEMO_USERS, seed
 
-    ids = seed(engine)
+    ids = seed(engine).users  # the demo users (and the demo data: a few requests of every kind)
     people = {email: Person(ids[email], DEMO_USERS[email][1]) for email in ids}
     alice, bob, carol = people["alice@example.com"], people["bob@example.com"], people["carol@example.com"]
     now = datetime.now(UTC)

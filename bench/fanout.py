@@ -63,7 +63,8 @@ async def _arrival(socket: ClientConnection, created: asyncio.Future[str]) -> fl
     heard: dict[str, float] = {}
     while True:
         receiving = asyncio.ensure_future(socket.recv())
-        await asyncio.wait({receiving, created}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {receiving, created}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         if receiving.done():
             message = json.loads(receiving.result())
             if message.get("type") == "change" and message.get("op") == "created":
