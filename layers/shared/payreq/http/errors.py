@@ -15,8 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
-from payreq.errors import PayreqError
+from payreq.errors import Forbidden, PayreqError
 from payreq.http.envelope import error_response
+from payreq.http.guard import record_denial
 from payreq.observability import logger
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(PayreqError)
     def domain_error(error: PayreqError) -> Response[Any]:
+        if isinstance(error, Forbidden) and not error.audited:
+            record_denial(app, error.code)
         return error_response(error.status, error.code, error.message, request_id=request_id(), details=error.details)
 
     @app.exception_handler(RequestValidationError)
