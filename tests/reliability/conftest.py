@@ -65,12 +65,15 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    running = LocalStack.start(tmp_path_factory.mktemp("reliability-stack") / "postgres")
+    where = tmp_path_factory.mktemp("reliability-stack")
+    running = LocalStack.start(where / "postgres")
     yield running
     try:
         running.interrupt()
     finally:
         running.kill()
+        # Every function's log, for the request ids a failure names.
+        (where / "local-stack.log").write_text(running.output)
 
 
 @pytest.fixture(scope="session")
