@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import DBAPIError
 
 from payreq.audit import record_change
 from payreq.context import RequestContext
@@ -71,3 +72,17 @@ def test_a_flow_that_succeeds_commits_the_change_with_its_audit_event_and_outbox
     assert (audit["request_id"], audit["source_ip"], audit["user_agent"]) == ("req-test", "203.0.113.7", "pytest")
     assert (announced["entity"], announced["op"], announced["dispatched_at"]) == ("user", "created", None)
     assert announced["topics"] == ["users", f"user:{user_id}"]
+
+
+def test_a_connection_lost_mid_transaction_surfaces_as_the_database_error(engine: Engine) -> None:
+    # Given a unit of work whose connection the server ends half-way (as a failover or
+    # pg_terminate_backend would)
+    with pytest.raises(DBAPIError) as raised, transaction(engine) as connection:
+        connection.execute(select(func.pg_terminate_backend(func.pg_backend_pid())))
+
+    # Then the caller sees the lost connection (the error handler's 503), not a PendingRollbackError
+    assert raised.value.connection_invalidated
+
+    # And the next unit of work gets a new connection
+    with transaction(engine) as connection:
+        assert connection.scalar(select(func.count()).select_from(users)) == 0

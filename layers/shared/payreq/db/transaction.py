@@ -29,7 +29,11 @@ def transaction(engine: Engine) -> Iterator[Connection]:
         try:
             yield connection
         finally:
-            connection.info.pop(_AFTER_COMMIT, None)
+            # A connection lost mid-transaction is already invalidated and discarded with its
+            # info; touching it would replace the real error with PendingRollbackError (a 500
+            # where the caller should get a 503 and retry).
+            if not connection.invalidated:
+                connection.info.pop(_AFTER_COMMIT, None)
     # Only reached when the block returned and COMMIT succeeded; a rollback never runs them.
     for callback in callbacks.values():
         callback()
