@@ -115,6 +115,16 @@ def test_a_body_that_is_not_utf8_is_400_not_500(lambda_context: FakeLambdaContex
 
 
 @pytest.mark.usefixtures("database_url")
+def test_a_body_nested_too_deeply_is_400_not_500(lambda_context: FakeLambdaContext) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    event = http_event("POST", "/api/v1/widgets", raw_body=nested, user_id=USER, permissions=("widget.write",))
+
+    status, error, _ = call(event, lambda_context)
+
+    assert (status, error["code"]) == (400, "invalid_body")
+
+
+@pytest.mark.usefixtures("database_url")
 def test_a_missing_entity_is_404_with_the_domain_message(lambda_context: FakeLambdaContext) -> None:
     event = http_event("GET", "/api/v1/widgets/w-42", user_id=USER, permissions=("widget.read",))
 

@@ -71,17 +71,6 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             request_id=request_id(),
         )
 
-    @app.exception_handler(UnicodeDecodeError)
-    def undecodable_body(error: UnicodeDecodeError) -> Response[Any]:
-        # Powertools decodes the body as UTF-8 before validating it: bytes that are not UTF-8
-        # are the client's mistake, like any other body that is not JSON.
-        return error_response(
-            HTTPStatus.BAD_REQUEST,
-            "invalid_body",
-            "The request body is not UTF-8 encoded JSON.",
-            request_id=request_id(),
-        )
-
     @app.exception_handler(ServiceError)
     def service_error(error: ServiceError) -> Response[Any]:
         # Powertools raises NotFoundError for a path or method no route serves.
