@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from reliability.people import People
+from support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
 from support.local_stack import LocalStack
 
 if TYPE_CHECKING:
@@ -64,9 +65,32 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def google() -> Iterator[FakeOidcProvider]:
+    provider = FakeOidcProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, google: FakeOidcProvider) -> Iterator[LocalStack]:
     where = tmp_path_factory.mktemp("reliability-stack")
-    running = LocalStack.start(where / "postgres")
+    # Google sign-in against the fake provider on loopback (`sam local --env-vars` format)
+    env_vars = where / "env-vars.json"
+    env_vars.write_text(
+        json.dumps(
+            {
+                "Parameters": {
+                    "AUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
+                    "AUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+                    "AUTH_GOOGLE_ISSUER": google.issuer,
+                    "AUTH_GOOGLE_AUTHORIZATION_URL": f"{google.issuer}/authorize",
+                    "AUTH_GOOGLE_TOKEN_URL": google.token_url,
+                    "AUTH_GOOGLE_JWKS_URL": google.jwks_url,
+                }
+            }
+        )
+    )
+    running = LocalStack.start(where / "postgres", "--env-vars", str(env_vars))
     yield running
     try:
         running.interrupt()
