@@ -5,7 +5,7 @@ cookie writes, session fixation, sign-out, and bearer tokens."""
 from __future__ import annotations
 
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -100,7 +100,7 @@ def test_sign_in_never_redirects_off_site(people: People, google: FakeOidcProvid
 def test_cross_site_cookie_writes_are_refused_and_bearer_writes_are_not(people: People, figures: Figures) -> None:
     # Given a signed-in browser and a CLI
     browser = people.browser("csrf", ("pr.read", "pr.write", "tokens.manage"))
-    body = {
+    body: dict[str, Any] = {
         "title": "CSRF",
         "payee": "ACME",
         "amount": "1.00",
