@@ -16,7 +16,8 @@ PY312_HOME = $(shell sed -n 's/^home = //p' $(VENV)/pyvenv.cfg)
 BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
-	template-check sam-validate cfn-lint sam-build lock clean export-requirements openapi openapi-check
+	template-check sam-validate cfn-lint sam-build lock clean export-requirements openapi openapi-check \
+	reliability soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -29,6 +30,12 @@ run: setup ## start Payreq locally on http://localhost:3000 (PostgreSQL, S3, eve
 
 test: setup ## install everything and run every check and test
 	@$(MAKE) --no-print-directory check pytest
+
+reliability: setup ## the reliability and security suite alone, through one local stack (figures at the end)
+	$(BIN)/pytest tests/reliability
+
+soak: setup ## the reliability suite with 20x the Schemathesis examples (PAYREQ_SOAK=<n> to choose)
+	PAYREQ_SOAK=$${PAYREQ_SOAK:-20} $(BIN)/pytest tests/reliability
 
 check: lint typecheck requirements-check openapi-check ## static checks: ruff, mypy, requirements and openapi.json in sync
 

