@@ -17,14 +17,21 @@ from unit.invoice_pdfs import ruled_table
 from support.events import load_event
 
 if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
+
     from reliability.conftest import Figures
     from reliability.people import People, Person
 
 PARSER = "InvoiceParserFunction"
 
 
-def aws(people: People, service: str) -> Any:
-    return boto3.client(service, endpoint_url=people.stack.s3_url, region_name="us-east-1")
+def sqs(people: People) -> SQSClient:
+    return boto3.client("sqs", endpoint_url=people.stack.s3_url, region_name="us-east-1")
+
+
+def s3(people: People) -> S3Client:
+    return boto3.client("s3", endpoint_url=people.stack.s3_url, region_name="us-east-1")
 
 
 def notify(people: People, bucket: str, key: str, etag: str, version_id: str | None, size: int) -> None:
@@ -33,9 +40,9 @@ def notify(people: People, bucket: str, key: str, etag: str, version_id: str | N
     record = event["Records"][0]["s3"]
     record["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
     record["object"].update(key=quote_plus(key, safe="/"), eTag=etag, versionId=version_id, size=size)
-    sqs = aws(people, "sqs")
-    [queue] = [url for url in sqs.list_queues()["QueueUrls"] if PARSER in url]
-    sqs.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
+    queues = sqs(people)
+    [queue] = [url for url in queues.list_queues()["QueueUrls"] if PARSER in url]
+    queues.send_message(QueueUrl=queue, MessageBody=json.dumps(event))
 
 
 def grant(people: People, clerk: Person) -> dict[str, Any]:
@@ -100,7 +107,7 @@ def test_the_same_event_twice_makes_one_result(people: People, figures: Figures)
 
     # When S3 delivers the very same event twice more
     bucket, key = bucket_of(granted["upload"]), granted["upload"]["fields"]["key"]
-    head = aws(people, "s3").head_object(Bucket=bucket, Key=key)
+    head = s3(people).head_object(Bucket=bucket, Key=key)
     for _ in range(2):
         notify(people, bucket, key, head["ETag"].strip('"'), head.get("VersionId"), len(pdf))
     people.stack.wait_for_invocation(lambda entry: key.split("/")[-1] in str(entry), function=PARSER, timeout=20)
