@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check
+	events events-check reliability soak
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -34,6 +34,12 @@ browser: ## install the headless Chromium the demo page's browser test drives (D
 	@bash scripts/install-browser.sh
 
 check: lint typecheck requirements-check openapi-check events-check ## static checks: ruff, mypy, requirements, openapi.json and events/ in sync
+
+reliability: setup ## the reliability and security suite alone, through one local stack (figures at the end)
+	$(BIN)/pytest tests/reliability
+
+soak: setup ## the reliability suite with 20x the Schemathesis examples (PAYREQ_SOAK=<n> to choose)
+	PAYREQ_SOAK=$${PAYREQ_SOAK:-20} $(BIN)/pytest tests/reliability
 
 lint:
 	$(BIN)/ruff check .

@@ -20,6 +20,8 @@ from aws_lambda_powertools.event_handler.openapi.compat import model_json
 from aws_lambda_powertools.event_handler.openapi.merge import OpenAPIMerge
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
+from payreq.http.envelope import ErrorEnvelope
+from payreq.settings import AuthSettings
 from payreq_local.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -57,8 +59,10 @@ def merge(application: Application, schemas: Mapping[str, dict[str, Any]]) -> di
     document = merger.get_openapi_schema()
     if authorizers:
         schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes.update({name: _security_scheme(authorizer) for name, authorizer in authorizers.items()})
+        for authorizer in authorizers.values():
+            schemes.update(_security_schemes(authorizer))
     document["paths"] = dict(sorted((document.get("paths") or {}).items()))
+    _document_errors(document)
     _drop_unreferenced_schemas(document)
     # Through Powertools' own model, so the output is exactly what its resolvers would publish.
     return json.loads(model_json(OpenAPI(**document), by_alias=True, exclude_none=True))  # type: ignore[no-any-return]
@@ -89,11 +93,35 @@ def _routed(
             authorizer = match.route.authorizer
             if authorizer is not None:
                 authorizers[authorizer.name] = authorizer
-                operation = {**operation, "security": [{authorizer.name: []}]}
+                # Alternatives: any one of the authorizer's schemes admits the caller.
+                operation = {**operation, "security": [{name: []} for name in _security_schemes(authorizer)]}
             kept[method] = operation
         if any(method in _METHODS for method in kept):
             paths[path] = kept
     return {**schema, "paths": paths}
+
+
+def _document_errors(document: dict[str, Any]) -> None:
+    """Every operation answers its errors (401, 403, 404, 409, 412, 422, 5xx...) in the error
+    envelope: Powertools documents its own 422 body instead, which no Payreq route ever sends."""
+    schema = ErrorEnvelope.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas[ErrorEnvelope.__name__] = schema
+    envelope = {"$ref": f"#/components/schemas/{ErrorEnvelope.__name__}"}
+    for item in (document.get("paths") or {}).values():
+        for method, operation in item.items():
+            if method not in _METHODS:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = {"description": "The request is not valid", "content": _json(envelope)}
+            for status in ("4XX", "5XX"):
+                responses[status] = {"description": "An error, in the error envelope", "content": _json(envelope)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
 
 
 def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
@@ -124,11 +152,28 @@ def _references(value: Any) -> set[str]:
     return set()
 
 
-def _security_scheme(authorizer: LambdaAuthorizer) -> dict[str, Any]:
+def _security_schemes(authorizer: LambdaAuthorizer) -> dict[str, dict[str, Any]]:
     identity = ", ".join(authorizer.identity_sources) or "none"
     description = f"HTTP API Lambda authorizer ({authorizer.function}); identity: {identity}"
     for source in authorizer.identity_sources:
         for prefix, place in (("$request.header.", "header"), ("$request.querystring.", "query")):
             if source.startswith(prefix):
-                return {"type": "apiKey", "in": place, "name": source.removeprefix(prefix), "description": description}
-    return {"type": "apiKey", "in": "header", "name": "Authorization", "description": description}
+                scheme = {
+                    "type": "apiKey",
+                    "in": place,
+                    "name": source.removeprefix(prefix),
+                    "description": description,
+                }
+                return {authorizer.name: scheme}
+    # No identity source: the authorizer reads the credentials itself, which for Payreq's is a
+    # bearer token (API token or JWT) or the browser's session cookie.
+    cookie = AuthSettings.model_fields["session_cookie"].default
+    return {
+        authorizer.name: {"type": "http", "scheme": "bearer", "description": f"{description}: an API token or a JWT"},
+        f"{authorizer.name}Session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": cookie,
+            "description": f"{description}: the browser's session (writes also need X-Requested-With)",
+        },
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 from decimal import Decimal
@@ -100,6 +101,27 @@ def test_a_body_that_is_not_json_is_422(lambda_context: FakeLambdaContext) -> No
 
     assert (status, error["code"]) == (422, "validation_error")
     assert error["details"][0]["type"] == "json_invalid"
+
+
+@pytest.mark.usefixtures("database_url")
+def test_a_body_that_is_not_utf8_is_400_not_500(lambda_context: FakeLambdaContext) -> None:
+    # Given bytes no UTF-8 decoder accepts (API Gateway passes a binary body base64-encoded)
+    event = http_event("POST", "/api/v1/widgets", raw_body="{}", user_id=USER, permissions=("widget.write",))
+    event.update(body=base64.b64encode(b'{"name": "\xff\xfe"}').decode(), isBase64Encoded=True)
+
+    status, error, _ = call(event, lambda_context)
+
+    assert (status, error["code"]) == (400, "invalid_body")
+
+
+@pytest.mark.usefixtures("database_url")
+def test_a_body_nested_too_deeply_is_400_not_500(lambda_context: FakeLambdaContext) -> None:
+    nested = "[" * 100_000 + "]" * 100_000
+    event = http_event("POST", "/api/v1/widgets", raw_body=nested, user_id=USER, permissions=("widget.write",))
+
+    status, error, _ = call(event, lambda_context)
+
+    assert (status, error["code"]) == (400, "invalid_body")
 
 
 @pytest.mark.usefixtures("database_url")

@@ -33,6 +33,12 @@ class Forbidden(PayreqError):
     status = 403
     code = "forbidden"
 
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None, audited: bool = False) -> None:
+        super().__init__(message, code=code, details=details)
+        # Every refusal is a security event: the guard records its own (audited=True); the error
+        # handler records those a flow raises (not the requester, not an approver of this step).
+        self.audited = audited
+
 
 class NotFound(PayreqError):
     status = 404

@@ -49,6 +49,12 @@ def list_audit_events(
 @router.get(
     "/api/v1/audit-events/export",
     summary="Export a time range of the audit log as CSV or JSON Lines (at most 10,000 events)",
+    responses={
+        200: {
+            "description": "The events, oldest first, as a file to save",
+            "content": {kind.split(";")[0]: {"schema": {"type": "string"}} for kind in export.CONTENT_TYPES.values()},
+        }
+    },
     middlewares=[AUDIT_READ],
     compress=True,
 )

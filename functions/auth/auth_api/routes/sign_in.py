@@ -42,7 +42,11 @@ def _presented_session() -> str | None:
     return cookie_value(router.current_event.cookies, auth_settings().session_cookie)
 
 
-@router.get("/auth/google/login", summary="Start signing in with Google")
+@router.get(
+    "/auth/google/login",
+    summary="Start signing in with Google",
+    responses={302: {"description": "To Google's consent page (PKCE, state and nonce in the query)", "content": {}}},
+)
 def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -> Response[str]:
     try:
         location = _google().begin(next_path, now=_now())
@@ -57,7 +61,13 @@ def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -
     return redirect(location)
 
 
-@router.get("/auth/google/callback", summary="Google's redirect back after sign-in")
+@router.get(
+    "/auth/google/callback",
+    summary="Google's redirect back after sign-in",
+    responses={
+        302: {"description": "Signed in: back to where sign-in started, with the session cookie", "content": {}}
+    },
+)
 def google_callback(code: str | None = None, state: str | None = None, error: str | None = None) -> Response[str]:
     context = request_context(router)
     settings = auth_settings()

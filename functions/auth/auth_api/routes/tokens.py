@@ -14,13 +14,18 @@ from auth_api import api_tokens
 from auth_api.models import ApiToken, IssuedApiToken, NewApiToken
 from payreq.db import get_engine
 from payreq.http import authorize, request_context
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 
 router = APIGatewayHttpRouter()
 MANAGE = authorize("tokens.manage")
 
 
-@router.post("/api/v1/tokens", summary="Issue an API token (the secret is shown once)", middlewares=[MANAGE])
+@router.post(
+    "/api/v1/tokens",
+    summary="Issue an API token (the secret is shown once)",
+    responses=created(IssuedApiToken),
+    middlewares=[MANAGE],
+)
 def issue_token(request: NewApiToken) -> Response[dict[str, Any]]:
     token, secret = api_tokens.issue(get_engine(), request_context(router), request, now=datetime.now(UTC))
     issued = IssuedApiToken.model_validate({**token, "token": secret})

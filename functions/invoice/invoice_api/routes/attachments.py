@@ -17,7 +17,7 @@ from invoice_api.settings import attachment_settings
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
@@ -33,6 +33,7 @@ def _grant(attachment: Any, request: AttachmentRequest, now: datetime) -> tuple[
 @router.post(
     "/api/v1/invoices/<invoice_id>/attachments",
     summary="Add an attachment: a presigned POST the browser uploads the file with",
+    responses=created(UploadGrant),
     middlewares=[WRITE],
 )
 def add_attachment(invoice_id: uuid.UUID, request: AttachmentRequest) -> Response[Any]:
@@ -51,6 +52,7 @@ def add_attachment(invoice_id: uuid.UUID, request: AttachmentRequest) -> Respons
 @router.post(
     "/api/v1/invoices/uploads",
     summary="Create an invoice from a file: the invoice, and a presigned POST for the file",
+    responses=created(NewUpload),
     middlewares=[WRITE],
 )
 def upload(request: AttachmentRequest) -> Response[Any]:

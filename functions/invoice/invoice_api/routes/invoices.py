@@ -14,12 +14,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
 from invoice_api import flows
-from invoice_api.models import InvoiceChanges, InvoiceSummary, NewInvoice, StatusChange
+from invoice_api.models import InvoiceChanges, InvoiceSummary, InvoiceView, NewInvoice, StatusChange
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 from payreq.http.versioning import etag, expected_version
 
 router = APIGatewayHttpRouter()
@@ -76,7 +76,9 @@ def list_invoices(
     return Page[InvoiceSummary](items=items, next_cursor=next_cursor)
 
 
-@router.post("/api/v1/invoices", summary="Enter an invoice by hand", middlewares=[WRITE])
+@router.post(
+    "/api/v1/invoices", summary="Enter an invoice by hand", responses=created(InvoiceView), middlewares=[WRITE]
+)
 def create(invoice: NewInvoice) -> Response[Any]:
     context = request_context(router)
 

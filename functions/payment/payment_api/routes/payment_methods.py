@@ -16,7 +16,7 @@ from payment_api.models import NewPaymentMethod, PaymentMethod, PaymentMethodCha
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
-from payreq.http.responses import json_response, no_content
+from payreq.http.responses import created, json_response, no_content
 from payreq.http.versioning import etag, expected_version
 
 router = APIGatewayHttpRouter()
@@ -38,7 +38,9 @@ def list_methods(payee: str | None = None, include_deleted: bool = False) -> lis
     return [PaymentMethod.model_validate(dict(row)) for row in rows]
 
 
-@router.post("/api/v1/payment-methods", summary="Add a payment method", middlewares=[WRITE])
+@router.post(
+    "/api/v1/payment-methods", summary="Add a payment method", responses=created(PaymentMethod), middlewares=[WRITE]
+)
 def add_method(request: NewPaymentMethod) -> Response[Any]:
     context = request_context(router)
 

@@ -18,14 +18,17 @@ from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("payment.read"), authorize("payment.write")
 
 
 @router.post(
-    "/api/v1/prs/<pr_id>/payments", summary="Record a payment against an approved request", middlewares=[WRITE]
+    "/api/v1/prs/<pr_id>/payments",
+    summary="Record a payment against an approved request",
+    responses=created(Payment),
+    middlewares=[WRITE],
 )
 def record(pr_id: uuid.UUID, request: NewPayment) -> Response[Any]:
     context = request_context(router)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 from payreq.http.versioning import etag, expected_version
 from pr_api import templates
 from pr_api.models import ApprovalFlowTemplateChanges, ApprovalFlowTemplateView, NewApprovalFlowTemplate
@@ -37,7 +37,12 @@ def list_templates() -> list[ApprovalFlowTemplateView]:
         return [ApprovalFlowTemplateView.model_validate(dict(row)) for row in templates.all_templates(connection)]
 
 
-@router.post("/api/v1/approval-flows", summary="Create an approval flow template", middlewares=[MANAGE])
+@router.post(
+    "/api/v1/approval-flows",
+    summary="Create an approval flow template",
+    responses=created(ApprovalFlowTemplateView),
+    middlewares=[MANAGE],
+)
 def create(request: NewApprovalFlowTemplate) -> Response[Any]:
     context = request_context(router)
 

@@ -17,10 +17,10 @@ from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 from payreq.http.versioning import etag, expected_version
 from pr_api import flows
-from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary
+from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
 
 router = APIGatewayHttpRouter()
 READ, WRITE, APPROVE = authorize("pr.read"), authorize("pr.write"), authorize("pr.approve")
@@ -40,7 +40,12 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.post("/api/v1/prs", summary="Create a draft payment request", middlewares=[WRITE])
+@router.post(
+    "/api/v1/prs",
+    summary="Create a draft payment request",
+    responses=created(PaymentRequestView),
+    middlewares=[WRITE],
+)
 def create(request: NewPaymentRequest) -> Response[Any]:
     context = request_context(router)
 

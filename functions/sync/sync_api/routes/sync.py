@@ -14,7 +14,7 @@ from payreq.broadcast import READ_PERMISSION, change_message
 from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
 from payreq.http.pagination import MAX_LIMIT
-from payreq.http.responses import json_response
+from payreq.http.responses import created, json_response
 from sync_api import connections
 from sync_api.models import Change, Changes, SyncTicket
 
@@ -25,6 +25,7 @@ SIGNED_IN = authorize(None)
 @router.post(
     "/api/v1/sync/ticket",
     summary="A single-use ticket for the WebSocket's $connect (?ticket=...), valid 30 seconds",
+    responses=created(SyncTicket),
     middlewares=[SIGNED_IN],
 )
 def ticket() -> Response[Any]:

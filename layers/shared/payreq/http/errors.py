@@ -15,8 +15,9 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
-from payreq.errors import PayreqError
+from payreq.errors import Forbidden, PayreqError
 from payreq.http.envelope import error_response
+from payreq.http.guard import record_denial
 from payreq.observability import logger
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(PayreqError)
     def domain_error(error: PayreqError) -> Response[Any]:
+        if isinstance(error, Forbidden) and not error.audited:
+            record_denial(app, error.code)
         return error_response(error.status, error.code, error.message, request_id=request_id(), details=error.details)
 
     @app.exception_handler(RequestValidationError)
@@ -78,6 +81,12 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
 
     @app.exception_handler(DBAPIError)
     def database_error(error: DBAPIError) -> Response[Any]:
+        refused = CLIENT_DATA_ERRORS.get(sqlstate(error) or "")
+        if refused is not None:
+            # The client's value, which validation let through, is one PostgreSQL cannot store or
+            # compare: the request is at fault, not the service.
+            logger.info("database refused a value", extra={"sqlstate": sqlstate(error)})
+            return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", refused, request_id=request_id())
         logger.exception("database error")
         if error.connection_invalidated or isinstance(error, InterfaceError):
             # The connection was lost or could not be made. The pool has dropped it; the next
@@ -95,6 +104,20 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     def unexpected(error: Exception) -> Response[Any]:
         logger.exception("unhandled error")
         return internal_error_response(request_id())
+
+
+# SQLSTATEs of values PostgreSQL refuses whatever the code does with them.
+CLIENT_DATA_ERRORS = {
+    "22021": "Text may not contain the NUL character (\\u0000) or bytes that are not UTF-8.",
+    "22P05": "Text may not contain the NUL character (\\u0000) or bytes that are not UTF-8.",
+    "22003": "A number is out of the range this field can hold.",
+}
+
+
+def sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of a pg8000 error (its first argument is the server's error fields)."""
+    fields = error.orig.args[0] if error.orig is not None and error.orig.args else None
+    return fields.get("C") if isinstance(fields, dict) else None
 
 
 def internal_error_response(request_id: str | None) -> Response[Any]:

@@ -81,20 +81,33 @@ def authorize(permission: str | None) -> Middleware:
     """
 
     def guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-        context = request_context(app)
-        if not context.authenticated:
-            if context.auth_error == UNAVAILABLE:
-                raise ServiceUnavailable("Sign-in is briefly unavailable; retry the request.")
-            _deny(app, context, permission, context.auth_error or "unauthenticated")
-            message = FAILURE_MESSAGES.get(context.auth_error or "", "Sign in, or send a bearer token.")
-            raise Unauthenticated(message)
-        if permission is not None and not context.can(permission):
-            _deny(app, context, permission, "missing_permission")
-            raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission})
+        check_caller(app, permission)
         return next_middleware(app)
 
-    guard.required_permission = permission  # type: ignore[attr-defined]  # read by the authorization matrix
+    guard.required_permission = permission  # type: ignore[attr-defined]  # read by AuthorizedValidation and the authorization matrix
     return guard
+
+
+def check_caller(app: HttpScope, permission: str | None) -> None:
+    """401 without a user, 403 without `permission`; either denial recorded as a security event."""
+    context = request_context(app)
+    if not context.authenticated:
+        if context.auth_error == UNAVAILABLE:
+            raise ServiceUnavailable("Sign-in is briefly unavailable; retry the request.")
+        record_denial(app, context.auth_error or "unauthenticated", permission)
+        message = FAILURE_MESSAGES.get(context.auth_error or "", "Sign in, or send a bearer token.")
+        raise Unauthenticated(message)
+    if permission is not None and not context.can(permission):
+        record_denial(app, "missing_permission", permission)
+        raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+
+
+def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]) -> None:
+    """Run the check of the route's `authorize(...)` guard, if it has one (see `AuthorizedValidation`)."""
+    for middleware in middlewares:
+        if hasattr(middleware, "required_permission"):
+            check_caller(app, middleware.required_permission)
+            return
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -113,15 +126,16 @@ def require_same_site(app: HttpScope) -> None:
     """Refuse (403, audited) a request that cannot show it comes from our own pages."""
     headers = app.current_event.headers
     if not headers.get("x-requested-with") and headers.get("origin") not in auth_settings().allowed_origins:
-        _deny(app, request_context(app), None, "csrf")
-        raise Forbidden("Cross-site request refused: send X-Requested-With.", code="csrf_failed")
+        record_denial(app, "csrf")
+        raise Forbidden("Cross-site request refused: send X-Requested-With.", code="csrf_failed", audited=True)
 
 
-def _deny(app: HttpScope, context: RequestContext, permission: str | None, reason: str) -> None:
+def record_denial(app: HttpScope, reason: str, permission: str | None = None) -> None:
+    """An `access_denied` security event for the request being resolved, in its own transaction."""
     event = app.current_event
     record_security_event_now(
         get_engine(),
-        context,
+        request_context(app),
         "access_denied",
         {"permission": permission, "reason": reason, "route": f"{event.http_method} {event.path}"},
     )

@@ -1,0 +1,181 @@
+"""Races, over real HTTP through the local stack: fifty people (or one person fifty times) approving
+at once, payments that together would overpay, concurrent duplicates of one Idempotency-Key, and
+the audit chain all of it was appended to. Nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from reliability.people import EVERY_PERMISSION, assert_envelope
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import httpx
+
+    from reliability.conftest import Figures
+    from reliability.people import People, Person
+
+WAYS = 50
+REQUESTER = ("pr.read", "pr.write")
+APPROVER = ("pr.read", "pr.approve")
+
+
+def at_once(calls: list[Callable[[], httpx.Response]]) -> list[httpx.Response]:
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
+
+
+def raised(people: People, requester: Person, steps: list[dict[str, Any]], amount: str = "1250.00") -> str:
+    created = people.http.post(
+        "/api/v1/prs",
+        headers=requester.headers,
+        json={"title": "Race", "payee": "ACME", "amount": amount, "currency": "EUR", "approvalFlow": steps},
+    )
+    assert created.status_code == 201, created.text
+    submitted = people.http.post(f"/api/v1/prs/{created.json()['id']}/submit", headers=requester.headers, json={})
+    assert submitted.status_code == 200, submitted.text
+    return str(created.json()["id"])
+
+
+def approvals_in_database(people: People, pr_id: str) -> int:
+    with people.database() as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM approvals WHERE payment_request_id = %s AND voided_at IS NULL",
+            (pr_id,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def approve(people: People, approver: Person, pr_id: str) -> Callable[[], httpx.Response]:
+    return lambda: people.http.post(f"/api/v1/prs/{pr_id}/approve", headers=approver.headers, json={})
+
+
+def test_fifty_distinct_approvers_of_an_allof_step_all_count(people: People, figures: Figures) -> None:
+    # Given a request whose one step needs all fifty approvers
+    requester = people.browser("requester", REQUESTER)
+    approvers = [people.browser("approver", APPROVER) for _ in range(WAYS)]
+    pr_id = raised(people, requester, [{"name": "Board", "mode": "allof", "approvers": [a.id for a in approvers]}])
+
+    # When all fifty approve at once
+    answers = at_once([approve(people, approver, pr_id) for approver in approvers])
+
+    # Then every approval counted once and the request is approved
+    assert Counter(answer.status_code for answer in answers) == {200: WAYS}, [a.text for a in answers][:3]
+    final = people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).json()
+    assert final["status"] == "approved"
+    assert approvals_in_database(people, pr_id) == WAYS
+    figures.record("race: 50 approvers, allof", requests=WAYS, approvals=WAYS, lost=0, doubled=0)
+
+
+def test_fifty_approvers_of_an_anyof_step_one_wins(people: People, figures: Figures) -> None:
+    requester = people.browser("requester", REQUESTER)
+    approvers = [people.browser("approver", APPROVER) for _ in range(WAYS)]
+    pr_id = raised(people, requester, [{"name": "Any", "mode": "anyof", "approvers": [a.id for a in approvers]}])
+
+    answers = at_once([approve(people, approver, pr_id) for approver in approvers])
+
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {200: 1, 409: WAYS - 1}, statuses
+    for refused in (answer for answer in answers if answer.status_code == 409):
+        assert_envelope(refused)
+    assert approvals_in_database(people, pr_id) == 1
+    figures.record("race: 50 approvers, anyof", requests=WAYS, accepted=1, refused_409=WAYS - 1, doubled=0)
+
+
+def test_one_approver_fifty_times_counts_once(people: People, figures: Figures) -> None:
+    # Given a step that needs alice and bob
+    requester = people.browser("requester", REQUESTER)
+    alice, bob = people.browser("alice", APPROVER), people.browser("bob", APPROVER)
+    pr_id = raised(people, requester, [{"name": "Both", "mode": "allof", "approvers": [alice.id, bob.id]}])
+
+    # When alice's approval arrives fifty times at once
+    answers = at_once([approve(people, alice, pr_id) for _ in range(WAYS)])
+
+    # Then it counts once: the request still waits for bob
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {200: 1, 409: WAYS - 1}, statuses
+    assert approvals_in_database(people, pr_id) == 1
+    assert people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).json()["status"] == "pending"
+    figures.record("race: 1 approver x50", requests=WAYS, accepted=1, refused_409=WAYS - 1, doubled=0)
+
+
+def test_concurrent_payments_never_overpay(people: People, figures: Figures) -> None:
+    # Given an approved request for 100.00 EUR
+    requester = people.browser("requester", REQUESTER)
+    approver = people.browser("approver", APPROVER)
+    treasurer = people.browser("treasurer", ("pr.read", "payment.read", "payment.write"))
+    pr_id = raised(people, requester, [{"name": "One", "mode": "anyof", "approvers": [approver.id]}], amount="100.00")
+    assert approve(people, approver, pr_id)().status_code == 200
+
+    # When twenty payments of 40.00 are recorded at once
+    def pay() -> httpx.Response:
+        return people.http.post(
+            f"/api/v1/prs/{pr_id}/payments", headers=treasurer.headers, json={"amount": "40.00", "currency": "EUR"}
+        )
+
+    answers = at_once([pay for _ in range(20)])
+
+    # Then exactly two fit, the rest are refused as overpayments, and the books agree
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {201: 2, 409: 18}, statuses
+    assert {assert_envelope(a)["code"] for a in answers if a.status_code == 409} == {"overpayment"}
+    with people.database() as connection:
+        row = connection.execute(
+            "SELECT coalesce(sum(amount), 0) FROM payments WHERE payment_request_id = %s AND voided_at IS NULL",
+            (pr_id,),
+        ).fetchone()
+    assert row is not None
+    assert Decimal(row[0]) == Decimal("80.00")
+    figures.record("race: 20 payments of 40 on 100", requests=20, recorded=2, refused=18, overpaid=0)
+
+
+def test_concurrent_duplicates_of_an_idempotency_key(people: People, figures: Figures) -> None:
+    # Given one request to create, sent twenty times at once with the same Idempotency-Key
+    requester = people.browser("requester", EVERY_PERMISSION)
+    title = f"Idempotent {uuid.uuid4()}"
+    headers = {**requester.headers, "Idempotency-Key": str(uuid.uuid4())}
+    body = {
+        "title": title,
+        "payee": "ACME",
+        "amount": "10.00",
+        "currency": "EUR",
+        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [requester.id]}],
+    }
+
+    answers = at_once([lambda: people.http.post("/api/v1/prs", headers=headers, json=body) for _ in range(20)])
+
+    # Then one created it; a duplicate in flight is 409, one after it replays the same 201
+    statuses = Counter(answer.status_code for answer in answers)
+    assert set(statuses) <= {201, 409} and statuses[201] >= 1, statuses
+    assert len({answer.json()["id"] for answer in answers if answer.status_code == 201}) == 1
+    for refused in (answer for answer in answers if answer.status_code == 409):
+        assert_envelope(refused)
+    with people.database() as connection:
+        row = connection.execute("SELECT count(*) FROM payment_requests WHERE title = %s", (title,)).fetchone()
+    assert row is not None
+    assert row[0] == 1
+    figures.record(
+        "race: 20 duplicates, one Idempotency-Key",
+        requests=20,
+        created=1,
+        replayed=statuses[201] - 1,
+        refused_409=statuses[409],
+        doubled=0,
+    )
+
+
+def test_the_audit_chain_is_intact_after_the_races(people: People, figures: Figures) -> None:
+    auditor = people.browser("auditor", ("audit.read",))
+
+    verification = people.http.get("/api/v1/audit-events/verify", headers=auditor.headers)
+
+    assert verification.status_code == 200, verification.text
+    report = verification.json()
+    assert report["intact"], report
+    figures.record("audit chain after concurrent appends", events_checked=report["checked"], broken=0)
