@@ -11,7 +11,6 @@ from urllib.parse import quote_plus
 
 import boto3
 import httpx
-import pytest
 from unit.invoice_pdfs import ruled_table
 
 from support.events import load_event
@@ -69,11 +68,6 @@ def bucket_of(upload: dict[str, Any]) -> str:
     return str(upload["url"]).rstrip("/").rsplit("/", 1)[1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open decision: the parser ignores an event whose object is gone (invoice_api/parser.py, head_object "
-    "404 -> 'ignored'), so the invoice stays 'received'; issue 11 asks for parse_failed with a reason",
-)
 def test_an_object_deleted_before_the_parser_reads_it_is_parse_failed_with_a_reason(
     people: People, figures: Figures
 ) -> None:

@@ -343,6 +343,32 @@ def record_upload(
     return True
 
 
+MISSING_UPLOAD = "The uploaded file was gone before it could be read (deleted or replaced); upload it again."
+
+
+def record_missing_upload(
+    connection: Connection, context: RequestContext, attachment_id: uuid.UUID, *, now: datetime
+) -> bool:
+    """The upload's notification came but its object is gone (deleted or overwritten before it was
+    read): an invoice still waiting for that file fails with a reason a person can act on. False
+    (and nothing changed) when a version of it was already recorded, or this was already said."""
+    found = repository.attachment(connection, attachment_id)
+    if found is None:
+        return False
+    row = _lock(connection, found["invoice_id"])
+    attachment = repository.attachment(connection, attachment_id, for_update=True)
+    assert attachment is not None
+    if attachment["uploaded_at"] is not None or row["status"] not in ("received", "parse_failed"):
+        return False
+    if row["parse_error"] == MISSING_UPLOAD:
+        return False
+    after = {"status": "parse_failed", "parse_error": MISSING_UPLOAD}
+    repository.update_invoice(connection, row["id"], now=now, **after)
+    extra = {"attachmentId": str(attachment_id), "reason": "object_missing"}
+    _announce(connection, context, row["id"], "invoice.parse_failed", before=row, extra=extra)
+    return True
+
+
 def _parsed_values(
     connection: Connection, row: RowMapping, outcome: dict[str, Any], *, now: datetime
 ) -> dict[str, Any]:

@@ -50,12 +50,16 @@ def handle(bucket: str, key: str, request_id: str) -> str:
         logger.warning("upload for no known attachment ignored", extra={"key": key})
         return "ignored"
     s3 = aws.client("s3")
+    context = RequestContext(request_id=request_id, auth_method="system")
     try:
         head = s3.head_object(Bucket=bucket, Key=key)
     except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return "ignored"
-        raise
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+            raise
+        with transaction(engine) as connection:
+            missing = flows.record_missing_upload(connection, context, attachment_id, now=datetime.now(UTC))
+        logger.info("uploaded object gone before it was read", extra={"key": key, "recorded": missing})
+        return "parse_failed" if missing else "ignored"
     etag, version_id, size = head["ETag"].strip('"'), head.get("VersionId"), int(head["ContentLength"])
     if attachment["uploaded_at"] and attachment["etag"] == etag and attachment["version_id"] == version_id:
         return "already recorded"
@@ -76,7 +80,6 @@ def handle(bucket: str, key: str, request_id: str) -> str:
             failure = f"The file is not {KINDS[content_type]}, whatever its name says."
         elif content_type == "application/pdf":
             outcome, failure = parse_pdf(data)
-    context = RequestContext(request_id=request_id, auth_method="system")
     with transaction(engine) as connection:
         recorded = flows.record_upload(
             connection,

@@ -108,6 +108,26 @@ def test_the_same_event_twice_or_late_makes_one_result(clerk: ApiClient, uploads
     assert invoice["version"] == 3
 
 
+def test_a_file_gone_before_it_was_read_fails_the_invoice_once_with_a_reason(
+    clerk: ApiClient, uploads: Uploads, engine: Engine
+) -> None:
+    # Given an upload whose notification arrives after its object was deleted
+    created = new_upload(clerk)
+    invoice_id = created["invoice"]["id"]
+    event = uploads.event(created["upload"]["fields"]["key"], "0" * 32, None, 1234)
+
+    # When the parser gets that notification, twice
+    uploads.deliver(event)
+    uploads.deliver(event)
+
+    # Then the invoice failed once, saying what to do, and still has no file
+    invoice = clerk.get(f"/api/v1/invoices/{invoice_id}").body
+    assert invoice["status"] == "parse_failed"
+    assert "upload it again" in invoice["parseError"]
+    assert audit_actions(engine, invoice_id).count("invoice.parse_failed") == 1
+    assert invoice["attachments"][0]["uploadedAt"] is None
+
+
 def test_parsing_never_overwrites_what_a_person_entered(clerk: ApiClient, uploads: Uploads) -> None:
     # Given an invoice whose vendor and total a person entered
     invoice = clerk.post(
