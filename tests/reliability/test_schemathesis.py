@@ -127,3 +127,49 @@ def test_every_operation_conforms_in_both_auth_modes(
         failures=len(tally.failures),
     )
     assert not tally.failures, "\n".join(tally.failures[:30])
+
+
+def test_sequences_along_the_links_schemathesis_infers_conform(
+    stack: LocalStack, people: People, figures: Figures
+) -> None:
+    # Given the links Schemathesis infers between operations (an id one answer returns is the path
+    # parameter of another: create a request, then read, edit, submit or cancel it...)
+    caller = people.browser("stateful")
+    tally = Tally()
+    workflow = SCHEMA.as_state_machine()
+    links = sum(1 for name in dir(workflow) if not name.startswith("_") and "__" in name)
+
+    class Sequences(workflow):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": stack.api_url, "headers": caller.headers, "allow_redirects": False, "timeout": 60}
+
+        def validate_response(self, response: Any, case: Any, *args: Any, **kwargs: Any) -> None:
+            tally.count(response.status_code)
+            label = f"{case.method.upper()} {case.path} -> {response.status_code}"
+            try:
+                case.validate_response(response, checks=CHECKS[:-1], headers=caller.headers)
+            except FailureGroup as group:
+                titles = "; ".join(f"{failure.title}: {failure.message[:300]}" for failure in group.exceptions)
+                tally.failures.append(f"{label}: {titles} | {response.content[:300]!r}")
+
+    # When sequences of calls follow them with valid data
+    Sequences.run(
+        settings=hypothesis.settings(
+            max_examples=10 * SOAK_FACTOR,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+
+    # Then every answer along the way conformed
+    figures.record(
+        "schemathesis stateful (session)",
+        links=links,
+        calls=tally.examples,
+        **tally.by_status,
+        failures=len(tally.failures),
+    )
+    assert not tally.failures, "\n".join(tally.failures[:30])
