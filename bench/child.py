@@ -20,7 +20,8 @@ from typing import Any  # noqa: E402
 
 
 class Context:
-    """The fields of Lambda's context object that Powertools reads."""
+    """The fields of Lambda's context object that Powertools reads. (Not the tests' FakeLambdaContext:
+    it would load Powertools into every measured process, the raw-driver floor's included.)"""
 
     function_name = "bench"
     function_version = "$LATEST"

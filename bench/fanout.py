@@ -9,7 +9,6 @@ import asyncio
 import json
 import tempfile
 import time
-from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,6 @@ from websockets.asyncio.client import ClientConnection, connect
 from bench import system  # noqa: F401  (puts tests/ on sys.path)
 from support.local_stack import LocalStack
 
-SESSION_COOKIE = "__Host-payreq_session"
-TEST_LOGIN_TOKEN = "payreq-local"  # the local stack's TestLoginToken parameter
 OPENING_AT_ONCE = 50
 
 
@@ -35,17 +32,6 @@ def measure(*, connections: int) -> dict[str, Any]:
                 stack.interrupt()
             finally:
                 stack.kill()
-
-
-def sign_in(stack: LocalStack, email: str, permissions: list[str]) -> str:
-    """Test-token login over HTTP; the Cookie header a browser would send back."""
-    response = httpx.post(
-        f"{stack.api_url}/auth/test-login",
-        json={"token": TEST_LOGIN_TOKEN, "email": email, "permissions": permissions},
-        timeout=30,
-    )
-    response.raise_for_status()
-    return f"{SESSION_COOKIE}={SimpleCookie(response.headers['set-cookie'])[SESSION_COOKIE].value}"
 
 
 async def _subscribed(stack: LocalStack, cookie: str, gate: asyncio.Semaphore) -> ClientConnection:
@@ -76,8 +62,8 @@ async def _arrival(socket: ClientConnection, created: asyncio.Future[str]) -> fl
 
 
 async def _fan_out(stack: LocalStack, connections: int) -> dict[str, Any]:
-    reader = sign_in(stack, "bob@example.com", ["pr.read"])
-    writer = sign_in(stack, "alice@example.com", ["pr.read", "pr.write"])
+    reader = stack.session_cookie("bob@example.com", ["pr.read"])
+    writer = stack.session_cookie("alice@example.com", ["pr.read", "pr.write"])
     opening = time.perf_counter()
     gate = asyncio.Semaphore(OPENING_AT_ONCE)
     sockets = await asyncio.gather(*(_subscribed(stack, reader, gate) for _ in range(connections)))

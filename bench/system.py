@@ -8,11 +8,15 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+    from payreq_local.intrinsics import Resolver
+    from payreq_local.template import Application
 
 ROOT = Path(__file__).resolve().parents[1]
 # The orchestrator builds its data through the functions' flows, and reuses the tests' event
@@ -44,16 +48,24 @@ def database() -> Iterator[str]:
             server.stop()
 
 
-def function_environment(function: str, database_url: str) -> dict[str, str]:
-    """The environment `function` (a logical id such as `PrFunction`) gets locally, with tracing off
-    and nothing but loopback endpoints, as a fresh Lambda container would."""
-    from payreq_local.environment import LOCAL_PARAMETERS, LocalEndpoints, function_environment
+@cache
+def _local_application() -> tuple[Resolver, Application]:
+    """template.yaml as the local stack reads it (read once per run)."""
+    from payreq_local.environment import LOCAL_PARAMETERS
     from payreq_local.intrinsics import Resolver
     from payreq_local.template import load_template, read_application
 
     template = load_template()
     resolver = Resolver(template, dict(LOCAL_PARAMETERS))
-    application = read_application(template, resolver)
+    return resolver, read_application(template, resolver)
+
+
+def function_environment(function: str, database_url: str) -> dict[str, str]:
+    """The environment `function` (a logical id such as `PrFunction`) gets locally, with tracing off
+    and nothing but loopback endpoints, as a fresh Lambda container would."""
+    from payreq_local.environment import LocalEndpoints, function_environment
+
+    resolver, application = _local_application()
     nowhere = "http://127.0.0.1:9"  # nothing listens: the measured requests never reach AWS
     endpoints = LocalEndpoints(database_url=database_url, s3_url=nowhere, sqs_url=nowhere, gateway_url=nowhere)
     environment = function_environment(application.functions[function], resolver, endpoints)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -20,23 +19,10 @@ from websockets.asyncio.client import connect
 if TYPE_CHECKING:
     from support.local_stack import LocalStack
 
-# The local stack's TestLoginToken parameter value (payreq_local.environment.LOCAL_PARAMETERS).
-TEST_LOGIN_TOKEN = "payreq-local"
-SESSION_COOKIE = "__Host-payreq_session"
-
 
 def sign_in(stack: LocalStack, email: str, permissions: list[str]) -> dict[str, str]:
-    """Test-token login; the headers a browser would then send (its session cookie)."""
-    response = httpx.post(
-        f"{stack.api_url}/auth/test-login",
-        json={"token": TEST_LOGIN_TOKEN, "email": email, "permissions": permissions},
-        timeout=30,
-    )
-    assert response.status_code == 200, response.text
-    # The cookie is Secure (a __Host- cookie): httpx would not send it back over http, a browser on
-    # localhost does; so it goes back by hand.
-    cookie = SimpleCookie(response.headers["set-cookie"])[SESSION_COOKIE].value
-    return {"Cookie": f"{SESSION_COOKIE}={cookie}", "X-Requested-With": "payreq-e2e"}
+    """Test-token login; the headers a browser would then send (its session cookie, our CSRF header)."""
+    return {"Cookie": stack.session_cookie(email, permissions), "X-Requested-With": "payreq-e2e"}
 
 
 def wait_until(check: Any, timeout: float = 20.0) -> Any:

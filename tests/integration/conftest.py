@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from support.api_client import ApiClient
-from support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
+from support.fake_oidc import FakeOidcProvider
 from support.team import APPROVER, REQUESTER, Member, Team
 
 if TYPE_CHECKING:
@@ -27,12 +27,7 @@ def google() -> Iterator[FakeOidcProvider]:
 @pytest.fixture(autouse=True)
 def auth_environment(google: FakeOidcProvider, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = {
-        "AUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
-        "AUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-        "AUTH_GOOGLE_ISSUER": google.issuer,
-        "AUTH_GOOGLE_AUTHORIZATION_URL": f"{google.issuer}/authorize",
-        "AUTH_GOOGLE_TOKEN_URL": google.token_url,
-        "AUTH_GOOGLE_JWKS_URL": google.jwks_url,
+        **google.google_settings(),
         "AUTH_PUBLIC_BASE_URL": "https://payreq.example",
         "AUTH_ALLOWED_ORIGINS": "https://payreq.example",
         "AUTH_TEST_LOGIN_TOKEN": TEST_LOGIN_TOKEN,

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from reliability.people import People
-from support.fake_oidc import CLIENT_ID, CLIENT_SECRET, FakeOidcProvider
+from support.fake_oidc import FakeOidcProvider
 from support.local_stack import LocalStack
 
 if TYPE_CHECKING:
@@ -75,20 +75,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, google: FakeOidcProvider) ->
     where = tmp_path_factory.mktemp("reliability-stack")
     # Google sign-in against the fake provider on loopback (`sam local --env-vars` format)
     env_vars = where / "env-vars.json"
-    env_vars.write_text(
-        json.dumps(
-            {
-                "Parameters": {
-                    "AUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
-                    "AUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
-                    "AUTH_GOOGLE_ISSUER": google.issuer,
-                    "AUTH_GOOGLE_AUTHORIZATION_URL": f"{google.issuer}/authorize",
-                    "AUTH_GOOGLE_TOKEN_URL": google.token_url,
-                    "AUTH_GOOGLE_JWKS_URL": google.jwks_url,
-                }
-            }
-        )
-    )
+    env_vars.write_text(json.dumps({"Parameters": google.google_settings()}))
     running = LocalStack.start(where / "postgres", "--env-vars", str(env_vars))
     yield running
     try:

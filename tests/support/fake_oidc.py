@@ -88,6 +88,17 @@ class FakeOidcProvider:
     def token_url(self) -> str:
         return f"{self.issuer}/token"
 
+    def google_settings(self) -> dict[str, str]:
+        """The AUTH_GOOGLE_* settings that point Payreq's Google sign-in at this provider."""
+        return {
+            "AUTH_GOOGLE_CLIENT_ID": CLIENT_ID,
+            "AUTH_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+            "AUTH_GOOGLE_ISSUER": self.issuer,
+            "AUTH_GOOGLE_AUTHORIZATION_URL": f"{self.issuer}/authorize",
+            "AUTH_GOOGLE_TOKEN_URL": self.token_url,
+            "AUTH_GOOGLE_JWKS_URL": self.jwks_url,
+        }
+
     # --- the user's side: consenting on the provider's page ----------------------------------
 
     def authorize(

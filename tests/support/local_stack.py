@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 READY_MARKER = "payreq local ready in"
+# The local stack's TestLoginToken parameter (payreq_local.environment.LOCAL_PARAMETERS).
+TEST_LOGIN_TOKEN = "payreq-local"
+SESSION_COOKIE = "__Host-payreq_session"
 READY_TIMEOUT_SECONDS = 120
 
 
@@ -80,6 +84,17 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return self.value("PAYREQ_API_URL")
+
+    def session_cookie(self, email: str, permissions: list[str]) -> str:
+        """Test-token login over HTTP; the Cookie header a browser would then send back. (The cookie is
+        Secure, a `__Host-` cookie: httpx keeps it from plain http, a browser on localhost sends it.)"""
+        response = httpx.post(
+            f"{self.api_url}/auth/test-login",
+            json={"token": TEST_LOGIN_TOKEN, "email": email, "permissions": permissions},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return f"{SESSION_COOKIE}={SimpleCookie(response.headers['set-cookie'])[SESSION_COOKIE].value}"
 
     @property
     def websocket_url(self) -> str:

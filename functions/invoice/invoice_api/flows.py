@@ -291,6 +291,18 @@ def attachment_of(connection: Connection, invoice_id: uuid.UUID, attachment_id: 
 # --- the parser's results -----------------------------------------------------------------------
 
 
+def _locked_with_attachment(connection: Connection, attachment_id: uuid.UUID) -> tuple[RowMapping, RowMapping] | None:
+    """The attachment's invoice and the attachment, both locked (invoice first, as every change
+    takes them); None for an attachment no one asked for."""
+    found = repository.attachment(connection, attachment_id)
+    if found is None:
+        return None
+    row = _lock(connection, found["invoice_id"])
+    attachment = repository.attachment(connection, attachment_id, for_update=True)
+    assert attachment is not None
+    return row, attachment
+
+
 def record_upload(
     connection: Connection,
     context: RequestContext,
@@ -306,12 +318,10 @@ def record_upload(
 ) -> bool:
     """Record one uploaded object version and what parsing found. Returns False (and changes nothing)
     when this version was already recorded: a repeated or late S3 event makes no second result."""
-    found = repository.attachment(connection, attachment_id)
-    if found is None:
+    locked = _locked_with_attachment(connection, attachment_id)
+    if locked is None:
         return False
-    row = _lock(connection, found["invoice_id"])
-    attachment = repository.attachment(connection, attachment_id, for_update=True)
-    assert attachment is not None
+    row, attachment = locked
     if attachment["etag"] == etag and attachment["version_id"] == version_id and attachment["uploaded_at"]:
         return False
     repository.update_attachment(
@@ -352,12 +362,10 @@ def record_missing_upload(
     """The upload's notification came but its object is gone (deleted or overwritten before it was
     read): an invoice still waiting for that file fails with a reason a person can act on. False
     (and nothing changed) when a version of it was already recorded, or this was already said."""
-    found = repository.attachment(connection, attachment_id)
-    if found is None:
+    locked = _locked_with_attachment(connection, attachment_id)
+    if locked is None:
         return False
-    row = _lock(connection, found["invoice_id"])
-    attachment = repository.attachment(connection, attachment_id, for_update=True)
-    assert attachment is not None
+    row, attachment = locked
     if attachment["uploaded_at"] is not None or row["status"] not in ("received", "parse_failed"):
         return False
     if row["parse_error"] == MISSING_UPLOAD:
