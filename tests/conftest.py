@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import logging
 import os
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -17,7 +19,6 @@ from support.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from pathlib import Path
 
     from sqlalchemy.engine import Engine
 
@@ -32,6 +33,23 @@ os.environ.update(
         "PAYREQ_STAGE": "test",
     }
 )
+
+# pytest's default temporary root is shared by every run of the same user and keeps only the last
+# three runs: a second run on the machine deleted the first one's databases mid-run. Each run gets
+# its own folder inside the checkout instead, removed when the run ends.
+_RUN_TEMP_ROOT = Path(__file__).resolve().parent.parent / ".pytest-tmp"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        _RUN_TEMP_ROOT.mkdir(exist_ok=True)
+        config.option.basetemp = str(_RUN_TEMP_ROOT / f"run-{os.getpid()}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    basetemp = config.option.basetemp
+    if basetemp is not None and Path(basetemp).parent == _RUN_TEMP_ROOT:
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
