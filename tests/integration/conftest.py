@@ -33,6 +33,8 @@ def auth_environment(google: FakeOidcProvider, monkeypatch: pytest.MonkeyPatch) 
         "AUTH_TEST_LOGIN_TOKEN": TEST_LOGIN_TOKEN,
         # Each test sees revocations at once; the cache has a test of its own.
         "AUTH_CACHE_SECONDS": "0",
+        # Tests write their approval flows inline; the default (managers only) has tests of its own.
+        "PAYREQ_INLINE_FLOWS": "anyone",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

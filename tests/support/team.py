@@ -52,6 +52,12 @@ def submitted(by: Member, flow: list[dict[str, Any]], **fields: Any) -> str:
     return str(created.body["id"])
 
 
-def decide(member: Member, pr_id: str, action: str, comment: str | None = None) -> ApiResponse:
-    body = {"comment": comment} if action in ("approve", "reject") else None
-    return member.browser.post(f"/api/v1/prs/{pr_id}/{action}", json_body=body if body is not None else {})
+def decide(
+    member: Member, pr_id: str, action: str, comment: str | None = None, *, if_match: str | None = None
+) -> ApiResponse:
+    """`member` approves, rejects or withdraws as an approver does: on the version they read, whose
+    ETag goes in If-Match (read just now unless `if_match` says what they read earlier)."""
+    if if_match is None:
+        if_match = member.browser.get(f"/api/v1/prs/{pr_id}").headers.get("etag", '"0"')
+    body = {"comment": comment} if action in ("approve", "reject") else {}
+    return member.browser.post(f"/api/v1/prs/{pr_id}/{action}", json_body=body, headers={"If-Match": if_match})

@@ -10,25 +10,12 @@ from pydantic import Field, StringConstraints, model_validator
 from stdnum import bic, iban
 from stdnum.us import rtn
 
-from payment_api.sensitive import card_number_paths, last4
+from payment_api.sensitive import last4
 from payreq.http.models import ApiModel, RequestModel
 from payreq.money import Amount, CurrencyCode, check_fits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 MethodType = Literal["bank_transfer", "card", "check", "wire", "other"]
-
-
-class _RefusesCardNumbers(RequestModel):
-    @model_validator(mode="before")
-    @classmethod
-    def _no_card_numbers(cls, data: Any) -> Any:
-        found = card_number_paths(data)
-        if found:
-            raise ValueError(
-                f"a full card number is not accepted (in {', '.join(found)}); give the brand, "
-                "last 4 digits and expiry only"
-            )
-        return data
 
 
 def masked_details(method_type: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +71,7 @@ def masked_details(method_type: str, details: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in stored.items() if value is not None}
 
 
-class NewPaymentMethod(_RefusesCardNumbers):
+class NewPaymentMethod(RequestModel):
     payee: Text
     type: MethodType
     label: Text
@@ -97,7 +84,7 @@ class NewPaymentMethod(_RefusesCardNumbers):
         return self
 
 
-class PaymentMethodChanges(_RefusesCardNumbers):
+class PaymentMethodChanges(RequestModel):
     label: Text | None = None
     details: dict[str, Any] | None = None
     is_default: bool | None = None

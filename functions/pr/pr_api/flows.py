@@ -16,8 +16,10 @@ from payreq.numbering import next_number
 from payreq.outbox import publish_change
 from pr_api import repository, rules
 from pr_api.models import InvoiceSummary, PaymentRequestSummary, PaymentRequestView, StepView
+from pr_api.settings import pr_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Collection, Mapping
     from datetime import datetime
 
     from sqlalchemy.engine import Connection, RowMapping
@@ -72,6 +74,7 @@ def summaries(connection: Connection, rows: list[RowMapping]) -> list[PaymentReq
                 **row,
                 "amount": format_amount(row["amount"], row["currency"]),
                 "invoices_total": format_amount(row["invoices_total"], row["currency"]),
+                "material_hash": row["material_hash"].hex(),
                 "steps": [StepView.model_validate(step) for step in steps[row["id"]]],
             }
         )
@@ -92,8 +95,11 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
             )
         flow = template["steps"]
     else:
+        _ensure_may_define_flows(context)
         flow = [step.model_dump(mode="json") for step in request.approval_flow or ()]
     ensure_approvers_exist(connection, flow)
+    # Refused now rather than at submit: a request nobody could ever approve is no request.
+    _ensure_completable(connection, rules.applicable_steps(flow, request.amount), makers={context.user_id})
     pr_id = uuid.uuid4()
     values = request.model_dump(exclude={"approval_flow", "approval_flow_template_id"})
     created = repository.insert_request(
@@ -106,6 +112,8 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
         status="draft",
         requester_id=context.user_id,
         last_editor_id=context.user_id,
+        material_version=1,
+        material_hash=rules.material_hash(request.amount, request.currency, request.payee, flow),
         created_at=now,
         updated_at=now,
     )
@@ -132,6 +140,7 @@ def edit(
         )
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"approval_flow"})
     if changes.approval_flow is not None:
+        _ensure_may_define_flows(context)
         values["approval_flow"] = [step.model_dump(mode="json") for step in changes.approval_flow]
         ensure_approvers_exist(connection, values["approval_flow"])
     try:
@@ -139,11 +148,14 @@ def edit(
     except ValueError as error:
         raise InvalidInput(f"amount: {error}", details={"field": "amount"}) from None
     values["last_editor_id"] = context.user_id
-    if rules.is_material(values, row) and row["status"] in ("pending", "approved"):
-        # Approvers agreed to the old terms: their approvals lapse and approval starts over.
-        repository.void_approvals(connection, pr_id, reason="material change", now=now)
-        merged = {**row, **values}
-        values.update(_freeze_steps(connection, merged, now=now), status="pending", decided_at=None)
+    merged = {**row, **values}
+    _ensure_completable(
+        connection,
+        rules.applicable_steps(merged["approval_flow"], merged["amount"]),
+        makers={row["requester_id"], context.user_id},
+    )
+    if rules.is_material(values, row):
+        values.update(_terms_changed(connection, merged, now=now))
     before = dict(row)
     after = repository.update_request(connection, pr_id, now=now, **values)
     _announce(connection, context, after, "pr.edited", before=before)
@@ -162,10 +174,17 @@ def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
 
 
 def approve(
-    connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, comment: str | None, now: datetime
+    connection: Connection,
+    context: RequestContext,
+    pr_id: uuid.UUID,
+    *,
+    read_version: int,
+    comment: str | None,
+    now: datetime,
 ) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("approve", row["status"])
+    _ensure_current_terms(row, read_version)
     if context.user_id in (row["requester_id"], row["last_editor_id"]):
         raise Forbidden(
             "You raised or last edited this payment request, so someone else must approve it.", code="maker_checker"
@@ -179,7 +198,7 @@ def approve(
         decision="approved",
         comment=comment,
         created_at=now,
-        material_hash=rules.material_hash(row["amount"], row["currency"], row["payee"], row["approval_flow"]),
+        material_hash=row["material_hash"],
     )
     values: dict[str, Any] = {}
     if repository.live_approval_count(connection, step["id"]) >= step["required"]:
@@ -201,10 +220,17 @@ def approve(
 
 
 def reject(
-    connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, comment: str | None, now: datetime
+    connection: Connection,
+    context: RequestContext,
+    pr_id: uuid.UUID,
+    *,
+    read_version: int,
+    comment: str | None,
+    now: datetime,
 ) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("reject", row["status"])
+    _ensure_current_terms(row, read_version)
     step = _my_current_step(connection, row, context)
     repository.insert_decision(
         connection,
@@ -214,15 +240,18 @@ def reject(
         decision="rejected",
         comment=comment,
         created_at=now,
-        material_hash=rules.material_hash(row["amount"], row["currency"], row["payee"], row["approval_flow"]),
+        material_hash=row["material_hash"],
     )
     after = repository.update_request(connection, pr_id, now=now, status="rejected", decided_at=now)
     _announce(connection, context, after, "pr.rejected", before=row, extra={"step": step["position"]})
 
 
-def unapprove(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
+def unapprove(
+    connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, read_version: int, now: datetime
+) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("unapprove", row["status"])
+    _ensure_current_terms(row, read_version)
     assert context.user_id is not None
     if repository.has_live_payments(connection, pr_id):
         raise Conflict(
@@ -267,6 +296,7 @@ def link_invoice(
 ) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("link", row["status"])
+    _ensure_may_link(row, context)
     invoice = repository.invoice_for_linking(connection, invoice_id)
     if invoice is None:
         raise NotFound("No invoice with this id.")
@@ -285,7 +315,9 @@ def link_invoice(
         )
     assert context.user_id is not None
     repository.link_invoice(connection, pr_id, invoice_id, context.user_id, now)
-    after = repository.update_request(connection, pr_id, now=now)
+    after = repository.update_request(
+        connection, pr_id, now=now, **_invoices_changed(connection, row, context, now=now)
+    )
     _announce(connection, context, after, "pr.invoice_linked", before=row, extra={"invoiceId": str(invoice_id)})
 
 
@@ -294,9 +326,12 @@ def unlink_invoice(
 ) -> None:
     row = _lock(connection, pr_id)
     rules.ensure_allowed("link", row["status"])
+    _ensure_may_link(row, context)
     if not repository.unlink_invoice(connection, pr_id, invoice_id):
         raise NotFound("That invoice is not linked to this payment request.")
-    after = repository.update_request(connection, pr_id, now=now)
+    after = repository.update_request(
+        connection, pr_id, now=now, **_invoices_changed(connection, row, context, now=now)
+    )
     _announce(connection, context, after, "pr.invoice_unlinked", before=row, extra={"invoiceId": str(invoice_id)})
 
 
@@ -315,6 +350,71 @@ def _ensure_requester(row: RowMapping, context: RequestContext, verb: str) -> No
         raise Forbidden(f"Only the requester may {verb} this payment request.", code="not_requester")
 
 
+def _ensure_may_link(row: RowMapping, context: RequestContext) -> None:
+    if row["requester_id"] != context.user_id and not context.can("pr.manage"):
+        raise Forbidden(
+            "Only the requester (or someone with pr.manage) may link or unlink this request's invoices.",
+            code="not_requester",
+        )
+
+
+def _ensure_may_define_flows(context: RequestContext) -> None:
+    # Otherwise a requester could route their own payment to a friend for approval.
+    if pr_settings().inline_flows == "managers" and not context.can("flows.manage"):
+        raise Forbidden(
+            "Only holders of flows.manage may give a payment request its own approval flow; "
+            "choose an approval flow template (approvalFlowTemplateId).",
+            code="inline_flow_forbidden",
+        )
+
+
+def _ensure_current_terms(row: RowMapping, read_version: int) -> None:
+    rules.ensure_decided_on_current_terms(
+        read_version, version=row["version"], material_version=row["material_version"]
+    )
+
+
+def _ensure_completable(connection: Connection, steps: list[dict[str, Any]], *, makers: Collection[object]) -> None:
+    approvers = {uuid.UUID(str(approver)) for step in steps for approver in step["approvers"]}
+    active = approvers - set(repository.unknown_users(connection, approvers))
+    name = rules.unfulfillable_step(steps, makers={str(maker) for maker in makers}, eligible={str(a) for a in active})
+    if name is not None:
+        raise InvalidInput(
+            f"Step '{name}' cannot be completed: it has fewer eligible approvers than it needs "
+            "(the requester and the last editor may not approve, and every approver must be an active user).",
+            code="step_cannot_complete",
+            details={"step": name},
+        )
+
+
+def _terms_changed(connection: Connection, merged: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+    """The values a change of material terms adds: a new fingerprint, the version it happened at,
+    and for a request under approval, approval starting over."""
+    values: dict[str, Any] = {
+        "material_version": merged["version"] + 1,
+        "material_hash": rules.material_hash(
+            merged["amount"],
+            merged["currency"],
+            merged["payee"],
+            merged["approval_flow"],
+            repository.linked_invoice_totals(connection, merged["id"]),
+        ),
+    }
+    if merged["status"] in ("pending", "approved"):
+        # Approvers agreed to the old terms: their approvals lapse and approval starts over.
+        repository.void_approvals(connection, merged["id"], reason="material change", now=now)
+        values.update(_freeze_steps(connection, merged, now=now), status="pending", decided_at=None)
+    return values
+
+
+def _invoices_changed(
+    connection: Connection, row: RowMapping, context: RequestContext, *, now: datetime
+) -> dict[str, Any]:
+    # Whoever changes what is to be paid is its last editor: maker-checker keeps them from approving.
+    merged = {**row, "last_editor_id": context.user_id}
+    return {"last_editor_id": context.user_id, **_terms_changed(connection, merged, now=now)}
+
+
 def ensure_approvers_exist(connection: Connection, flow: list[dict[str, Any]]) -> None:
     unknown = repository.unknown_users(connection, (uuid.UUID(str(a)) for step in flow for a in step["approvers"]))
     if unknown:
@@ -328,15 +428,9 @@ def _freeze_steps(connection: Connection, row: Any, *, now: datetime) -> dict[st
     steps = rules.applicable_steps(row["approval_flow"], row["amount"])
     if not steps:
         raise InvalidInput("No step of the approval flow applies to this amount.", code="no_applicable_step")
-    makers = {str(row["requester_id"]), str(row["last_editor_id"])}
-    for step in steps:
-        # Maker-checker would make a step that counts on its maker impossible to complete.
-        if len(set(map(str, step["approvers"])) - makers) < rules.needed(step):
-            raise InvalidInput(
-                f"Step '{step['name']}' cannot be completed: the requester and the last editor may not approve.",
-                code="step_cannot_complete",
-                details={"step": step["name"]},
-            )
+    # Maker-checker would make a step that counts on its maker impossible to complete; an approver
+    # deactivated since the flow was written cannot complete one either.
+    _ensure_completable(connection, steps, makers={row["requester_id"], row["last_editor_id"]})
     round_ = row["approval_round"] + 1
     repository.insert_steps(connection, row["id"], round_, steps, rules.needed)
     return {"approval_round": round_, "current_step": 0}

@@ -102,6 +102,7 @@ class ApprovalView(ApiModel):
     decision: str
     comment: str | None
     created_at: datetime
+    material_hash: str = Field(description="Fingerprint (SHA-256, hex) of the terms this decision was made on.")
 
 
 class StepView(ApiModel):
@@ -142,6 +143,14 @@ class PaymentRequestSummary(ApiModel):
     approval_flow: list[dict[str, Any]]
     approval_flow_template_id: uuid.UUID | None
     version: int
+    material_version: int = Field(
+        description="The version at which amount, currency, payee, flow or linked invoices last changed: "
+        "a decision sent with an older If-Match is refused (412)."
+    )
+    material_hash: str = Field(
+        description="Fingerprint (SHA-256, hex) of the current material terms; each approval shows the one it "
+        "was made on."
+    )
     created_at: datetime
     updated_at: datetime
     submitted_at: datetime | None

@@ -38,6 +38,7 @@ from payreq.db.schema import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
     from datetime import datetime
+    from decimal import Decimal
 
     from sqlalchemy.engine import Connection, RowMapping
     from sqlalchemy.sql import ColumnElement
@@ -113,6 +114,7 @@ def _current_steps_with_live_approvals() -> Any:
                         func.json_build_object(
                             *("approverId", approvals.c.approver_id, "decision", approvals.c.decision),
                             *("comment", approvals.c.comment, "createdAt", approvals.c.created_at),
+                            *("materialHash", func.encode(approvals.c.material_hash, "hex")),
                         ),
                         approvals.c.created_at,
                     )
@@ -289,6 +291,16 @@ def unknown_users(connection: Connection, user_ids: Iterable[uuid.UUID]) -> list
     wanted = set(user_ids)
     found = set(connection.scalars(select(users.c.id).where(users.c.id.in_(wanted), users.c.is_active)))
     return sorted(wanted - found, key=str)
+
+
+def linked_invoice_totals(connection: Connection, pr_id: uuid.UUID) -> list[tuple[uuid.UUID, Decimal | None]]:
+    """Each linked invoice's id and total: part of the request's material terms."""
+    rows = connection.execute(
+        select(invoices.c.id, invoices.c.total)
+        .join(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
+        .where(pr_invoice_links.c.payment_request_id == pr_id)
+    )
+    return [(row.id, row.total) for row in rows]
 
 
 def invoice_for_linking(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:

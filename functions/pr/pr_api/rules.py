@@ -7,10 +7,11 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from payreq.errors import Conflict
+from payreq.errors import Conflict, PreconditionFailed
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    import uuid
+    from collections.abc import Collection, Iterable, Mapping
 
 Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link"]
 
@@ -23,7 +24,8 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     "reject": frozenset({"pending"}),
     "unapprove": frozenset({"pending", "approved"}),
     "cancel": frozenset({"draft", "pending", "approved"}),
-    "link": frozenset({"draft", "pending", "approved"}),
+    # Once approved, the linked invoices are part of what was approved: no more changes to them.
+    "link": frozenset({"draft", "pending"}),
 }
 
 MATERIAL_FIELDS = ("amount", "currency", "payee", "approval_flow")
@@ -59,10 +61,25 @@ def applicable_steps(flow: list[dict[str, Any]], amount: Decimal) -> list[dict[s
     return [step for step in flow if step.get("threshold") is None or amount >= Decimal(str(step["threshold"]))]
 
 
-def material_hash(amount: Decimal, currency: str, payee: str, flow: list[dict[str, Any]]) -> bytes:
-    """What an approver saw, fingerprinted: the approval is evidence for exactly these terms."""
+def material_hash(
+    amount: Decimal,
+    currency: str,
+    payee: str,
+    flow: list[dict[str, Any]],
+    invoices: Iterable[tuple[uuid.UUID | str, Decimal | None]] = (),
+) -> bytes:
+    """What an approver saw, fingerprinted: the approval is evidence for exactly these terms, the
+    linked invoices (each one's id and total) included."""
     canonical = json.dumps(
-        {"amount": str(amount.normalize()), "currency": currency, "payee": payee, "flow": flow},
+        {
+            "amount": str(amount.normalize()),
+            "currency": currency,
+            "payee": payee,
+            "flow": flow,
+            "invoices": sorted(
+                [str(invoice_id), None if total is None else str(total.normalize())] for invoice_id, total in invoices
+            ),
+        },
         sort_keys=True,
         separators=(",", ":"),
         default=str,
@@ -72,3 +89,32 @@ def material_hash(amount: Decimal, currency: str, payee: str, flow: list[dict[st
 
 def is_material(changes: Mapping[str, Any], current: Mapping[Any, Any]) -> bool:
     return any(field in changes and changes[field] != current[field] for field in MATERIAL_FIELDS)
+
+
+def ensure_decided_on_current_terms(read_version: int, *, version: int, material_version: int) -> None:
+    """A decision binds to what the approver read (`If-Match`): refused when the material terms
+    changed after that version. Other people's decisions in between only move `version`, so parallel
+    approvers of one step never make each other stale."""
+    if read_version > version:
+        raise PreconditionFailed(
+            "That version of the payment request does not exist; reload it.",
+            details={"currentVersion": version, "materialVersion": material_version},
+        )
+    if read_version < material_version:
+        raise PreconditionFailed(
+            "The amount, currency, payee, approval flow or linked invoices changed since you read this payment "
+            "request; reload it and decide on what it says now.",
+            details={"currentVersion": version, "materialVersion": material_version},
+        )
+
+
+def unfulfillable_step(
+    steps: Iterable[Mapping[str, Any]], *, makers: Collection[str], eligible: Collection[str]
+) -> str | None:
+    """The name of the first step that could never complete: fewer eligible approvers (active users
+    other than the requester and last editor, who may not approve) than it needs."""
+    for step in steps:
+        approvers = {str(approver) for approver in step["approvers"]}
+        if len((approvers & set(eligible)) - set(makers)) < needed(step):
+            return str(step["name"])
+    return None

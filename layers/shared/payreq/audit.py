@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic_core import to_jsonable_python
 
 from payreq.audit_chain import append_event, stored_json
+from payreq.card_numbers import mask
 from payreq.jsonable import redacted
 from payreq.observability import logger
 
@@ -121,7 +122,8 @@ def _append(connection: Connection, context: RequestContext, **values: Any) -> u
         "actor_id": context.user_id,
         "request_id": context.request_id,
         "source_ip": context.source_ip,
-        "user_agent": context.user_agent,
+        # A header is free text too: what reaches the append-only log must hold no card number.
+        "user_agent": mask(context.user_agent) if context.user_agent else None,
         # As JSONB will give them back, so the hash is reproducible from the row.
         "before": stored_json(values["before"]),
         "after": stored_json(values["after"]),

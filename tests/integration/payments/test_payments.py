@@ -114,7 +114,7 @@ def test_approvals_cannot_be_withdrawn_once_a_payment_is_recorded(team: Team) ->
     pr_id = approved_request(team)
     pay(team, pr_id, "10.00")
 
-    response = team.alice.browser.post(f"/api/v1/prs/{pr_id}/unapprove")
+    response = decide(team.alice, pr_id, "unapprove")
 
     assert (response.status, response.error_code) == (409, "payment_recorded")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from payreq.db.schema import approvals
+from payreq.db.schema import approvals, payment_requests
 from support.team import Team, decide, raise_request, submitted
 
 if TYPE_CHECKING:
@@ -65,12 +65,13 @@ def test_maker_checker_refuses_an_approver_who_raised_the_request(team: Team) ->
     assert (own.status, own.error_code) == (403, "maker_checker")
 
 
-def test_a_flow_that_only_its_maker_could_complete_cannot_be_submitted(team: Team) -> None:
-    created = raise_request(team.clerk, [team.step("Self", "allof", team.clerk, team.alice)]).body
-
-    response = team.clerk.browser.post(f"/api/v1/prs/{created['id']}/submit")
+def test_a_flow_that_only_its_maker_could_complete_is_refused_at_create(team: Team, engine: Engine) -> None:
+    response = raise_request(team.clerk, [team.step("Self", "allof", team.clerk, team.alice)])
 
     assert (response.status, response.error_code) == (422, "step_cannot_complete")
+    assert response.body["error"]["details"] == {"step": "Self"}
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(payment_requests)) == 0
 
 
 def test_withdrawing_an_approval_reopens_its_step_and_voids_later_ones(team: Team, engine: Engine) -> None:
@@ -83,7 +84,7 @@ def test_withdrawing_an_approval_reopens_its_step_and_voids_later_ones(team: Tea
     assert state(team, pr_id) == ("approved", 1)
 
     # When alice withdraws her step-0 approval
-    response = team.alice.browser.post(f"/api/v1/prs/{pr_id}/unapprove")
+    response = decide(team.alice, pr_id, "unapprove")
 
     # Then the request is pending at step 0 again, and bob's later approval is void
     assert (response.body["status"], response.body["currentStep"]) == ("pending", 0)
@@ -102,8 +103,8 @@ def test_withdrawing_from_an_incomplete_step_changes_nothing_else(team: Team) ->
     pr_id = submitted(team.requester, [team.step("Board", "allof", team.alice, team.bob)])
     decide(team.alice, pr_id, "approve")
 
-    response = team.alice.browser.post(f"/api/v1/prs/{pr_id}/unapprove")
-    nothing = team.carol.browser.post(f"/api/v1/prs/{pr_id}/unapprove")
+    response = decide(team.alice, pr_id, "unapprove")
+    nothing = decide(team.carol, pr_id, "unapprove")
 
     assert (response.body["status"], response.body["steps"][0]["approvals"]) == ("pending", [])
     assert (nothing.status, nothing.error_code) == (409, "nothing_to_withdraw")

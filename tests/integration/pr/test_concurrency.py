@@ -55,7 +55,7 @@ def approve_all_at_once(url: str, pr_id: uuid.UUID, approvers: list[uuid.UUID]) 
         context = RequestContext(request_id=f"req-{approver}", user_id=approver)
         try:
             with transaction(engine) as connection:
-                flows.approve(connection, context, pr_id, comment=None, now=datetime.now(UTC))
+                flows.approve(connection, context, pr_id, read_version=2, comment=None, now=datetime.now(UTC))
         except Conflict as refused:
             return refused.code
         return "approved"

@@ -61,10 +61,10 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
             [team.step("M", "anyof", team.alice), team.step("F", "anyof", team.bob)],
             amount=f"{100 + n}.00",
         )
-        decide(team.alice, pr_id, "approve")
         team.requester.browser.post(
             f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": add_invoice(engine, "10.00")}
         )
+        decide(team.alice, pr_id, "approve")  # after the link, which is material and would void it
 
     # (The authorizer is another function in AWS: let it answer from its cache while we count.)
     monkeypatch.setenv("AUTH_CACHE_SECONDS", "60")
@@ -91,11 +91,11 @@ def test_one_request_is_read_with_its_steps_approvals_and_invoices_in_two_querie
 ) -> None:
     # Given a request with an approval given and two invoices linked
     pr_id = submitted(team.requester, [team.step("M", "anyof", team.alice), team.step("F", "anyof", team.bob)])
-    decide(team.alice, pr_id, "approve")
     for total in ("10.00", "32.50"):
         team.requester.browser.post(
             f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": add_invoice(engine, total)}
         )
+    decide(team.alice, pr_id, "approve")  # after the links, which are material and would void it
     monkeypatch.setenv("AUTH_CACHE_SECONDS", "60")
     settings.reset()
     team.alice.browser.get(f"/api/v1/prs/{pr_id}")

@@ -53,7 +53,7 @@ ACTIONS: dict[str, Callable[[Team, str], ApiResponse]] = {
     "submit": lambda team, pr: team.requester.browser.post(f"/api/v1/prs/{pr}/submit"),
     "approve": lambda team, pr: decide(team.bob, pr, "approve"),
     "reject": lambda team, pr: decide(team.bob, pr, "reject", "not needed"),
-    "unapprove": lambda team, pr: team.alice.browser.post(f"/api/v1/prs/{pr}/unapprove"),
+    "unapprove": lambda team, pr: decide(team.alice, pr, "unapprove"),
     "cancel": lambda team, pr: team.requester.browser.post(f"/api/v1/prs/{pr}/cancel"),
 }
 

@@ -126,21 +126,54 @@ def cancel(pr_id: uuid.UUID) -> Response[Any]:
     return _transition(pr_id, lambda connection, context: flows.cancel(connection, context, pr_id, now=now()))
 
 
-@router.post("/api/v1/prs/<pr_id>/approve", summary="Approve the current step", middlewares=[APPROVE])
+# A decision binds to what the approver read: If-Match carries the ETag of that version, and the
+# decision is refused (412) when the material terms changed after it.
+_DECIDED_ON = (
+    " Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, "
+    "payee, approval flow or linked invoices changed since (other approvers' decisions do not count)."
+)
+
+
+@router.post(
+    "/api/v1/prs/<pr_id>/approve",
+    summary="Approve the current step (If-Match)",
+    description="Approve the current step of a pending request." + _DECIDED_ON,
+    middlewares=[APPROVE],
+)
 def approve(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+    read = expected_version(router)
     return _transition(
         pr_id,
-        lambda connection, context: flows.approve(connection, context, pr_id, comment=decision.comment, now=now()),
+        lambda connection, context: flows.approve(
+            connection, context, pr_id, read_version=read, comment=decision.comment, now=now()
+        ),
     )
 
 
-@router.post("/api/v1/prs/<pr_id>/reject", summary="Reject the payment request", middlewares=[APPROVE])
+@router.post(
+    "/api/v1/prs/<pr_id>/reject",
+    summary="Reject the payment request (If-Match)",
+    description="Reject a pending request at its current step." + _DECIDED_ON,
+    middlewares=[APPROVE],
+)
 def reject(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+    read = expected_version(router)
     return _transition(
-        pr_id, lambda connection, context: flows.reject(connection, context, pr_id, comment=decision.comment, now=now())
+        pr_id,
+        lambda connection, context: flows.reject(
+            connection, context, pr_id, read_version=read, comment=decision.comment, now=now()
+        ),
     )
 
 
-@router.post("/api/v1/prs/<pr_id>/unapprove", summary="Withdraw your approval", middlewares=[APPROVE])
+@router.post(
+    "/api/v1/prs/<pr_id>/unapprove",
+    summary="Withdraw your approval (If-Match)",
+    description="Withdraw your own approval until a payment is recorded." + _DECIDED_ON,
+    middlewares=[APPROVE],
+)
 def unapprove(pr_id: uuid.UUID) -> Response[Any]:
-    return _transition(pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, now=now()))
+    read = expected_version(router)
+    return _transition(
+        pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, read_version=read, now=now())
+    )

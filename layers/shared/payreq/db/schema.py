@@ -189,6 +189,10 @@ payment_requests = Table(
     _user_ref("last_editor_id"),
     Column("submitted_at", TIMESTAMP(timezone=True)),
     Column("decided_at", TIMESTAMP(timezone=True)),
+    # The version at which amount, currency, payee, flow or linked invoices last changed, and their
+    # fingerprint: a decision made on an older version is stale; other decisions do not move it.
+    Column("material_version", Integer, nullable=False),
+    Column("material_hash", LargeBinary(32), nullable=False),
     _version(),
     _created_at(),
     _updated_at(),
@@ -229,7 +233,7 @@ approvals = Table(
     _user_ref("approver_id"),
     Column("decision", String(16), nullable=False),
     Column("comment", Text),
-    # Hash of the material fields (amount, currency, payee, flow) the approver saw.
+    # The request's material_hash when the decision was made: the terms the approver decided on.
     Column("material_hash", LargeBinary(32), nullable=False),
     _created_at(),
     Column("voided_at", TIMESTAMP(timezone=True)),
