@@ -41,12 +41,16 @@ def create_pr(data: Dataset) -> dict[str, Any]:
     return as_user(data.alice, "POST", "/api/v1/prs", body={**NEW_REQUEST, "approvalFlow": flow})
 
 
-def approve(data: Dataset, pr_id: uuid.UUID, approver: Person | None = None) -> dict[str, Any]:
+def approve(
+    data: Dataset, pr_id: uuid.UUID, approver: Person | None = None, *, read_version: int = 2
+) -> dict[str, Any]:
+    """An approval on the version the approver read: by default the one submit left (2)."""
     return as_user(
         approver or data.bob,
         "POST",
         f"/api/v1/prs/{pr_id}/approve",
         body={"comment": "Approved."},
+        headers={"If-Match": f'"{read_version}"'},
         route_key="POST /api/v1/prs/{id}/approve",
     )
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from mangum import Mangum
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, relationship, selectinload, sessionmaker
@@ -53,6 +53,7 @@ class Approval(Base):
     comment: Mapped[str | None]
     created_at: Mapped[datetime]
     voided_at: Mapped[datetime | None]
+    material_hash: Mapped[bytes]
 
 
 class ApprovalStep(Base):
@@ -95,6 +96,8 @@ class PaymentRequest(Base):
     current_step: Mapped[int | None]
     requester_id: Mapped[uuid.UUID]
     last_editor_id: Mapped[uuid.UUID]
+    material_version: Mapped[int]
+    material_hash: Mapped[bytes]
     version: Mapped[int]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -149,6 +152,7 @@ def summary(pr: PaymentRequest) -> PaymentRequestSummary:
         {
             **{column.key: getattr(pr, column.key) for column in schema.payment_requests.columns},
             "amount": format_amount(pr.amount, pr.currency),
+            "material_hash": pr.material_hash.hex(),
             "invoice_count": len(pr.invoices),
             "invoices_total": format_amount(total, pr.currency),
             "steps": [
@@ -161,6 +165,7 @@ def summary(pr: PaymentRequest) -> PaymentRequestSummary:
                                 "decision": a.decision,
                                 "comment": a.comment,
                                 "created_at": a.created_at,
+                                "material_hash": a.material_hash.hex(),
                             }
                             for a in step.approvals
                             if a.voided_at is None
@@ -237,6 +242,8 @@ def create_request(body: NewPaymentRequest, db: Db, context: PrWriter) -> Paymen
         status="draft",
         requester_id=context.user_id,
         last_editor_id=context.user_id,
+        material_version=1,
+        material_hash=material_hash(body.amount, body.currency, body.payee, flow),
         created_at=now,
         updated_at=now,
     )
@@ -248,13 +255,23 @@ def create_request(body: NewPaymentRequest, db: Db, context: PrWriter) -> Paymen
 
 
 @app.post("/api/v1/prs/{pr_id}/approve", response_model=PaymentRequestView, response_model_by_alias=True)
-def approve(pr_id: uuid.UUID, body: dict[str, Any], db: Db, context: PrApprover) -> PaymentRequestView:
+def approve(
+    pr_id: uuid.UUID,
+    body: dict[str, Any],
+    db: Db,
+    context: PrApprover,
+    if_match: Annotated[str | None, Header()] = None,
+) -> PaymentRequestView:
     now = datetime.now(UTC)
+    if if_match is None or not if_match.strip('W/"').isdigit():
+        raise HTTPException(428, "Send If-Match with the ETag you read.")
     pr = db.get(PaymentRequest, pr_id, with_for_update=True)
     if pr is None:
         raise HTTPException(404, "No payment request with this id.")
     if pr.status != "pending" or pr.current_step is None:
         raise HTTPException(409, "Only pending requests can be approved.")
+    if not pr.material_version <= int(if_match.strip('W/"')) <= pr.version:
+        raise HTTPException(412, "The terms changed since you read them.")
     if context.user_id in (pr.requester_id, pr.last_editor_id):
         raise HTTPException(403, "Someone else must approve it.")
     steps = [step for step in pr.steps if step.round == pr.approval_round]
@@ -272,7 +289,7 @@ def approve(pr_id: uuid.UUID, body: dict[str, Any], db: Db, context: PrApprover)
             decision="approved",
             comment=body.get("comment"),
             created_at=now,
-            material_hash=material_hash(pr.amount, pr.currency, pr.payee, pr.approval_flow),
+            material_hash=pr.material_hash,
         )
     )
     if len(live) + 1 >= step.required:

@@ -75,7 +75,8 @@ BODIES: dict[str, Any] = {
         "amount": "4200.00",
         "currency": "EUR",
         "dueDate": _DUE,
-        "approvalFlow": [{"name": "Approver", "mode": "anyof", "approvers": [str(demo_user_id(APPROVER))]}],
+        # Requesters choose a template; writing a flow inline is for holders of flows.manage.
+        "approvalFlowTemplateId": _sample_id("approvalFlowTemplateId"),
     },
     "PATCH /api/v1/prs/{prId}": {"amount": "3900.00"},
     "POST /api/v1/prs/{prId}/approve": {"comment": "Budgeted."},
@@ -208,6 +209,9 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
         headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
     if route.method in ("PATCH", "PUT"):
         headers.append(("if-match", '"1"'))
+    elif route.path.endswith(("/approve", "/reject", "/unapprove")):
+        # A decision binds to the version the approver read: here, the one submit left.
+        headers.append(("if-match", '"2"'))
     request = HttpRequest(
         method=route.method,
         path=path,

@@ -15,7 +15,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    running = LocalStack.start(tmp_path_factory.mktemp("local-stack") / "postgres")
+    # The tests write their approval flows inline (the default leaves that to holders of flows.manage).
+    running = LocalStack.start(
+        tmp_path_factory.mktemp("local-stack") / "postgres", "--parameter-overrides", "InlineFlows=anyone"
+    )
     yield running
     try:
         running.interrupt()

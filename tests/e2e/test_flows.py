@@ -67,8 +67,10 @@ def test_a_payment_request_is_raised_submitted_and_approved_by_a_second_person(s
         assert created.status_code == 201, created.text
         pr_id = created.json()["id"]
         submitted = client.post(f"/api/v1/prs/{pr_id}/submit", headers=alice)
-        own = client.post(f"/api/v1/prs/{pr_id}/approve", headers=alice, json={})
-        approved = client.post(f"/api/v1/prs/{pr_id}/approve", headers=bob, json={"comment": "Go ahead"})
+        # Each decides on the version they read: its ETag goes back in If-Match.
+        read = {"If-Match": submitted.headers["etag"]}
+        own = client.post(f"/api/v1/prs/{pr_id}/approve", headers={**alice, **read}, json={})
+        approved = client.post(f"/api/v1/prs/{pr_id}/approve", headers={**bob, **read}, json={"comment": "Go ahead"})
 
     # Then it is approved by bob, and alice could not approve her own request
     assert submitted.json()["status"] == "pending"
@@ -105,7 +107,8 @@ def test_a_payment_request_is_approved_and_the_requester_hears_every_change(stac
                 pr = created.json()
                 submitted = await client.post(f"/api/v1/prs/{pr['id']}/submit", headers=alice)
                 assert submitted.json()["status"] == "pending"
-                approved = await client.post(f"/api/v1/prs/{pr['id']}/approve", headers=bob, json={})
+                read = {"If-Match": submitted.headers["etag"]}
+                approved = await client.post(f"/api/v1/prs/{pr['id']}/approve", headers={**bob, **read}, json={})
                 assert approved.status_code == 200, approved.text
             events: list[dict[str, Any]] = []
             # Other requests' changes arrive on the `prs` topic too: wait for this one's three.

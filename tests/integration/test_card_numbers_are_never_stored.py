@@ -24,7 +24,8 @@ SPELLINGS = {
     "slashes": "4111/1111/1111/1111",
     "double spaces": "4111  1111  1111  1111",
     "no-break spaces": "4111\u00a01111\u00a01111\u00a01111",
-    "fullwidth digits": "\uff14\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11 \uff11\uff11\uff11\uff11",
+    # What a Japanese keyboard types: fullwidth digits and an ideographic space.
+    "fullwidth digits": "\u3000".join(["\uff14\uff11\uff11\uff11", *["\uff11" * 4] * 3]),
     "amex in words": "card 3782 822463 10005 exp 12/30",
 }
 

@@ -75,7 +75,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, google: FakeOidcProvider) ->
     where = tmp_path_factory.mktemp("reliability-stack")
     # Google sign-in against the fake provider on loopback (`sam local --env-vars` format)
     env_vars = where / "env-vars.json"
-    env_vars.write_text(json.dumps({"Parameters": google.google_settings()}))
+    # ... and approval flows written inline by the tests (the default leaves that to flows.manage).
+    env_vars.write_text(json.dumps({"Parameters": {**google.google_settings(), "PAYREQ_INLINE_FLOWS": "anyone"}}))
     running = LocalStack.start(where / "postgres", "--env-vars", str(env_vars))
     yield running
     try:

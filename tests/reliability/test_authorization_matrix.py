@@ -149,12 +149,25 @@ def test_another_users_objects_are_refused(people: People, denials: Denials) -> 
     assert created.status_code == 201, created.text
     pr = created.json()
     ritas_token = people.cli("rita-cli")
+    # ... with an invoice of hers linked, and an invoice of mallory's at hand
+    ritas_invoice, mallorys_invoice = (
+        people.http.post("/api/v1/invoices", headers=who.headers, json={"currency": "EUR"}).json()["id"]
+        for who in (rita, mallory)
+    )
+    linked = people.http.post(
+        f"/api/v1/prs/{pr['id']}/invoices", headers=rita.headers, json={"invoiceId": ritas_invoice}
+    )
+    assert linked.status_code == 200, linked.text
+    pr = linked.json()
 
-    # When mallory, with every permission, edits, submits or cancels rita's request, or revokes her token
+    # When mallory, with every ordinary permission (not pr.manage), edits, submits or cancels rita's
+    # request, links or unlinks its invoices, or revokes her token
     for method, path, body, headers in (
-        ("PATCH", f"/api/v1/prs/{pr['id']}", {"title": "Mine now"}, {"If-Match": created.headers["etag"]}),
+        ("PATCH", f"/api/v1/prs/{pr['id']}", {"title": "Mine now"}, {"If-Match": linked.headers["etag"]}),
         ("POST", f"/api/v1/prs/{pr['id']}/submit", {}, {}),
         ("POST", f"/api/v1/prs/{pr['id']}/cancel", {}, {}),
+        ("POST", f"/api/v1/prs/{pr['id']}/invoices", {"invoiceId": mallorys_invoice}, {}),
+        ("DELETE", f"/api/v1/prs/{pr['id']}/invoices/{ritas_invoice}", None, {}),
     ):
         response = people.http.request(method, path, headers={**mallory.headers, **headers}, json=body)
         # Then each is refused as not hers
@@ -166,6 +179,7 @@ def test_another_users_objects_are_refused(people: People, denials: Denials) -> 
     assert people.http.get("/api/v1/me", headers=ritas_token.headers).status_code == 200
     after = people.http.get(f"/api/v1/prs/{pr['id']}", headers=rita.headers).json()
     assert (after["title"], after["status"], after["version"]) == ("Desks", "draft", pr["version"])
+    assert [invoice["id"] for invoice in after["invoices"]] == [ritas_invoice]
 
 
 def test_every_denial_is_a_security_event(people: People, denials: Denials, figures: Figures) -> None:

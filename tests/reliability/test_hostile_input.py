@@ -50,8 +50,10 @@ INJECTIONS = [
 
 
 class Answers:
-    def __init__(self, people: People, caller: Person) -> None:
+    def __init__(self, people: People, caller: Person, approver: Person) -> None:
         self.people, self.caller, self.sent, self.slowest = people, caller, 0, 0.0
+        # Someone other than the caller approves: a flow only its requester could complete is refused.
+        self.approver = approver
 
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         headers = {**self.caller.headers, **kwargs.pop("headers", {})}
@@ -73,27 +75,26 @@ class Answers:
 
 @pytest.fixture(scope="module")
 def answers(people: People) -> Answers:
-    return Answers(people, people.browser("hostile", EVERY_PERMISSION))
+    return Answers(people, people.browser("hostile", EVERY_PERMISSION), people.browser("approver", ("pr.approve",)))
 
 
-def pr_body(caller: Person, **fields: Any) -> dict[str, Any]:
+def pr_body(approver: Person, **fields: Any) -> dict[str, Any]:
     return {
         "title": "Hostile",
         "payee": "ACME",
         "amount": "10.00",
         "currency": "EUR",
-        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [caller.id]}],
+        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [approver.id]}],
         **fields,
     }
 
 
 def test_oversized_nested_and_mistyped_bodies(answers: Answers, figures: Figures) -> None:
-    caller = answers.caller
     # Beyond API Gateway's 10 MB payload limit: refused at the gateway, the function never runs
     huge = answers.send("POST", "/api/v1/prs", content=b'{"title": "' + b"a" * (11 * 2**20) + b'"}')
     assert huge.status_code == 413
     # Within it, but far beyond any field's limit
-    big = answers.send("POST", "/api/v1/prs", json=pr_body(caller, title="a" * (5 * 2**20)))
+    big = answers.send("POST", "/api/v1/prs", json=pr_body(answers.approver, title="a" * (5 * 2**20)))
     assert big.status_code == 422
     for nested in ("[" * 100_000 + "]" * 100_000, '{"title": ' + "{" * 50_000 + "}" * 50_000 + "}"):
         answer = answers.send("POST", "/api/v1/prs", content=nested, headers={"Content-Type": "application/json"})
@@ -111,12 +112,11 @@ def test_oversized_nested_and_mistyped_bodies(answers: Answers, figures: Figures
 
 @pytest.mark.parametrize(("name", "value"), list(UNICODE_EDGES.items()), ids=list(UNICODE_EDGES))
 def test_unicode_edge_cases_in_every_text_field(answers: Answers, name: str, value: str) -> None:
-    caller = answers.caller
     # Every free-text field of the writes people make most
     writes = [
-        ("/api/v1/prs", pr_body(caller, title=value)),
-        ("/api/v1/prs", pr_body(caller, payee=value)),
-        ("/api/v1/prs", pr_body(caller, description=value, cost_centre=value)),
+        ("/api/v1/prs", pr_body(answers.approver, title=value)),
+        ("/api/v1/prs", pr_body(answers.approver, payee=value)),
+        ("/api/v1/prs", pr_body(answers.approver, description=value, cost_centre=value)),
         ("/api/v1/invoices", {"vendor": value, "number": value, "currency": "EUR"}),
         ("/api/v1/payment-methods", {"payee": value, "type": "other", "label": value}),
         ("/api/v1/tokens", {"name": value, "scopes": ["pr.read"]}),
@@ -127,7 +127,7 @@ def test_unicode_edge_cases_in_every_text_field(answers: Answers, name: str, val
         # Accepted, or refused as invalid: never a 500
         assert answer.status_code in (201, 422), (path, answer.status_code, answer.text[:200])
     # What is accepted is stored exactly as sent (after trimming whitespace), not mangled
-    title = answers.send("POST", "/api/v1/prs", json=pr_body(caller, title=f"[{value}]"))
+    title = answers.send("POST", "/api/v1/prs", json=pr_body(answers.approver, title=f"[{value}]"))
     if title.status_code == 201:
         stored = answers.send("GET", f"/api/v1/prs/{title.json()['id']}").json()["title"]
         assert stored == f"[{value}]"
@@ -142,7 +142,9 @@ def test_injection_and_traversal_strings_in_filters_and_file_names(
 ) -> None:
     # Given someone else's request, which no filter may reveal
     other = people.browser("other", ("pr.read", "pr.write"))
-    secret = people.http.post("/api/v1/prs", headers=other.headers, json=pr_body(other, title="Other's secret"))
+    secret = people.http.post(
+        "/api/v1/prs", headers=other.headers, json=pr_body(answers.caller, title="Other's secret")
+    )
     assert secret.status_code == 201
     for value in INJECTIONS:
         for path, parameter in (

@@ -52,8 +52,14 @@ def approvals_in_database(people: People, pr_id: str) -> int:
     return int(row[0])
 
 
-def approve(people: People, approver: Person, pr_id: str) -> Callable[[], httpx.Response]:
-    return lambda: people.http.post(f"/api/v1/prs/{pr_id}/approve", headers=approver.headers, json={})
+def approve(
+    people: People, approver: Person, pr_id: str, *, if_match: str | None = None
+) -> Callable[[], httpx.Response]:
+    """The approver reads the request now (unless `if_match` says what they read before) and the
+    returned call approves that version, as a person's click does."""
+    read = if_match or people.http.get(f"/api/v1/prs/{pr_id}", headers=approver.headers).headers["etag"]
+    headers = {**approver.headers, "If-Match": read}
+    return lambda: people.http.post(f"/api/v1/prs/{pr_id}/approve", headers=headers, json={})
 
 
 def test_fifty_distinct_approvers_of_an_allof_step_all_count(people: People, figures: Figures) -> None:
@@ -62,15 +68,43 @@ def test_fifty_distinct_approvers_of_an_allof_step_all_count(people: People, fig
     approvers = [people.browser("approver", APPROVER) for _ in range(WAYS)]
     pr_id = raised(people, requester, [{"name": "Board", "mode": "allof", "approvers": [a.id for a in approvers]}])
 
-    # When all fifty approve at once
-    answers = at_once([approve(people, approver, pr_id) for approver in approvers])
+    # When all fifty, each having read the same version, approve at once
+    seen = people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).headers["etag"]
+    answers = at_once([approve(people, approver, pr_id, if_match=seen) for approver in approvers])
 
-    # Then every approval counted once and the request is approved
+    # Then every approval counted once (others' approvals in between do not make a read stale)
+    # and the request is approved
     assert Counter(answer.status_code for answer in answers) == {200: WAYS}, [a.text for a in answers][:3]
     final = people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).json()
     assert final["status"] == "approved"
     assert approvals_in_database(people, pr_id) == WAYS
     figures.record("race: 50 approvers, allof", requests=WAYS, approvals=WAYS, lost=0, doubled=0)
+
+
+def test_an_approval_of_terms_changed_since_they_were_read_is_refused(people: People, figures: Figures) -> None:
+    # Given ten approvers of one all-of step read the request at 1,250.00 to ACME
+    requester = people.browser("requester", REQUESTER)
+    approvers = [people.browser("approver", APPROVER) for _ in range(10)]
+    pr_id = raised(people, requester, [{"name": "Board", "mode": "allof", "approvers": [a.id for a in approvers]}])
+    clicks = [approve(people, approver, pr_id) for approver in approvers]
+    # ... and the requester then raises the amount and changes the payee
+    current = people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers)
+    edited = people.http.patch(
+        f"/api/v1/prs/{pr_id}",
+        headers={**requester.headers, "If-Match": current.headers["etag"]},
+        json={"amount": "99999.00", "payee": "Mallory Ltd"},
+    )
+    assert edited.status_code == 200, edited.text
+
+    # When all ten approve what they read, at once
+    answers = at_once(clicks)
+
+    # Then every approval is refused and none is recorded
+    assert Counter(answer.status_code for answer in answers) == {412: 10}, [a.text for a in answers][:2]
+    for refused in answers:
+        assert_envelope(refused)
+    assert approvals_in_database(people, pr_id) == 0
+    figures.record("race: 10 approvals of stale terms", requests=10, refused_412=10, recorded=0)
 
 
 def test_fifty_approvers_of_an_anyof_step_one_wins(people: People, figures: Figures) -> None:

@@ -100,12 +100,13 @@ def test_sign_in_never_redirects_off_site(people: People, google: FakeOidcProvid
 def test_cross_site_cookie_writes_are_refused_and_bearer_writes_are_not(people: People, figures: Figures) -> None:
     # Given a signed-in browser and a CLI
     browser = people.browser("csrf", ("pr.read", "pr.write", "tokens.manage"))
+    approver = people.browser("csrf-approver", ("pr.read", "pr.approve"))
     body: dict[str, Any] = {
         "title": "CSRF",
         "payee": "ACME",
         "amount": "1.00",
         "currency": "EUR",
-        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [browser.id]}],
+        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [approver.id]}],
     }
     cookie_only = {"Cookie": browser.headers["Cookie"]}
 
@@ -122,7 +123,6 @@ def test_cross_site_cookie_writes_are_refused_and_bearer_writes_are_not(people: 
     assert people.http.post("/api/v1/prs", headers=browser.headers, json=body).status_code == 201
     # A bearer token carries no ambient credential: no CSRF header needed
     cli = people.cli("csrf-cli", ("pr.read", "pr.write"))
-    body["approvalFlow"][0]["approvers"] = [cli.id]
     assert people.http.post("/api/v1/prs", headers=cli.headers, json=body).status_code == 201
     figures.record("sessions: CSRF", cross_site_refused=2, same_site_allowed=1, bearer_exempt=1)
 

@@ -51,7 +51,7 @@ _PAST: dict[Action, str] = {
 }
 
 
-def needed(step: dict[str, Any]) -> int:
+def needed(step: Mapping[str, Any]) -> int:
     """How many approvals complete the step (anyof 1, allof all, or its explicit `required`)."""
     return int(step.get("required") or (1 if step["mode"] == "anyof" else len(step["approvers"])))
 

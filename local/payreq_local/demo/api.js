@@ -10,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body = undefined) {
-  const headers = { Accept: "application/json", "X-Requested-With": "payreq-demo" };
+export async function api(method, path, body = undefined, extraHeaders = {}) {
+  const headers = { Accept: "application/json", "X-Requested-With": "payreq-demo", ...extraHeaders };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, {
     method,

@@ -124,10 +124,22 @@ function showPr(pr, { flash = false } = {}) {
   $("pr-empty").hidden = true;
 }
 
+// Approve and reject bind to what the person is looking at: If-Match carries the version shown.
+// When its amount, payee, flow or invoices changed since, the API refuses (412) and the row is
+// refreshed so the person decides on what the request says now.
+const DECISIONS = new Set(["approve", "reject", "unapprove"]);
+
 async function transition(pr, verb, body = undefined) {
-  const updated = await api("POST", `/api/v1/prs/${pr.id}/${verb}`, body);
-  showPr(updated);
-  say(`${updated.number} is now ${updated.status}.`);
+  const headers = DECISIONS.has(verb) ? { "If-Match": `"${pr.version}"` } : {};
+  try {
+    const updated = await api("POST", `/api/v1/prs/${pr.id}/${verb}`, body, headers);
+    showPr(updated);
+    say(`${updated.number} is now ${updated.status}.`);
+  } catch (error) {
+    if (error.status !== 412) throw error;
+    showPr(await api("GET", `/api/v1/prs/${pr.id}`), { flash: true });
+    say(`${pr.number} changed since you read it: check it again before deciding.`);
+  }
 }
 
 async function loadPrs() {

@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
@@ -128,6 +128,11 @@ def cancel(pr_id: uuid.UUID) -> Response[Any]:
 
 # A decision binds to what the approver read: If-Match carries the ETag of that version, and the
 # decision is refused (412) when the material terms changed after it.
+# Declared for the OpenAPI document; read (and its absence answered with 428) by expected_version.
+IfMatch = Annotated[
+    str | None,
+    Header(alias="if-match", description='The ETag of the version you read, e.g. "3" (required: 428 without it).'),
+]
 _DECIDED_ON = (
     " Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, "
     "payee, approval flow or linked invoices changed since (other approvers' decisions do not count)."
@@ -140,7 +145,7 @@ _DECIDED_ON = (
     description="Approve the current step of a pending request." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def approve(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+def approve(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id,
@@ -156,7 +161,7 @@ def approve(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
     description="Reject a pending request at its current step." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def reject(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
+def reject(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id,
@@ -172,7 +177,7 @@ def reject(pr_id: uuid.UUID, decision: Decision) -> Response[Any]:
     description="Withdraw your own approval until a payment is recorded." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def unapprove(pr_id: uuid.UUID) -> Response[Any]:
+def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, read_version=read, now=now())

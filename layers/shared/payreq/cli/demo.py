@@ -162,17 +162,6 @@ def _demo_data(
     prs.submit(connection, alice, pending, now=now)
     made["Laptop replacements"] = "pending"
 
-    approved = raise_request("Office cleaning, Q4", "Sparkle Facility Services", "1850.00")
-    prs.submit(connection, alice, approved, now=now)
-    prs.approve(connection, bob, approved, comment="Contract rate, as agreed.", now=now)
-    prs.approve(connection, carol, approved, comment="Budgeted.", now=now)
-    made["Office cleaning, Q4"] = "approved"
-
-    rejected = raise_request("Espresso machine", "Barista Direct", "2999.00")
-    prs.submit(connection, alice, rejected, now=now)
-    prs.reject(connection, bob, rejected, comment="Not this quarter.", now=now)
-    made["Espresso machine"] = "rejected"
-
     invoice = invoices.create(
         connection,
         alice,
@@ -190,7 +179,21 @@ def _demo_data(
         ),
         now=now,
     )
+    approved = raise_request("Office cleaning, Q4", "Sparkle Facility Services", "1850.00")
+    # The invoice is linked before approval: it is part of what the approvers approve.
     prs.link_invoice(connection, alice, approved, invoice, now=now)
+    prs.submit(connection, alice, approved, now=now)
+    for approver, comment in ((bob, "Contract rate, as agreed."), (carol, "Budgeted.")):
+        # Each decides on the version they read, as the API's If-Match has them do.
+        seen = prs.view(connection, approved).version
+        prs.approve(connection, approver, approved, read_version=seen, comment=comment, now=now)
+    made["Office cleaning, Q4"] = "approved"
+
+    rejected = raise_request("Espresso machine", "Barista Direct", "2999.00")
+    prs.submit(connection, alice, rejected, now=now)
+    seen = prs.view(connection, rejected).version
+    prs.reject(connection, bob, rejected, read_version=seen, comment="Not this quarter.", now=now)
+    made["Espresso machine"] = "rejected"
 
     payments.add_method(
         connection,
