@@ -172,6 +172,7 @@ def test_concurrent_payments_never_overpay(people: People, figures: Figures) -> 
 def test_concurrent_duplicates_of_an_idempotency_key(people: People, figures: Figures) -> None:
     # Given one request to create, sent twenty times at once with the same Idempotency-Key
     requester = people.browser("requester", EVERY_PERMISSION)
+    approver = people.browser("approver", APPROVER)
     title = f"Idempotent {uuid.uuid4()}"
     headers = {**requester.headers, "Idempotency-Key": str(uuid.uuid4())}
     body = {
@@ -179,7 +180,7 @@ def test_concurrent_duplicates_of_an_idempotency_key(people: People, figures: Fi
         "payee": "ACME",
         "amount": "10.00",
         "currency": "EUR",
-        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [requester.id]}],
+        "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [approver.id]}],
     }
 
     answers = at_once([lambda: people.http.post("/api/v1/prs", headers=headers, json=body) for _ in range(20)])
