@@ -6,7 +6,8 @@ One file per HTTP route (`http_<method>_<path>.json`), per WebSocket route, for 
 Lambda authorizer, per S3 trigger, per SQS event source and per schedule. Values are fixed (time,
 ids, hosts), so generating twice writes the same bytes and `--check` can catch drift. Routes behind
 the authorizer carry the context it gives a signed-in demo user (`payreq seed-demo` makes them with
-fixed ids): the requester for payment-request and invoice writes, the finance user otherwise.
+fixed ids): the requester for payment-request and invoice writes, the finance user otherwise (who
+also decides: approves, pays, verifies).
 """
 
 from __future__ import annotations
@@ -230,7 +231,7 @@ def _path_parameters(path: str) -> list[str]:
 def _acting_user(route: HttpRoute) -> str:
     writes = route.method not in ("GET", "HEAD", "OPTIONS")
     raises = route.path.startswith(("/api/v1/prs", "/api/v1/invoices")) and not route.path.endswith(
-        ("/approve", "/reject", "/unapprove", "/payments")
+        ("/approve", "/reject", "/unapprove", "/payments", "/status")
     )
     return REQUESTER if writes and raises else FINANCE
 

@@ -81,6 +81,15 @@ def attachment(connection: Connection, attachment_id: uuid.UUID, *, for_update: 
     return connection.execute(query).mappings().one_or_none()
 
 
+def uploaders(connection: Connection, invoice_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who added the invoice's attachments (each asked for the upload grant of one)."""
+    return set(
+        connection.scalars(
+            select(invoice_attachments.c.created_by).where(invoice_attachments.c.invoice_id == invoice_id).distinct()
+        )
+    )
+
+
 def insert_attachment(connection: Connection, **values: Any) -> None:
     connection.execute(insert(invoice_attachments).values(**values))
 

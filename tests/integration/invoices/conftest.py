@@ -22,11 +22,18 @@ if TYPE_CHECKING:
 
 BUCKET = "payreq-test-attachments-123456789012-us-east-1"
 CLERK = ("invoice.read", "invoice.write")
+VERIFIER = (*CLERK, "invoice.verify")
 
 
 @pytest.fixture
 def clerk(signed_in: Callable[..., ApiClient]) -> ApiClient:
     return signed_in("ivy@example.com", CLERK)
+
+
+@pytest.fixture
+def verifier(signed_in: Callable[..., ApiClient]) -> ApiClient:
+    """Someone who checks invoices others entered."""
+    return signed_in("vera@example.com", VERIFIER)
 
 
 @pytest.fixture
