@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -66,3 +67,13 @@ def test_the_makers_are_the_creator_who_entered_values_and_who_added_files() -> 
 
     assert makers == {creator, editor, uploader}
     assert stranger not in makers
+
+
+@pytest.mark.parametrize("status", STATUSES)
+@pytest.mark.parametrize("uploaded", [False, True])
+def test_an_attachment_takes_one_file_while_its_invoice_is_open(status: str, uploaded: bool) -> None:
+    uploaded_at = datetime(2026, 12, 1, 10, 0, tzinfo=UTC) if uploaded else None
+
+    takes = rules.takes_file(status, uploaded_at)
+
+    assert takes is (not uploaded and status in {"received", "parsed", "parse_failed"})

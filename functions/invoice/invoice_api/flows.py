@@ -347,7 +347,7 @@ def record_upload(
     if locked is None:
         return "ignored"
     row, attachment = locked
-    if attachment["uploaded_at"] is not None or row["status"] not in rules.EDITABLE:
+    if not rules.takes_file(row["status"], attachment["uploaded_at"]):
         return _refused(connection, context, row, attachment, etag=etag, version_id=version_id)
     repository.update_attachment(
         connection, attachment_id, etag=etag, version_id=version_id, size_bytes=size, sha256=sha256, uploaded_at=now
@@ -376,10 +376,11 @@ def record_upload(
     return "recorded"
 
 
-def refuse_upload(
+def record_unread_upload(
     connection: Connection, context: RequestContext, attachment_id: uuid.UUID, *, etag: str, version_id: str | None
 ) -> UploadOutcome:
-    """What the parser does, without reading it, with a version the attachment cannot take."""
+    """An upload the parser need not read, as the attachment takes no file (`rules.takes_file`): the
+    version on record again changes nothing; any other is refused (`_refused`)."""
     locked = _locked_with_attachment(connection, attachment_id)
     if locked is None:
         return "ignored"

@@ -48,14 +48,14 @@ def handle(bucket: str, key: str, request_id: str, version_id: str | None = None
     engine = get_engine()
     with read_connection(engine) as connection:
         attachment = repository.attachment(connection, attachment_id)
-    if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
-        logger.warning("upload for no known attachment ignored", extra={"key": key})
-        return "ignored"
+        if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
+            logger.warning("upload for no known attachment ignored", extra={"key": key})
+            return "ignored"
+        invoice_status = repository.status_of(connection, attachment["invoice_id"])
     s3 = aws.client("s3")
     context = RequestContext(request_id=request_id, auth_method="system")
-    version = {"VersionId": version_id} if version_id else {}
     try:
-        head = s3.head_object(Bucket=bucket, Key=key, **version)
+        head = s3.head_object(Bucket=bucket, Key=key, **_pinned(version_id))
     except s3.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
             raise
@@ -66,10 +66,10 @@ def handle(bucket: str, key: str, request_id: str, version_id: str | None = None
     etag, size = head["ETag"].strip('"'), int(head["ContentLength"])
     # A suspended or unversioned bucket says "null": no version to pin the file to.
     version_id = head.get("VersionId") if head.get("VersionId") not in (None, "null") else None
-    if attachment["uploaded_at"] is not None:
-        # The attachment has its file: this version is that one again, or refused. Either way unread.
+    if not rules.takes_file(invoice_status, attachment["uploaded_at"]):
+        # The file on record again, or one refused: either way there is nothing to read.
         with transaction(engine) as connection:
-            return flows.refuse_upload(connection, context, attachment_id, etag=etag, version_id=version_id)
+            return flows.record_unread_upload(connection, context, attachment_id, etag=etag, version_id=version_id)
     limit = attachment_settings().max_upload_bytes
     content_type = attachment["content_type"]
     sha256: bytes | None = None
@@ -80,8 +80,7 @@ def handle(bucket: str, key: str, request_id: str, version_id: str | None = None
     elif size > limit:
         failure = f"The file is {size / 1024 / 1024:.1f} MB; at most {limit / 1024 / 1024:.0f} MB is accepted."
     else:
-        pinned = {"VersionId": version_id} if version_id else {}
-        data = s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"].read(limit + 1)
+        data = s3.get_object(Bucket=bucket, Key=key, **_pinned(version_id))["Body"].read(limit + 1)
         sha256 = hashlib.sha256(data).digest()
         if not rules.looks_like(content_type, data[:16]):
             failure = f"The file is not {KINDS[content_type]}, whatever its name says."
@@ -106,6 +105,10 @@ def handle(bucket: str, key: str, request_id: str, version_id: str | None = None
         logger.info("attachment not parsed", extra={"key": key, "reason": failure})
         return "parse_failed"
     return "parsed" if outcome is not None else "stored"
+
+
+def _pinned(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
 
 
 def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:

@@ -29,6 +29,11 @@ def get(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
     return connection.execute(_with_link().where(INV.c.id == invoice_id)).mappings().one_or_none()
 
 
+def status_of(connection: Connection, invoice_id: uuid.UUID) -> str:
+    status: str = connection.execute(select(INV.c.status).where(INV.c.id == invoice_id)).scalar_one()
+    return status
+
+
 def lock(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
     return connection.execute(select(INV).where(INV.c.id == invoice_id).with_for_update()).mappings().one_or_none()
 

@@ -12,6 +12,7 @@ from payreq.errors import Conflict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
 
 Actor = Literal["person", "parser"]
 STATUSES = ("received", "parsed", "parse_failed", "verified", "paid", "rejected")
@@ -51,6 +52,12 @@ def ensure_transition(current: str, target: str, *, by: Actor = "person") -> Non
             code="invalid_transition",
             details={"status": current, "target": target, "allowed": sorted(TRANSITIONS.get(current, {}).get(by, ()))},
         )
+
+
+def takes_file(invoice_status: str, uploaded_at: datetime | None) -> bool:
+    """An attachment takes one file, while its invoice is open: a grant is single use, and what was
+    verified is fixed."""
+    return uploaded_at is None and invoice_status in EDITABLE
 
 
 def makers(
