@@ -114,6 +114,8 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/users/{userId}": {"displayName": "Alice Requester-Smith"},
     "POST /auth/test-login": {"token": "payreq-local", "email": REQUESTER},
 }
+# POST routes that act on the version the caller read, so send If-Match as updates do.
+DECISIONS_ON_A_VERSION = {"POST /api/v1/invoices/{invoiceId}/status"}
 # Query strings as our clients send them (list routes page by `limit`; routes not named send none).
 QUERIES: dict[str, str] = {
     "GET /api/v1/prs": "limit=20",
@@ -207,7 +209,7 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
     if route.method not in ("GET", "HEAD", "OPTIONS"):
         # Our pages send it with every write (the CSRF proof for cookie-authenticated ones).
         headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
-    if route.method in ("PATCH", "PUT"):
+    if route.method in ("PATCH", "PUT") or route.route_key in DECISIONS_ON_A_VERSION:
         headers.append(("if-match", '"1"'))
     request = HttpRequest(
         method=route.method,

@@ -141,8 +141,11 @@ def test_a_reposted_upload_form_cannot_replace_a_verified_invoices_file(people: 
     first, other = written_dates().pdf, plain_table().pdf
     post_form(granted["upload"], first)
     assert settled(people, clerk, invoice_id)["status"] == "parsed"
+    read = people.http.get(f"/api/v1/invoices/{invoice_id}", headers=verifier.headers)
     verified = people.http.post(
-        f"/api/v1/invoices/{invoice_id}/status", headers=verifier.headers, json={"status": "verified"}
+        f"/api/v1/invoices/{invoice_id}/status",
+        headers={**verifier.headers, "If-Match": read.headers["etag"]},
+        json={"status": "verified"},
     )
     assert verified.status_code == 200, verified.text
 

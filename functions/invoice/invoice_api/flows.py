@@ -223,11 +223,23 @@ def _duplicate_values(connection: Connection, invoice_id: uuid.UUID, current: di
 
 
 def change_status(
-    connection: Connection, context: RequestContext, invoice_id: uuid.UUID, change: StatusChange, *, now: datetime
+    connection: Connection,
+    context: RequestContext,
+    invoice_id: uuid.UUID,
+    change: StatusChange,
+    *,
+    version: int,
+    now: datetime,
 ) -> None:
-    """A person verifies or rejects an invoice. Whether they hold `invoice.verify` is the route's
-    check (it depends on the body); that they had no hand in the invoice is checked here."""
+    """A person verifies or rejects the invoice as they read it (`version`). Whether they hold
+    `invoice.verify` is the route's check (it depends on the body); that they had no hand in the
+    invoice is checked here."""
     row = _lock(connection, invoice_id)
+    if row["version"] != version:
+        raise PreconditionFailed(
+            "The invoice changed since you read it; reload it and decide again.",
+            details={"currentVersion": row["version"]},
+        )
     rules.ensure_transition(row["status"], change.status, by="person")
     if change.status == "verified":
         _ensure_checker(connection, context, row)

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import text
 from unit import invoice_pdfs
 
-from integration.invoices.conftest import BUCKET, Uploads, grant_for, new_upload
+from integration.invoices.conftest import BUCKET, Uploads, grant_for, new_upload, set_status
 from invoice_api.settings import AttachmentSettings
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def test_a_reposted_upload_form_cannot_replace_a_verified_invoices_file(
     first_file = invoice_pdfs.ruled_table().pdf
     recorded = uploads.upload(created, first_file)
     recorded_version = recorded["Records"][0]["s3"]["object"]["versionId"]
-    verified = verifier.post(f"/api/v1/invoices/{invoice_id}/status", json_body={"status": "verified"})
+    verified = set_status(verifier, invoice_id, "verified")
     assert verified.status == 200, verified.body
 
     # When the same upload form is posted again with another invoice, twice, and S3 notifies the
@@ -113,7 +113,7 @@ def test_a_first_file_arriving_after_verification_is_refused(
     # Given an upload grant asked for while the invoice was open, then the invoice verified without it
     invoice = clerk.post("/api/v1/invoices", json_body={"number": "N-1", "currency": "EUR", "total": "10.00"}).body
     grant = grant_for(clerk, invoice["id"])
-    verified = verifier.post(f"/api/v1/invoices/{invoice['id']}/status", json_body={"status": "verified"}).body
+    verified = set_status(verifier, invoice["id"], "verified").body
 
     # When the file is posted with that grant, and S3 notifies the parser twice
     event = uploads.put(grant, invoice_pdfs.plain_table().pdf)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
-from integration.invoices.conftest import CLERK, VERIFIER, grant_for
+from integration.invoices.conftest import CLERK, VERIFIER, grant_for, set_status
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,7 +27,7 @@ def enter(browser: ApiClient, number: str = "INV-9") -> dict[str, Any]:
 
 
 def verify(browser: ApiClient, invoice_id: str) -> ApiResponse:
-    return browser.post(f"/api/v1/invoices/{invoice_id}/status", json_body={"status": "verified"})
+    return set_status(browser, invoice_id, "verified")
 
 
 def denial_of(engine: Engine, response: ApiResponse) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def test_the_status_route_cannot_make_an_invoice_paid(clerk: ApiClient, verifier
     assert verify(verifier, invoice["id"]).status == 200
 
     # When someone holding every invoice permission marks it paid
-    response = verifier.post(f"/api/v1/invoices/{invoice['id']}/status", json_body={"status": "paid"})
+    response = set_status(verifier, invoice["id"], "paid")
 
     # Then the route does not know the value (only a payment that settles its request makes it paid)
     assert (response.status, response.error_code) == (422, "validation_error")

@@ -109,7 +109,7 @@ def edit(invoice_id: uuid.UUID, changes: InvoiceChanges) -> Response[Any]:
 
 @router.post(
     "/api/v1/invoices/<invoice_id>/status",
-    summary="Verify or reject an invoice (verifying needs invoice.verify; payments make it paid)",
+    summary="Verify or reject an invoice (If-Match; verifying needs invoice.verify; payments make it paid)",
     middlewares=[WRITE],
 )
 def change_status(invoice_id: uuid.UUID, target: StatusChange) -> Response[Any]:
@@ -117,9 +117,10 @@ def change_status(invoice_id: uuid.UUID, target: StatusChange) -> Response[Any]:
     if target.status == "verified":
         # The permission depends on the body, so it is checked here, as the route guard would: 403, audited.
         check_caller(router, rules.VERIFY_PERMISSION)
+    version = expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
-        flows.change_status(connection, context, invoice_id, target, now=now())
+        flows.change_status(connection, context, invoice_id, target, version=version, now=now())
         return respond(connection, invoice_id)
 
     return run_change(router, get_engine(), change)

@@ -192,7 +192,8 @@ def _demo_data(
         now=now,
     )
     # Alice entered it, so finance verifies it.
-    invoices.change_status(connection, carol, invoice, StatusChange(status="verified"), now=now)
+    read = invoices.view(connection, invoice).version
+    invoices.change_status(connection, carol, invoice, StatusChange(status="verified"), version=read, now=now)
     prs.link_invoice(connection, alice, approved, invoice, now=now)
 
     payments.add_method(
