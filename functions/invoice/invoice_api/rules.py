@@ -1,4 +1,5 @@
-"""The rules of invoices that need no database: transitions, duplicate keys, line checks, file names."""
+"""The rules of invoices that need no database: transitions and who makes them, who may verify, when
+an attachment takes a file, duplicate keys, line checks, file names."""
 
 from __future__ import annotations
 
