@@ -6,7 +6,8 @@ One file per HTTP route (`http_<method>_<path>.json`), per WebSocket route, for 
 Lambda authorizer, per S3 trigger, per SQS event source and per schedule. Values are fixed (time,
 ids, hosts), so generating twice writes the same bytes and `--check` can catch drift. Routes behind
 the authorizer carry the context it gives a signed-in demo user (`payreq seed-demo` makes them with
-fixed ids): the requester for payment-request and invoice writes, the finance user otherwise.
+fixed ids): the requester for payment-request and invoice writes, the finance user otherwise (who
+also decides: approves, pays, verifies).
 """
 
 from __future__ import annotations
@@ -114,6 +115,8 @@ BODIES: dict[str, Any] = {
     "PATCH /api/v1/users/{userId}": {"displayName": "Alice Requester-Smith"},
     "POST /auth/test-login": {"token": "payreq-local", "email": REQUESTER},
 }
+# POST routes that act on the version the caller read, so send If-Match as updates do.
+DECISIONS_ON_A_VERSION = {"POST /api/v1/invoices/{invoiceId}/status"}
 # Query strings as our clients send them (list routes page by `limit`; routes not named send none).
 QUERIES: dict[str, str] = {
     "GET /api/v1/prs": "limit=20",
@@ -207,7 +210,7 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
     if route.method not in ("GET", "HEAD", "OPTIONS"):
         # Our pages send it with every write (the CSRF proof for cookie-authenticated ones).
         headers += [("origin", ORIGIN), ("x-requested-with", "XMLHttpRequest")]
-    if route.method in ("PATCH", "PUT"):
+    if route.method in ("PATCH", "PUT") or route.route_key in DECISIONS_ON_A_VERSION:
         headers.append(("if-match", '"1"'))
     elif route.path.endswith(("/approve", "/reject", "/unapprove")):
         # A decision binds to the version the approver read: here, the one submit left.
@@ -234,7 +237,7 @@ def _path_parameters(path: str) -> list[str]:
 def _acting_user(route: HttpRoute) -> str:
     writes = route.method not in ("GET", "HEAD", "OPTIONS")
     raises = route.path.startswith(("/api/v1/prs", "/api/v1/invoices")) and not route.path.endswith(
-        ("/approve", "/reject", "/unapprove", "/payments")
+        ("/approve", "/reject", "/unapprove", "/payments", "/status")
     )
     return REQUESTER if writes and raises else FINANCE
 

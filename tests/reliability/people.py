@@ -27,6 +27,7 @@ EVERY_PERMISSION = (
     "flows.manage",
     "invoice.read",
     "invoice.write",
+    "invoice.verify",
     "payment.read",
     "payment.write",
     "tokens.manage",

@@ -1,7 +1,8 @@
 """Every route, against every way of being refused, over real HTTP: no credentials, an expired session, a
-revoked token, a token lacking the route's scope, and another user's object where ownership
-matters. Each answer is the designed 401/403 (never 200 or 500) in the error envelope, and each
-denial is a security event under the request's id."""
+revoked token, a token lacking the route's scope, another user's object where ownership matters,
+and invoice status changes (verifying without `invoice.verify`, or one's own invoice; `paid`, which
+only payments set, is no value of the route: 422). Each answer is the designed 401/403 (never 200
+or 500) in the error envelope, and each denial is a security event under the request's id."""
 
 from __future__ import annotations
 
@@ -180,6 +181,38 @@ def test_another_users_objects_are_refused(people: People, denials: Denials) -> 
     after = people.http.get(f"/api/v1/prs/{pr['id']}", headers=rita.headers).json()
     assert (after["title"], after["status"], after["version"]) == ("Desks", "draft", pr["version"])
     assert [invoice["id"] for invoice in after["invoices"]] == [ritas_invoice]
+
+
+def test_invoice_status_changes_need_a_checker_and_never_set_paid(people: People, denials: Denials) -> None:
+    # Given an invoice rita entered, a clerk who may write invoices but not verify them, and vera, who may
+    rita, vera = people.browser("rita"), people.browser("vera")
+    clerk = people.browser("clerk", tuple(p for p in EVERY_PERMISSION if p != "invoice.verify"))
+    entered = people.http.post(
+        "/api/v1/invoices",
+        headers=rita.headers,
+        json={"number": f"M-{uuid.uuid4().hex[:8]}", "vendor": "Matrix Supplies", "currency": "EUR", "total": "90.00"},
+    )
+    assert entered.status_code == 201, entered.text
+    path = f"/api/v1/invoices/{entered.json()['id']}/status"
+
+    def decide(person: Person, status: str) -> Any:
+        read = people.http.get(f"/api/v1/invoices/{entered.json()['id']}", headers=person.headers)
+        headers = {**person.headers, "If-Match": read.headers["etag"]}
+        return people.http.post(path, headers=headers, json={"status": status})
+
+    # When the clerk verifies it, and rita verifies her own
+    without_permission, own = decide(clerk, "verified"), decide(rita, "verified")
+    # And vera verifies it, then marks it paid with no payment
+    verified, paid = decide(vera, "verified"), decide(vera, "paid")
+
+    # Then the first two are refused (audited), vera's verification stands, and `paid` is no value of this route
+    denials.expect(without_permission, 403, "verify without invoice.verify")
+    denials.expect(own, 403, "verify one's own invoice")
+    assert (assert_envelope(without_permission)["code"], assert_envelope(own)["code"]) == ("forbidden", "maker_checker")
+    assert verified.status_code == 200, verified.text
+    assert (paid.status_code, assert_envelope(paid)["code"]) == (422, "validation_error")
+    after = people.http.get(f"/api/v1/invoices/{entered.json()['id']}", headers=rita.headers).json()
+    assert (after["status"], after["version"]) == ("verified", verified.json()["version"])
 
 
 def test_every_denial_is_a_security_event(people: People, denials: Denials, figures: Figures) -> None:

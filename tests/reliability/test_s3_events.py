@@ -1,6 +1,6 @@
 """S3 notifications the parser must survive, delivered through the local stack's own notification
-queue exactly as the bucket sends them: an object deleted before the parser reads it, and the same
-event delivered twice."""
+queue exactly as the bucket sends them: an object deleted before the parser reads it, the same
+event delivered twice, and the upload form posted again to replace a verified invoice's file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from urllib.parse import quote_plus
 
 import boto3
 import httpx
-from unit.invoice_pdfs import ruled_table
+from unit.invoice_pdfs import plain_table, ruled_table, written_dates
 
 from support.events import load_event
 
@@ -62,6 +62,17 @@ def settled(people: People, clerk: Person, invoice_id: str, timeout: float = 15.
             return invoice  # type: ignore[no-any-return]
         time.sleep(0.2)
     raise AssertionError(f"invoice {invoice_id} never left 'received'")
+
+
+def post_form(upload: dict[str, Any], pdf: bytes) -> None:
+    """What the browser does with an upload grant: post the file to the bucket with the form's fields."""
+    posted = httpx.post(upload["url"], data=upload["fields"], files={"file": ("invoice.pdf", pdf, "application/pdf")})
+    assert posted.status_code == 204, posted.text
+
+
+def parser_runs(people: People, key: str, since: int) -> int:
+    name = key.rsplit("/", 1)[-1]
+    return len([entry for entry in people.stack.invocations(function=PARSER, since=since) if name in str(entry)])
 
 
 def bucket_of(upload: dict[str, Any]) -> str:
@@ -117,3 +128,60 @@ def test_the_same_event_twice_makes_one_result(people: People, figures: Figures)
         ).fetchone()
     assert parsed_events == (1,)
     figures.record("S3: same event delivered again (x2)", deliveries=3, results=1)
+
+
+def test_a_reposted_upload_form_cannot_replace_a_verified_invoices_file(people: People, figures: Figures) -> None:
+    # Given an invoice PDF (one no other test uploads) sent with its presigned form, parsed, and verified
+    # by a colleague
+    clerk = people.browser("clerk", ("invoice.read", "invoice.write"))
+    verifier = people.browser("verifier", ("invoice.read", "invoice.write", "invoice.verify"))
+    granted = grant(people, clerk)
+    invoice_id, attachment_id = granted["invoice"]["id"], granted["attachment"]["id"]
+    bucket, key = bucket_of(granted["upload"]), granted["upload"]["fields"]["key"]
+    first, other = written_dates().pdf, plain_table().pdf
+    post_form(granted["upload"], first)
+    assert settled(people, clerk, invoice_id)["status"] == "parsed"
+    read = people.http.get(f"/api/v1/invoices/{invoice_id}", headers=verifier.headers)
+    verified = people.http.post(
+        f"/api/v1/invoices/{invoice_id}/status",
+        headers={**verifier.headers, "If-Match": read.headers["etag"]},
+        json={"status": "verified"},
+    )
+    assert verified.status_code == 200, verified.text
+
+    # When the same form is posted again with another invoice (S3 takes it: a new version of the key),
+    # and S3's notification of that version is delivered twice more
+    since = people.stack.latest_seq()
+    post_form(granted["upload"], other)
+    replaced = s3(people).head_object(Bucket=bucket, Key=key)
+    for _ in range(2):
+        notify(people, bucket, key, replaced["ETag"].strip('"'), replaced["VersionId"], len(other))
+    deadline = time.monotonic() + 20
+    while parser_runs(people, key, since) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    deliveries = parser_runs(people, key, since)
+
+    # Then the invoice is as verified, and its download serves the first file
+    after = people.http.get(f"/api/v1/invoices/{invoice_id}", headers=clerk.headers)
+    assert after.json() == verified.json()
+    link = people.http.get(f"/api/v1/invoices/{invoice_id}/attachments/{attachment_id}", headers=clerk.headers)
+    assert link.status_code == 200, link.text
+    served = httpx.get(link.json()["url"])
+    assert served.status_code == 200 and served.content == first
+    # And the refused version is on record once, as a security event on the invoice
+    with people.database() as connection:
+        refused = connection.execute(
+            "SELECT after->>'refusedVersionId' FROM audit_events"
+            " WHERE entity_id = %s AND category = 'security' AND action = 'attachment_replaced'",
+            (invoice_id,),
+        ).fetchall()
+    assert refused == [(replaced["VersionId"],)]
+    assert deliveries >= 3
+    figures.record(
+        "S3: upload form posted again",
+        reposts=1,
+        deliveries=deliveries,
+        invoice_changed=int(after.json() != verified.json()),
+        download_first_file=int(served.content == first),
+        security_events=len(refused),
+    )

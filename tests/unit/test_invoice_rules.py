@@ -1,4 +1,4 @@
-"""Invoice rules without I/O: duplicate keys, transitions, line checks, safe file names."""
+"""Invoice rules without I/O: duplicate keys, line checks, safe file names (transitions: test_invoice_state_machine)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from invoice_api import rules
-from payreq.errors import Conflict
 
 
 @pytest.mark.parametrize("number", ["INV-0042", "inv 42", "INV42", "Inv_00042", " inv-0-0-42 "])
@@ -22,28 +21,6 @@ def test_zeros_inside_a_number_count() -> None:
 @pytest.mark.parametrize("vendor", ["ACME Hardware GmbH", "acme hardware", "ACME-Hardware, G.m.b.H.", "Acme Hardware"])
 def test_vendors_ignore_case_punctuation_and_legal_form(vendor: str) -> None:
     assert rules.vendor_key(vendor) == "acmehardware"
-
-
-@pytest.mark.parametrize(
-    ("current", "target", "allowed"),
-    [
-        ("received", "verified", True),  # entered by hand: nothing to parse
-        ("received", "rejected", True),
-        ("parsed", "verified", True),
-        ("parse_failed", "verified", True),
-        ("verified", "paid", True),
-        ("paid", "rejected", False),
-        ("rejected", "verified", False),
-        ("received", "parsed", False),  # the parser's, not a person's
-    ],
-)
-def test_transitions(current: str, target: str, allowed: bool) -> None:
-    if allowed:
-        rules.ensure_transition(current, target)
-    else:
-        with pytest.raises(Conflict) as refused:
-            rules.ensure_transition(current, target)
-        assert refused.value.code == "invalid_transition"
 
 
 def test_a_line_amount_must_be_quantity_times_unit_price_within_rounding() -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from invoice_api import repository, rules
 from invoice_api.models import AttachmentView, InvoiceSummary, InvoiceView, ServiceView
-from payreq.audit import record_change
-from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from payreq.audit import record_change, record_security_event, security_event_recorded
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RowMapping
 
     from invoice_api.models import AttachmentRequest, InvoiceChanges, InvoiceFields, NewInvoice, StatusChange
+    from payreq.audit import SecurityAction
     from payreq.context import RequestContext
 
 AUDITED = (
@@ -222,19 +223,43 @@ def _duplicate_values(connection: Connection, invoice_id: uuid.UUID, current: di
 
 
 def change_status(
-    connection: Connection, context: RequestContext, invoice_id: uuid.UUID, change: StatusChange, *, now: datetime
+    connection: Connection,
+    context: RequestContext,
+    invoice_id: uuid.UUID,
+    change: StatusChange,
+    *,
+    version: int,
+    now: datetime,
 ) -> None:
+    """A person verifies or rejects the invoice as they read it (`version`). Whether they hold
+    `invoice.verify` is the route's check (it depends on the body); that they had no hand in the
+    invoice is checked here."""
     row = _lock(connection, invoice_id)
-    rules.ensure_transition(row["status"], change.status)
-    if change.status == "verified" and row["duplicate_of"] is not None and not row["duplicate_override_reason"]:
-        raise Conflict(
-            "The invoice looks like a duplicate; override the flag with a reason before verifying it.",
-            code="duplicate_unresolved",
-            details={"duplicateOf": str(row["duplicate_of"])},
+    if row["version"] != version:
+        raise PreconditionFailed(
+            "The invoice changed since you read it; reload it and decide again.",
+            details={"currentVersion": row["version"]},
         )
+    rules.ensure_transition(row["status"], change.status, by="person")
+    if change.status == "verified":
+        _ensure_checker(connection, context, row)
+        if row["duplicate_of"] is not None and not row["duplicate_override_reason"]:
+            raise Conflict(
+                "The invoice looks like a duplicate; override the flag with a reason before verifying it.",
+                code="duplicate_unresolved",
+                details={"duplicateOf": str(row["duplicate_of"])},
+            )
     repository.update_invoice(connection, invoice_id, now=now, status=change.status)
     extra = {"reason": change.reason} if change.reason else None
     _announce(connection, context, invoice_id, f"invoice.{change.status}", before=row, extra=extra)
+
+
+def _ensure_checker(connection: Connection, context: RequestContext, row: RowMapping) -> None:
+    makers = rules.makers(row["created_by"], row["field_sources"], repository.uploaders(connection, row["id"]))
+    if context.user_id in makers:
+        raise Forbidden(
+            "You entered this invoice or added a file to it, so someone else must verify it.", code="maker_checker"
+        )
 
 
 # --- attachments --------------------------------------------------------------------------------
@@ -250,7 +275,8 @@ def add_attachment(
     now: datetime,
 ) -> RowMapping:
     row = _lock(connection, invoice_id)
-    if row["status"] in ("paid", "rejected"):
+    if row["status"] not in rules.EDITABLE:
+        # What was verified is fixed, its files included.
         raise Conflict(f"An invoice that is {row['status']} takes no more attachments.", code="invalid_transition")
     attachment_id = uuid.uuid4()
     name = rules.safe_file_name(request.file_name, request.content_type)
@@ -285,6 +311,12 @@ def attachment_of(connection: Connection, invoice_id: uuid.UUID, attachment_id: 
         raise NotFound("No attachment with this id on this invoice.")
     if found["uploaded_at"] is None:
         raise Conflict("The file has not been uploaded yet.", code="not_uploaded")
+    if found["version_id"] is None:
+        # Without its version, the key may name a later file than the one recorded.
+        raise Conflict(
+            "The bucket kept no version of this file, so the file recorded cannot be told from a later one.",
+            code="not_versioned",
+        )
     return found
 
 
@@ -303,6 +335,9 @@ def _locked_with_attachment(connection: Connection, attachment_id: uuid.UUID) ->
     return row, attachment
 
 
+UploadOutcome = Literal["recorded", "already recorded", "refused", "ignored"]
+
+
 def record_upload(
     connection: Connection,
     context: RequestContext,
@@ -315,34 +350,34 @@ def record_upload(
     outcome: dict[str, Any] | None,
     failure: str | None,
     now: datetime,
-) -> bool:
-    """Record one uploaded object version and what parsing found. Returns False (and changes nothing)
-    when this version was already recorded: a repeated or late S3 event makes no second result."""
+) -> UploadOutcome:
+    """Record an attachment's first uploaded object version and what parsing found.
+
+    An attachment takes one version, once: the same version again (a repeated or late S3 event) makes
+    no second result, and any other version is refused (`_refused`)."""
     locked = _locked_with_attachment(connection, attachment_id)
     if locked is None:
-        return False
+        return "ignored"
     row, attachment = locked
-    if attachment["etag"] == etag and attachment["version_id"] == version_id and attachment["uploaded_at"]:
-        return False
+    if not rules.takes_file(row["status"], attachment["uploaded_at"]):
+        return _refused(connection, context, row, attachment, etag=etag, version_id=version_id)
     repository.update_attachment(
         connection, attachment_id, etag=etag, version_id=version_id, size_bytes=size, sha256=sha256, uploaded_at=now
     )
     invoice_id = row["id"]
     values: dict[str, Any] = {}
     action = "invoice.attachment_uploaded"
-    # Once verified, paid or rejected, an invoice is a person's: a late upload is recorded, not parsed in.
-    if (failure is not None or outcome is not None) and row["status"] in rules.EDITABLE:
-        if failure is not None:
-            # A parsed invoice stays parsed (another file of it may fail); the reason is kept either way.
-            values.update(parse_error=failure)
-            if row["status"] != "parsed":
-                values.update(status="parse_failed")
-            action = "invoice.parse_failed"
-        elif outcome is not None:
-            values.update(_parsed_values(connection, row, outcome, now=now))
-            if row["status"] in ("received", "parse_failed"):
-                values.update(status="parsed", parse_error=None)
-            action = "invoice.parsed"
+    if failure is not None:
+        # A parsed invoice stays parsed (another file of it may fail); the reason is kept either way.
+        values.update(parse_error=failure)
+        if rules.allows(row["status"], "parse_failed", by="parser"):
+            values.update(status="parse_failed")
+        action = "invoice.parse_failed"
+    elif outcome is not None:
+        values.update(_parsed_values(connection, row, outcome, now=now))
+        if rules.allows(row["status"], "parsed", by="parser"):
+            values.update(status="parsed", parse_error=None)
+        action = "invoice.parsed"
     merged = {**row, **values}
     values["vendor_key"] = rules.vendor_key(merged.get("vendor"))
     values["invoice_number_key"] = rules.invoice_number_key(merged.get("invoice_number"))
@@ -350,7 +385,48 @@ def record_upload(
     repository.update_invoice(connection, invoice_id, now=now, **values)
     extra = {"attachmentId": str(attachment_id), "sha256": sha256.hex() if sha256 else None}
     _announce(connection, context, invoice_id, action, before=row, extra=extra)
-    return True
+    return "recorded"
+
+
+def record_unread_upload(
+    connection: Connection, context: RequestContext, attachment_id: uuid.UUID, *, etag: str, version_id: str | None
+) -> UploadOutcome:
+    """An upload the parser need not read, as the attachment takes no file (`rules.takes_file`): the
+    version on record again changes nothing; any other is refused (`_refused`)."""
+    locked = _locked_with_attachment(connection, attachment_id)
+    if locked is None:
+        return "ignored"
+    row, attachment = locked
+    return _refused(connection, context, row, attachment, etag=etag, version_id=version_id)
+
+
+def _refused(
+    connection: Connection,
+    context: RequestContext,
+    row: RowMapping,
+    attachment: RowMapping,
+    *,
+    etag: str,
+    version_id: str | None,
+) -> UploadOutcome:
+    """An upload grant is single use and what was verified is fixed: a version after the recorded one
+    (the same form posted again) or a first file arriving once the invoice is closed changes nothing.
+    The attempt is a security event on the invoice, once per version however often S3 repeats it."""
+    recorded = (attachment["etag"], attachment["version_id"])
+    if attachment["uploaded_at"] is not None and recorded == (etag, version_id):
+        return "already recorded"
+    action: SecurityAction = "attachment_replaced" if attachment["uploaded_at"] is not None else "attachment_too_late"
+    refused = {"attachmentId": str(attachment["id"]), "refusedVersionId": version_id, "refusedEtag": etag}
+    if security_event_recorded(connection, action, entity_type="invoice", entity_id=row["id"], details=refused):
+        return "refused"
+    details = {
+        **refused,
+        "recordedVersionId": attachment["version_id"],
+        "invoiceStatus": row["status"],
+        "grantedTo": str(attachment["created_by"]),
+    }
+    record_security_event(connection, context, action, details, entity_type="invoice", entity_id=row["id"])
+    return "refused"
 
 
 MISSING_UPLOAD = "The uploaded file was gone before it could be read (deleted or replaced); upload it again."

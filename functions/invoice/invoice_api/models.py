@@ -96,7 +96,8 @@ class InvoiceChanges(InvoiceFields):
 
 
 class StatusChange(RequestModel):
-    status: Literal["verified", "paid", "rejected"]
+    # A person verifies or rejects; `paid` is the payments' to set when a payment settles the request.
+    status: Literal["verified", "rejected"]
     reason: Reason | None = None
 
 

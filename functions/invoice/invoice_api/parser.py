@@ -1,9 +1,11 @@
 """Entry point for S3 `ObjectCreated` under `uploads/`: the invoice attachment parser.
 
-The template's prefix filter means the parser's own writes can never trigger it. An event is only
-a hint that `uploads/<invoice>/<attachment>/<name>` changed: the parser reads the object's current
-version, and records each version (ETag + version id) once, so the same event twice, or an older
-event arriving late, makes one result and one audit event.
+The template's prefix filter means the parser's own writes can never trigger it. Each event names
+the object version it is about (the bucket is versioned); the parser reads that version, or the
+current one when an event names none. An attachment takes one version, once: the same version
+again (a repeated or late event) makes no second result, and any other version (the upload form
+posted again, or a first file arriving after the invoice was verified) is refused unread and
+recorded as a security event (`flows.record_upload`).
 
 A file that cannot be parsed is a result (`parse_failed` with a reason a person can read), and the
 handler returns normally: no retries for it. Anything unexpected (the database, S3) raises, so
@@ -36,8 +38,8 @@ KEY = re.compile(r"^uploads/(?P<invoice>[0-9a-f-]{36})/(?P<attachment>[0-9a-f-]{
 KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image"}
 
 
-def handle(bucket: str, key: str, request_id: str) -> str:
-    """Process one uploaded object; what happened, in a word (for the log and the tests)."""
+def handle(bucket: str, key: str, request_id: str, version_id: str | None = None) -> str:
+    """Process one uploaded object version; what happened, in a word (for the log and the tests)."""
     match = KEY.match(key)
     if match is None:
         logger.warning("upload outside the attachment layout ignored", extra={"key": key})
@@ -46,23 +48,28 @@ def handle(bucket: str, key: str, request_id: str) -> str:
     engine = get_engine()
     with read_connection(engine) as connection:
         attachment = repository.attachment(connection, attachment_id)
-    if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
-        logger.warning("upload for no known attachment ignored", extra={"key": key})
-        return "ignored"
+        if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
+            logger.warning("upload for no known attachment ignored", extra={"key": key})
+            return "ignored"
+        invoice_status = repository.status_of(connection, attachment["invoice_id"])
     s3 = aws.client("s3")
     context = RequestContext(request_id=request_id, auth_method="system")
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        head = s3.head_object(Bucket=bucket, Key=key, **_pinned(version_id))
     except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NotFound"):
+        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
             raise
         with transaction(engine) as connection:
             missing = flows.record_missing_upload(connection, context, attachment_id, now=datetime.now(UTC))
         logger.info("uploaded object gone before it was read", extra={"key": key, "recorded": missing})
         return "parse_failed" if missing else "ignored"
-    etag, version_id, size = head["ETag"].strip('"'), head.get("VersionId"), int(head["ContentLength"])
-    if attachment["uploaded_at"] and attachment["etag"] == etag and attachment["version_id"] == version_id:
-        return "already recorded"
+    etag, size = head["ETag"].strip('"'), int(head["ContentLength"])
+    # A suspended or unversioned bucket says "null": no version to pin the file to.
+    version_id = head.get("VersionId") if head.get("VersionId") not in (None, "null") else None
+    if not rules.takes_file(invoice_status, attachment["uploaded_at"]):
+        # The file on record again, or one refused: either way there is nothing to read.
+        with transaction(engine) as connection:
+            return flows.record_unread_upload(connection, context, attachment_id, etag=etag, version_id=version_id)
     limit = attachment_settings().max_upload_bytes
     content_type = attachment["content_type"]
     sha256: bytes | None = None
@@ -73,8 +80,7 @@ def handle(bucket: str, key: str, request_id: str) -> str:
     elif size > limit:
         failure = f"The file is {size / 1024 / 1024:.1f} MB; at most {limit / 1024 / 1024:.0f} MB is accepted."
     else:
-        extra = {"VersionId": version_id} if version_id else {}
-        data = s3.get_object(Bucket=bucket, Key=key, **extra)["Body"].read(limit + 1)
+        data = s3.get_object(Bucket=bucket, Key=key, **_pinned(version_id))["Body"].read(limit + 1)
         sha256 = hashlib.sha256(data).digest()
         if not rules.looks_like(content_type, data[:16]):
             failure = f"The file is not {KINDS[content_type]}, whatever its name says."
@@ -93,12 +99,16 @@ def handle(bucket: str, key: str, request_id: str) -> str:
             failure=failure,
             now=datetime.now(UTC),
         )
-    if not recorded:
-        return "already recorded"
+    if recorded != "recorded":
+        return recorded
     if failure:
         logger.info("attachment not parsed", extra={"key": key, "reason": failure})
         return "parse_failed"
     return "parsed" if outcome is not None else "stored"
+
+
+def _pinned(version_id: str | None) -> dict[str, str]:
+    return {"VersionId": version_id} if version_id else {}
 
 
 def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -139,8 +149,11 @@ def _records(event: S3Event, context: LambdaContext) -> list[str]:
     for record in event.records:
         # S3 URL-encodes keys in events (spaces arrive as '+').
         bucket, key = record.s3.bucket.name, unquote_plus(record.s3.get_object.key)
-        result = handle(bucket, key, context.aws_request_id)
-        logger.info("attachment processed", extra={"bucket": bucket, "key": key, "result": result})
+        version_id = record.s3.get_object.version_id
+        result = handle(bucket, key, context.aws_request_id, version_id)
+        logger.info(
+            "attachment processed", extra={"bucket": bucket, "key": key, "versionId": version_id, "result": result}
+        )
         received.append(key)
     return received
 

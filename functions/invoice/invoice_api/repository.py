@@ -29,6 +29,11 @@ def get(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
     return connection.execute(_with_link().where(INV.c.id == invoice_id)).mappings().one_or_none()
 
 
+def status_of(connection: Connection, invoice_id: uuid.UUID) -> str:
+    status: str = connection.execute(select(INV.c.status).where(INV.c.id == invoice_id)).scalar_one()
+    return status
+
+
 def lock(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
     return connection.execute(select(INV).where(INV.c.id == invoice_id).with_for_update()).mappings().one_or_none()
 
@@ -79,6 +84,15 @@ def attachment(connection: Connection, attachment_id: uuid.UUID, *, for_update: 
     if for_update:
         query = query.with_for_update()
     return connection.execute(query).mappings().one_or_none()
+
+
+def uploaders(connection: Connection, invoice_id: uuid.UUID) -> set[uuid.UUID]:
+    """Who added the invoice's attachments (each asked for the upload grant of one)."""
+    return set(
+        connection.scalars(
+            select(invoice_attachments.c.created_by).where(invoice_attachments.c.invoice_id == invoice_id).distinct()
+        )
+    )
 
 
 def insert_attachment(connection: Connection, **values: Any) -> None:

@@ -1,31 +1,39 @@
-"""The rules of invoices that need no database: transitions, duplicate keys, line checks, file names."""
+"""The rules of invoices that need no database: transitions and who makes them, who may verify, when
+an attachment takes a file, duplicate keys, line checks, file names."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.errors import Conflict
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
+    from datetime import datetime
 
-# received -> parsed | parse_failed -> verified -> paid, or rejected from any open status.
-# parsed and parse_failed are the parser's to set; people verify, pay and reject. A person may also
-# verify a received invoice: one entered by hand has nothing to parse (and a parse that comes later
-# fills only empty fields and leaves the status alone).
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "received": frozenset({"parsed", "parse_failed", "verified", "rejected"}),
-    "parsed": frozenset({"verified", "rejected"}),
-    "parse_failed": frozenset({"verified", "rejected"}),
-    "verified": frozenset({"paid", "rejected"}),
-    "paid": frozenset(),
-    "rejected": frozenset(),
+Actor = Literal["person", "parser"]
+STATUSES = ("received", "parsed", "parse_failed", "verified", "paid", "rejected")
+
+# status now -> who acts -> the statuses they may move it to (the invoice state machine; prose in
+# docs/architecture.md). The parser reports what reading a file found; people verify or reject. A
+# person may verify a received invoice: one entered by hand has nothing to parse. `paid` is no one's
+# here: the payment that settles a request marks its invoices paid in its own transaction.
+TRANSITIONS: dict[str, dict[Actor, frozenset[str]]] = {
+    "received": {"parser": frozenset({"parsed", "parse_failed"}), "person": frozenset({"verified", "rejected"})},
+    "parse_failed": {"parser": frozenset({"parsed"}), "person": frozenset({"verified", "rejected"})},
+    "parsed": {"parser": frozenset(), "person": frozenset({"verified", "rejected"})},
+    "verified": {"parser": frozenset(), "person": frozenset({"rejected"})},
+    "paid": {"parser": frozenset(), "person": frozenset()},
+    "rejected": {"parser": frozenset(), "person": frozenset()},
 }
-BY_PEOPLE = frozenset({"verified", "paid", "rejected"})
+# While open, people edit an invoice, the parser fills its empty fields and files may be added; from
+# verification on, what was checked is fixed.
 EDITABLE = frozenset({"received", "parsed", "parse_failed"})
+VERIFY_PERMISSION = "invoice.verify"
 
 # Fields a person may set and the parser may fill (the parser never overwrites a person's value).
 FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
@@ -34,13 +42,36 @@ CONTENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": "
 MAGIC = {"application/pdf": (b"%PDF-",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",)}
 
 
-def ensure_transition(current: str, target: str, *, by_person: bool = True) -> None:
-    if target not in TRANSITIONS.get(current, frozenset()) or (by_person and target not in BY_PEOPLE):
+def allows(current: str, target: str, *, by: Actor) -> bool:
+    return target in TRANSITIONS.get(current, {}).get(by, frozenset())
+
+
+def ensure_transition(current: str, target: str, *, by: Actor = "person") -> None:
+    if not allows(current, target, by=by):
         raise Conflict(
             f"An invoice that is {current} cannot become {target}.",
             code="invalid_transition",
-            details={"status": current, "target": target, "allowed": sorted(TRANSITIONS.get(current, ()))},
+            details={"status": current, "target": target, "allowed": sorted(TRANSITIONS.get(current, {}).get(by, ()))},
         )
+
+
+def takes_file(invoice_status: str, uploaded_at: datetime | None) -> bool:
+    """An attachment takes one file, while its invoice is open: a grant is single use, and what was
+    verified is fixed."""
+    return uploaded_at is None and invoice_status in EDITABLE
+
+
+def makers(
+    created_by: uuid.UUID, field_sources: Mapping[str, Any], uploaders: Iterable[uuid.UUID]
+) -> frozenset[uuid.UUID]:
+    """Everyone whose hand is in the invoice as it stands: who created it, who entered a value it
+    still holds, and who added any of its files. None of them may verify it."""
+    entered = {
+        uuid.UUID(source["userId"])
+        for source in field_sources.values()
+        if isinstance(source, dict) and source.get("by") == "person" and source.get("userId")
+    }
+    return frozenset({created_by, *entered, *uploaders})
 
 
 _LEGAL_FORMS = re.compile(

@@ -11,7 +11,8 @@ class AttachmentSettings(BaseSettings):
 
     attachments_bucket: str = "payreq-local-attachments"
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
-    upload_url_seconds: int = Field(default=900, ge=60, le=3600)
+    # An upload grant is for one file, now: the form cannot be kept for later (a re-post is refused anyway).
+    upload_url_seconds: int = Field(default=300, ge=60, le=300)
     download_url_seconds: int = Field(default=300, ge=30, le=3600)
 
 

@@ -31,14 +31,14 @@ def upload_form(
 
 
 def download_url(
-    settings: AttachmentSettings, bucket: str, key: str, file_name: str, version_id: str | None, *, now: datetime
+    settings: AttachmentSettings, bucket: str, key: str, file_name: str, version_id: str, *, now: datetime
 ) -> tuple[str, datetime]:
-    params: dict[str, Any] = {
+    """A presigned GET of exactly the recorded version: whatever was put under the key later is not it."""
+    params = {
         "Bucket": bucket,
         "Key": key,
+        "VersionId": version_id,
         "ResponseContentDisposition": f'attachment; filename="{file_name}"',
     }
-    if version_id:
-        params["VersionId"] = version_id
     url = aws.client("s3").generate_presigned_url("get_object", Params=params, ExpiresIn=settings.download_url_seconds)
     return str(url), now + timedelta(seconds=settings.download_url_seconds)

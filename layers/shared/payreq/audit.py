@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic_core import to_jsonable_python
+from sqlalchemy import select
 
 from payreq.audit_chain import append_event, stored_json
 from payreq.card_numbers import mask
+from payreq.db.schema import audit_events
 from payreq.jsonable import redacted
 from payreq.observability import logger
 
@@ -38,6 +40,10 @@ SecurityAction = Literal[
     "bad_token",
     "test_login",
     "audit_exported",
+    # An upload the attachment could not take: a later version of a recorded file (a re-posted
+    # form), or a first file arriving after the invoice was verified, paid or rejected.
+    "attachment_replaced",
+    "attachment_too_late",
 ]
 
 
@@ -84,17 +90,41 @@ def record_security_event(
     context: RequestContext,
     action: SecurityAction,
     details: Mapping[str, Any] | None = None,
+    *,
+    entity_type: str | None = None,
+    entity_id: object = None,
 ) -> uuid.UUID:
+    """A security event; one about an entity (an invoice's refused upload) names it, so the entity's
+    own history shows it."""
     return _append(
         connection,
         context,
         category="security",
         action=action,
-        entity_type=None,
-        entity_id=None,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
         before=None,
         after=redacted(dict(details)) if details else None,
     )
+
+
+def security_event_recorded(
+    connection: Connection, action: SecurityAction, *, entity_type: str, entity_id: object, details: Mapping[str, Any]
+) -> bool:
+    """Whether this entity already has a security event of `action` whose details include `details`:
+    for an event to be recorded once however often its cause repeats (an S3 event redelivered)."""
+    found = connection.scalar(
+        select(audit_events.c.id)
+        .where(
+            audit_events.c.entity_type == entity_type,
+            audit_events.c.entity_id == str(entity_id),
+            audit_events.c.category == "security",
+            audit_events.c.action == action,
+            audit_events.c.after.contains(redacted(dict(details))),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def record_security_event_now(

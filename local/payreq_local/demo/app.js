@@ -13,8 +13,8 @@ const PEOPLE = [
   { email: "bob@example.com", name: "Bob Approver",
     permissions: ["pr.read", "pr.approve", "invoice.read", "tokens.manage"] },
   { email: "carol@example.com", name: "Carol Finance",
-    permissions: ["pr.read", "pr.approve", "invoice.read", "invoice.write", "payment.read", "payment.write",
-      "audit.read", "flows.manage", "users.admin", "tokens.manage"] },
+    permissions: ["pr.read", "pr.approve", "invoice.read", "invoice.write", "invoice.verify", "payment.read",
+      "payment.write", "audit.read", "flows.manage", "users.admin", "tokens.manage"] },
 ];
 const LIST_LIMIT = 20;
 

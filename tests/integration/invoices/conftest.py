@@ -18,15 +18,22 @@ from support.lambda_context import FakeLambdaContext
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from support.api_client import ApiClient
+    from support.api_client import ApiClient, ApiResponse
 
 BUCKET = "payreq-test-attachments-123456789012-us-east-1"
 CLERK = ("invoice.read", "invoice.write")
+VERIFIER = (*CLERK, "invoice.verify")
 
 
 @pytest.fixture
 def clerk(signed_in: Callable[..., ApiClient]) -> ApiClient:
     return signed_in("ivy@example.com", CLERK)
+
+
+@pytest.fixture
+def verifier(signed_in: Callable[..., ApiClient]) -> ApiClient:
+    """Someone who checks invoices others entered."""
+    return signed_in("vera@example.com", VERIFIER)
 
 
 @pytest.fixture
@@ -86,3 +93,14 @@ def new_upload(browser: ApiClient, name: str = "invoice.pdf", kind: str = "appli
     response = browser.post("/api/v1/invoices/uploads", json_body={"fileName": name, "contentType": kind})
     assert response.status == 201, response.body
     return response.body
+
+
+def set_status(browser: ApiClient, invoice_id: str, status: str, **body: Any) -> ApiResponse:
+    """A status change as a person makes one: on the version of the invoice they have just read."""
+    read = browser.get(f"/api/v1/invoices/{invoice_id}")
+    assert read.status == 200, read.body
+    return browser.post(
+        f"/api/v1/invoices/{invoice_id}/status",
+        json_body={"status": status, **body},
+        headers={"If-Match": read.headers["etag"]},
+    )

@@ -194,21 +194,3 @@ def test_images_are_stored_not_parsed_and_can_be_downloaded(clerk: ApiClient, up
     assert after.body["attachment"]["sha256"] and after.body["attachment"]["sizeBytes"] == 72
     assert (BUCKET in after.body["url"] and "Signature" in after.body["url"]) or "X-Amz-Signature" in after.body["url"]
     assert clerk.get(f"/api/v1/invoices/{invoice['id']}").body["status"] == "received"
-
-
-def test_a_file_uploaded_after_verification_is_recorded_not_parsed_in(
-    clerk: ApiClient, uploads: Uploads, engine: Engine
-) -> None:
-    # Given an invoice a person has verified
-    invoice = clerk.post("/api/v1/invoices", json_body={"number": "N-1"}).body
-    with engine.begin() as connection:
-        connection.execute(text("UPDATE invoices SET status = 'verified' WHERE id = :id"), {"id": invoice["id"]})
-
-    # When a PDF is uploaded to it
-    uploads.upload(grant_for(clerk, invoice["id"]), invoice_pdfs.ruled_table().pdf)
-
-    # Then the file is on record, and the invoice is as the person left it
-    after = clerk.get(f"/api/v1/invoices/{invoice['id']}").body
-    assert (after["status"], after["number"], after["vendor"], after["services"]) == ("verified", "N-1", None, [])
-    assert after["attachments"][0]["uploadedAt"] is not None
-    assert audit_actions(engine, invoice["id"])[-1] == "invoice.attachment_uploaded"

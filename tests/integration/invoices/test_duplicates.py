@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from unit import invoice_pdfs
 
-from integration.invoices.conftest import Uploads, grant_for, new_upload
+from integration.invoices.conftest import Uploads, grant_for, new_upload, set_status
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -90,7 +90,9 @@ def test_a_parsed_pdf_of_a_known_invoice_is_flagged(clerk: ApiClient, uploads: U
     assert (parsed["status"], parsed["duplicateOf"]) == ("parsed", entered["id"])
 
 
-def test_overriding_the_flag_needs_a_reason_and_is_audited(clerk: ApiClient, engine: Engine) -> None:
+def test_overriding_the_flag_needs_a_reason_and_is_audited(
+    clerk: ApiClient, verifier: ApiClient, engine: Engine
+) -> None:
     # Given an invoice flagged as a duplicate, whose parsing failed
     clerk.post("/api/v1/invoices", json_body={"vendor": "ACME", "number": "7"})
     flagged = clerk.post("/api/v1/invoices", json_body={"vendor": "ACME", "number": "7"}).body
@@ -99,12 +101,12 @@ def test_overriding_the_flag_needs_a_reason_and_is_audited(clerk: ApiClient, eng
     path = f"/api/v1/invoices/{flagged['id']}"
 
     # When it is verified before, then after, the flag is overridden with a reason
-    refused = clerk.post(f"{path}/status", json_body={"status": "verified"})
+    refused = set_status(verifier, flagged["id"], "verified")
     no_reason = clerk.patch(path, json_body={"duplicateOverrideReason": ""}, headers={"If-Match": '"1"'})
     overridden = clerk.patch(
         path, json_body={"duplicateOverrideReason": "Credit note reusing the number"}, headers={"If-Match": '"1"'}
     )
-    verified = clerk.post(f"{path}/status", json_body={"status": "verified"})
+    verified = set_status(verifier, flagged["id"], "verified")
 
     # Then verification waited for the override, which is on record with its reason
     assert (refused.status, refused.error_code) == (409, "duplicate_unresolved")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
+from integration.invoices.conftest import set_status
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -88,26 +90,44 @@ def test_edits_need_the_current_version(clerk: ApiClient) -> None:
     assert stale.status == 412
 
 
-def test_status_follows_the_allowed_transitions(clerk: ApiClient, engine: Engine) -> None:
+def test_status_follows_the_allowed_transitions(clerk: ApiClient, verifier: ApiClient) -> None:
     invoice = enter(clerk)
-    path = f"/api/v1/invoices/{invoice['id']}/status"
 
-    # An invoice entered by hand has nothing to parse: a person verifies it as received
-    verified = clerk.post(path, json_body={"status": "verified"})
-    paid = clerk.post(path, json_body={"status": "paid"})
-    rejected = clerk.post(path, json_body={"status": "rejected", "reason": "paid already"})
-    parsed = clerk.post(path, json_body={"status": "parsed"})
+    # An invoice entered by hand has nothing to parse: someone else verifies it as received
+    verified = set_status(verifier, invoice["id"], "verified")
+    again = set_status(verifier, invoice["id"], "verified")
+    rejected = set_status(verifier, invoice["id"], "rejected", reason="vendor withdrew it")
+    reopened = set_status(verifier, invoice["id"], "verified")
+    parsed = set_status(verifier, invoice["id"], "parsed")
 
     assert (verified.status, verified.body["status"]) == (200, "verified")
-    assert (paid.status, paid.body["status"]) == (200, "paid")
-    assert (rejected.status, rejected.error_code) == (409, "invalid_transition")
+    assert (again.status, again.error_code) == (409, "invalid_transition")
+    assert (rejected.status, rejected.body["status"]) == (200, "rejected")
+    assert (reopened.status, reopened.error_code) == (409, "invalid_transition")
     assert parsed.status == 422  # the parser's to set
+
+
+def test_a_status_change_is_made_on_the_version_read(clerk: ApiClient, verifier: ApiClient) -> None:
+    # Given an invoice a verifier read at version 1, whose total the clerk then changed
+    invoice = enter(clerk, total="100.00")
+    path = f"/api/v1/invoices/{invoice['id']}"
+    read = verifier.get(path).headers["etag"]
+    assert clerk.patch(path, json_body={"total": "9999.00"}, headers={"If-Match": read}).status == 200
+
+    # When the verifier verifies what they read, or sends no version at all
+    stale = verifier.post(f"{path}/status", json_body={"status": "verified"}, headers={"If-Match": read})
+    unversioned = verifier.post(f"{path}/status", json_body={"status": "verified"})
+
+    # Then neither is recorded: they must look again
+    assert (stale.status, stale.body["error"]["details"]) == (412, {"currentVersion": 2})
+    assert unversioned.status == 428
+    assert (verifier.get(path).body["status"], verifier.get(path).body["version"]) == ("received", 2)
 
 
 def test_a_received_invoice_may_be_rejected_and_then_not_edited(clerk: ApiClient) -> None:
     invoice = enter(clerk)
 
-    rejected = clerk.post(f"/api/v1/invoices/{invoice['id']}/status", json_body={"status": "rejected"})
+    rejected = set_status(clerk, invoice["id"], "rejected")
     edit = clerk.patch(f"/api/v1/invoices/{invoice['id']}", json_body={"vendor": "X"}, headers={"If-Match": '"2"'})
 
     assert rejected.body["status"] == "rejected"
@@ -128,7 +148,7 @@ def test_listing_filters_and_pages(clerk: ApiClient) -> None:
     a = enter(clerk, number="A-1", vendor="ACME Hardware", issueDate="2026-01-10", dueDate="2026-02-10", total="100.00")
     b = enter(clerk, number="B-7", vendor="Blue Sky", issueDate="2026-02-10", dueDate="2026-03-10", total="250.00")
     c = enter(clerk, number="C-0009", vendor="ACME Tools", issueDate="2026-03-10", dueDate="2026-04-10", total="900.00")
-    clerk.post(f"/api/v1/invoices/{b['id']}/status", json_body={"status": "rejected"})
+    set_status(clerk, b["id"], "rejected")
 
     def ids(**query: str) -> list[str]:
         response = clerk.get("/api/v1/invoices", query=query)
@@ -155,7 +175,7 @@ def test_listing_filters_and_pages(clerk: ApiClient) -> None:
 def test_every_change_is_audited_and_announced(clerk: ApiClient, engine: Engine) -> None:
     invoice = enter(clerk)
     clerk.patch(f"/api/v1/invoices/{invoice['id']}", json_body={"total": "10.00"}, headers={"If-Match": '"1"'})
-    clerk.post(f"/api/v1/invoices/{invoice['id']}/status", json_body={"status": "rejected"})
+    set_status(clerk, invoice["id"], "rejected")
 
     with engine.connect() as connection:
         actions = connection.execute(

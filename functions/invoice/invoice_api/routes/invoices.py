@@ -13,14 +13,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
-from invoice_api import flows
+from invoice_api import flows, rules
 from invoice_api.models import InvoiceChanges, InvoiceSummary, InvoiceView, NewInvoice, StatusChange
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
+from payreq.http.guard import check_caller
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response
-from payreq.http.versioning import etag, expected_version
+from payreq.http.versioning import IfMatch, etag, expected_version
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
@@ -96,7 +97,7 @@ def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
 
 
 @router.patch("/api/v1/invoices/<invoice_id>", summary="Edit an invoice (If-Match)", middlewares=[WRITE])
-def edit(invoice_id: uuid.UUID, changes: InvoiceChanges) -> Response[Any]:
+def edit(invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -106,12 +107,20 @@ def edit(invoice_id: uuid.UUID, changes: InvoiceChanges) -> Response[Any]:
     return run_change(router, get_engine(), change)
 
 
-@router.post("/api/v1/invoices/<invoice_id>/status", summary="Verify, pay or reject an invoice", middlewares=[WRITE])
-def change_status(invoice_id: uuid.UUID, target: StatusChange) -> Response[Any]:
+@router.post(
+    "/api/v1/invoices/<invoice_id>/status",
+    summary="Verify or reject an invoice (If-Match; verifying needs invoice.verify; payments make it paid)",
+    middlewares=[WRITE],
+)
+def change_status(invoice_id: uuid.UUID, target: StatusChange, if_match: IfMatch = None) -> Response[Any]:
     context = request_context(router)
+    if target.status == "verified":
+        # The permission depends on the body, so it is checked here, as the route guard would: 403, audited.
+        check_caller(router, rules.VERIFY_PERMISSION)
+    version = expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
-        flows.change_status(connection, context, invoice_id, target, now=now())
+        flows.change_status(connection, context, invoice_id, target, version=version, now=now())
         return respond(connection, invoice_id)
 
     return run_change(router, get_engine(), change)

@@ -17,7 +17,7 @@ from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.responses import created, json_response, no_content
-from payreq.http.versioning import etag, expected_version
+from payreq.http.versioning import IfMatch, etag, expected_version
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("payment.read"), authorize("payment.write")
@@ -60,7 +60,7 @@ def get_method(method_id: uuid.UUID) -> Response[Any]:
 
 
 @router.patch("/api/v1/payment-methods/<method_id>", summary="Change a payment method (If-Match)", middlewares=[WRITE])
-def change_method(method_id: uuid.UUID, changes: PaymentMethodChanges) -> Response[Any]:
+def change_method(method_id: uuid.UUID, changes: PaymentMethodChanges, if_match: IfMatch = None) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:

@@ -15,7 +15,7 @@ from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.responses import created, json_response
-from payreq.http.versioning import etag, expected_version
+from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import templates
 from pr_api.models import ApprovalFlowTemplateChanges, ApprovalFlowTemplateView, NewApprovalFlowTemplate
 
@@ -60,7 +60,9 @@ def get_template(template_id: uuid.UUID) -> Response[Any]:
 
 
 @router.patch("/api/v1/approval-flows/<template_id>", summary="Change a template (If-Match)", middlewares=[MANAGE])
-def change_template(template_id: uuid.UUID, changes: ApprovalFlowTemplateChanges) -> Response[Any]:
+def change_template(
+    template_id: uuid.UUID, changes: ApprovalFlowTemplateChanges, if_match: IfMatch = None
+) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:

@@ -9,7 +9,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
@@ -18,7 +18,7 @@ from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response
-from payreq.http.versioning import etag, expected_version
+from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import flows
 from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
 
@@ -96,7 +96,7 @@ def get_request(pr_id: uuid.UUID) -> Response[Any]:
 
 
 @router.patch("/api/v1/prs/<pr_id>", summary="Edit a payment request (If-Match)", middlewares=[WRITE])
-def edit(pr_id: uuid.UUID, changes: PaymentRequestChanges) -> Response[Any]:
+def edit(pr_id: uuid.UUID, changes: PaymentRequestChanges, if_match: IfMatch = None) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -128,11 +128,6 @@ def cancel(pr_id: uuid.UUID) -> Response[Any]:
 
 # A decision binds to what the approver read: If-Match carries the ETag of that version, and the
 # decision is refused (412) when the material terms changed after it.
-# Declared for the OpenAPI document; read (and its absence answered with 428) by expected_version.
-IfMatch = Annotated[
-    str | None,
-    Header(alias="if-match", description='The ETag of the version you read, e.g. "3" (required: 428 without it).'),
-]
 _DECIDED_ON = (
     " Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, "
     "payee, approval flow or linked invoices changed since (other approvers' decisions do not count)."

@@ -3,9 +3,9 @@
 Idempotent. Users are matched by e-mail (created, or granted what they lack). The data (an approval
 flow, payment requests in each state, an invoice linked to one of them, a payment method) is made
 in one transaction, keyed by the demo approval flow's name: present means seeded, so it is made
-once and never twice. Each change is made by a demo user (the requester raises, the approver
-approves, as the maker-checker rules want); the request id and user agent say `payreq seed-demo`
-did it. The local stack (`make run`) seeds with this same code.
+once and never twice. Each change is made by a demo user (the requester raises requests and enters
+the invoice, the approver approves, finance verifies, as the maker-checker rules want); the request
+id and user agent say `payreq seed-demo` did it. The local stack (`make run`) seeds with this same code.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ DEMO_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
             "pr.approve",
             "invoice.read",
             "invoice.write",
+            "invoice.verify",
             "payment.read",
             "payment.write",
             "audit.read",
@@ -117,7 +118,7 @@ def _demo_data(
     connection: Connection, alice: RequestContext, bob: RequestContext, carol: RequestContext, now: datetime
 ) -> dict[str, str]:
     from invoice_api import flows as invoices
-    from invoice_api.models import NewInvoice
+    from invoice_api.models import NewInvoice, StatusChange
     from payment_api import flows as payments
     from payment_api.models import NewPaymentMethod
     from pr_api import flows as prs
@@ -179,6 +180,9 @@ def _demo_data(
         ),
         now=now,
     )
+    # Alice entered it, so finance verifies it.
+    read = invoices.view(connection, invoice).version
+    invoices.change_status(connection, carol, invoice, StatusChange(status="verified"), version=read, now=now)
     approved = raise_request("Office cleaning, Q4", "Sparkle Facility Services", "1850.00")
     # The invoice is linked before approval: it is part of what the approvers approve.
     prs.link_invoice(connection, alice, approved, invoice, now=now)

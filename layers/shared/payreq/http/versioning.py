@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from payreq.errors import BadRequest, PreconditionRequired
 
 if TYPE_CHECKING:
     from payreq.http.guard import HttpScope
+
+# A route parameter that declares If-Match in the OpenAPI document. `expected_version` reads it (and
+# answers its absence with 428, which a required parameter would turn into a 422).
+IfMatch = Annotated[
+    str | None,
+    Header(alias="if-match", description='The ETag of the version you read, e.g. "3" (required: 428 without it).'),
+]
 
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,9})"$')
 
