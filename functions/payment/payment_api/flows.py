@@ -139,6 +139,14 @@ def record_payment(
         )
     if request.currency != pr["currency"]:
         raise InvalidInput(f"Pay in the request's currency, {pr['currency']}.", code="currency_mismatch")
+    unverified = repository.unverified_linked_invoices(connection, pr_id)
+    if unverified:
+        # What was verified is what gets paid: an invoice nobody checked is not paid through its request.
+        raise Conflict(
+            "Every invoice linked to the request must be verified before it is paid.",
+            code="invoices_not_verified",
+            details={"invoices": unverified},
+        )
     if request.method_id is not None:
         method = repository.method(connection, request.method_id)
         if method is None or method["deleted_at"] is not None:
@@ -170,9 +178,7 @@ def record_payment(
     )
     settled = request.amount == outstanding
     if settled:
-        repository.set_linked_invoices(
-            connection, pr_id, status="paid", where_status=("parsed", "verified", "received"), now=now
-        )
+        repository.set_linked_invoices(connection, pr_id, status="paid", where_status=("verified",), now=now)
     # Audit last: the audit chain's lock is held from the first event until commit.
     _announce_payment(connection, context, payment_id, "payment.recorded", "created")
     if settled:

@@ -89,6 +89,18 @@ def set_request_status(connection: Connection, pr_id: uuid.UUID, status: str, *,
     return version
 
 
+def unverified_linked_invoices(connection: Connection, pr_id: uuid.UUID) -> list[str]:
+    """The references of the request's linked invoices that are neither verified nor paid."""
+    return list(
+        connection.scalars(
+            select(invoices.c.reference)
+            .join(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
+            .where(pr_invoice_links.c.payment_request_id == pr_id, invoices.c.status.not_in(("verified", "paid")))
+            .order_by(invoices.c.reference)
+        )
+    )
+
+
 def set_linked_invoices(
     connection: Connection, pr_id: uuid.UUID, *, status: str, where_status: tuple[str, ...], now: datetime
 ) -> list[uuid.UUID]:

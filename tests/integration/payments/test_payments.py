@@ -182,3 +182,56 @@ def test_payments_are_listed_newest_first_with_voided_ones_on_request(team: Team
 
     assert [p["id"] for p in live] == [kept["id"]]
     assert [p["id"] for p in everything.body["items"]] == [voided["id"], kept["id"]]
+
+
+def an_invoice_linked_to_a_request(team: Team, signed_in: Any, *, verified: bool) -> tuple[str, str]:
+    """A request for 1000.00 with a 1000.00 invoice linked (verified by someone else, or not), approved."""
+    clerk = signed_in("ivy@example.com", ("invoice.read", "invoice.write"))
+    invoice = clerk.post(
+        "/api/v1/invoices", json_body={"number": "INV-7", "vendor": "ACME GmbH", "currency": "EUR", "total": "1000.00"}
+    ).body
+    if verified:
+        verifier = signed_in("vera@example.com", ("invoice.read", "invoice.write", "invoice.verify"))
+        checked = verifier.post(
+            f"/api/v1/invoices/{invoice['id']}/status",
+            json_body={"status": "verified"},
+            headers={"If-Match": f'"{invoice["version"]}"'},
+        )
+        assert checked.status == 200, checked.body
+    pr_id = team.requester.browser.post(
+        "/api/v1/prs",
+        json_body={
+            "title": "Q4 hardware",
+            "payee": "ACME GmbH",
+            "amount": "1000.00",
+            "currency": "EUR",
+            "approvalFlow": [team.step("Manager", "anyof", team.alice)],
+        },
+    ).body["id"]
+    linked = team.requester.browser.post(f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": invoice["id"]})
+    assert linked.status == 200, linked.body
+    team.requester.browser.post(f"/api/v1/prs/{pr_id}/submit")
+    assert decide(team.alice, pr_id, "approve").body["status"] == "approved"
+    return pr_id, invoice["id"]
+
+
+def test_a_request_whose_invoice_nobody_verified_is_not_paid(team: Team, signed_in: Any, engine: Engine) -> None:
+    pr_id, _ = an_invoice_linked_to_a_request(team, signed_in, verified=False)
+
+    response = pay(team, pr_id, "1000.00")
+
+    assert (response.status, response.error_code) == (409, "invoices_not_verified")
+    assert status_of(team, pr_id) == "approved"
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(payments)) == 0
+
+
+def test_settling_a_request_marks_its_verified_invoices_paid(team: Team, signed_in: Any) -> None:
+    pr_id, invoice_id = an_invoice_linked_to_a_request(team, signed_in, verified=True)
+
+    response = pay(team, pr_id, "1000.00")
+
+    assert response.status == 201, response.body
+    assert status_of(team, pr_id) == "paid"
+    reader = signed_in("rex@example.com", ("invoice.read",))
+    assert reader.get(f"/api/v1/invoices/{invoice_id}").body["status"] == "paid"
