@@ -185,6 +185,8 @@ def edit(
     values, sources, lines = _person_values(changes, context, now, only_set=True)
     if (values or lines is not None) and row["status"] not in rules.EDITABLE:
         raise Conflict(f"An invoice that is {row['status']} can no longer be edited.", code="invalid_transition")
+    if any(name in values and values[name] != row[name] for name in rules.AMOUNT_FIELDS) or lines is not None:
+        _ensure_amounts_not_under_approval(connection, invoice_id)
     merged = {**row, **values}
     _check_amounts(merged, lines if lines is not None else _line_dicts(connection, invoice_id))
     if lines is not None:
@@ -202,6 +204,19 @@ def edit(
         action = "invoice.duplicate_overridden"
     repository.update_invoice(connection, invoice_id, now=now, **values)
     _announce(connection, context, invoice_id, action, before=row)
+
+
+def _ensure_amounts_not_under_approval(connection: Connection, invoice_id: uuid.UUID) -> None:
+    # A linked invoice's total is part of what its request's approvers approve: changing it behind
+    # them would pay what nobody approved. Unlinking (which restarts approval) comes first.
+    request_status = repository.linked_request_status(connection, invoice_id)
+    if request_status not in (None, "draft"):
+        raise Conflict(
+            f"The invoice is linked to a payment request that is {request_status}: its amounts are part of what "
+            "is approved. Unlink it from the request first.",
+            code="linked_to_request",
+            details={"requestStatus": request_status},
+        )
 
 
 def _line_dicts(connection: Connection, invoice_id: uuid.UUID) -> list[dict[str, Any]]:

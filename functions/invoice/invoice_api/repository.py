@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, insert, or_, select, tuple_, update
 
-from payreq.db.schema import invoice_attachments, invoice_lines, invoices, pr_invoice_links
+from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -147,6 +147,15 @@ def page(
     if after is not None:
         query = query.where(tuple_(INV.c.created_at, INV.c.id) < tuple_(*after))
     return list(connection.execute(query).mappings())
+
+
+def linked_request_status(connection: Connection, invoice_id: uuid.UUID) -> str | None:
+    """The status of the payment request the invoice is linked to, if it is linked."""
+    return connection.scalar(
+        select(payment_requests.c.status)
+        .join(pr_invoice_links, pr_invoice_links.c.payment_request_id == payment_requests.c.id)
+        .where(pr_invoice_links.c.invoice_id == invoice_id)
+    )
 
 
 def linked() -> ColumnElement[bool]:

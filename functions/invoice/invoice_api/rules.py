@@ -35,6 +35,9 @@ TRANSITIONS: dict[str, dict[Actor, frozenset[str]]] = {
 EDITABLE = frozenset({"received", "parsed", "parse_failed"})
 VERIFY_PERMISSION = "invoice.verify"
 
+# What a linked payment request's approval covers (with the line items): frozen while it is under approval.
+AMOUNT_FIELDS = ("currency", "subtotal", "tax", "total")
+
 # Fields a person may set and the parser may fill (the parser never overwrites a person's value).
 FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
 

@@ -282,3 +282,28 @@ def test_a_flows_manager_may_write_a_flow_and_requesters_use_templates(
     assert inline.status == 201, inline.body
     assert from_template.status == 201, from_template.body
     assert (edit_flow.status, edit_flow.error_code) == (403, "inline_flow_forbidden")
+
+
+def test_a_linked_invoices_amounts_are_frozen_while_its_request_is_under_approval(
+    team: Team, signed_in: Callable[..., ApiClient]
+) -> None:
+    # Given an invoice of 1,250.00 linked to a pending request
+    invoice_id = an_invoice(team)
+    clerk = signed_in("ian@example.com", ("invoice.read", "invoice.write"))
+    pr_id = raise_request(team.requester, [team.step("Manager", "anyof", team.bob)]).body["id"]
+    team.requester.browser.post(f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": invoice_id})
+    team.requester.browser.post(f"/api/v1/prs/{pr_id}/submit")
+    before = read(team.bob.browser, pr_id)[1]
+
+    # When the clerk raises its total, and then only corrects its vendor
+    etag = clerk.get(f"/api/v1/invoices/{invoice_id}").headers["etag"]
+    raised = clerk.patch(f"/api/v1/invoices/{invoice_id}", json_body={"total": "9999.00"}, headers={"If-Match": etag})
+    renamed = clerk.patch(
+        f"/api/v1/invoices/{invoice_id}", json_body={"vendor": "ACME Hardware GmbH"}, headers={"If-Match": etag}
+    )
+
+    # Then the amount change is refused (the request's approvers approve it), the rest is not
+    assert (raised.status, raised.error_code) == (409, "linked_to_request")
+    assert renamed.status == 200, renamed.body
+    after = read(team.bob.browser, pr_id)[1]
+    assert (after["invoicesTotal"], after["materialHash"]) == (before["invoicesTotal"], before["materialHash"])
