@@ -37,6 +37,7 @@ SecurityAction = Literal[
     "bad_token",
     "test_login",
     "audit_exported",
+    "identity_linked",
 ]
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from payreq.audit import record_security_event_now
 from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
+from payreq.denials import Denial, record_denial_now
 from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from payreq.settings import auth_settings
 
@@ -96,7 +96,8 @@ def check_caller(app: HttpScope, permission: str | None) -> None:
             raise ServiceUnavailable("Sign-in is briefly unavailable; retry the request.")
         record_denial(app, context.auth_error or "unauthenticated", permission)
         message = FAILURE_MESSAGES.get(context.auth_error or "", "Sign in, or send a bearer token.")
-        raise Unauthenticated(message)
+        # An identity no user is bound to has its own code: the client should not just retry a sign-in.
+        raise Unauthenticated(message, code="unknown_identity" if context.auth_error == "unknown_identity" else None)
     if permission is not None and not context.can(permission):
         record_denial(app, "missing_permission", permission)
         raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
@@ -131,11 +132,14 @@ def require_same_site(app: HttpScope) -> None:
 
 
 def record_denial(app: HttpScope, reason: str, permission: str | None = None) -> None:
-    """An `access_denied` security event for the request being resolved, in its own transaction."""
+    """An `access_denied` security event for the request being resolved, in its own transaction,
+    counted per source, reason, route and minute (`payreq.denials`)."""
+    denial = Denial("access_denied", reason, route_key(app), {"permission": permission, "reason": reason})
+    record_denial_now(get_engine(), request_context(app), denial)
+
+
+def route_key(app: HttpScope) -> str:
+    """The route as API Gateway matched it (`GET /api/v1/prs/{id}`), else the method and path."""
     event = app.current_event
-    record_security_event_now(
-        get_engine(),
-        request_context(app),
-        "access_denied",
-        {"permission": permission, "reason": reason, "route": f"{event.http_method} {event.path}"},
-    )
+    key = event.request_context.route_key
+    return key if key and key != "$default" else f"{event.http_method} {event.path}"
