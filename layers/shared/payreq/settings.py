@@ -103,9 +103,9 @@ class AuthSettings(BaseSettings):
     oidc_scope_claim: str = "scope"
 
     # Issuers whose first sign-in may link to an existing user by a verified email address (the word
-    # `google` names Google's issuer). An issuer not listed signs in only with an identity an admin
-    # or an earlier sign-in bound. Google is listed by default: it vouches for `email_verified` only
-    # for addresses it controls or has verified, and admin-created accounts are claimed that way.
+    # `google` names Google's issuer; `none` lists none). An issuer not listed signs in only with an
+    # identity an earlier sign-in bound. Google is listed by default: it vouches for `email_verified`
+    # only for addresses it controls or has verified, and admin-created accounts are claimed that way.
     email_linking_issuers: Words = Field(default_factory=lambda: ["google"])
 
     @model_validator(mode="after")

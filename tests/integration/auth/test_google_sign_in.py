@@ -12,10 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from auth_api.google_login import browser_binding
+from payreq import settings
 from payreq.db.schema import audit_events
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.engine import Engine
 
     from support.api_client import ApiResponse
@@ -197,3 +200,94 @@ def test_only_allowed_domains_may_sign_in(
 
     assert (response.status, response.body["error"]["details"]) == (400, {"reason": "domain_not_allowed"})
     assert security_log(engine)[-1] == ("login_failed", {"method": "google", "reason": "domain_not_allowed"})
+
+
+def test_a_callback_started_in_another_browser_is_refused_and_the_victim_stays_signed_in(
+    google: FakeOidcProvider, signed_in: Callable[..., ApiClient], engine: Engine
+) -> None:
+    # Given a victim signed in, and an attacker who consented with their own Google account
+    victim = signed_in("vera@example.com", ("pr.read",))
+    attacker = ApiClient()
+    params = start(attacker)
+    code = google.authorize(params, sub="mallory-sub", email="mallory@example.com")
+
+    # When the victim's browser is made to open the attacker's callback URL (login CSRF)
+    response = come_back(victim, code, params["state"])
+
+    # Then it is refused, recorded, and the victim is still themselves
+    assert (response.status, response.body["error"]["details"]) == (400, {"reason": "browser_mismatch"})
+    assert security_log(engine)[-1] == ("login_failed", {"method": "google", "reason": "browser_mismatch"})
+    me = victim.get("/api/v1/me")
+    assert (me.status, me.body["email"]) == (200, "vera@example.com")
+
+
+def test_sign_in_leaves_a_short_lived_host_cookie_holding_a_hash_of_the_state(client: ApiClient) -> None:
+    response = client.get("/auth/google/login", query={"next": "/prs"})
+    state = dict(parse_qsl(urlsplit(response.headers["location"]).query))["state"]
+
+    [set_cookie] = response.cookies
+    cookie = SimpleCookie(set_cookie)["__Host-payreq_sign_in"]
+    assert cookie.value == browser_binding(state) and state not in set_cookie
+    assert (cookie["path"], cookie["secure"], cookie["httponly"], cookie["max-age"]) == ("/", True, True, "600")
+
+
+@pytest.mark.parametrize(
+    "next_path",
+    ["/prs\r\nSet-Cookie: planted=1", "/prs\n", "/prs\x00", "/prs\t", "/prs\u2028x", "/prs\u202egnp.exe", "/prs\x7f"],
+)
+def test_next_with_a_control_or_invisible_character_is_refused(
+    next_path: str, client: ApiClient, engine: Engine
+) -> None:
+    response = client.get("/auth/google/login", query={"next": next_path})
+
+    assert (response.status, response.body["error"]["details"]) == (400, {"reason": "unsafe_next"})
+    assert response.cookies == []
+    assert security_log(engine)[-1][0] == "login_failed"
+
+
+def test_a_new_google_account_with_a_users_address_links_only_when_verified(
+    client: ApiClient, google: FakeOidcProvider, signed_in: Callable[..., ApiClient], engine: Engine
+) -> None:
+    # Given Carol, created by an admin before she ever signed in with Google
+    carol_id = signed_in("carol@example.com", ("users.admin",)).get("/api/v1/me").body["id"]
+
+    # When a Google account with her address, not verified, signs in under a subject of its own
+    first = start(client)
+    unverified = come_back(
+        client,
+        google.authorize(first, sub="other-sub", email="CAROL@example.com", email_verified=False),
+        first["state"],
+    )
+
+    # Then it is not Carol: 401 unknown_identity, on record
+    assert (unverified.status, unverified.error_code) == (401, "unknown_identity")
+    assert security_log(engine)[-1] == ("login_failed", {"method": "google", "reason": "email_unverified"})
+
+    # When her own Google account (verified address) signs in
+    second = start(client)
+    verified = come_back(client, google.authorize(second, sub="carol-sub", email="carol@example.com"), second["state"])
+
+    # Then it is linked to her account, once, and recorded
+    assert verified.status == 302
+    assert client.get("/api/v1/me").body["id"] == carol_id
+    assert "identity_linked" in [action for action, _ in security_log(engine)]
+
+
+def test_no_google_account_takes_over_a_user_when_linking_is_off(
+    client: ApiClient,
+    google: FakeOidcProvider,
+    signed_in: Callable[..., ApiClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given Carol, and an operator who links no issuer by email
+    signed_in("carol@example.com", ("users.admin",))
+    monkeypatch.setenv("AUTH_EMAIL_LINKING_ISSUERS", "none")
+    settings.reset()
+
+    # When a Google account with her verified address signs in for the first time
+    params = start(client)
+    response = come_back(client, google.authorize(params, sub="carol-sub", email="carol@example.com"), params["state"])
+
+    # Then it is refused, and no session is given
+    assert (response.status, response.error_code) == (401, "unknown_identity")
+    assert "__Host-payreq_session" not in client.cookies

@@ -64,7 +64,8 @@ def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -
     try:
         pending = _google().begin(next_path, now=_now())
     except LoginRejected as rejected:
-        _record_refused_sign_in(rejected.reason, {"next": next_path})
+        # Escaped: the refused value may hold NUL or line breaks, which are the reason it was refused.
+        _record_refused_sign_in(rejected.reason, {"next": _printable(next_path)})
         raise
     binding = sign_in_cookie(pending.browser_binding, max_age_seconds=int(PENDING_LOGIN_LIFETIME.total_seconds()))
     return redirect(pending.location, cookies=[binding])
@@ -96,6 +97,10 @@ def google_callback(code: str | None = None, state: str | None = None, error: st
         body="",
         cookies=[session_cookie(signed_in.session.secret, settings=settings), cleared_sign_in_cookie()],
     )
+
+
+def _printable(value: str | None, limit: int = 200) -> str | None:
+    return None if value is None else value[:limit].encode("unicode_escape").decode("ascii")
 
 
 def _record_refused_sign_in(reason: str, details: dict[str, Any]) -> None:

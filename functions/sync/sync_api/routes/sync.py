@@ -20,19 +20,22 @@ from sync_api.models import Change, Changes, SyncTicket
 
 router = APIGatewayHttpRouter()
 SIGNED_IN = authorize(None)
+# A ticket is a credential: minted only for a credential that is valid now, by the database.
+SIGNED_IN_NOW = authorize(None, recheck=True)
 
 
 @router.post(
     "/api/v1/sync/ticket",
     summary="A single-use ticket for the WebSocket's $connect (?ticket=...), valid 30 seconds",
     responses=created(SyncTicket),
-    middlewares=[SIGNED_IN],
+    middlewares=[SIGNED_IN_NOW],
 )
 def ticket() -> Response[Any]:
     context = request_context(router)
     assert context.user_id is not None
+    holder = connections.Holder(context.user_id, context.permissions)
     with transaction(get_engine()) as connection:
-        issued = connections.issue_ticket(connection, context.user_id, now=datetime.now(UTC))
+        issued = connections.issue_ticket(connection, holder, now=datetime.now(UTC))
     return json_response(
         HTTPStatus.CREATED,
         SyncTicket(ticket=issued.secret, expires_at=issued.expires_at),
