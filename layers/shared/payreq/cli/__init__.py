@@ -10,6 +10,7 @@ and the local stack's package, imported only when they run, so the layer stays i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +101,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = _command(commands, "audit", "the audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _command(audit_commands, "verify", "walk the hash chain; exit 1 naming the first broken row")
+    verify = _command(
+        audit_commands,
+        "verify",
+        "walk the hash chain and compare its head with the latest S3 anchor; exit 1 naming the first broken row "
+        "or a truncated or rewritten tail",
+    )
+    verify.add_argument(
+        "--anchor-bucket",
+        default=os.environ.get("AUDIT_ANCHOR_BUCKET") or None,
+        help="the stack's audit anchor bucket (default: $AUDIT_ANCHOR_BUCKET; without one the tail is unchecked)",
+    )
 
     openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -184,7 +195,7 @@ def _tokens(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from payreq.cli.audit import verify_audit_chain
 
-    print(verify_audit_chain())
+    print(verify_audit_chain(args.anchor_bucket))
     return 0
 
 
