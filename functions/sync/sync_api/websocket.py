@@ -93,8 +93,11 @@ def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
 
 
 def _deny(event: Mapping[str, Any], reason: str, details: Mapping[str, Any] | None = None) -> None:
-    denial = Denial("access_denied", reason, "$connect", {"reason": reason, "route": "$connect", **(details or {})})
-    record_denial_now(get_engine(), _context(event), denial)
+    denial = Denial("access_denied", reason, "$connect", {"reason": reason, **(details or {})})
+    try:
+        record_denial_now(get_engine(), _context(event), denial)
+    except Exception:  # no database to record it in: the handshake is refused all the same
+        logger.exception("could not record the refused WebSocket connection")
 
 
 def _holder_of(

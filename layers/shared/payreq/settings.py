@@ -14,6 +14,8 @@ from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Stage = Literal["local", "test", "dev", "prod"]
+# The stages template.yaml deploys (`local` is the local stack, `test` the test suite's).
+DEPLOYED_STAGES: frozenset[str] = frozenset({"dev", "prod"})
 
 
 class AppSettings(BaseSettings):
@@ -76,9 +78,10 @@ class AuthSettings(BaseSettings):
     # How long the authorizer may reuse a verified JWT's signature and claims in a warm container.
     # Sessions and API tokens are looked up on every request (revocation takes effect at once).
     cache_seconds: int = Field(default=30, ge=0)
-    # Browser origins whose cookie-authenticated writes are accepted without X-Requested-With.
-    # Localhost only on the local stage (see the validator below).
-    allowed_origins: Words = Field(default_factory=list)
+    # Browser origins whose cookie-authenticated writes are accepted without X-Requested-With. The
+    # default is the local demo page's, which a deployed stage refuses (see the validator below): a
+    # deployed function without this setting does not start.
+    allowed_origins: Words = Field(default_factory=lambda: ["http://localhost:3000"])
     # Where the browser app lives: the OAuth redirect URI and post-login redirects are built on it.
     public_base_url: str = "http://localhost:3000"
     # Test-token login: enabled by setting a token, and refused outright in prod (see below).
@@ -119,8 +122,8 @@ class AuthSettings(BaseSettings):
         # A forgotten override must fail closed: a deployed stage that trusted localhost would take
         # cookie writes from any page served on the user's own machine.
         loopback = [origin for origin in self.allowed_origins if _is_loopback(origin)]
-        if self.stage != "local" and loopback:
-            raise ValueError(f"AUTH_ALLOWED_ORIGINS must not list {loopback} outside the local stage")
+        if self.stage in DEPLOYED_STAGES and loopback:
+            raise ValueError(f"AUTH_ALLOWED_ORIGINS must not list {loopback} in the {self.stage} stage")
         return self
 
     def links_by_email(self, issuer: str) -> bool:
