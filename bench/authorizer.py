@@ -31,6 +31,7 @@ def measure(engine: Engine, data: Dataset, *, invocations: int, warmup: int) -> 
     from payreq.auth.api_tokens import issue_token, token_principal
     from payreq.auth.authenticate import Authenticator
     from payreq.auth.credentials import fingerprint
+    from payreq.auth.principal import Principal
     from payreq.auth.sessions import session_principal, start_session
     from payreq.db import transaction
     from payreq.settings import auth_settings
@@ -60,6 +61,7 @@ def measure(engine: Engine, data: Dataset, *, invocations: int, warmup: int) -> 
                     principal = check(connection, secret, settings=settings, now=datetime.now(UTC))
                 else:
                     principal = check(connection, secret, now=datetime.now(UTC))
+            assert isinstance(principal, Principal)
             principal.authorizer_context()
 
         # The old CredentialCache's hit path, as it ran: fingerprint, lookup, expiry, context.
