@@ -88,8 +88,7 @@ def expired_session(people: People) -> Person:
 
 @pytest.fixture(scope="module")
 def revoked_token(people: People) -> Person:
-    # Revoked by its owner's browser before its first use: the authorizer's cache (a short TTL, as
-    # designed) never saw it valid.
+    # Revoked by its owner's browser (the sessions test revokes one in use: refused at once too).
     owner = people.browser("revoked")
     issued = people.http.post("/api/v1/tokens", headers=owner.headers, json={"name": "leaked", "scopes": ["pr.read"]})
     assert issued.status_code == 201, issued.text
