@@ -39,6 +39,7 @@ class Holder:
 
     user_id: uuid.UUID
     scopes: frozenset[str]
+    credential: str | None  # `session:<id>`, `api_token:<id>`: revoking it drops the connection
 
 
 def issue_ticket(connection: Connection, holder: Holder, *, now: datetime) -> Ticket:
@@ -48,6 +49,7 @@ def issue_ticket(connection: Connection, holder: Holder, *, now: datetime) -> Ti
             ticket_hash=fingerprint(secret),
             user_id=holder.user_id,
             scopes=sorted(holder.scopes),
+            credential=holder.credential,
             created_at=now,
             expires_at=expires_at,
         )
@@ -67,11 +69,11 @@ def redeem_ticket(connection: Connection, secret: str, *, now: datetime) -> Hold
             ws_tickets.c.expires_at > now,
         )
         .values(used_at=now)
-        .returning(ws_tickets.c.user_id, ws_tickets.c.scopes)
+        .returning(ws_tickets.c.user_id, ws_tickets.c.scopes, ws_tickets.c.credential)
     ).one_or_none()
     if row is None or not connection.scalar(select(users.c.is_active).where(users.c.id == row.user_id)):
         return None
-    return Holder(row.user_id, frozenset(row.scopes))
+    return Holder(row.user_id, frozenset(row.scopes), row.credential)
 
 
 def permissions_of(connection: Connection, user_id: uuid.UUID) -> frozenset[str]:
@@ -86,6 +88,7 @@ def register(connection: Connection, connection_id: str, holder: Holder, *, now:
             connection_id=connection_id,
             user_id=holder.user_id,
             scopes=sorted(holder.scopes),
+            credential=holder.credential,
             topics=[],
             connected_at=now,
             last_seen_at=now,

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from payreq.auth.authenticate import Authenticator
+from payreq.auth.live_connections import credential_key
 from payreq.context import RequestContext
 from payreq.db import get_engine, transaction
 from payreq.denials import Denial, record_denial_now
@@ -112,7 +113,11 @@ def _holder_of(
     context = authenticator().context_for(shim)
     if "userId" not in context:
         return None, context.get("authError", "unauthenticated")
-    holder = connections.Holder(uuid.UUID(context["userId"]), frozenset(context.get("permissions", "").split()))
+    holder = connections.Holder(
+        uuid.UUID(context["userId"]),
+        frozenset(context.get("permissions", "").split()),
+        credential_key(context.get("authMethod"), context.get("credentialId")),
+    )
     return holder, ""
 
 

@@ -78,3 +78,31 @@ def test_the_broadcast_sends_nothing_beyond_the_sockets_scopes(
     # Then the session's socket hears it and the token's does not
     assert result["sent"] == 1
     assert len(sockets.changes(full)) == 1 and sockets.changes(narrow) == []
+
+
+def test_sign_out_and_token_revocation_silence_the_sockets_they_opened(
+    sockets: Sockets,
+    signed_in: Callable[..., ApiClient],
+    broadcast_now: Callable[..., dict[str, Any]],
+    engine: Engine,
+) -> None:
+    # Given a browser's socket (its session cookie) and a CLI's socket (its token's ticket), on prs,
+    # and a colleague's socket that stays
+    browser = signed_in("tess@example.com", READER)
+    colleague = sockets.subscribed(signed_in("theo@example.com", READER), "prs")
+    by_cookie = sockets.subscribed(browser, "prs")
+    issued = browser.post("/api/v1/tokens", json_body={"name": "live", "scopes": ["pr.read"]}).body
+    by_ticket, _ = sockets.connect(ticket=ticket_of(ApiClient(headers={"Authorization": f"Bearer {issued['token']}"})))
+    assert sockets.send(by_ticket, "subscribe", topics=["prs"])["topics"] == ["prs"]
+
+    # When the token is revoked and the browser signs out
+    assert browser.post(f"/api/v1/tokens/{issued['id']}/revoke").status == 200
+    assert browser.post("/auth/logout").status == 204
+
+    # Then a change reaches the colleague only, and the silenced sockets cannot subscribe again
+    with transaction(engine) as connection:
+        publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+    assert broadcast_now()["sent"] == 1
+    assert len(sockets.changes(colleague)) == 1
+    assert sockets.changes(by_cookie) == [] and sockets.changes(by_ticket) == []
+    assert sockets.send(by_cookie, "subscribe", topics=["prs"])["code"] == "not_connected"

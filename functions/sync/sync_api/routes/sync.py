@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from payreq.auth.live_connections import credential_key
 from payreq.broadcast import READ_PERMISSION, change_message
 from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
@@ -33,7 +34,9 @@ SIGNED_IN_NOW = authorize(None, recheck=True)
 def ticket() -> Response[Any]:
     context = request_context(router)
     assert context.user_id is not None
-    holder = connections.Holder(context.user_id, context.permissions)
+    holder = connections.Holder(
+        context.user_id, context.permissions, credential_key(context.auth_method, context.credential_id)
+    )
     with transaction(get_engine()) as connection:
         issued = connections.issue_ticket(connection, holder, now=datetime.now(UTC))
     return json_response(

@@ -475,6 +475,9 @@ ws_connections = Table(
     # The effective scopes of the credential that opened it (a token's scopes, intersected with the
     # user's grants at every delivery): a pr.read token's socket never carries payments.
     Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    # The credential that opened it (`session:<id>`, `api_token:<id>`): revoking it drops the connection.
+    Column("credential", Text),
+    Index("ix_ws_connections_credential", "credential"),
     Index("ix_ws_connections_topics", "topics", postgresql_using="gin"),
     Index("ix_ws_connections_user_id", "user_id"),
 )
@@ -498,6 +501,7 @@ ws_tickets = Table(
     Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
     Column("used_at", TIMESTAMP(timezone=True)),
     Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("credential", Text),
 )
 
 idempotency_keys = Table(

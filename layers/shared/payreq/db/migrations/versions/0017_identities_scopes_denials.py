@@ -1,5 +1,5 @@
-"""Identity and sessions: external identities by (issuer, subject), scoped sync tickets and
-connections, denial windows.
+"""Identity and sessions: external identities by (issuer, subject), sync tickets and connections
+that carry their credential's scopes (and the credential, so revoking it drops them), denial windows.
 
 `users.google_sub` moves to `external_identities` under Google's issuer, so Google is looked up
 the way every other issuer is.
@@ -54,6 +54,8 @@ def upgrade() -> None:
             table,
             sa.Column("scopes", postgresql.ARRAY(sa.Text()), server_default=sa.text("'{}'::text[]"), nullable=False),
         )
+        op.add_column(table, sa.Column("credential", sa.Text(), nullable=True))
+    op.create_index(op.f("ix_ws_connections_credential"), "ws_connections", ["credential"])
 
     op.create_table(
         "denial_windows",
@@ -79,8 +81,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_denial_windows_unsummarised", table_name="denial_windows")
     op.drop_table("denial_windows")
-    op.drop_column("ws_connections", "scopes")
-    op.drop_column("ws_tickets", "scopes")
+    op.drop_index(op.f("ix_ws_connections_credential"), table_name="ws_connections")
+    for table in ("ws_tickets", "ws_connections"):
+        op.drop_column(table, "credential")
+        op.drop_column(table, "scopes")
     op.add_column("users", sa.Column("google_sub", sa.Text(), nullable=True))
     op.create_unique_constraint("uq_users_google_sub", "users", ["google_sub"])
     op.execute(
