@@ -19,7 +19,7 @@ from payreq import aws
 from payreq.audit_anchors import anchor_key
 from payreq.audit_chain import canonical_timestamp, chain_head
 from payreq.db import get_engine, read_connection, transaction
-from payreq.denials import summarise_closed_windows
+from payreq.denials import forget_old_windows, summarise_closed_windows
 from payreq.observability import instrument, logger
 
 if TYPE_CHECKING:
@@ -71,8 +71,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Refusal counts of closed windows go into the chain first, so the anchor covers them.
     with transaction(engine) as connection:
         summarised = summarise_closed_windows(connection, now=now)
-    if summarised:
-        logger.info("refusal windows summarised", extra={"windows": summarised})
+        forgotten = forget_old_windows(connection, now=now)
+    if summarised or forgotten:
+        logger.info("refusal windows summarised", extra={"windows": summarised, "forgotten": forgotten})
     anchor = anchor_chain_head(engine, aws.client("s3"), bucket, now=now)
     if anchor is None:
         logger.info("audit log is empty: nothing to anchor")

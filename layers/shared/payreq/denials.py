@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from payreq.audit import record_security_event
@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from payreq.audit import SecurityAction
 
 WINDOW = timedelta(minutes=1)
+# Counts are kept this long after their window, then forgotten: what matters is in the chain by then.
+KEEP_COUNTS = timedelta(days=1)
 # Closed windows summarised by one refusal that takes the chain lock anyway: bounded, so that
 # refusal stays quick; the anchor job summarises the rest.
 _SUMMARIES_PER_REFUSAL = 20
@@ -151,6 +153,14 @@ def summarise_closed_windows(connection: Connection, *, now: datetime, limit: in
             .values(summarised_at=now)
         )
     return len(windows)
+
+
+def forget_old_windows(connection: Connection, *, now: datetime) -> int:
+    """Delete the counts of windows older than KEEP_COUNTS whose totals are in the chain (summarised, or
+    a lone refusal, whose event is its total); the number deleted."""
+    old = denial_windows.c.window_start < now - KEEP_COUNTS
+    in_chain = or_(denial_windows.c.summarised_at.is_not(None), denial_windows.c.count == 1)
+    return connection.execute(delete(denial_windows).where(old, in_chain)).rowcount
 
 
 _UNKNOWN_SOURCE = "unknown"

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from payreq.db import transaction
 from payreq.db.schema import audit_events, denial_windows
-from payreq.denials import WINDOW, summarise_closed_windows
+from payreq.denials import KEEP_COUNTS, WINDOW, forget_old_windows, summarise_closed_windows
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:
@@ -73,6 +73,10 @@ def test_a_closed_window_goes_into_the_chain_once_with_its_total(database_url: s
         (1, False, "GET /api/v1/invoices"),
         (20, True, "GET /api/v1/invoices"),
     ]
+
+    # And a day later the counts, all in the chain by then, are forgotten
+    with transaction(engine) as connection:
+        assert forget_old_windows(connection, now=later + KEEP_COUNTS) == 2
 
 
 def test_each_source_is_counted_on_its_own(database_url: str, engine: Engine) -> None:
