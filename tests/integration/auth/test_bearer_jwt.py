@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from payreq import settings
+from payreq.cli import main as payreq
 from payreq.db.schema import audit_events, external_identities
 from support.api_client import ApiClient
 from support.fake_oidc import FakeOidcProvider
@@ -182,3 +183,27 @@ def linked_subjects(engine: Engine) -> list[tuple[str, str, str | None]]:
             ).order_by(external_identities.c.created_at)
         )
         return [(row[0], row[1], row[2]) for row in rows]
+
+
+def test_an_operator_links_an_identity_of_an_issuer_not_trusted_to_link_by_email(
+    issuer: FakeOidcProvider,
+    signed_in: Callable[..., ApiClient],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given Carol and Dan, and an operator who lets no issuer link by email
+    carol_id = signed_in("carol@example.com", ("users.admin",)).get("/api/v1/me").body["id"]
+    signed_in("dan@example.com", ("pr.read",))
+    monkeypatch.setenv("AUTH_EMAIL_LINKING_ISSUERS", "none")
+    settings.reset()
+    jwt = token(issuer, sub="carol-at-corp", email="someone@else.example", email_verified=False)
+    assert as_cli(jwt).get("/api/v1/me").status == 401
+
+    # When the operator binds her company identity to her account
+    assert payreq(["users", "link", "carol@example.com", issuer.issuer, "carol-at-corp"]) == 0
+
+    # Then that (issuer, sub) is Carol, whatever its email says; and it cannot be moved to Dan
+    me = as_cli(jwt).get("/api/v1/me")
+    assert (me.status, me.body["id"]) == (200, carol_id)
+    assert payreq(["users", "link", "dan@example.com", issuer.issuer, "carol-at-corp"]) == 1
+    assert "already belongs to another user" in capsys.readouterr().err
