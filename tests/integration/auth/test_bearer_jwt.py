@@ -137,6 +137,7 @@ def test_a_linked_identity_is_recognised_by_its_subject_and_its_email_no_longer_
     first = as_cli(token(issuer, sub="carol-at-corp", email="carol@example.com")).get("/api/v1/me")
     assert (first.status, first.body["email"]) == (200, "carol@example.com")
     assert linked_subjects(engine) == [(issuer.issuer, "carol-at-corp", "carol@example.com")]
+    assert ("identity_linked", None) in refusals(engine)
 
     # When her later token carries another address (renamed at the IdP), unverified
     renamed = token(issuer, sub="carol-at-corp", email="c.smith@example.com", email_verified=False)
@@ -165,7 +166,7 @@ def test_the_keys_come_from_the_discovery_document_unless_the_jwks_url_is_overri
     assert as_cli(token(issuer)).get("/api/v1/users").status == 401
 
 
-def refusals(engine: Engine) -> list[tuple[str, str]]:
+def refusals(engine: Engine) -> list[tuple[str, str | None]]:
     with engine.connect() as connection:
         rows = connection.execute(
             select(audit_events.c.action, audit_events.c.after["reason"].astext).where(

@@ -14,6 +14,7 @@ user it names is still looked up every time. `bench/authorizer.py` measures what
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -91,7 +92,7 @@ class Authenticator:
             return {}
         kind, secret = credential
         try:
-            result = self.check(kind, secret)
+            result = self.check(kind, secret, _request_context(event))
         except DBAPIError:
             logger.exception("credential check failed: database unavailable")
             return {"authError": UNAVAILABLE}
@@ -101,11 +102,14 @@ class Authenticator:
             return {"authError": result.reason}
         return result.authorizer_context()
 
-    def check(self, kind: str, secret: str) -> Principal | AuthFailure:
-        """The credential's principal as the database says now, or why there is none."""
+    def check(self, kind: str, secret: str, context: RequestContext | None = None) -> Principal | AuthFailure:
+        """The credential's principal as the database says now, or why there is none. `context` is the
+        request's, for the security event of a JWT identity linked on its first use."""
         now = self.clock()
         if kind == "bearer" and not secret.startswith(API_TOKEN_PREFIX):
-            return self._jwt_principal(secret, now) if self.settings.oidc_issuer else AuthFailure("invalid_token")
+            if not self.settings.oidc_issuer:
+                return AuthFailure("invalid_token")
+            return self._jwt_principal(secret, now, context or RequestContext(request_id=""))
         # Autocommit: the lookup is one statement (and a sliding-expiry touch at most once a minute).
         with read_connection(self.engine) as connection:
             if kind == "session":
@@ -123,7 +127,7 @@ class Authenticator:
         session = cookie_value(event.get("cookies"), self.settings.session_cookie)
         return ("session", session) if session else None
 
-    def _jwt_principal(self, token: str, now: datetime) -> Principal | AuthFailure:
+    def _jwt_principal(self, token: str, now: datetime, context: RequestContext) -> Principal | AuthFailure:
         assert self.verified is not None
         key = fingerprint(token)
         claims = self.verified.get(key)
@@ -150,7 +154,7 @@ class Authenticator:
             # After the lookup's connection is back in the pool: a container holds only one.
             record_security_event_now(
                 self.engine,
-                RequestContext(request_id="", user_id=user_id),
+                dataclasses.replace(context, user_id=user_id),
                 "identity_linked",
                 {"issuer": identity.issuer, "subject": identity.subject, "email": identity.email},
             )
