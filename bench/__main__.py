@@ -14,7 +14,7 @@ from typing import Any
 
 from bench import system
 
-SECTIONS = ("package", "parsing", "cold", "warm", "contention", "fanout")
+SECTIONS = ("package", "parsing", "cold", "warm", "authorizer", "contention", "fanout")
 RESULTS = Path(__file__).with_name("results.json")
 
 
@@ -45,7 +45,7 @@ def main() -> None:
         from bench import parsing
 
         results["parsing"] = parsing.measure(repeats=3 if args.quick else 20)
-    if {"cold", "warm", "contention"} & set(only):
+    if {"cold", "warm", "authorizer", "contention"} & set(only):
         with system.database() as database_url:
             from bench import dataset
             from payreq.db.engine import engine_from_url
@@ -60,6 +60,10 @@ def main() -> None:
                 from bench import warm
 
                 results["warm"] = warm.measure(engine, database_url, data, invocations=invocations, warmup=warmup)
+            if "authorizer" in only:
+                from bench import authorizer
+
+                results["authorizer"] = authorizer.measure(engine, data, invocations=invocations, warmup=warmup)
             if "contention" in only:
                 from bench import contention
 

@@ -7,6 +7,7 @@ from typing import Any
 TARGETS = {
     "cold": "Payreq cold start <= 0.8x the FastAPI + Mangum + ORM peer",
     "warm": "GET /prs/{id} <= 0.8x the peer and <= 4x the raw-driver floor; a list of 50 in <= 3 queries",
+    "authorizer": "a revoked credential refused on the next request, for one indexed lookup (< 1 ms) per request",
     "contention": "50 concurrent approvals on one request <= 2 s in all",
     "fanout": "one change to 1,000 WebSocket connections <= 1 s",
     "parsing": "<= 50 ms per page, peak <= 128 MB",
@@ -100,6 +101,24 @@ def _warm(section: dict[str, Any]) -> str:
     )
 
 
+def _authorizer(section: dict[str, Any]) -> str:
+    rows = [
+        [
+            credential,
+            f"{result['before_hit']['median'] * 1000:.0f}",
+            f"{result['before_miss']['median'] * 1000:.0f}",
+            f"{result['now']['median'] * 1000:.0f}",
+            f"{result['now']['p99'] * 1000:.0f}",
+            f"{result['now_over_before_hit']:.0f}x",
+            f"{result['now_over_before_miss']:.2f}x",
+        ]
+        for credential, result in section.items()
+    ]
+    return heading(
+        "authorizer", "Authorizer per request: 30 s cache (before: hit, miss) vs a lookup on every request (now)"
+    ) + table(["credential", "before hit us", "before miss us", "now us", "now p99 us", "now/hit", "now/miss"], rows)
+
+
 def _contention(section: dict[str, Any]) -> str:
     rows = [
         [label, _ms(result["total_ms"]), _ms(result["p50_ms"]), _ms(result["p99_ms"]), result["outcome"]]
@@ -151,6 +170,7 @@ SECTIONS = {
     "parsing": _parsing,
     "cold": _cold,
     "warm": _warm,
+    "authorizer": _authorizer,
     "contention": _contention,
     "fanout": _fanout,
 }

@@ -30,6 +30,8 @@ ENVIRONMENT = {
     "AUTH_GOOGLE_CLIENT_ID": "client",
     "AUTH_GOOGLE_CLIENT_SECRET": "secret",
     "AUTH_PUBLIC_BASE_URL": "https://payreq.example",
+    # As the template sets it: a deployed stage refuses to start without a non-loopback origin.
+    "AUTH_ALLOWED_ORIGINS": "https://payreq.example",
 }
 
 

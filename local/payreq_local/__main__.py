@@ -119,6 +119,12 @@ def _run_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--lazy", action="store_true", help="start workers on first use instead of at start-up")
     parser.add_argument("--max-workers", type=int, default=4, help="concurrent workers per function (default: 4)")
     parser.add_argument(
+        "--schedule-seconds",
+        type=float,
+        default=60.0,
+        help="run each Type: Schedule event at its rate or this often, whichever is sooner (default: 60; 0 = never)",
+    )
+    parser.add_argument(
         "--env-vars", type=Path, default=None, help="JSON of extra variables, as `sam local --env-vars`"
     )
     return parser.parse_args(argv)
@@ -198,6 +204,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     from payreq_local.openapi import collect_schemas, merge
     from payreq_local.queues import QueuePoller
     from payreq_local.s3 import MotoProcess, NotificationPoller, provision, queue_urls
+    from payreq_local.schedules import ScheduleRunner, period_seconds
 
     template = load_template(args.template)
     base_dir = args.base_dir or args.template.resolve().parent
@@ -260,6 +267,10 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     )
     queue_poller.start()
     cleanup.push_async_callback(queue_poller.stop)
+    schedules = ScheduleRunner(application.schedules, gateway.invoke_schedule, ceiling_seconds=args.schedule_seconds)
+    gateway.schedules = schedules
+    schedules.start()
+    cleanup.push_async_callback(schedules.stop)
 
     ws_url = gateway_url.replace("http://", "ws://", 1) + WEBSOCKET_PATH
     lines = [
@@ -271,6 +282,12 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     if application.websocket is not None:
         lines.append(f"  WebSocket API  {ws_url}   (routes: {', '.join(application.websocket.routes)})")
         lines.append(f"  @connections   {gateway_url}/@connections/{{connectionId}}")
+    for schedule in application.schedules:
+        lines.append(
+            f"  schedule       {schedule.function} {schedule.schedule}, locally every "
+            f"{period_seconds(schedule.schedule, args.schedule_seconds):.0f}s "
+            f"(now: POST {gateway_url}/_local/schedules/{schedule.function})"
+        )
     for trigger in application.s3_triggers:
         where = f"{storage.buckets[trigger.bucket]}/{trigger.prefix}*{trigger.suffix}"
         lines.append(f"  S3 trigger     {where} -> {trigger.function}")

@@ -32,6 +32,8 @@ LOCAL_PARAMETERS: dict[str, Any] = {
     "SecurityGroupIds": "",
     # Test-token login (POST /auth/test-login) on: the way to sign in locally without Google.
     "TestLoginToken": "payreq-local",
+    # The template has no default (a deployed stage must name its site); the gateway adds its own.
+    "AllowedOrigins": "http://localhost:3000",
 }
 
 # The template parameter listing the browser origins the API and the bucket accept.

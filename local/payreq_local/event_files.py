@@ -47,6 +47,7 @@ EVENTS_DIR = ROOT / "events"
 # What a deployed dev stage looks like: Stage=dev and made-up but well-formed AWS ids.
 PARAMETERS = {"Stage": "dev", "DbProxyEndpoint": "payreq-dev.proxy-c1a2b3.us-east-1.rds.amazonaws.com"}
 PARAMETERS |= {"DbProxyResourceId": "prx-0a1b2c3d4e5f", "SubnetIds": "", "SecurityGroupIds": ""}
+PARAMETERS |= {"AllowedOrigins": "https://payreq.example.com"}
 HTTP_API_ID = "r7x2k9qw4d"
 WEBSOCKET_API_ID = "m3p8v1zc6b"
 NOW = 1795342500.0  # 2026-11-22T10:15:00Z

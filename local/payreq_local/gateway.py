@@ -11,6 +11,7 @@ One aiohttp server on one port:
   unknown ids answer 410 GoneException), which boto3's `apigatewaymanagementapi` reaches with
   `endpoint_url` = this server's URL.
 - `/docs`, `/openapi.json`: Swagger UI and the merged OpenAPI document of every function.
+- `POST /_local/schedules/<Function>`: run the function's `Type: Schedule` event now;
 - `/_local/invocations`: the recent invocations (function, trigger, route, status, duration), for
   tests and curious developers.
 - `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route matches,
@@ -57,7 +58,8 @@ from payreq_local.routing import Match, RouteTable
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from payreq_local.template import Application, HttpRoute, S3Trigger, SqsTrigger
+    from payreq_local.schedules import ScheduleRunner
+    from payreq_local.template import Application, HttpRoute, S3Trigger, ScheduleTrigger, SqsTrigger
     from payreq_local.workers import InvocationResult, Workers
 
 log = logging.getLogger("payreq_local")
@@ -159,11 +161,14 @@ class Gateway:
         self._openapi: asyncio.Task[dict[str, Any]] | None = None
         self._connections: dict[str, _LiveConnection] = {}
         self._background: set[asyncio.Task[Any]] = set()
+        # Set once the schedules run (`__main__`): `POST /_local/schedules/<Function>` runs one now.
+        self.schedules: ScheduleRunner | None = None
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_get("/_local/invocations", self._invocations)
         app.router.add_get("/_local/processes", self._process_list)
+        app.router.add_post("/_local/schedules/{function}", self._run_schedule)
         app.router.add_get("/openapi.json", self._openapi_json)
         app.router.add_get("/docs", self._docs)
         app.router.add_get("/docs/{asset}", self._docs_asset)
@@ -490,6 +495,16 @@ class Gateway:
         )
         return _json_response(200, {"items": entries})
 
+    async def _run_schedule(self, request: web.Request) -> web.Response:
+        function = request.match_info["function"]
+        results = await self.schedules.run_now(function) if self.schedules is not None else []
+        if not results:
+            return _json_response(404, {"error": f"{function} has no schedule"})
+        return _json_response(
+            200 if all(result.ok for result in results) else 502,
+            {"results": [result.result if result.ok else None for result in results]},
+        )
+
     async def _process_list(self, request: web.Request) -> web.Response:
         # Every process the stack runs, so a test can check that Ctrl-C leaves none behind.
         workers = {name: pool.pids for name, pool in self.workers.pools.items() if pool.pids}
@@ -530,6 +545,14 @@ class Gateway:
         result = await self.workers[trigger.function].invoke(event, request_id)
         subject = f"{trigger.queue} ({len(event['Records'])} message{'s' if len(event['Records']) != 1 else ''})"
         self.journal.record("sqs", subject, trigger.function, "ok" if result.ok else "error", _ms(started), result)
+        return result
+
+    async def invoke_schedule(self, trigger: ScheduleTrigger, event: dict[str, Any]) -> InvocationResult:
+        """A scheduled event (called by the schedule runner)."""
+        started, request_id = time.perf_counter(), new_id()
+        result = await self.workers[trigger.function].invoke(event, request_id)
+        subject = f"{trigger.event} ({trigger.schedule})"
+        self.journal.record("schedule", subject, trigger.function, "ok" if result.ok else "error", _ms(started), result)
         return result
 
     async def invoke_s3(self, trigger: S3Trigger, event: dict[str, Any], key: str) -> InvocationResult:

@@ -18,6 +18,7 @@ import pytest
 import websockets
 from websockets.asyncio.client import connect
 
+from payreq_local.environment import LOCAL_PARAMETERS
 from payreq_local.intrinsics import Resolver
 from payreq_local.template import load_template, read_application
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from support.local_stack import LocalStack
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-APPLICATION = read_application(load_template(), Resolver(load_template(), {"Stage": "local"}), REPOSITORY)
+APPLICATION = read_application(load_template(), Resolver(load_template(), LOCAL_PARAMETERS), REPOSITORY)
 HEALTH_ROUTES = sorted(route.path for route in APPLICATION.routes if route.path.startswith("/api/v1/health/"))
 
 

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from payreq.db import get_engine, read_connection
 from payreq.db.schema import audit_events
 from payreq.errors import NotFound
 from payreq.http import authorize, create_app
@@ -47,6 +48,18 @@ def get_widget(widget_id: str) -> dict[str, Any]:
 @app.get("/api/v1/explode", middlewares=[authorize("widget.read")])
 def explode() -> dict[str, Any]:
     raise RuntimeError("connection string postgresql://app:hunter2@db/payreq")
+
+
+@app.get("/api/v1/failing-statement", middlewares=[authorize("widget.read")])
+def failing_statement() -> dict[str, Any]:
+    # A statement PostgreSQL refuses (for a reason other than the value, which its own message would
+    # quote), with a value that must never reach a log line.
+    with read_connection(get_engine()) as connection:
+        connection.execute(text("SELECT CAST(:note AS text) FROM no_such_table"), {"note": CARD_IN_A_NOTE})
+    return {}
+
+
+CARD_IN_A_NOTE = "pay with 4111 1111 1111 1111"
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
@@ -158,7 +171,11 @@ def test_a_missing_permission_is_403_and_recorded_as_a_security_event(
     assert denial["after"] == {
         "permission": "widget.write",
         "reason": "missing_permission",
+        "kind": "missing_permission",
         "route": "POST /api/v1/widgets",
+        # The first refusal of its kind this minute from this source goes into the chain; later ones are counted
+        "window": denial["after"]["window"],
+        "count": 1,
     }
     assert denial["request_id"] == event["requestContext"]["requestId"]
 
@@ -194,3 +211,16 @@ def test_an_unexpected_exception_is_500_without_internals_but_with_the_request_i
     # ...while the log has the whole story under the same request id
     logged = captured_logs.getvalue()
     assert "RuntimeError" in logged and event["requestContext"]["requestId"] in logged
+
+
+def test_a_failing_statements_log_line_names_the_statement_but_not_its_values(
+    engine: Engine, lambda_context: FakeLambdaContext, captured_logs: io.StringIO
+) -> None:
+    event = http_event("GET", "/api/v1/failing-statement", user_id=USER, permissions=("widget.read",))
+
+    status, error, _ = call(event, lambda_context)
+
+    assert (status, error["code"]) == (500, "internal_error")
+    logged = captured_logs.getvalue()
+    assert "no_such_table" in logged and "SQL parameters hidden" in logged
+    assert "4111" not in logged

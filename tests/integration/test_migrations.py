@@ -30,6 +30,8 @@ EXPECTED_TABLES = {
     "users",
     "user_permissions",
     "sessions",
+    "external_identities",
+    "denial_windows",
     "api_tokens",
     "document_counters",
     "payment_requests",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
@@ -19,7 +20,7 @@ from moto import mock_aws
 from audit_api.settings import anchor_settings
 from payreq import aws, settings
 from payreq.cli.demo import seed_demo
-from payreq_local.event_files import EVENTS_DIR, EventFile, event_files
+from payreq_local.event_files import EVENTS_DIR, PARAMETERS, EventFile, event_files
 from payreq_local.intrinsics import Resolver
 from payreq_local.template import TEMPLATE, load_template, read_application
 from support.lambda_context import FakeLambdaContext
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 SAMPLES = {sample.name: sample for sample in event_files()}
-APPLICATION = read_application(load_template(TEMPLATE), Resolver(load_template(TEMPLATE)))
+APPLICATION = read_application(load_template(TEMPLATE), Resolver(load_template(TEMPLATE), PARAMETERS))
 ANCHOR_BUCKET = "payreq-dev-audit-anchors"
 
 
@@ -70,6 +71,36 @@ def deployed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     anchor_settings.cache_clear()
 
 
+def rechecked_routes() -> set[str]:
+    """Route keys whose guard checks the credential against the database itself
+    (`authorize(..., recheck=True)`: minting credentials, user admin). A sample event's authorizer
+    context names the demo user but no real session, so these must answer 401."""
+    keys = set()
+    for spec in APPLICATION.functions.values():
+        app = getattr(importlib.import_module(spec.module), "app", None)
+        for route in [*getattr(app, "_static_routes", []), *getattr(app, "_dynamic_routes", [])]:
+            if any(getattr(middleware, "recheck", False) for middleware in route.middlewares):
+                keys.add(_shape(f"{route.method} {route.openapi_path}"))
+    return keys
+
+
+def _shape(route_key: str) -> str:
+    """`PATCH /api/v1/users/{userId}` and `PATCH /api/v1/users/{user_id}` alike: parameters unnamed."""
+    return re.sub(r"\{[^}]*\}", "{}", route_key)
+
+
+RECHECKED = rechecked_routes()
+
+
+def test_routes_that_mint_credentials_recheck_them() -> None:
+    assert {
+        "POST /api/v1/tokens",
+        "POST /api/v1/tokens/{}/revoke",
+        "POST /api/v1/sync/ticket",
+        "PATCH /api/v1/users/{}",
+    } <= RECHECKED
+
+
 def test_events_has_a_file_for_every_route_and_trigger() -> None:
     on_disk = sorted(path.name for path in EVENTS_DIR.glob("*.json"))
 
@@ -99,6 +130,8 @@ def _problem(name: str, event: dict[str, Any], result: Any) -> str | None:
         status = result["statusCode"]
         if status >= 500:
             return f"{status}: {result.get('body')}"
+        if _shape(str(event.get("routeKey"))) in RECHECKED:
+            return None if status == 401 else f"{status}: a credential nobody holds was not re-checked"
         if status == 401 and "authorizer" in event["requestContext"]:
             return "the demo user in the authorizer context was not recognised"
         return None

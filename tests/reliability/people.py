@@ -106,3 +106,19 @@ def security_events_for(people: People, request_ids: list[str]) -> dict[str, str
             (request_ids,),
         ).fetchall()
     return {row[0]: row[1] for row in rows}
+
+
+def refusals_counted(people: People, action: str = "access_denied") -> tuple[int, int]:
+    """(refusals counted so far, security events of that action in the chain): refusals are counted
+    per source, kind, route and minute, and only the first of each window (then its total) is
+    appended to the chain (`payreq.denials`), so a difference before and after a test accounts for
+    every refusal it caused."""
+    with people.database() as connection:
+        counted = connection.execute(
+            "SELECT coalesce(sum(count), 0) FROM denial_windows WHERE action = %s", (action,)
+        ).fetchone()
+        events = connection.execute(
+            "SELECT count(*) FROM audit_events WHERE category = 'security' AND action = %s", (action,)
+        ).fetchone()
+    assert counted is not None and events is not None
+    return int(counted[0]), int(events[0])

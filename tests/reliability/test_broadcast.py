@@ -39,8 +39,8 @@ def test_a_change_reaches_every_live_socket_and_stale_connections_are_removed(pe
             with people.database() as connection:
                 for _ in range(STALE):
                     connection.execute(
-                        "INSERT INTO ws_connections (connection_id, user_id, topics, expires_at)"
-                        " VALUES (%s, %s, ARRAY['prs'], now() + interval '1 hour')",
+                        "INSERT INTO ws_connections (connection_id, user_id, topics, scopes, expires_at)"
+                        " VALUES (%s, %s, ARRAY['prs'], ARRAY['pr.read'], now() + interval '1 hour')",
                         (f"gone-{uuid.uuid4()}=", requester.id),
                     )
             # When a change is made

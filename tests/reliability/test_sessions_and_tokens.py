@@ -1,16 +1,29 @@
 """Sessions and tokens over real HTTP through the local stack: Google sign-in (against a fake
-provider on loopback) and its negatives, the session cookie's flags, CSRF refusal of cross-site
-cookie writes, session fixation, sign-out, and bearer tokens."""
+provider on loopback) bound to the browser that started it, and its negatives, the session cookie's
+flags, CSRF refusal of cross-site cookie writes, session fixation, sign-out and token revocation
+taking effect on the next request in every warm worker, and WebSocket tickets limited to their
+credential's scopes."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from websockets.asyncio.client import connect
 
-from reliability.people import CSRF_HEADER, SESSION_COOKIE, TEST_LOGIN_TOKEN, assert_envelope, security_events_for
+from reliability.people import (
+    CSRF_HEADER,
+    SESSION_COOKIE,
+    TEST_LOGIN_TOKEN,
+    assert_envelope,
+    refusals_counted,
+    security_events_for,
+)
 
 if TYPE_CHECKING:
     import httpx
@@ -20,45 +33,65 @@ if TYPE_CHECKING:
     from support.fake_oidc import FakeOidcProvider
 
 
+SIGN_IN_COOKIE = "__Host-payreq_sign_in"
+
+
 def cookie_of(response: httpx.Response) -> SimpleCookie:
-    return SimpleCookie(response.headers["set-cookie"])
+    jar: SimpleCookie = SimpleCookie()
+    for header in response.headers.get_list("set-cookie"):
+        jar.load(header)
+    return jar
 
 
 def as_browser(session: str) -> dict[str, str]:
     return {"Cookie": f"{SESSION_COOKIE}={session}", **CSRF_HEADER}
 
 
-def google_login(people: People, next_path: str = "/prs") -> dict[str, str]:
+@dataclass(frozen=True)
+class StartedSignIn:
+    params: dict[str, str]  # the query Google was sent
+    binding: dict[str, str]  # the sign-in cookie the starting browser holds, as it sends it back
+
+
+def google_login(people: People, next_path: str = "/prs") -> StartedSignIn:
     started = people.http.get("/auth/google/login", params={"next": next_path})
     assert started.status_code == 302, started.text
-    return dict(parse_qsl(urlsplit(started.headers["location"]).query))
+    # A Secure __Host- cookie: httpx keeps it from plain http, a browser on localhost sends it; so by hand.
+    binding = cookie_of(started)[SIGN_IN_COOKIE].value
+    return StartedSignIn(
+        dict(parse_qsl(urlsplit(started.headers["location"]).query)), {"Cookie": f"{SIGN_IN_COOKIE}={binding}"}
+    )
 
 
 def test_google_sign_in_gives_a_session_with_every_protective_flag(
     people: People, google: FakeOidcProvider, figures: Figures
 ) -> None:
     # Given a user who starts signing in, is sent to Google with PKCE, a state and a nonce
-    params = google_login(people, "/prs?status=pending")
+    started = google_login(people, "/prs?status=pending")
+    params = started.params
     assert params["code_challenge_method"] == "S256" and params["state"] and params["nonce"]
 
-    # When Google sends them back with a code
+    # When Google sends them back with a code, to the browser that started
     back = people.http.get(
         "/auth/google/callback",
         params={"code": google.authorize(params, email="ada@example.com"), "state": params["state"]},
+        headers=started.binding,
     )
 
     # Then they land where they started with a session cookie no script or other site can use
     assert back.status_code == 302, back.text
     assert urlsplit(back.headers["location"]).path == "/prs"
-    raw = back.headers["set-cookie"]
+    [raw] = [header for header in back.headers.get_list("set-cookie") if header.startswith(SESSION_COOKIE)]
     cookie = cookie_of(back)[SESSION_COOKIE]
     assert (cookie["path"], cookie["secure"], cookie["httponly"], cookie["samesite"]) == ("/", True, True, "Lax")
     assert "domain" not in raw.lower()  # a __Host- cookie is bound to this host
     me = people.http.get("/api/v1/me", headers=as_browser(cookie.value))
     assert (me.status_code, me.json()["email"]) == (200, "ada@example.com")
 
-    # And the same callback replayed is refused
-    replay = people.http.get("/auth/google/callback", params={"code": "again", "state": params["state"]})
+    # And the same callback replayed, even in that browser, is refused
+    replay = people.http.get(
+        "/auth/google/callback", params={"code": "again", "state": params["state"]}, headers=started.binding
+    )
     assert replay.status_code == 400
     assert assert_envelope(replay)["details"]["reason"] == "bad_state"
     figures.record("sessions: Google sign-in + cookie flags", flags_checked=5, replay_refused=1)
@@ -68,7 +101,7 @@ def test_google_sign_in_gives_a_session_with_every_protective_flag(
     ("query", "reason"),
     [
         ({}, "missing_state"),
-        ({"state": "forged", "code": "x"}, "bad_state"),
+        ({"state": "forged", "code": "x"}, "browser_mismatch"),
         ({"error": "access_denied", "state": "x"}, "provider_error"),
     ],
 )
@@ -88,8 +121,11 @@ def test_sign_in_never_redirects_off_site(people: People, google: FakeOidcProvid
     started = people.http.get("/auth/google/login", params={"next": next_path})
     if started.status_code == 302:
         params = dict(parse_qsl(urlsplit(started.headers["location"]).query))
+        binding = {"Cookie": f"{SIGN_IN_COOKIE}={cookie_of(started)[SIGN_IN_COOKIE].value}"}
         back = people.http.get(
-            "/auth/google/callback", params={"code": google.authorize(params), "state": params["state"]}
+            "/auth/google/callback",
+            params={"code": google.authorize(params), "state": params["state"]},
+            headers=binding,
         )
         assert "evil.example" not in back.headers.get("location", ""), back.headers.get("location")
     else:
@@ -109,6 +145,7 @@ def test_cross_site_cookie_writes_are_refused_and_bearer_writes_are_not(people: 
         "approvalFlow": [{"name": "One", "mode": "anyof", "approvers": [approver.id]}],
     }
     cookie_only = {"Cookie": browser.headers["Cookie"]}
+    counted_before, _ = refusals_counted(people)
 
     # When another site's form posts with the ambient cookie (no custom header, a foreign Origin)
     forged = people.http.post("/api/v1/prs", headers={**cookie_only, "Origin": "https://evil.example"}, json=body)
@@ -118,8 +155,10 @@ def test_cross_site_cookie_writes_are_refused_and_bearer_writes_are_not(people: 
     for refused in (forged, bare):
         assert refused.status_code == 403, refused.text
         assert assert_envelope(refused)["code"] == "csrf_failed"
+    # (both are counted; the chain gets the first of the minute, the second only adds to its count)
     ids = [assert_envelope(forged)["requestId"], assert_envelope(bare)["requestId"]]
-    assert set(security_events_for(people, ids).values()) == {"access_denied"}
+    assert set(security_events_for(people, ids).values()) <= {"access_denied"}
+    assert refusals_counted(people)[0] - counted_before == 2
     assert people.http.post("/api/v1/prs", headers=browser.headers, json=body).status_code == 201
     # A bearer token carries no ambient credential: no CSRF header needed
     cli = people.cli("csrf-cli", ("pr.read", "pr.write"))
@@ -169,3 +208,101 @@ def test_a_wrong_test_login_token_is_refused(people: People) -> None:
     assert answer.status_code in (401, 403), answer.text
     assert "set-cookie" not in answer.headers
     assert_envelope(answer)
+
+
+def test_login_csrf_an_attackers_callback_is_refused_in_the_victims_browser(
+    people: People, google: FakeOidcProvider, figures: Figures
+) -> None:
+    # Given a victim signed in, and an attacker who consented at Google with their own account
+    victim = people.browser("login-csrf-victim", ("pr.read",))
+    attacker = google_login(people)
+    refused_before, _ = refusals_counted(people, "login_failed")
+    code = google.authorize(attacker.params, sub="mallory-sub", email="mallory@reliability.example")
+
+    # When the victim's browser is made to open the attacker's callback (it holds no sign-in cookie
+    # for that state: it never started this sign-in)
+    forged = people.http.get(
+        "/auth/google/callback", params={"code": code, "state": attacker.params["state"]}, headers=victim.headers
+    )
+
+    # Then it is refused and recorded, no session is set, and the victim is still themselves
+    error = assert_envelope(forged)
+    assert (forged.status_code, error["details"]["reason"]) == (400, "browser_mismatch")
+    assert SESSION_COOKIE not in cookie_of(forged)
+    assert refusals_counted(people, "login_failed")[0] - refused_before == 1
+    me = people.http.get("/api/v1/me", headers=victim.headers)
+    assert (me.status_code, me.json()["email"]) == (200, victim.email)
+    figures.record("sessions: login CSRF", forged_callbacks_refused=1, victim_session_kept=1)
+
+
+ROUTE_KINDS: dict[str, tuple[str, str, dict[str, Any] | None]] = {
+    "read": ("GET", "/api/v1/me", None),
+    "list": ("GET", "/api/v1/prs", None),
+    "write": ("POST", "/api/v1/prs", {"title": "After sign-out"}),
+    "mint an API token": ("POST", "/api/v1/tokens", {"name": "kept", "scopes": ["pr.read"]}),
+    "mint a WebSocket ticket": ("POST", "/api/v1/sync/ticket", None),
+    "user admin": ("GET", "/api/v1/users", None),
+    "audit": ("GET", "/api/v1/audit-events", None),
+}
+
+
+def test_after_sign_out_the_cookie_is_refused_at_once_on_every_route_kind_in_every_worker(
+    people: People, figures: Figures
+) -> None:
+    # Given an admin's session that every function's warm workers have just admitted, several times
+    admin = people.browser("signed-out-admin")
+    for _ in range(3):
+        for method, path, _body in ROUTE_KINDS.values():
+            if method == "GET":
+                assert people.http.request(method, path, headers=admin.headers).status_code == 200, path
+
+    # When they sign out (one worker of the auth function handles it)
+    assert people.http.post("/auth/logout", headers=admin.headers).status_code == 204
+
+    # Then the very next request with that cookie is refused, whatever the route and worker
+    answers = {
+        kind: people.http.request(method, path, headers=admin.headers, json=body)
+        for kind, (method, path, body) in ROUTE_KINDS.items()
+    }
+    assert {kind: answer.status_code for kind, answer in answers.items()} == dict.fromkeys(ROUTE_KINDS, 401)
+    figures.record("sessions: sign-out", route_kinds=len(ROUTE_KINDS), refused_at_once=len(ROUTE_KINDS))
+
+
+def test_a_revoked_token_is_refused_at_once_and_cannot_mint_a_successor(people: People, figures: Figures) -> None:
+    # Given a CLI token in use (the authorizer has admitted it)
+    owner = people.browser("token-owner", ("pr.read", "tokens.manage"))
+    issued = people.http.post(
+        "/api/v1/tokens", headers=owner.headers, json={"name": "ci", "scopes": ["pr.read", "tokens.manage"]}
+    ).json()
+    cli = {"Authorization": f"Bearer {issued['token']}"}
+    assert people.http.get("/api/v1/prs", headers=cli).status_code == 200
+
+    # When its owner revokes it
+    assert people.http.post(f"/api/v1/tokens/{issued['id']}/revoke", headers=owner.headers, json={}).status_code == 200
+
+    # Then its next requests are refused
+    read = people.http.get("/api/v1/prs", headers=cli)
+    mint = people.http.post("/api/v1/tokens", headers=cli, json={"name": "successor", "scopes": ["pr.read"]})
+    assert (read.status_code, mint.status_code) == (401, 401)
+    figures.record("sessions: token revocation", refused_at_once=2)
+
+
+def test_a_pr_read_tokens_websocket_ticket_reads_requests_only(people: People, figures: Figures) -> None:
+    # Given a user who may read everything, and their CLI token scoped to pr.read
+    cli = people.cli("live-cli", ("pr.read", "invoice.read", "payment.read"), scopes=("pr.read",))
+    ticket = people.http.post("/api/v1/sync/ticket", headers=cli.headers)
+    assert ticket.status_code == 201, ticket.text
+
+    # When the ticket opens a socket that asks for every collection
+    async def subscribe() -> dict[str, Any]:
+        url = f"{people.stack.websocket_url}?ticket={ticket.json()['ticket']}"
+        async with connect(url) as socket:
+            await socket.send(json.dumps({"action": "subscribe", "topics": ["prs", "invoices", "payments"]}))
+            return dict(json.loads(await asyncio.wait_for(socket.recv(), 10)))
+
+    reply = asyncio.run(subscribe())
+
+    # Then it gets requests only, as the token does over HTTP
+    assert (reply["topics"], reply["refused"]) == (["prs"], ["invoices", "payments"])
+    assert people.http.get("/api/v1/invoices", headers=cli.headers).status_code == 403
+    figures.record("sessions: scoped WebSocket ticket", granted=1, refused=2)

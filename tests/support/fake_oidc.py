@@ -1,9 +1,11 @@
-"""A stand-in for Google (or any OIDC issuer) on loopback: real HTTP, real RSA-signed JWTs.
+"""A stand-in for Google or a company's identity provider on loopback: real HTTP, real RSA-signed JWTs.
 
 It plays the provider's part of the authorization-code flow with PKCE: the test "consents" with
 `authorize(...)`, which returns a one-time code; our code exchanges it at `/token` and verifies
-the ID token against `/jwks`. Tests can make the provider misbehave (wrong audience, expired
-token, `alg: none`, ...) to check that we refuse.
+the ID token against `/jwks`. As a company issuer it publishes a discovery document
+(`/.well-known/openid-configuration` → `jwks_uri`) and signs bearer JWTs with `sign(...)`,
+verified email or not. Tests can make the provider misbehave (wrong audience, expired token,
+`alg: none`, ...) to check that we refuse.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class FakeOidcProvider:
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, parameters={"kid": "fake-key-1"}))
     codes: dict[str, PendingCode] = field(default_factory=dict)
     token_requests: int = 0
+    discovery_requests: int = 0
+    jwks_requests: int = 0
 
     def start(self) -> FakeOidcProvider:
         provider = self
@@ -53,7 +57,11 @@ class FakeOidcProvider:
 
             def do_GET(self) -> None:
                 if self.path == "/jwks":
+                    provider.jwks_requests += 1
                     self._json(200, KeySet([provider.key]).as_dict(private=False))
+                elif self.path == "/.well-known/openid-configuration":
+                    provider.discovery_requests += 1
+                    self._json(200, provider.discovery_document())
                 else:
                     self._json(404, {"error": "not_found"})
 
@@ -87,6 +95,17 @@ class FakeOidcProvider:
     @property
     def token_url(self) -> str:
         return f"{self.issuer}/token"
+
+    def discovery_document(self) -> dict[str, Any]:
+        # A path of its own for the keys: a verifier that guessed `<issuer>/jwks` would not find them
+        # any more than it would at Okta or Entra ID.
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": self.token_url,
+            "jwks_uri": self.jwks_url,
+            "id_token_signing_alg_values_supported": ["RS256"],
+        }
 
     def google_settings(self) -> dict[str, str]:
         """The AUTH_GOOGLE_* settings that point Payreq's Google sign-in at this provider."""

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from payreq.audit import changed_fields
+from payreq.audit_anchors import AnchorCheck, AnchoredHead, anchor_key
 from payreq.audit_chain import GENESIS, BrokenLink, ChainReport, canonical_event, link_hash, stored_json
 from payreq.cli.audit import ChainBroken, describe
 from payreq.jsonable import REDACTED
@@ -98,8 +99,35 @@ def test_the_command_line_names_the_first_broken_row_in_one_line() -> None:
     link = BrokenLink(row_id=812, seq=37, event_id=str(EVENT_ID), reason="hash_mismatch", expected_seq=37)
 
     with pytest.raises(ChainBroken) as broken:
-        describe(ChainReport(checked=36, head_seq=36, head_hash=b"\x00" * 32, first_broken=link))
+        describe(
+            ChainReport(checked=36, head_seq=36, head_hash=b"\x00" * 32, first_broken=link),
+            AnchorCheck("unanchored", None),
+            anchor_bucket=None,
+        )
 
     message = str(broken.value)
     assert message.startswith(f"audit chain broken at row id 812 (seq 37, event {EVENT_ID}): ")
     assert message.endswith("; 36 events verified before it") and "\n" not in message
+
+
+def test_the_command_line_names_a_truncated_tail_in_one_line() -> None:
+    anchored = AnchoredHead(anchor_key(40, "ab" * 32), 40, "ab" * 32)
+
+    with pytest.raises(ChainBroken) as broken:
+        describe(
+            ChainReport(checked=36, head_seq=36, head_hash=b"\x00" * 32, first_broken=None),
+            AnchorCheck("truncated", anchored),
+            anchor_bucket="anchors",
+        )
+
+    assert str(broken.value) == (
+        "audit chain truncated: the latest anchor is at seq 40, which the chain no longer holds; 36 events verified"
+    )
+
+
+def test_an_anchor_key_says_what_was_anchored() -> None:
+    key = anchor_key(22, "0f" * 32)
+
+    assert key == f"anchors/00000000000000000022-{'0f' * 32}.json"
+    assert AnchoredHead.from_key(key) == AnchoredHead(key, 22, "0f" * 32)
+    assert AnchoredHead.from_key("anchors/latest.json") is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from payreq_local.environment import LOCAL_PARAMETERS
 from payreq_local.events import sqs_event
 from payreq_local.intrinsics import Resolver
 from payreq_local.template import load_template, read_application
@@ -10,7 +11,7 @@ from payreq_local.template import load_template, read_application
 def test_the_broadcaster_is_read_as_an_sqs_event_source() -> None:
     template = load_template()
 
-    application = read_application(template, Resolver(template, {}))
+    application = read_application(template, Resolver(template, LOCAL_PARAMETERS))
 
     [trigger] = [t for t in application.sqs_triggers if t.function == "BroadcasterFunction"]
     assert (trigger.queue, trigger.batch_size) == ("SyncQueue", 10)

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from audit_api.settings import anchor_settings
 from payreq import aws
+from payreq.audit_anchors import anchor_key
 from payreq.audit_chain import canonical_timestamp, chain_head
-from payreq.db import get_engine, read_connection
+from payreq.db import get_engine, read_connection, transaction
+from payreq.denials import forget_old_windows, summarise_closed_windows
 from payreq.observability import instrument, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from sqlalchemy.engine import Engine
-
-ANCHOR_PREFIX = "anchors/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +33,6 @@ class Anchor:
     seq: int
     hash: str
     written: bool  # False when this head was anchored already
-
-
-def anchor_key(seq: int, head_hash: str) -> str:
-    return f"{ANCHOR_PREFIX}{seq:020d}-{head_hash}.json"
 
 
 def anchor_chain_head(engine: Engine, s3: Any, bucket: str, *, now: datetime) -> Anchor | None:
@@ -68,7 +64,17 @@ def anchor_chain_head(engine: Engine, s3: Any, bucket: str, *, now: datetime) ->
 
 @instrument()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    anchor = anchor_chain_head(get_engine(), aws.client("s3"), anchor_settings().anchor_bucket, now=datetime.now(UTC))
+    engine, now = get_engine(), datetime.now(UTC)
+    bucket = anchor_settings().anchor_bucket
+    if not bucket:
+        raise RuntimeError("AUDIT_ANCHOR_BUCKET is not set: there is nowhere to anchor the chain")
+    # Refusal counts of closed windows go into the chain first, so the anchor covers them.
+    with transaction(engine) as connection:
+        summarised = summarise_closed_windows(connection, now=now)
+        forgotten = forget_old_windows(connection, now=now)
+    if summarised or forgotten:
+        logger.info("refusal windows summarised", extra={"windows": summarised, "forgotten": forgotten})
+    anchor = anchor_chain_head(engine, aws.client("s3"), bucket, now=now)
     if anchor is None:
         logger.info("audit log is empty: nothing to anchor")
         return {"anchored": None}

@@ -11,7 +11,9 @@ from payreq.http.models import ApiModel
 if TYPE_CHECKING:
     from sqlalchemy.engine import RowMapping
 
-    from payreq.audit_chain import BrokenLink, ChainReport
+    from audit_api.integrity import Verification
+    from payreq.audit_anchors import AnchorCheck
+    from payreq.audit_chain import BrokenLink
 
 ExportFormat = Literal["csv", "jsonl"]
 
@@ -84,19 +86,42 @@ class BrokenLinkReport(ApiModel):
         )
 
 
+class AnchorReport(ApiModel):
+    """The chain's head against the latest anchor in S3: a deleted or recomputed tail shows here."""
+
+    status: Literal["matches", "truncated", "rewritten", "unanchored", "unavailable"]
+    anchor_seq: int | None
+    anchor_hash: str | None
+    chain_hash: str | None
+    message: str
+
+    @classmethod
+    def from_check(cls, check: AnchorCheck) -> Self:
+        return cls(
+            status=check.status,
+            anchor_seq=check.anchor.seq if check.anchor else None,
+            anchor_hash=check.anchor.hash if check.anchor else None,
+            chain_hash=check.chain_hash,
+            message=check.describe(),
+        )
+
+
 class ChainVerification(ApiModel):
     intact: bool
     checked: int
     head_seq: int | None
     head_hash: str | None
     first_broken: BrokenLinkReport | None
+    anchor: AnchorReport
 
     @classmethod
-    def from_report(cls, report: ChainReport) -> Self:
+    def from_verification(cls, verification: Verification) -> Self:
+        report = verification.chain
         return cls(
-            intact=report.intact,
+            intact=verification.intact,
             checked=report.checked,
             head_seq=report.head_seq,
             head_hash=report.head_hash.hex() if report.head_hash else None,
             first_broken=BrokenLinkReport.from_link(report.first_broken) if report.first_broken else None,
+            anchor=AnchorReport.from_check(verification.anchor),
         )

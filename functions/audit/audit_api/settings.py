@@ -10,8 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class AnchorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AUDIT_", frozen=True, extra="ignore")
 
-    # Where chain-head anchors are written (template.yaml: AuditAnchorBucket, with Object Lock).
-    anchor_bucket: str
+    # Where chain-head anchors are written (template.yaml: AuditAnchorBucket, with Object Lock), and
+    # what the verification compares the chain with. Unset, the chain's tail goes unchecked.
+    anchor_bucket: str | None = None
 
 
 @cache

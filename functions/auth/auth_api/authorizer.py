@@ -17,8 +17,8 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 
-from payreq.auth.authenticate import Authenticator, CredentialCache
-from payreq.auth.jwt import JwksCache
+from payreq.auth.authenticate import Authenticator, VerifiedTokens
+from payreq.auth.jwt import IssuerDiscovery, JwksCache
 from payreq.db import get_engine
 from payreq.observability import instrument
 from payreq.settings import auth_settings
@@ -29,13 +29,15 @@ if TYPE_CHECKING:
 # Validated at cold start: in prod, a configured test-login token stops the function here.
 auth_settings()
 
-# Kept for the life of the warm container: the issuer's keys and recent credential checks.
+# Kept for the life of the warm container: where the issuer's keys are, the keys, and verified JWTs.
+# Sessions and API tokens are never cached: each request looks them up (revocation is immediate).
+ISSUER_DISCOVERY = IssuerDiscovery()
 ISSUER_KEYS = JwksCache()
 
 
 @cache
-def credential_cache(ttl_seconds: int) -> CredentialCache:
-    return CredentialCache(ttl_seconds)
+def verified_jwts(ttl_seconds: int) -> VerifiedTokens:
+    return VerifiedTokens(ttl_seconds)
 
 
 @instrument()
@@ -43,6 +45,10 @@ def credential_cache(ttl_seconds: int) -> CredentialCache:
 def lambda_handler(event: APIGatewayAuthorizerEventV2, context: LambdaContext) -> dict[str, Any]:
     settings = auth_settings()
     authenticator = Authenticator(
-        get_engine(), settings, jwks=ISSUER_KEYS, cache=credential_cache(settings.cache_seconds)
+        get_engine(),
+        settings,
+        jwks=ISSUER_KEYS,
+        discovery=ISSUER_DISCOVERY,
+        verified=verified_jwts(settings.cache_seconds),
     )
     return APIGatewayAuthorizerResponseV2(authorize=True, context=authenticator.context_for(event.raw_event)).asdict()

@@ -1,12 +1,16 @@
 """Sign-in with Google (OpenID Connect, authorization code flow with PKCE).
 
-`begin` stores the pending sign-in server-side and sends the browser to Google; `complete` takes
-the callback: it consumes the pending sign-in (committed before anything else, so a replayed
-callback always fails), exchanges the code, verifies the ID token, and yields the Google identity.
+`begin` stores the pending sign-in server-side and sends the browser to Google, leaving a
+short-lived cookie with a hash of the state in that browser; `complete` takes the callback: it
+refuses a callback the browser did not start (login CSRF: an attacker's own consent, sent to a
+victim, would sign the victim into the attacker's account), consumes the pending sign-in
+(committed before anything else, so a replayed callback always fails), exchanges the code,
+verifies the ID token, and yields the Google identity.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -16,6 +20,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import insert, update
 
 from payreq.auth.credentials import fingerprint, new_secret
+from payreq.auth.identities import ProvenIdentity
 from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
 from payreq.db import transaction
 from payreq.db.schema import oauth_logins
@@ -45,15 +50,30 @@ class LoginRejected(BadRequest):
 
 @dataclass(frozen=True)
 class GoogleIdentity:
-    sub: str
-    email: str
+    identity: ProvenIdentity
     name: str
     next_path: str
 
 
+@dataclass(frozen=True)
+class PendingSignIn:
+    """Where to send the browser, and the value of the cookie that binds the callback to it."""
+
+    location: str
+    browser_binding: str
+
+
+def browser_binding(state: str) -> str:
+    """The cookie's value: a hash of the state, so the cookie alone cannot complete a sign-in."""
+    return fingerprint(state).hex()
+
+
 def safe_next_path(next_path: str | None) -> str:
-    """Only a path on this site: `//evil.example`, `https://...` and `/\\evil` are open redirects."""
+    """Only a path on this site: `//evil.example`, `https://...` and `/\\evil` are open redirects;
+    any control or non-printable character (CR/LF would split the Location header) is refused."""
     path = next_path or "/"
+    if not path.isprintable():
+        raise LoginRejected("unsafe_next", "`next` must be a plain path on this site, such as /prs.")
     parts = urlsplit(path)
     if not path.startswith("/") or path.startswith("//") or "\\" in path or parts.scheme or parts.netloc:
         raise LoginRejected("open_redirect", "`next` must be a path on this site, such as /prs.")
@@ -71,8 +91,8 @@ class GoogleLogin:
     def redirect_uri(self) -> str:
         return self.settings.public_base_url.rstrip("/") + CALLBACK_PATH
 
-    def begin(self, next_path: str | None, *, now: datetime) -> str:
-        """Record a pending sign-in and return the Google URL to send the browser to."""
+    def begin(self, next_path: str | None, *, now: datetime) -> PendingSignIn:
+        """Record a pending sign-in: the Google URL to send the browser to, and its binding cookie."""
         from authlib.common.urls import add_params_to_uri
         from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -105,21 +125,36 @@ class GoogleLogin:
         }
         if len(settings.google_allowed_domains) == 1:
             params["hd"] = settings.google_allowed_domains[0]  # a hint for Google's account chooser only
-        return str(add_params_to_uri(settings.google_authorization_url, params))
+        return PendingSignIn(str(add_params_to_uri(settings.google_authorization_url, params)), browser_binding(state))
 
-    def complete(self, *, code: str | None, state: str | None, error: str | None, now: datetime) -> GoogleIdentity:
+    def complete(
+        self,
+        *,
+        code: str | None,
+        state: str | None,
+        error: str | None,
+        binding: str | None,
+        now: datetime,
+    ) -> GoogleIdentity:
+        """`binding` is the browser's sign-in cookie: the callback must come back to the browser
+        that started it."""
         if error:
             raise LoginRejected("provider_error", f"Google did not sign you in ({error}).")
         if not code or not state:
             raise LoginRejected("missing_state", "The sign-in response is incomplete; start again.")
+        if not binding or not hmac.compare_digest(binding, browser_binding(state)):
+            raise LoginRejected(
+                "browser_mismatch", "This sign-in was not started in this browser; start again from the sign-in page."
+            )
         pending = self._consume(state, now)
         tokens = self._exchange(code, pending["code_verifier"])
         claims = self._verify(tokens, nonce=pending["nonce"])
+        # Google's `iss` comes with or without the scheme: one issuer, one spelling.
+        identity = dataclasses.replace(ProvenIdentity.from_claims(claims), issuer=self.settings.google_issuer)
         return GoogleIdentity(
-            sub=str(claims["sub"]),
-            email=str(claims["email"]),
-            name=str(claims.get("name") or claims["email"]),
-            next_path=pending["next_path"],
+            identity=identity,
+            name=str(claims.get("name") or claims.get("email") or identity.subject),
+            next_path=safe_next_path(pending["next_path"]),
         )
 
     def _consume(self, state: str, now: datetime) -> dict[str, Any]:
@@ -180,8 +215,6 @@ class GoogleLogin:
             )
         except TokenRejected as rejected:
             raise LoginRejected(f"id_token_{rejected.reason}", "Google's ID token could not be verified.") from rejected
-        if claims.get("email_verified") is not True or not claims.get("email"):
-            raise LoginRejected("email_unverified", "Your Google account's email address is not verified.")
         allowed = settings.google_allowed_domains
         if allowed and not any(hmac.compare_digest(str(claims.get("hd", "")), domain) for domain in allowed):
             raise LoginRejected("domain_not_allowed", "Accounts of this domain may not sign in here.")

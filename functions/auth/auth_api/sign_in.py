@@ -11,17 +11,13 @@ import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from payreq.audit import record_change, record_security_event, record_security_event_now
+from auth_api.google_login import LoginRejected
+from payreq.audit import record_change, record_security_event
+from payreq.auth.identities import LinkRefused, bind, bound_user, link_by_email
 from payreq.auth.sessions import NewSession, revoke_session, start_session
-from payreq.auth.users import (
-    create_user,
-    find_user_by_email,
-    find_user_by_google_sub,
-    get_user,
-    set_permissions,
-    update_user,
-)
+from payreq.auth.users import create_user, find_user_by_email, get_user, set_permissions, update_user
 from payreq.db import transaction
+from payreq.denials import Denial, record_denial_now
 from payreq.errors import Forbidden, NotFound, Unauthenticated
 
 if TYPE_CHECKING:
@@ -33,8 +29,12 @@ if TYPE_CHECKING:
     from auth_api.google_login import GoogleIdentity
     from auth_api.models import TestLogin
     from payreq.audit import SecurityAction
+    from payreq.auth.identities import ProvenIdentity
     from payreq.context import RequestContext
     from payreq.settings import AuthSettings
+
+
+TEST_LOGIN_ROUTE = "POST /auth/test-login"
 
 
 @dataclass(frozen=True)
@@ -43,39 +43,76 @@ class SignedIn:
     session: NewSession
 
 
+class IdentityNotLinked(Unauthenticated):
+    """A new Google identity names an existing user it may not take over (401, a security event)."""
+
+    code = "unknown_identity"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            "This Google account is not linked to a Payreq user; ask an administrator to link it.",
+            details={"reason": reason},
+        )
+        self.reason = reason
+
+
 def sign_in_with_google(
     engine: Engine,
     settings: AuthSettings,
-    identity: GoogleIdentity,
+    google: GoogleIdentity,
     context: RequestContext,
     *,
     previous_session: str | None,
     now: datetime,
 ) -> SignedIn:
+    """The user bound to the Google identity (`sub` first); a new identity links to the user with its
+    email only when Google verified it and linking is enabled for Google, or creates a user when
+    nobody has that address."""
+    identity = google.identity
     with transaction(engine) as connection:
-        user = find_user_by_google_sub(connection, identity.sub)
-        if user is None:
-            # Google verified the address, so an account made for it (by an admin) is theirs.
-            existing = find_user_by_email(connection, identity.email)
-            if existing is None:
-                user_id = create_user(
-                    connection,
-                    email=identity.email,
-                    display_name=identity.name,
-                    permissions=settings.default_permissions,
-                    google_sub=identity.sub,
-                    now=now,
+        user_id = bound_user(connection, identity)
+        if user_id is None:
+            try:
+                user_id = link_by_email(
+                    connection, identity, linking_enabled=settings.links_by_email(identity.issuer), now=now
                 )
-                _record_user_change(connection, context, "user.created", None, user_id)
+            except LinkRefused as refused:
+                raise IdentityNotLinked(refused.reason) from refused
+            if user_id is not None:
+                _record_identity_linked(connection, context, user_id, identity)
             else:
-                user_id = existing["id"]
-                update_user(connection, user_id, now=now, google_sub=identity.sub)
-                _record_user_change(connection, context, "user.google_linked", existing, user_id)
-            user = get_user(connection, user_id)
-            assert user is not None
+                user_id = _create_google_user(connection, settings, google, context, now=now)
+        user = get_user(connection, user_id)
+        assert user is not None
         if not user["is_active"]:
             raise Forbidden("This account is disabled.", code="account_disabled")
         return _open_session(connection, settings, context, user, "google", previous_session, now)
+
+
+def _create_google_user(
+    connection: Connection, settings: AuthSettings, google: GoogleIdentity, context: RequestContext, *, now: datetime
+) -> uuid.UUID:
+    identity = google.identity
+    # A new user takes the address as their own: only one Google has verified.
+    if identity.email is None or not identity.email_verified:
+        raise LoginRejected("email_unverified", "Your Google account's email address is not verified.")
+    user_id = create_user(
+        connection, email=identity.email, display_name=google.name, permissions=settings.default_permissions, now=now
+    )
+    bind(connection, identity, user_id, linked_email=None, now=now)
+    _record_user_change(connection, context, "user.created", None, user_id)
+    return user_id
+
+
+def _record_identity_linked(
+    connection: Connection, context: RequestContext, user_id: uuid.UUID, identity: ProvenIdentity
+) -> None:
+    record_security_event(
+        connection,
+        dataclasses.replace(context, user_id=user_id),
+        "identity_linked",
+        {"issuer": identity.issuer, "subject": identity.subject, "email": identity.email},
+    )
 
 
 def test_login(
@@ -91,9 +128,8 @@ def test_login(
     if expected is None:
         raise NotFound("No such route.", code="route_not_found")  # disabled: as if it did not exist
     if not hmac.compare_digest(request.token.encode(), expected.get_secret_value().encode()):
-        record_security_event_now(
-            engine, context, "login_failed", {"method": "test_token", "reason": "bad_token", "email": request.email}
-        )
+        details = {"method": "test_token", "reason": "bad_token", "email": request.email}
+        record_denial_now(engine, context, Denial("login_failed", "bad_token", TEST_LOGIN_ROUTE, details), now=now)
         raise Unauthenticated("The test-login token is not right.")
     with transaction(engine) as connection:
         user = find_user_by_email(connection, request.email)
@@ -170,4 +206,4 @@ def _record_user_change(
 def _user_fields(user: RowMapping | None) -> dict[str, Any] | None:
     if user is None:
         return None
-    return {key: user[key] for key in ("email", "display_name", "is_active", "permissions", "google_sub")}
+    return {key: user[key] for key in ("email", "display_name", "is_active", "permissions")}

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from auth_api.models import UserChanges
-from payreq.audit import record_change
+from payreq.audit import record_change, record_security_event
+from payreq.auth.identities import bind, bound_user
 from payreq.auth.users import create_user, find_user_by_email, get_user, list_users, set_permissions, update_user
 from payreq.db import read_connection, transaction
 from payreq.errors import Conflict, NotFound, PreconditionFailed
@@ -20,7 +21,32 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine, RowMapping
 
     from auth_api.models import NewUser
+    from payreq.auth.identities import ProvenIdentity
     from payreq.context import RequestContext
+
+
+def link_identity(
+    engine: Engine, context: RequestContext, email: str, identity: ProvenIdentity, *, now: datetime
+) -> RowMapping:
+    """Bind `(issuer, subject)` to the user with `email`: how an operator admits someone of an issuer
+    whose first sign-in may not link by email. Idempotent; an identity bound to someone else is a
+    conflict (moving it would hand that person's account over)."""
+    with transaction(engine) as connection:
+        user = find_user_by_email(connection, email)
+        if user is None:
+            raise NotFound(f"No user has the e-mail address {email}.")
+        owner = bound_user(connection, identity)
+        if owner is not None and owner != user["id"]:
+            raise Conflict("This identity already belongs to another user.", code="identity_taken")
+        if owner is None:
+            bind(connection, identity, user["id"], linked_email=None, now=now)
+            record_security_event(
+                connection,
+                context,
+                "identity_linked",
+                {"issuer": identity.issuer, "subject": identity.subject, "user": str(user["id"]), "by": "operator"},
+            )
+        return user
 
 
 def page_of_users(engine: Engine, *, limit: int, cursor: str | None) -> tuple[list[RowMapping], str | None]:

@@ -32,11 +32,26 @@ class Ticket:
     expires_at: datetime
 
 
-def issue_ticket(connection: Connection, user_id: uuid.UUID, *, now: datetime) -> Ticket:
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who a ticket or a cookie admits to a socket, and with which scopes: those of the credential
+    that asked (a `pr.read` token's ticket opens a socket that reads requests only)."""
+
+    user_id: uuid.UUID
+    scopes: frozenset[str]
+    credential: str | None  # `session:<id>`, `api_token:<id>`: revoking it drops the connection
+
+
+def issue_ticket(connection: Connection, holder: Holder, *, now: datetime) -> Ticket:
     secret, expires_at = new_secret(), now + TICKET_TTL
     connection.execute(
         insert(ws_tickets).values(
-            ticket_hash=fingerprint(secret), user_id=user_id, created_at=now, expires_at=expires_at
+            ticket_hash=fingerprint(secret),
+            user_id=holder.user_id,
+            scopes=sorted(holder.scopes),
+            credential=holder.credential,
+            created_at=now,
+            expires_at=expires_at,
         )
     )
     # Tickets are worthless a moment later: clear the old ones while here.
@@ -44,9 +59,9 @@ def issue_ticket(connection: Connection, user_id: uuid.UUID, *, now: datetime) -
     return Ticket(secret, expires_at)
 
 
-def redeem_ticket(connection: Connection, secret: str, *, now: datetime) -> uuid.UUID | None:
-    """The ticket's user if the ticket is unused and unexpired (and the user active); it is used up."""
-    user_id: uuid.UUID | None = connection.scalar(
+def redeem_ticket(connection: Connection, secret: str, *, now: datetime) -> Holder | None:
+    """The ticket's holder if the ticket is unused and unexpired (and the user active); it is used up."""
+    row = connection.execute(
         update(ws_tickets)
         .where(
             ws_tickets.c.ticket_hash == fingerprint(secret),
@@ -54,11 +69,11 @@ def redeem_ticket(connection: Connection, secret: str, *, now: datetime) -> uuid
             ws_tickets.c.expires_at > now,
         )
         .values(used_at=now)
-        .returning(ws_tickets.c.user_id)
-    )
-    if user_id is None or not connection.scalar(select(users.c.is_active).where(users.c.id == user_id)):
+        .returning(ws_tickets.c.user_id, ws_tickets.c.scopes, ws_tickets.c.credential)
+    ).one_or_none()
+    if row is None or not connection.scalar(select(users.c.is_active).where(users.c.id == row.user_id)):
         return None
-    return user_id
+    return Holder(row.user_id, frozenset(row.scopes), row.credential)
 
 
 def permissions_of(connection: Connection, user_id: uuid.UUID) -> frozenset[str]:
@@ -67,11 +82,13 @@ def permissions_of(connection: Connection, user_id: uuid.UUID) -> frozenset[str]
     )
 
 
-def register(connection: Connection, connection_id: str, user_id: uuid.UUID, *, now: datetime) -> None:
+def register(connection: Connection, connection_id: str, holder: Holder, *, now: datetime) -> None:
     connection.execute(
         insert(ws_connections).values(
             connection_id=connection_id,
-            user_id=user_id,
+            user_id=holder.user_id,
+            scopes=sorted(holder.scopes),
+            credential=holder.credential,
             topics=[],
             connected_at=now,
             last_seen_at=now,

@@ -28,10 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
-from payreq.audit import record_security_event_now
 from payreq.auth.authenticate import Authenticator
+from payreq.auth.live_connections import credential_key
 from payreq.context import RequestContext
 from payreq.db import get_engine, transaction
+from payreq.denials import Denial, record_denial_now
 from payreq.observability import instrument, logger
 from payreq.settings import auth_settings
 from sync_api import connections
@@ -72,36 +73,37 @@ def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
     # Browsers always send Origin on a WebSocket; a client that sends none is not a browser, and
     # holds no ambient cookie a foreign page could borrow.
     if origin is not None and origin not in auth_settings().allowed_origins:
-        _deny(event, {"reason": "origin", "origin": origin, "route": "$connect"})
+        _deny(event, "origin", {"origin": origin})
         logger.info("WebSocket refused: origin not allowed", extra={"origin": origin})
         return {"statusCode": 403}
     ticket = (event.get("queryStringParameters") or {}).get("ticket")
     moment = now()
     try:
-        user_id, reason = _user_of(headers, ticket, event, moment)
+        holder, reason = _holder_of(headers, ticket, event, moment)
     except Exception:
         # A browser sees any refused handshake alike; the log says why.
         logger.exception("WebSocket refused: credentials could not be checked")
         return {"statusCode": 401}
-    if user_id is None:
-        _deny(event, {"reason": reason, "route": "$connect"})
+    if holder is None:
+        _deny(event, reason)
         logger.info("WebSocket refused: no valid credential", extra={"reason": reason})
         return {"statusCode": 401}
     with transaction(get_engine()) as connection:
-        connections.register(connection, connection_id, user_id, now=moment)
+        connections.register(connection, connection_id, holder, now=moment)
     return {"statusCode": 200}
 
 
-def _deny(event: Mapping[str, Any], details: Mapping[str, Any]) -> None:
+def _deny(event: Mapping[str, Any], reason: str, details: Mapping[str, Any] | None = None) -> None:
+    denial = Denial("access_denied", reason, "$connect", {"reason": reason, **(details or {})})
     try:
-        record_security_event_now(get_engine(), _context(event), "access_denied", details)
-    except Exception:
+        record_denial_now(get_engine(), _context(event), denial)
+    except Exception:  # no database to record it in: the handshake is refused all the same
         logger.exception("could not record the refused WebSocket connection")
 
 
-def _user_of(
+def _holder_of(
     headers: Mapping[str, str], ticket: str | None, event: Mapping[str, Any], moment: datetime
-) -> tuple[uuid.UUID | None, str]:
+) -> tuple[connections.Holder | None, str]:
     if ticket:
         with transaction(get_engine()) as connection:
             return connections.redeem_ticket(connection, ticket, now=moment), "invalid_ticket"
@@ -109,8 +111,14 @@ def _user_of(
     cookies = [part.strip() for part in headers.get("cookie", "").split(";") if part.strip()]
     shim = {"headers": headers, "cookies": cookies, "requestContext": event.get("requestContext") or {}}
     context = authenticator().context_for(shim)
-    user_id = uuid.UUID(context["userId"]) if "userId" in context else None
-    return user_id, context.get("authError", "unauthenticated")
+    if "userId" not in context:
+        return None, context.get("authError", "unauthenticated")
+    holder = connections.Holder(
+        uuid.UUID(context["userId"]),
+        frozenset(context.get("permissions", "").split()),
+        credential_key(context.get("authMethod"), context.get("credentialId")),
+    )
+    return holder, ""
 
 
 def _topics(body: Mapping[str, Any]) -> list[str] | None:
@@ -129,7 +137,8 @@ def subscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         current = connections.find(connection, connection_id, now=moment)
         if current is None:
             return _reply({"type": "error", "code": "not_connected", "message": "Reconnect: this connection expired."})
-        permissions = connections.permissions_of(connection, current.user_id)
+        # The user's grants today, within the scopes of the credential that opened the socket.
+        permissions = connections.permissions_of(connection, current.user_id) & frozenset(current.scopes)
         accepted = [
             topic for topic in requested if connections.TOPIC.match(topic) and connections.readable(topic, permissions)
         ]

@@ -44,6 +44,7 @@ SecurityAction = Literal[
     # form), or a first file arriving after the invoice was verified, paid or rejected.
     "attachment_replaced",
     "attachment_too_late",
+    "identity_linked",
 ]
 
 

@@ -219,14 +219,20 @@ def _number(connection: Connection, rows: Sequence[Row[Any]]) -> dict[int, dict[
 def _subscribers(
     connection: Connection, topics: Iterable[str], now: datetime
 ) -> list[tuple[str, frozenset[str], frozenset[str]]]:
-    """(connection id, its topics, its user's current permissions) of every live subscriber."""
+    """(connection id, its topics, what it may read) of every live subscriber: its user's current
+    permissions, never beyond the scopes of the credential that opened it."""
     permissions = (
         select(func.array_agg(user_permissions.c.permission))
         .where(user_permissions.c.user_id == ws_connections.c.user_id)
         .scalar_subquery()
     )
     rows = connection.execute(
-        select(ws_connections.c.connection_id, ws_connections.c.topics, permissions.label("permissions"))
+        select(
+            ws_connections.c.connection_id,
+            ws_connections.c.topics,
+            ws_connections.c.scopes,
+            permissions.label("permissions"),
+        )
         .join(users, users.c.id == ws_connections.c.user_id)
         .where(
             ws_connections.c.topics.overlap(sorted(topics)),
@@ -235,7 +241,10 @@ def _subscribers(
         )
         .order_by(ws_connections.c.connection_id)
     ).all()
-    return [(row.connection_id, frozenset(row.topics), frozenset(row.permissions or ())) for row in rows]
+    return [
+        (row.connection_id, frozenset(row.topics), frozenset(row.permissions or ()) & frozenset(row.scopes))
+        for row in rows
+    ]
 
 
 def _post_in_order(client: Any, connection_id: str, messages: list[bytes]) -> list[tuple[str, int]]:

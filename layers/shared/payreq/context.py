@@ -21,6 +21,8 @@ class RequestContext:
     user_agent: str | None = None
     # Why a presented credential was not accepted (expired session, revoked token, ...), if it wasn't.
     auth_error: str | None = None
+    # Which session, API token or JWT (`jti`/`sub`) admitted the request.
+    credential_id: str | None = None
 
     @property
     def authenticated(self) -> bool:

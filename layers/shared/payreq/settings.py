@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Stage = Literal["local", "test", "dev", "prod"]
+# The stages template.yaml deploys (`local` is the local stack, `test` the test suite's).
+DEPLOYED_STAGES: frozenset[str] = frozenset({"dev", "prod"})
 
 
 class AppSettings(BaseSettings):
@@ -72,10 +75,12 @@ class AuthSettings(BaseSettings):
     session_cookie: str = "__Host-payreq_session"
     session_idle_minutes: int = Field(default=120, ge=1)
     session_absolute_minutes: int = Field(default=12 * 60, ge=1)
-    # How long the authorizer may reuse a credential check in a warm container; a revoked session
-    # or token can outlive its revocation by at most this long.
+    # How long the authorizer may reuse a verified JWT's signature and claims in a warm container.
+    # Sessions and API tokens are looked up on every request (revocation takes effect at once).
     cache_seconds: int = Field(default=30, ge=0)
-    # Browser origins whose cookie-authenticated writes are accepted without X-Requested-With.
+    # Browser origins whose cookie-authenticated writes are accepted without X-Requested-With. The
+    # default is the local demo page's, which a deployed stage refuses (see the validator below): a
+    # deployed function without this setting does not start.
     allowed_origins: Words = Field(default_factory=lambda: ["http://localhost:3000"])
     # Where the browser app lives: the OAuth redirect URI and post-login redirects are built on it.
     public_base_url: str = "http://localhost:3000"
@@ -92,19 +97,43 @@ class AuthSettings(BaseSettings):
     google_token_url: str = "https://oauth2.googleapis.com/token"
     google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
 
-    # Bearer JWTs from an external OIDC issuer (Keycloak, Cognito, ...): off unless an issuer is set.
+    # Bearer JWTs from an external OIDC issuer (Keycloak, Okta, Entra ID, ...): off unless an issuer
+    # is set. Its keys come from its discovery document unless `oidc_jwks_url` overrides it.
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
     oidc_algorithms: Words = Field(default_factory=lambda: ["RS256", "ES256"])
     oidc_scope_claim: str = "scope"
-    oidc_user_claim: str = "email"
+
+    # Issuers whose first sign-in may link to an existing user by a verified email address (the word
+    # `google` names Google's issuer; `none` lists none). An issuer not listed signs in only with an
+    # identity an earlier sign-in bound. Google is listed by default: it vouches for `email_verified`
+    # only for addresses it controls or has verified, and admin-created accounts are claimed that way.
+    email_linking_issuers: Words = Field(default_factory=lambda: ["google"])
 
     @model_validator(mode="after")
     def _no_test_login_in_prod(self) -> Self:
         if self.stage == "prod" and self.test_login_token is not None:
             raise ValueError("AUTH_TEST_LOGIN_TOKEN must not be set in the prod stage: test-token login is refused")
         return self
+
+    @model_validator(mode="after")
+    def _no_loopback_origin_when_deployed(self) -> Self:
+        # A forgotten override must fail closed: a deployed stage that trusted localhost would take
+        # cookie writes from any page served on the user's own machine.
+        loopback = [origin for origin in self.allowed_origins if _is_loopback(origin)]
+        if self.stage in DEPLOYED_STAGES and loopback:
+            raise ValueError(f"AUTH_ALLOWED_ORIGINS must not list {loopback} in the {self.stage} stage")
+        return self
+
+    def links_by_email(self, issuer: str) -> bool:
+        named = {self.google_issuer if word == "google" else word for word in self.email_linking_issuers}
+        return issuer in named
+
+
+def _is_loopback(origin: str) -> bool:
+    host = (urlsplit(origin).hostname or "").lower()
+    return host in {"localhost", "::1", "0.0.0.0"} or host.endswith(".localhost") or host.startswith("127.")
 
 
 class SyncSettings(BaseSettings):

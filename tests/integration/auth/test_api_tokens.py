@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from payreq.db.schema import api_tokens, audit_events
+from payreq.db.schema import api_tokens, audit_events, denial_windows
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:
@@ -93,4 +93,11 @@ def test_garbage_bearer_tokens_are_401_and_recorded(database_url: str, engine: E
         reasons = connection.scalars(
             select(audit_events.c.after["reason"].astext).where(audit_events.c.action == "bad_token")
         ).all()
-    assert reasons == ["unknown_token", "invalid_token", "invalid_token"]
+        counted = dict(
+            connection.execute(
+                select(denial_windows.c.kind, denial_windows.c.count).where(denial_windows.c.action == "bad_token")
+            ).all()
+        )
+    # One event per reason and minute; the repeat is counted, not appended.
+    assert reasons == ["unknown_token", "invalid_token"]
+    assert counted == {"unknown_token": 1, "invalid_token": 2}

@@ -38,13 +38,18 @@ def add_invoice(engine: Engine, total: str, currency: str = "EUR") -> str:
     return str(invoice_id)
 
 
+AUTHORIZER_LOOKUPS = ("FROM sessions JOIN users", "FROM api_tokens JOIN users")
+
+
 @pytest.fixture
 def statements(engine: Engine) -> Iterator[list[str]]:
-    """The SQL statements the layer's engine sends while the test runs."""
+    """The SQL statements the function sends while the test runs: the authorizer's credential lookup,
+    which every request pays alike (it shares the in-process engine here), left out."""
     sent: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        sent.append(statement)
+        if not any(lookup in statement for lookup in AUTHORIZER_LOOKUPS):
+            sent.append(statement)
 
     event.listen(get_engine(), "before_cursor_execute", record)
     yield sent

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 
 from payreq.db import transaction
-from payreq.db.schema import audit_events, ws_connections, ws_tickets
+from payreq.db.schema import audit_events, denial_windows, ws_connections, ws_tickets
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -56,8 +56,13 @@ def test_an_expired_or_unknown_ticket_or_none_at_all_is_refused(
     assert sockets.connect()[1] == 401
     with engine.connect() as connection:
         assert connection.execute(select(ws_connections)).all() == []
-        denials = connection.execute(select(audit_events.c.id).where(audit_events.c.action == "access_denied")).all()
-        assert len(denials) == 3
+        refusals = connection.execute(
+            select(denial_windows.c.kind, denial_windows.c.count).where(denial_windows.c.route == "$connect")
+        ).all()
+        events = connection.execute(select(audit_events.c.id).where(audit_events.c.action == "access_denied")).all()
+    # Every refusal is counted; the two alike in one minute are one event in the chain.
+    assert sorted(refusals) == [("invalid_ticket", 2), ("unauthenticated", 1)]
+    assert len(events) == 2
 
 
 def test_a_ticket_needs_a_signed_in_caller(client: ApiClient) -> None:

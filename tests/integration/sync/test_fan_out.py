@@ -42,6 +42,7 @@ def test_a_change_reaches_1000_connections_in_one_invocation(
                     "connection_id": connection_id,
                     "user_id": owners[index % 2],
                     "topics": ["prs"],
+                    "scopes": ["pr.read"],
                     "expires_at": now + timedelta(hours=2),
                 }
                 for index, connection_id in enumerate(ids)

@@ -13,6 +13,8 @@ from pydantic import AwareDatetime
 from audit_api import export, integrity, listing
 from audit_api.models import AuditEvent, ChainVerification, ExportFormat
 from audit_api.repository import EventFilter
+from audit_api.settings import anchor_settings
+from payreq import aws
 from payreq.db import get_engine
 from payreq.http import authorize, request_context
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -75,8 +77,10 @@ def export_audit_events(
 
 @router.get(
     "/api/v1/audit-events/verify",
-    summary="Walk the hash chain from the first event and report the first broken link",
+    summary="Walk the hash chain from the first event, report the first broken link, and compare the head "
+    "with the latest S3 anchor (a truncated or rewritten tail)",
     middlewares=[AUDIT_READ],
 )
 def verify_audit_chain() -> ChainVerification:
-    return ChainVerification.from_report(integrity.verify(get_engine()))
+    verification = integrity.verify(get_engine(), aws.client("s3"), anchor_settings().anchor_bucket)
+    return ChainVerification.from_verification(verification)

@@ -11,17 +11,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from auth_api import sign_in
-from auth_api.google_login import GoogleLogin, LoginRejected
+from auth_api.google_login import PENDING_LOGIN_LIFETIME, GoogleLogin, LoginRejected
 from auth_api.models import TestLogin, User
-from payreq.audit import record_security_event_now
+from auth_api.sign_in import IdentityNotLinked
 from payreq.auth.jwt import JwksCache
 from payreq.auth.sessions import cookie_value
 from payreq.auth.users import get_user
 from payreq.db import get_engine, read_connection
+from payreq.denials import Denial, record_denial_now
 from payreq.errors import NotFound
 from payreq.http import authorize, request_context
-from payreq.http.cookies import cleared_session_cookie, session_cookie
-from payreq.http.guard import require_same_site
+from payreq.http.cookies import (
+    SIGN_IN_COOKIE,
+    cleared_session_cookie,
+    cleared_sign_in_cookie,
+    session_cookie,
+    sign_in_cookie,
+)
+from payreq.http.guard import require_same_site, route_key
 from payreq.http.responses import json_response, no_content, redirect
 from payreq.settings import auth_settings
 
@@ -45,20 +52,23 @@ def _presented_session() -> str | None:
 @router.get(
     "/auth/google/login",
     summary="Start signing in with Google",
-    responses={302: {"description": "To Google's consent page (PKCE, state and nonce in the query)", "content": {}}},
+    responses={
+        302: {
+            "description": "To Google's consent page (PKCE, state and nonce in the query), with a short-lived "
+            "cookie that binds the sign-in to this browser",
+            "content": {},
+        }
+    },
 )
 def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -> Response[str]:
     try:
-        location = _google().begin(next_path, now=_now())
+        pending = _google().begin(next_path, now=_now())
     except LoginRejected as rejected:
-        record_security_event_now(
-            get_engine(),
-            request_context(router),
-            "login_failed",
-            {"method": "google", "reason": rejected.reason, "next": next_path},
-        )
+        # Escaped: the refused value may hold NUL or line breaks, which are the reason it was refused.
+        _record_refused_sign_in(rejected.reason, {"next": _printable(next_path)})
         raise
-    return redirect(location)
+    binding = sign_in_cookie(pending.browser_binding, max_age_seconds=int(PENDING_LOGIN_LIFETIME.total_seconds()))
+    return redirect(pending.location, cookies=[binding])
 
 
 @router.get(
@@ -71,23 +81,32 @@ def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -
 def google_callback(code: str | None = None, state: str | None = None, error: str | None = None) -> Response[str]:
     context = request_context(router)
     settings = auth_settings()
+    binding = cookie_value(router.current_event.cookies, SIGN_IN_COOKIE)
     try:
-        identity = _google().complete(code=code, state=state, error=error, now=_now())
+        identity = _google().complete(code=code, state=state, error=error, binding=binding, now=_now())
         signed_in = sign_in.sign_in_with_google(
             get_engine(), settings, identity, context, previous_session=_presented_session(), now=_now()
         )
-    except LoginRejected as rejected:
-        record_security_event_now(
-            get_engine(), context, "login_failed", {"method": "google", "reason": rejected.reason}
-        )
+    except (LoginRejected, IdentityNotLinked) as rejected:
+        _record_refused_sign_in(rejected.reason, {})
         raise
     location = settings.public_base_url.rstrip("/") + identity.next_path
     return Response(
         HTTPStatus.FOUND,
         headers={"Location": location, "Cache-Control": "no-store"},
         body="",
-        cookies=[session_cookie(signed_in.session.secret, settings=settings)],
+        cookies=[session_cookie(signed_in.session.secret, settings=settings), cleared_sign_in_cookie()],
     )
+
+
+def _printable(value: str | None, limit: int = 200) -> str | None:
+    return None if value is None else value[:limit].encode("unicode_escape").decode("ascii")
+
+
+def _record_refused_sign_in(reason: str, details: dict[str, Any]) -> None:
+    """A `login_failed` event, counted per source, reason and minute: these routes are public."""
+    denial = Denial("login_failed", reason, route_key(router), {"method": "google", "reason": reason, **details})
+    record_denial_now(get_engine(), request_context(router), denial)
 
 
 @router.post("/auth/test-login", summary="Sign in with the test token (non-production stages only)")

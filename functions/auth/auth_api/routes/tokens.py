@@ -17,7 +17,8 @@ from payreq.http import authorize, request_context
 from payreq.http.responses import created, json_response
 
 router = APIGatewayHttpRouter()
-MANAGE = authorize("tokens.manage")
+# Minting and revoking credentials: always against the database, never a cached answer.
+MANAGE = authorize("tokens.manage", recheck=True)
 
 
 @router.post(

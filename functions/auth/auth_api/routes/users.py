@@ -19,7 +19,8 @@ from payreq.http.responses import json_response
 from payreq.http.versioning import etag, expected_version
 
 router = APIGatewayHttpRouter()
-ADMIN = authorize("users.admin")
+# Changing who may do what: always against the database, never a cached answer.
+ADMIN = authorize("users.admin", recheck=True)
 
 
 @router.get("/api/v1/users", summary="Users, by email", middlewares=[ADMIN])

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from payreq.auth.live_connections import credential_key
 from payreq.broadcast import READ_PERMISSION, change_message
 from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
@@ -20,19 +21,24 @@ from sync_api.models import Change, Changes, SyncTicket
 
 router = APIGatewayHttpRouter()
 SIGNED_IN = authorize(None)
+# A ticket is a credential: minted only for a credential that is valid now, by the database.
+SIGNED_IN_NOW = authorize(None, recheck=True)
 
 
 @router.post(
     "/api/v1/sync/ticket",
     summary="A single-use ticket for the WebSocket's $connect (?ticket=...), valid 30 seconds",
     responses=created(SyncTicket),
-    middlewares=[SIGNED_IN],
+    middlewares=[SIGNED_IN_NOW],
 )
 def ticket() -> Response[Any]:
     context = request_context(router)
     assert context.user_id is not None
+    holder = connections.Holder(
+        context.user_id, context.permissions, credential_key(context.auth_method, context.credential_id)
+    )
     with transaction(get_engine()) as connection:
-        issued = connections.issue_ticket(connection, context.user_id, now=datetime.now(UTC))
+        issued = connections.issue_ticket(connection, holder, now=datetime.now(UTC))
     return json_response(
         HTTPStatus.CREATED,
         SyncTicket(ticket=issued.secret, expires_at=issued.expires_at),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_api_token
+from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import permissions_of
 from payreq.db.schema import api_tokens, users
@@ -93,11 +94,15 @@ def list_tokens(connection: Connection, user_id: uuid.UUID) -> list[RowMapping]:
 def revoke_token(
     connection: Connection, token_id: uuid.UUID, *, user_id: uuid.UUID | None, now: datetime
 ) -> RowMapping | None:
-    """Revoke one of the user's tokens (any user's when `user_id` is None; idempotent); None if there
-    is no such token."""
+    """Revoke one of the user's tokens (any user's when `user_id` is None; idempotent), and drop the
+    WebSocket connections it opened; None if there is no such token."""
     mine = [api_tokens.c.id == token_id] + ([api_tokens.c.user_id == user_id] if user_id is not None else [])
     connection.execute(update(api_tokens).where(*mine, api_tokens.c.revoked_at.is_(None)).values(revoked_at=now))
-    return connection.execute(select(*_public_columns()).where(*mine)).mappings().one_or_none()
+    token = connection.execute(select(*_public_columns()).where(*mine)).mappings().one_or_none()
+    key = credential_key("api_token", str(token["id"]) if token is not None else None)
+    if key is not None:
+        drop_connections_opened_by(connection, key)
+    return token
 
 
 def _public_columns() -> list[Any]:

@@ -4,30 +4,41 @@ The authorizer authenticates; it never refuses. A request with no credential, or
 on with an empty context (or `authError`), and the route's `authorize(...)` answers 401/403 in
 the error envelope and audits it. Refusing here would make API Gateway answer its own
 `{"message": "Forbidden"}`, outside the envelope, and unaudited.
+
+Sessions and API tokens are looked up on every request (one statement on a unique index, joined
+to the user and their permissions): signing out, revoking a token, disabling a user or removing a
+permission takes effect on the next request in every warm container, which a per-container cache
+cannot do. Only a JWT's signature check (CPU, and the issuer's keys) is reused for a while; the
+user it names is still looked up every time. `bench/authorizer.py` measures what this costs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from payreq.audit import record_security_event_now
 from payreq.auth.api_tokens import token_principal
 from payreq.auth.credentials import API_TOKEN_PREFIX, fingerprint
-from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
+from payreq.auth.identities import LinkRefused, ProvenIdentity, bound_user, link_by_email
+from payreq.auth.jwt import IssuerDiscovery, JwksCache, TokenRejected, verify_jwt
 from payreq.auth.principal import UNAVAILABLE, AuthFailure, Principal
 from payreq.auth.sessions import cookie_value, session_principal
+from payreq.auth.users import permissions_of
 from payreq.context import RequestContext
-from payreq.db import transaction
-from payreq.db.schema import user_permissions, users
+from payreq.db import read_connection
+from payreq.db.schema import users
+from payreq.denials import Denial, record_denial_now
 from payreq.observability import logger
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Callable, Mapping
 
     from sqlalchemy.engine import Connection, Engine
@@ -36,24 +47,26 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class CredentialCache:
-    """Successful checks, reused for `ttl` seconds by a warm container (the "cached introspection"):
-    API Gateway cannot cache an either-cookie-or-bearer authorizer, since it demands every identity
-    source be present."""
+class VerifiedTokens:
+    """Claims of JWTs whose signature, issuer, audience and expiry verified, reused for `ttl` seconds
+    (never past the token's own `exp`) by a warm container: verifying a signature costs more than
+    the lookup that follows it. Revocation does not depend on this: the user is looked up anyway."""
 
     ttl: float
-    _entries: dict[bytes, tuple[float, Principal]] = field(default_factory=dict)
+    _entries: dict[bytes, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
-    def get(self, key: bytes) -> Principal | None:
+    def get(self, key: bytes) -> dict[str, Any] | None:
         entry = self._entries.get(key)
         if entry is None or entry[0] < time.monotonic():
             self._entries.pop(key, None)
             return None
         return entry[1]
 
-    def put(self, key: bytes, principal: Principal) -> None:
-        if self.ttl > 0:
-            self._entries[key] = (time.monotonic() + self.ttl, principal)
+    def put(self, key: bytes, claims: dict[str, Any]) -> None:
+        if self.ttl <= 0:
+            return
+        remaining = float(claims.get("exp", 0)) - time.time()
+        self._entries[key] = (time.monotonic() + min(self.ttl, remaining), claims)
 
     def clear(self) -> None:
         self._entries.clear()
@@ -64,12 +77,13 @@ class Authenticator:
     engine: Engine
     settings: AuthSettings
     jwks: JwksCache = field(default_factory=JwksCache)
-    cache: CredentialCache | None = None
+    discovery: IssuerDiscovery = field(default_factory=IssuerDiscovery)
+    verified: VerifiedTokens | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
-        if self.cache is None:
-            self.cache = CredentialCache(self.settings.cache_seconds)
+        if self.verified is None:
+            self.verified = VerifiedTokens(self.settings.cache_seconds)
 
     def context_for(self, event: Mapping[str, Any]) -> dict[str, str]:
         """The authorizer context for an API Gateway (payload 2.0) request or authorizer event."""
@@ -77,23 +91,32 @@ class Authenticator:
         if credential is None:
             return {}
         kind, secret = credential
-        key = fingerprint(f"{kind}:{secret}")
-        assert self.cache is not None
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached.authorizer_context()
         try:
-            result = self._check(kind, secret)
+            result = self.check(kind, secret, _request_context(event))
         except DBAPIError:
             logger.exception("credential check failed: database unavailable")
             return {"authError": UNAVAILABLE}
         if isinstance(result, AuthFailure):
-            record_security_event_now(
-                self.engine, _request_context(event), "bad_token", {"credential": kind, "reason": result.reason}
-            )
+            denial = Denial("bad_token", result.reason, _route(event), {"credential": kind, "reason": result.reason})
+            record_denial_now(self.engine, _request_context(event), denial)
             return {"authError": result.reason}
-        self.cache.put(key, result)
         return result.authorizer_context()
+
+    def check(self, kind: str, secret: str, context: RequestContext | None = None) -> Principal | AuthFailure:
+        """The credential's principal as the database says now, or why there is none. `context` is the
+        request's, for the security event of a JWT identity linked on its first use."""
+        now = self.clock()
+        if kind == "bearer" and not secret.startswith(API_TOKEN_PREFIX):
+            if not self.settings.oidc_issuer:
+                return AuthFailure("invalid_token")
+            return self._jwt_principal(secret, now, context or RequestContext(request_id=""))
+        # Autocommit: the lookup is one statement (and a sliding-expiry touch at most once a minute).
+        with read_connection(self.engine) as connection:
+            if kind == "session":
+                return session_principal(connection, secret, settings=self.settings, now=now)
+            if kind == "bearer":
+                return token_principal(connection, secret, now=now)
+        return AuthFailure("invalid_token")
 
     def _credential(self, event: Mapping[str, Any]) -> tuple[str, str] | None:
         headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
@@ -104,51 +127,82 @@ class Authenticator:
         session = cookie_value(event.get("cookies"), self.settings.session_cookie)
         return ("session", session) if session else None
 
-    def _check(self, kind: str, secret: str) -> Principal | AuthFailure:
-        now = self.clock()
-        with transaction(self.engine) as connection:
-            if kind == "session":
-                return session_principal(connection, secret, settings=self.settings, now=now)
-            if kind == "bearer" and secret.startswith(API_TOKEN_PREFIX):
-                return token_principal(connection, secret, now=now)
-            if kind == "bearer" and self.settings.oidc_issuer:
-                return self._jwt_principal(connection, secret)
-        return AuthFailure("invalid_token")
-
-    def _jwt_principal(self, connection: Connection, token: str) -> Principal | AuthFailure:
-        settings = self.settings
-        try:
-            claims = verify_jwt(
-                token,
-                keys=self.jwks,
-                jwks_url=settings.oidc_jwks_url or f"{settings.oidc_issuer}/.well-known/jwks.json",
-                issuers=[settings.oidc_issuer or ""],
-                audience=settings.oidc_audience or "",
-                algorithms=settings.oidc_algorithms,
+    def _jwt_principal(self, token: str, now: datetime, context: RequestContext) -> Principal | AuthFailure:
+        assert self.verified is not None
+        key = fingerprint(token)
+        claims = self.verified.get(key)
+        if claims is None:
+            try:
+                claims = self._verify(token)
+            except TokenRejected as rejected:
+                logger.info("bearer JWT rejected", extra={"reason": rejected.reason})
+                return AuthFailure("expired_token" if rejected.reason == "expired" else "invalid_token")
+            self.verified.put(key, claims)
+        identity = ProvenIdentity.from_claims(claims)
+        linked = False
+        with read_connection(self.engine) as connection:
+            user_id = bound_user(connection, identity)
+            if user_id is None:
+                user_id = self._link(connection, identity, now)
+                linked = user_id is not None
+            if user_id is None:
+                return AuthFailure("unknown_identity")
+            row = connection.execute(
+                select(users.c.is_active, permissions_of(users.c.id).label("permissions")).where(users.c.id == user_id)
+            ).one()
+        if linked:
+            # After the lookup's connection is back in the pool: a container holds only one.
+            record_security_event_now(
+                self.engine,
+                dataclasses.replace(context, user_id=user_id),
+                "identity_linked",
+                {"issuer": identity.issuer, "subject": identity.subject, "email": identity.email},
             )
-        except TokenRejected as rejected:
-            logger.info("bearer JWT rejected", extra={"reason": rejected.reason})
-            return AuthFailure("expired_token" if rejected.reason == "expired" else "invalid_token")
-        identity = claims.get(settings.oidc_user_claim)
-        row = connection.execute(
-            select(users.c.id, users.c.is_active).where(func.lower(users.c.email) == str(identity).lower())
-        ).one_or_none()
-        if row is None:
-            return AuthFailure("unknown_user")
         if not row.is_active:
             return AuthFailure("inactive_user")
-        held = connection.scalars(select(user_permissions.c.permission).where(user_permissions.c.user_id == row.id))
         return Principal(
-            row.id,
-            _scopes(claims, settings.oidc_scope_claim) & frozenset(held),
+            user_id,
+            _scopes(claims, self.settings.oidc_scope_claim) & frozenset(row.permissions or ()),
             "jwt",
             str(claims.get("jti") or claims["sub"]),
         )
+
+    def _verify(self, token: str) -> dict[str, Any]:
+        settings = self.settings
+        issuer = settings.oidc_issuer or ""
+        return verify_jwt(
+            token,
+            keys=self.jwks,
+            jwks_url=settings.oidc_jwks_url or self.discovery.jwks_url(issuer),
+            issuers=[issuer],
+            audience=settings.oidc_audience or "",
+            algorithms=settings.oidc_algorithms,
+        )
+
+    def _link(self, connection: Connection, identity: ProvenIdentity, now: datetime) -> uuid.UUID | None:
+        """A first JWT of a new `(issuer, sub)`: bound to the user with its email only when the
+        address is verified and linking is enabled for the issuer; None (refused) otherwise."""
+        try:
+            return link_by_email(
+                connection, identity, linking_enabled=self.settings.links_by_email(identity.issuer), now=now
+            )
+        except LinkRefused as refused:
+            logger.info("JWT identity not linked", extra={"reason": refused.reason, "issuer": identity.issuer})
+            return None
 
 
 def _scopes(claims: Mapping[str, Any], claim: str) -> frozenset[str]:
     value = claims.get(claim, "")
     return frozenset(value.split() if isinstance(value, str) else (str(item) for item in value))
+
+
+def _route(event: Mapping[str, Any]) -> str:
+    context = event.get("requestContext") or {}
+    key = context.get("routeKey")
+    if key and key != "$default":
+        return str(key)
+    http = context.get("http") or {}
+    return f"{http.get('method', '')} {http.get('path', '')}".strip() or "unknown"
 
 
 def _request_context(event: Mapping[str, Any]) -> RequestContext:

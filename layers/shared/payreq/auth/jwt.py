@@ -68,6 +68,44 @@ class JwksCache:
         return self._sets[jwks_url]
 
 
+@dataclass
+class IssuerDiscovery:
+    """Where an issuer publishes its keys, from its discovery document
+    (`<issuer>/.well-known/openid-configuration` → `jwks_uri`), so Keycloak, Okta, Entra ID and
+    Google work with nothing configured but the issuer. Kept for `max_age` seconds; a failed fetch
+    is not kept, but retried at most once per `retry_after` seconds so bad tokens cannot make us
+    hammer the issuer."""
+
+    fetch: Callable[[str], Any] = fetch_json
+    max_age: float = 24 * 3600.0
+    retry_after: float = 30.0
+    _found: dict[str, tuple[float, str]] = field(default_factory=dict)
+    _failed: dict[str, float] = field(default_factory=dict)
+
+    def jwks_url(self, issuer: str) -> str:
+        found = self._found.get(issuer)
+        now = time.monotonic()
+        if found is not None and now - found[0] < self.max_age:
+            return found[1]
+        if now - self._failed.get(issuer, -self.retry_after) < self.retry_after:
+            raise TokenRejected("discovery_unavailable")
+        try:
+            document = self.fetch(issuer.rstrip("/") + "/.well-known/openid-configuration")
+            # The document must be the issuer's own (OpenID Connect Discovery 1.0, section 4.3).
+            if not isinstance(document, dict) or document.get("issuer") != issuer:
+                raise TokenRejected("discovery_mismatch")
+            url = document.get("jwks_uri")
+            if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+                raise TokenRejected("discovery_mismatch")
+        except (OutboundError, TokenRejected) as error:
+            self._failed[issuer] = now
+            if isinstance(error, TokenRejected):
+                raise
+            raise TokenRejected("discovery_unavailable") from error
+        self._found[issuer] = (now, url)
+        return url
+
+
 def _has_kid(keys: KeySet, kid: str) -> bool:
     return any(key.kid == kid for key in keys)
 

@@ -20,6 +20,7 @@ FailureReason = Literal[
     "invalid_token",
     "inactive_user",
     "unknown_user",
+    "unknown_identity",
 ]
 
 # The authorizer could not check the credential (the database was unreachable): 503, not 401.
@@ -35,6 +36,7 @@ FAILURE_MESSAGES: dict[str, str] = {
     "invalid_token": "The bearer token could not be verified.",
     "inactive_user": "This account is disabled.",
     "unknown_user": "The bearer token's subject is not a Payreq user.",
+    "unknown_identity": "This identity is not linked to a Payreq user; ask an administrator.",
 }
 
 

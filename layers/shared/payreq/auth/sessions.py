@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_secret
+from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import permissions_of
 from payreq.db.schema import sessions, users
@@ -96,13 +97,17 @@ def session_principal(
 
 
 def revoke_session(connection: Connection, secret: str, *, now: datetime) -> uuid.UUID | None:
-    """Revoke the session this cookie names; the id of the session, or None if there was none live."""
+    """Revoke the session this cookie names, and drop the WebSocket connections it opened; the id of
+    the session, or None if there was none live."""
     session_id: uuid.UUID | None = connection.scalar(
         update(sessions)
         .where(sessions.c.token_hash == fingerprint(secret), sessions.c.revoked_at.is_(None))
         .values(revoked_at=now)
         .returning(sessions.c.id)
     )
+    key = credential_key("session", str(session_id) if session_id else None)
+    if key is not None:
+        drop_connections_opened_by(connection, key)
     return session_id
 
 

@@ -47,26 +47,19 @@ def find_user_by_email(connection: Connection, email: str) -> RowMapping | None:
     return connection.execute(query).mappings().one_or_none()
 
 
-def find_user_by_google_sub(connection: Connection, sub: str) -> RowMapping | None:
-    return connection.execute(_with_permissions().where(users.c.google_sub == sub)).mappings().one_or_none()
-
-
 def create_user(
     connection: Connection,
     *,
     email: str,
     display_name: str,
     permissions: Iterable[str],
-    google_sub: str | None = None,
     granted_by: uuid.UUID | None = None,
     now: datetime,
     user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     user_id = user_id or uuid.uuid4()
     connection.execute(
-        insert(users).values(
-            id=user_id, email=email, display_name=display_name, google_sub=google_sub, created_at=now, updated_at=now
-        )
+        insert(users).values(id=user_id, email=email, display_name=display_name, created_at=now, updated_at=now)
     )
     set_permissions(connection, user_id, permissions, granted_by=granted_by)
     return user_id

@@ -10,6 +10,7 @@ and the local stack's package, imported only when they run, so the layer stays i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -71,10 +72,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     users = _command(commands, "users", "create users, grant and revoke their permissions")
     user_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
-    create = _command(user_commands, "create", "create a user before their first sign-in (Google attaches by e-mail)")
+    create = _command(
+        user_commands,
+        "create",
+        "create a user before their first sign-in (a verified e-mail links the first sign-in where "
+        "AUTH_EMAIL_LINKING_ISSUERS allows it; elsewhere, `users link`)",
+    )
     create.add_argument("email")
     create.add_argument("name", help="display name (quote it)")
     create.add_argument("permissions", nargs="*", metavar="PERMISSION", help="e.g. pr.read pr.write")
+    link = _command(
+        user_commands,
+        "link",
+        "let an identity provider's subject sign in as a user (issuers not trusted to link by e-mail)",
+    )
+    link.add_argument("email", help="the user")
+    link.add_argument("issuer", help="the identity provider's issuer URL, exactly as its tokens' `iss`")
+    link.add_argument("subject", help="the person's `sub` at that issuer")
     for action, verb in (("grant", "add permissions to"), ("revoke", "take permissions away from")):
         change = _command(user_commands, action, f"{verb} a user")
         change.add_argument("email")
@@ -100,7 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit = _command(commands, "audit", "the audit log")
     audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
-    _command(audit_commands, "verify", "walk the hash chain; exit 1 naming the first broken row")
+    verify = _command(
+        audit_commands,
+        "verify",
+        "walk the hash chain and compare its head with the latest S3 anchor; exit 1 naming the first broken row "
+        "or a truncated or rewritten tail",
+    )
+    verify.add_argument(
+        "--anchor-bucket",
+        default=os.environ.get("AUDIT_ANCHOR_BUCKET") or None,
+        help="the stack's audit anchor bucket (default: $AUDIT_ANCHOR_BUCKET; without one the tail is unchecked)",
+    )
 
     openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -162,6 +186,8 @@ def _users(args: argparse.Namespace) -> int:
 
     if args.action == "create":
         print(accounts.create_user(args.email, args.name, args.permissions))
+    elif args.action == "link":
+        print(accounts.link_identity(args.email, args.issuer, args.subject))
     elif args.action == "grant":
         print(accounts.grant(args.email, args.permissions))
     else:
@@ -184,7 +210,7 @@ def _tokens(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from payreq.cli.audit import verify_audit_chain
 
-    print(verify_audit_chain())
+    print(verify_audit_chain(args.anchor_bucket))
     return 0
 
 
@@ -206,6 +232,7 @@ _COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
     ("db", "current"): _db,
     ("seed-demo", None): _seed_demo,
     ("users", "create"): _users,
+    ("users", "link"): _users,
     ("users", "grant"): _users,
     ("users", "revoke"): _users,
     ("tokens", "issue"): _tokens,

@@ -43,6 +43,18 @@ def revoke(email: str, permissions: Sequence[str]) -> str:
     return f"{user['email']} now holds: {_permissions(user)}"
 
 
+def link_identity(email: str, issuer: str, subject: str) -> str:
+    use_function_code()
+    from auth_api import user_admin
+    from payreq.auth.identities import ProvenIdentity
+
+    identity = ProvenIdentity(issuer=issuer, subject=subject, email=None, email_verified=False)
+    user = user_admin.link_identity(
+        get_engine(), operator_context("users link"), email, identity, now=datetime.now(UTC)
+    )
+    return f"{issuer} subject {subject} signs in as {user['email']} ({user['id']})"
+
+
 def issue_token(email: str, name: str, scopes: Sequence[str], days: int) -> tuple[str, str]:
     """A line about the token, and its secret (printed once, never retrievable again)."""
     use_function_code()

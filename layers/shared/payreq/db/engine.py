@@ -141,6 +141,9 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         # A pre-ping would add a round trip to every request. A dead connection is invalidated on
         # first use instead: that request answers 503 and the next one connects afresh.
         pool_pre_ping=False,
+        # A failing statement's error (and so every log line that prints it) names the statement but
+        # not its values: those are card digits, session fingerprints, people's text.
+        hide_parameters=True,
     )
 
     @event.listens_for(engine, "do_connect")

@@ -69,7 +69,6 @@ users = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("email", Text, nullable=False),
     Column("display_name", Text, nullable=False),
-    Column("google_sub", Text, unique=True),
     Column("is_active", Boolean, nullable=False, server_default=text("true")),
     _version(),
     _created_at(),
@@ -85,6 +84,22 @@ user_permissions = Table(
     _user_ref("granted_by", nullable=True),
     Column("granted_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("user_id", "permission"),
+)
+
+# Who a user is to an identity provider: `(issuer, subject)`, never an email (an issuer may hand the
+# same address to someone else, and few promise it is verified). Google is an issuer like any other.
+external_identities = Table(
+    "external_identities",
+    metadata,
+    Column("issuer", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # The verified address that linked it, if it was linked by email (for the audit trail).
+    Column("linked_email", Text),
+    _created_at(),
+    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("issuer", "subject"),
+    Index("ix_external_identities_user_id", "user_id"),
 )
 
 sessions = Table(
@@ -407,6 +422,30 @@ audit_events = Table(
     Index("ix_audit_events_category_seq", "category", "seq"),
 )
 
+# Refusals counted per (source, kind, route) and time window: the first of a window is written to
+# the audit chain at once; the rest only bump `count` here (a row lock, not the chain's lock), and
+# one event with the window's total follows once the window has closed (`payreq.denials`).
+denial_windows = Table(
+    "denial_windows",
+    metadata,
+    Column("source", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("route", Text, nullable=False),
+    Column("window_start", TIMESTAMP(timezone=True), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("last_request_id", Text),
+    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False),
+    # When the window's total went into the audit chain; NULL while open or not yet summarised.
+    Column("summarised_at", TIMESTAMP(timezone=True)),
+    PrimaryKeyConstraint("source", "action", "kind", "route", "window_start"),
+    Index(
+        "ix_denial_windows_unsummarised",
+        "window_start",
+        postgresql_where=text("summarised_at IS NULL AND count > 1"),
+    ),
+)
+
 # Written in the same transaction as the change it announces; the broadcaster delivers it after
 # commit. The identity `id` is the resync cursor.
 outbox = Table(
@@ -437,6 +476,12 @@ ws_connections = Table(
     Column("connected_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
     Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    # The effective scopes of the credential that opened it (a token's scopes, intersected with the
+    # user's grants at every delivery): a pr.read token's socket never carries payments.
+    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    # The credential that opened it (`session:<id>`, `api_token:<id>`): revoking it drops the connection.
+    Column("credential", Text),
+    Index("ix_ws_connections_credential", "credential"),
     Index("ix_ws_connections_topics", "topics", postgresql_using="gin"),
     Index("ix_ws_connections_user_id", "user_id"),
 )
@@ -459,6 +504,8 @@ ws_tickets = Table(
     Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
     Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
     Column("used_at", TIMESTAMP(timezone=True)),
+    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    Column("credential", Text),
 )
 
 idempotency_keys = Table(

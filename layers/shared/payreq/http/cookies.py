@@ -1,4 +1,4 @@
-"""The session cookie, as browsers must receive it."""
+"""The session cookie and the sign-in binding cookie, as browsers must receive them."""
 
 from __future__ import annotations
 
@@ -33,4 +33,27 @@ def cleared_session_cookie(*, settings: AuthSettings) -> Cookie:
         http_only=True,
         same_site=SameSite.LAX_MODE,
         max_age=0,
+    )
+
+
+# Holds a hash of a pending Google sign-in's state; the callback must come back with it.
+SIGN_IN_COOKIE = "__Host-payreq_sign_in"
+
+
+def sign_in_cookie(binding: str, *, max_age_seconds: int) -> Cookie:
+    # Lax: the callback is a top-level navigation back from Google, which Lax cookies accompany.
+    return Cookie(
+        name=SIGN_IN_COOKIE,
+        value=binding,
+        path="/",
+        secure=True,
+        http_only=True,
+        same_site=SameSite.LAX_MODE,
+        max_age=max_age_seconds,
+    )
+
+
+def cleared_sign_in_cookie() -> Cookie:
+    return Cookie(
+        name=SIGN_IN_COOKIE, value="", path="/", secure=True, http_only=True, same_site=SameSite.LAX_MODE, max_age=0
     )

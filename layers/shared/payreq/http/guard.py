@@ -8,13 +8,17 @@ the permission, and either denial is recorded as a security event.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from payreq.audit import record_security_event_now
-from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE
+from payreq.auth.current import current_permissions
+from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE, AuthFailure
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
+from payreq.db.transaction import read_connection
+from payreq.denials import Denial, record_denial_now
 from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from payreq.settings import auth_settings
 
@@ -41,6 +45,7 @@ class HttpScope(Protocol):
 
 
 _CONTEXT_KEY = "payreq_request_context"
+_RECHECKED_KEY = "payreq_credential_rechecked"
 _AUTH_METHODS: frozenset[str] = frozenset({"session", "api_token", "jwt", "system"})
 
 
@@ -71,19 +76,25 @@ def context_from_event(app: HttpScope) -> RequestContext:
         source_ip=http.source_ip,
         user_agent=http.user_agent,
         auth_error=claims.get("authError"),
+        credential_id=claims.get("credentialId") if user_id else None,
     )
 
 
-def authorize(permission: str | None) -> Middleware:
+def authorize(permission: str | None, *, recheck: bool = False) -> Middleware:
     """Route middleware: `@app.post("/api/v1/prs/<id>/approve", middlewares=[authorize("pr.approve")])`.
 
-    `authorize(None)` admits any signed-in caller (e.g. `GET /api/v1/me`).
+    `authorize(None)` admits any signed-in caller (e.g. `GET /api/v1/me`). `recheck=True` is for
+    routes that mint credentials or change security state: the credential is looked up again, in
+    this function, by its id (`payreq.auth.current`), whatever the authorizer's answer was.
     """
 
     def guard(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
         check_caller(app, permission)
+        if recheck:
+            check_credential_now(app, permission)
         return next_middleware(app)
 
+    guard.recheck = recheck  # type: ignore[attr-defined]  # read by route_permission_check
     guard.required_permission = permission  # type: ignore[attr-defined]  # read by AuthorizedValidation and the authorization matrix
     return guard
 
@@ -96,10 +107,28 @@ def check_caller(app: HttpScope, permission: str | None) -> None:
             raise ServiceUnavailable("Sign-in is briefly unavailable; retry the request.")
         record_denial(app, context.auth_error or "unauthenticated", permission)
         message = FAILURE_MESSAGES.get(context.auth_error or "", "Sign in, or send a bearer token.")
-        raise Unauthenticated(message)
+        # An identity no user is bound to has its own code: the client should not just retry a sign-in.
+        raise Unauthenticated(message, code="unknown_identity" if context.auth_error == "unknown_identity" else None)
     if permission is not None and not context.can(permission):
         record_denial(app, "missing_permission", permission)
         raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+
+
+def check_credential_now(app: HttpScope, permission: str | None) -> None:
+    """401 when the credential is no longer valid, 403 when it no longer carries `permission`; the
+    request then goes on with the permissions it has now."""
+    if app.context.get(_RECHECKED_KEY):
+        return  # once per request: before validation (route_permission_check), not again in the guard
+    context = request_context(app)
+    with read_connection(get_engine()) as connection:
+        current = current_permissions(connection, context, now=datetime.now(UTC))
+    if isinstance(current, AuthFailure):
+        record_denial(app, current.reason, permission)
+        raise Unauthenticated(current.message)
+    if permission is not None and permission not in current:
+        record_denial(app, "missing_permission", permission)
+        raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+    app.append_context(**{_CONTEXT_KEY: dataclasses.replace(context, permissions=current), _RECHECKED_KEY: True})
 
 
 def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]) -> None:
@@ -107,6 +136,8 @@ def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]
     for middleware in middlewares:
         if hasattr(middleware, "required_permission"):
             check_caller(app, middleware.required_permission)
+            if getattr(middleware, "recheck", False):
+                check_credential_now(app, middleware.required_permission)
             return
 
 
@@ -131,11 +162,14 @@ def require_same_site(app: HttpScope) -> None:
 
 
 def record_denial(app: HttpScope, reason: str, permission: str | None = None) -> None:
-    """An `access_denied` security event for the request being resolved, in its own transaction."""
+    """An `access_denied` security event for the request being resolved, in its own transaction,
+    counted per source, reason, route and minute (`payreq.denials`)."""
+    denial = Denial("access_denied", reason, route_key(app), {"permission": permission, "reason": reason})
+    record_denial_now(get_engine(), request_context(app), denial)
+
+
+def route_key(app: HttpScope) -> str:
+    """The route as API Gateway matched it (`GET /api/v1/prs/{id}`), else the method and path."""
     event = app.current_event
-    record_security_event_now(
-        get_engine(),
-        request_context(app),
-        "access_denied",
-        {"permission": permission, "reason": reason, "route": f"{event.http_method} {event.path}"},
-    )
+    key = event.request_context.route_key
+    return key if key and key != "$default" else f"{event.http_method} {event.path}"

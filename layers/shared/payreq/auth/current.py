@@ -1,0 +1,77 @@
+"""The credential a request was admitted with, as the database says it is now.
+
+The authorizer's answer is what admitted the request; a route that mints credentials or changes
+who may do what (API tokens, WebSocket tickets, user admin) asks again, by the credential's id,
+in the function itself: whatever sits between the two (an authorizer result cache turned on in
+API Gateway one day, a verified JWT reused for a while) can never let a signed-out session or a
+revoked token mint a new credential.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from payreq.auth.principal import AuthFailure
+from payreq.auth.users import permissions_of
+from payreq.db.schema import api_tokens, sessions, users
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.engine import Connection
+
+    from payreq.context import RequestContext
+
+
+def current_permissions(
+    connection: Connection, context: RequestContext, *, now: datetime
+) -> frozenset[str] | AuthFailure:
+    """What the request's credential may do now: never more than the authorizer said it could."""
+    if context.user_id is None or context.auth_method is None:
+        return AuthFailure("unknown_session")
+    held = permissions_of(users.c.id).label("permissions")
+    if context.auth_method == "session":
+        row = connection.execute(
+            select(sessions.c.revoked_at, sessions.c.expires_at, sessions.c.idle_expires_at, users.c.is_active, held)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.id == _uuid(context.credential_id), sessions.c.user_id == context.user_id)
+        ).one_or_none()
+        if row is None:
+            return AuthFailure("unknown_session")
+        if row.revoked_at is not None:
+            return AuthFailure("revoked_session")
+        if now >= row.expires_at or now >= row.idle_expires_at:
+            return AuthFailure("expired_session")
+        granted = frozenset(row.permissions or ())
+    elif context.auth_method == "api_token":
+        row = connection.execute(
+            select(api_tokens.c.revoked_at, api_tokens.c.expires_at, api_tokens.c.scopes, users.c.is_active, held)
+            .join(users, users.c.id == api_tokens.c.user_id)
+            .where(api_tokens.c.id == _uuid(context.credential_id), api_tokens.c.user_id == context.user_id)
+        ).one_or_none()
+        if row is None:
+            return AuthFailure("unknown_token")
+        if row.revoked_at is not None:
+            return AuthFailure("revoked_token")
+        if row.expires_at is not None and now >= row.expires_at:
+            return AuthFailure("expired_token")
+        granted = frozenset(row.scopes) & frozenset(row.permissions or ())
+    else:
+        # A JWT is the issuer's to revoke; here the user must still be active and hold the scopes.
+        row = connection.execute(select(users.c.is_active, held).where(users.c.id == context.user_id)).one_or_none()
+        if row is None:
+            return AuthFailure("unknown_identity")
+        granted = frozenset(row.permissions or ())
+    if not row.is_active:
+        return AuthFailure("inactive_user")
+    return granted & context.permissions
+
+
+def _uuid(value: str | None) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
