@@ -100,3 +100,26 @@ def test_a_user_name_with_a_card_number_is_refused(signed_in: Callable[..., ApiC
 
     refused(response, "displayName")
     assert "1111" not in audit_log_text(engine)
+
+
+def test_a_name_from_an_identity_providers_claims_is_stored_without_a_card_number(engine: Engine) -> None:
+    # Given a Google account whose display name holds a card number (no request body to refuse it)
+    from datetime import UTC, datetime
+
+    from payreq.auth.users import create_user
+    from payreq.card_numbers import MASK
+    from payreq.db.schema import users
+
+    # When the user is created from the claims
+    with engine.begin() as connection:
+        create_user(
+            connection,
+            email="gus@example.com",
+            display_name="Gus 4111 1111 1111 1111",
+            permissions=(),
+            now=datetime.now(UTC),
+        )
+
+    # Then the name is kept, the card number is not
+    with engine.connect() as connection:
+        assert connection.scalar(select(users.c.display_name)) == f"Gus {MASK}"

@@ -93,3 +93,8 @@ def test_the_audit_writer_masks_card_numbers_and_redacts_secrets_by_exact_name()
         "password_hash": REDACTED,
         "nested": [{"cardNumber": REDACTED}],
     }
+
+
+def test_the_audit_writer_keeps_an_event_whose_details_hold_a_nul() -> None:
+    # JSONB refuses NUL: the event would be lost with it, so the character is replaced.
+    assert redacted({"next": "/prs\x00/evil"}) == {"next": "/prs\ufffd/evil"}

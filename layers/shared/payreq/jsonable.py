@@ -56,5 +56,7 @@ def _redact(value: Any) -> Any:
     if isinstance(value, list):
         return [_redact(item) for item in value]
     if isinstance(value, str):
-        return mask(value)
+        # PostgreSQL's JSONB cannot hold NUL: a detail carrying one (a hostile `next`) would lose
+        # the whole event, so it is stored as the replacement character instead.
+        return mask(value).replace("\x00", "\ufffd")
     return value

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from payreq.card_numbers import mask
 from payreq.db.schema import user_permissions, users
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ def create_user(
     user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     user_id = user_id or uuid.uuid4()
-    connection.execute(
-        insert(users).values(id=user_id, email=email, display_name=display_name, created_at=now, updated_at=now)
-    )
+    # A name can come from an identity provider's claims rather than a request body (which refuses
+    # card numbers): whatever a person typed there, no card number is stored.
+    name = mask(display_name)
+    connection.execute(insert(users).values(id=user_id, email=email, display_name=name, created_at=now, updated_at=now))
     set_permissions(connection, user_id, permissions, granted_by=granted_by)
     return user_id
 
