@@ -52,6 +52,17 @@ class DatabaseSettings(BaseSettings):
     region: str | None = Field(default=None, validation_alias="AWS_REGION")
 
 
+class RoleSettings(BaseSettings):
+    """The roles the migration function creates (`payreq.db.roles`): on when the app role's secret is named."""
+
+    model_config = SettingsConfigDict(env_prefix="DB_", frozen=True, extra="ignore", env_ignore_empty=True)
+
+    app_role: str = "payreq_app"
+    app_role_secret_arn: str | None = None
+    read_role: str = "payreq_read"
+    read_role_secret_arn: str | None = None
+
+
 def _words(value: object) -> object:
     """Lists in the environment are comma or space separated: `pr.read pr.write`, `a.com,b.com`."""
     if isinstance(value, str):
@@ -133,6 +144,11 @@ def database_settings() -> DatabaseSettings:
 
 
 @cache
+def role_settings() -> RoleSettings:
+    return RoleSettings()
+
+
+@cache
 def auth_settings() -> AuthSettings:
     return AuthSettings()
 
@@ -145,6 +161,7 @@ def sync_settings() -> SyncSettings:
 def reset() -> None:
     """Forget cached settings so the next call reads the environment again (tests)."""
     sync_settings.cache_clear()
+    role_settings.cache_clear()
     app_settings.cache_clear()
     database_settings.cache_clear()
     auth_settings.cache_clear()
