@@ -23,7 +23,7 @@ from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
 from payreq.auth.principal import UNAVAILABLE, AuthFailure, Principal
 from payreq.auth.sessions import cookie_value, session_principal
 from payreq.context import RequestContext
-from payreq.db import transaction
+from payreq.db import repeat_if_connection_lost, transaction
 from payreq.db.schema import user_permissions, users
 from payreq.observability import logger
 
@@ -105,6 +105,11 @@ class Authenticator:
         return ("session", session) if session else None
 
     def _check(self, kind: str, secret: str) -> Principal | AuthFailure:
+        # Every request passes here first: a warm authorizer whose pooled connection died (a proxy
+        # failover, an idle disconnect) checks again on a fresh one rather than failing the request.
+        return repeat_if_connection_lost(lambda: self._check_once(kind, secret))
+
+    def _check_once(self, kind: str, secret: str) -> Principal | AuthFailure:
         now = self.clock()
         with transaction(self.engine) as connection:
             if kind == "session":

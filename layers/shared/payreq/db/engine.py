@@ -6,7 +6,11 @@ Things that matter behind RDS Proxy and in Lambda, and why they are done this wa
   timeouts belong to the database role (`ALTER ROLE ... SET statement_timeout`);
 - TLS verifies the server: pg8000's default context does not, and is rebuilt on every connect;
 - TCP_NODELAY, which pg8000 does not set: without it a TLS handshake waits on Nagle (~58 ms vs ~11 ms);
-- credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work.
+- credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work;
+- a read whose pooled connection turns out dead (a proxy failover, an idle disconnect) is run once
+  more on a fresh connection (`reconnect_once`), so a warm container's first request after one is
+  not a 503. Only reads: they run in autocommit, so nothing was half done. A unit of work that loses
+  its connection fails, and the client retries it whole.
 """
 
 from __future__ import annotations
@@ -26,9 +30,11 @@ from payreq.settings import DatabaseSettings, database_settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Engine, ExecutionContext
 
 PG8000, PSYCOPG = "postgresql+pg8000", "postgresql+psycopg"
+# Execution option `read_connection` sets: this connection's statements may be run again on a new one.
+RECONNECT_ONCE = "payreq_reconnect_once"
 
 
 def database_url(settings: DatabaseSettings) -> tuple[URL, dict[str, Any]]:
@@ -156,6 +162,7 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         return _tcp_connection(cparams, settings.connect_timeout_seconds)
 
     if url.drivername == PG8000:
+        reconnect_once(engine)
 
         @event.listens_for(engine, "connect")
         def _read_timeout(dbapi_connection: Any, connection_record: Any) -> None:
@@ -165,6 +172,55 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
             dbapi_connection._usock.settimeout(settings.read_timeout_seconds)
 
     return engine
+
+
+def reconnect_once(engine: Engine) -> None:
+    """Run a statement once more on a new connection when the connection itself failed under it, on
+    connections that opt in with the `RECONNECT_ONCE` execution option (`read_connection` does).
+
+    SQLAlchemy's recipe for transparent reconnects, which it holds safe only in DBAPI autocommit:
+    every statement there is its own transaction, so one that died with its connection did nothing.
+    Never for `executemany` (part of it may have run). A second failure is the caller's: the
+    database is really away, and the error handler answers 503.
+    """
+
+    def run(
+        execute: Callable[..., None], cursor: Any, statement: str, parameters: Any, context: ExecutionContext
+    ) -> bool | None:
+        if not context.execution_options.get(RECONNECT_ONCE):
+            return None  # the dialect executes it as usual
+        connection = context.root_connection
+        try:
+            execute(cursor, statement, parameters, context)
+        except context.dialect.loaded_dbapi.Error as error:
+            if not context.dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor):
+                raise
+            from payreq.observability import logger
+
+            logger.warning("database connection lost under a read: reconnecting once", extra={"error": str(error)})
+            connection.invalidate()
+            connection.rollback()
+            fresh = connection.connection.dbapi_connection  # a new connection from the pool
+            fresh.autocommit = True  # type: ignore[union-attr]
+            context.cursor = cursor = connection.connection.cursor()
+            execute(cursor, statement, parameters, context)
+        return True
+
+    @event.listens_for(engine, "do_execute")
+    def _do_execute(cursor: Any, statement: str, parameters: Any, context: ExecutionContext) -> bool | None:
+        return run(context.dialect.do_execute, cursor, statement, parameters, context)
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _do_execute_no_params(cursor: Any, statement: str, context: ExecutionContext) -> bool | None:
+        return run(
+            lambda cursor, statement, _parameters, context: context.dialect.do_execute_no_params(
+                cursor, statement, context
+            ),
+            cursor,
+            statement,
+            None,
+            context,
+        )
 
 
 def _tcp_connection(cparams: dict[str, Any], timeout: float) -> Any:

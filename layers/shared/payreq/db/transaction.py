@@ -2,13 +2,19 @@
 
 `transaction` is a flow's unit of work: the change, its audit events and its outbox rows are
 written on the same connection and commit or roll back together. `read_connection` is for
-read-only requests and runs in autocommit, so they pay no BEGIN/ROLLBACK round trips.
+read-only requests and runs in autocommit, so they pay no BEGIN/ROLLBACK round trips, and a
+statement whose pooled connection turned out dead runs once more on a fresh one (see
+`payreq.db.engine.reconnect_once`): the first request after a proxy failover is not a 503.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
+
+from sqlalchemy.exc import DBAPIError
+
+from payreq.db.engine import RECONNECT_ONCE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -54,9 +60,31 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
         # pg8000's own switch, not SQLAlchemy's isolation_level="AUTOCOMMIT": on check-in SQLAlchemy
         # would reset that with `SET SESSION CHARACTERISTICS ...` + COMMIT, two round trips and a
         # SET that pins the RDS Proxy session. The flag alone sends nothing.
-        driver_connection = connection.connection.dbapi_connection
-        driver_connection.autocommit = True  # type: ignore[union-attr]
+        connection.connection.dbapi_connection.autocommit = True  # type: ignore[union-attr]
+        connection.execution_options(**{RECONNECT_ONCE: True})
         try:
             yield connection
         finally:
-            driver_connection.autocommit = False  # type: ignore[union-attr]
+            # The driver connection may be a new one by now (a reconnect); the pool must never get
+            # one back in autocommit, or the next unit of work on it would not be atomic. An
+            # invalidated one is discarded by the pool instead (and touching it would reconnect).
+            if not connection.invalidated:
+                connection.connection.dbapi_connection.autocommit = False  # type: ignore[union-attr]
+
+
+def repeat_if_connection_lost[T](work: Callable[[], T]) -> T:
+    """Run a whole unit of work once more when it failed because its connection was lost.
+
+    Only for work that is harmless to do twice (the authorizer's credential check: a session touched
+    twice is touched once): a connection can be lost during COMMIT, after the database committed.
+    Flows that change data are not repeated behind the caller's back; their 503 asks the client to.
+    """
+    try:
+        return work()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        from payreq.observability import logger
+
+        logger.warning("database connection lost under a unit of work: running it once more")
+        return work()
