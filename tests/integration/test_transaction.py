@@ -134,7 +134,8 @@ def _kill_pooled_connection(engine: Engine, database_url: str) -> int:
     killer = engine_from_url(database_url)
     try:
         with killer.connect() as connection:
-            assert connection.scalar(select(func.pg_terminate_backend(pid)))
+            # With a timeout it waits until the backend is gone, as after a real failover.
+            assert connection.scalar(select(func.pg_terminate_backend(pid, 5000)))
     finally:
         killer.dispose()
     return pid

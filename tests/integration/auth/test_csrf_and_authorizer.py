@@ -131,7 +131,7 @@ def test_a_warm_authorizer_whose_connection_died_still_authenticates(
             ).all()
             assert pids
             for pid in pids:
-                connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
     finally:
         killer.dispose()
     answer = authorizer.lambda_handler(request_of(second), FakeLambdaContext())

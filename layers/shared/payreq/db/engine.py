@@ -30,7 +30,7 @@ from payreq.settings import DatabaseSettings, database_settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine, ExecutionContext
+    from sqlalchemy.engine import Engine, ExceptionContext, ExecutionContext
 
 PG8000, PSYCOPG = "postgresql+pg8000", "postgresql+psycopg"
 # Execution option `read_connection` sets: this connection's statements may be run again on a new one.
@@ -174,6 +174,16 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
     return engine
 
 
+def connection_lost(dialect: Any, error: Exception, dbapi_connection: Any, cursor: Any) -> bool:
+    """Whether `error` means the connection is gone: pg8000's own network errors, or the server's
+    last words before it closed the connection (SQLSTATE 57P01-57P03: terminated by an administrator
+    or a failover, crashed, not accepting connections), which pg8000 reports as a plain DatabaseError."""
+    if dialect.is_disconnect(error, dbapi_connection, cursor):
+        return True
+    details = error.args[0] if error.args else None
+    return isinstance(details, dict) and str(details.get("C", "")).startswith("57P0")
+
+
 def reconnect_once(engine: Engine) -> None:
     """Run a statement once more on a new connection when the connection itself failed under it, on
     connections that opt in with the `RECONNECT_ONCE` execution option (`read_connection` does).
@@ -193,7 +203,7 @@ def reconnect_once(engine: Engine) -> None:
         try:
             execute(cursor, statement, parameters, context)
         except context.dialect.loaded_dbapi.Error as error:
-            if not context.dialect.is_disconnect(error, connection.connection.dbapi_connection, cursor):
+            if not connection_lost(context.dialect, error, connection.connection.dbapi_connection, cursor):
                 raise
             from payreq.observability import logger
 
@@ -205,6 +215,13 @@ def reconnect_once(engine: Engine) -> None:
             context.cursor = cursor = connection.connection.cursor()
             execute(cursor, statement, parameters, context)
         return True
+
+    @event.listens_for(engine, "handle_error")
+    def _treat_shutdown_as_disconnect(context: ExceptionContext) -> None:
+        # So SQLAlchemy invalidates the connection (the error handler's 503) instead of pooling it.
+        error = context.original_exception
+        if not context.is_disconnect and isinstance(error, pg8000.DatabaseError):
+            context.is_disconnect = connection_lost(context.dialect, error, None, None)
 
     @event.listens_for(engine, "do_execute")
     def _do_execute(cursor: Any, statement: str, parameters: Any, context: ExecutionContext) -> bool | None:
