@@ -97,6 +97,9 @@ class AuthSettings(BaseSettings):
 
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
+    # Deployed, the secret stays in Secrets Manager: the environment holds its ARN, and
+    # `auth_settings()` reads it once per container (locally and in tests the value itself is set).
+    google_client_secret_arn: str | None = None
     google_allowed_domains: Words = Field(default_factory=list)
     google_issuer: str = "https://accounts.google.com"
     google_authorization_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -150,7 +153,13 @@ def role_settings() -> RoleSettings:
 
 @cache
 def auth_settings() -> AuthSettings:
-    return AuthSettings()
+    settings = AuthSettings()
+    if settings.google_client_secret is None and settings.google_client_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(settings.google_client_secret_arn, max_age=0)
+        settings = settings.model_copy(update={"google_client_secret": SecretStr(str(value).strip())})
+    return settings
 
 
 @cache
