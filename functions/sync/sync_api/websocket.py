@@ -32,6 +32,7 @@ from payreq.audit import record_security_event_now
 from payreq.auth.authenticate import Authenticator
 from payreq.context import RequestContext
 from payreq.db import get_engine, transaction
+from payreq.edge import viewer_address
 from payreq.observability import instrument, logger
 from payreq.settings import auth_settings
 from sync_api import connections
@@ -61,7 +62,7 @@ def _context(event: Mapping[str, Any], user_id: uuid.UUID | None = None) -> Requ
     return RequestContext(
         request_id=str(request.get("requestId", "")),
         user_id=user_id,
-        source_ip=identity.get("sourceIp"),
+        source_ip=viewer_address(identity.get("sourceIp"), event.get("headers")),
         user_agent=identity.get("userAgent"),
     )
 

@@ -16,9 +16,11 @@ Stage = Literal["local", "test", "dev", "prod"]
 
 
 class AppSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore", env_ignore_empty=True)
 
     stage: Stage = "local"
+    # SHA-256 (hex) of the secret CloudFront sends as X-Payreq-Edge (payreq/http/viewer.py).
+    edge_secret_sha256: str | None = None
 
 
 class DatabaseSettings(BaseSettings):

@@ -25,6 +25,7 @@ from payreq.auth.sessions import cookie_value, session_principal
 from payreq.context import RequestContext
 from payreq.db import repeat_if_connection_lost, transaction
 from payreq.db.schema import user_permissions, users
+from payreq.edge import viewer_address
 from payreq.observability import logger
 
 if TYPE_CHECKING:
@@ -161,6 +162,6 @@ def _request_context(event: Mapping[str, Any]) -> RequestContext:
     http = context.get("http") or {}
     return RequestContext(
         request_id=str(context.get("requestId", "")),
-        source_ip=http.get("sourceIp"),
+        source_ip=viewer_address(http.get("sourceIp"), event.get("headers")),
         user_agent=http.get("userAgent"),
     )

@@ -15,6 +15,7 @@ from payreq.audit import record_security_event_now
 from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
+from payreq.edge import viewer_address
 from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from payreq.settings import auth_settings
 
@@ -68,7 +69,7 @@ def context_from_event(app: HttpScope) -> RequestContext:
         user_id=user_id,
         permissions=frozenset(str(claims.get("permissions", "")).split()) if user_id else frozenset(),
         auth_method=cast("AuthMethod", method) if method in _AUTH_METHODS else None,
-        source_ip=http.source_ip,
+        source_ip=viewer_address(http.source_ip, event.headers),
         user_agent=http.user_agent,
         auth_error=claims.get("authError"),
     )
