@@ -171,7 +171,9 @@ def shared_secret(name: str, region: str) -> str:
 
 
 def sam_deploy(stack: str, template: str, region: str, parameters: dict[str, str], *extra: str) -> None:
-    overrides = [f"{name}={value}" for name, value in parameters.items()]
+    # A blank value is the parameter's default (every blank-able parameter defaults to blank), and
+    # `Name=` alone is not something every sam version parses.
+    overrides = [f"{name}={value}" for name, value in parameters.items() if value != ""]
     command = [SAM, "deploy", "--template-file", template, "--stack-name", stack, "--region", region]
     command += ["--no-fail-on-empty-changeset", "--parameter-overrides", *overrides, *extra]
     print(f"\n== {stack} ({region})", flush=True)
