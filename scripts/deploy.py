@@ -170,12 +170,16 @@ def shared_secret(name: str, region: str) -> str:
         return value
 
 
+def parameter_overrides(parameters: dict[str, str]) -> list[str]:
+    """`--parameter-overrides` words for sam. Every parameter is given, blank ones too: on an
+    update, sam keeps a left-out parameter's previous value (a test-login token turned off must
+    really go). sam refuses `Name=` and reads `Name=""` as blank."""
+    return [f"{name}={value}" if value else f'{name}=""' for name, value in parameters.items()]
+
+
 def sam_deploy(stack: str, template: str, region: str, parameters: dict[str, str], *extra: str) -> None:
-    # A blank value is the parameter's default (every blank-able parameter defaults to blank), and
-    # `Name=` alone is not something every sam version parses.
-    overrides = [f"{name}={value}" for name, value in parameters.items() if value != ""]
     command = [SAM, "deploy", "--template-file", template, "--stack-name", stack, "--region", region]
-    command += ["--no-fail-on-empty-changeset", "--parameter-overrides", *overrides, *extra]
+    command += ["--no-fail-on-empty-changeset", "--parameter-overrides", *parameter_overrides(parameters), *extra]
     print(f"\n== {stack} ({region})", flush=True)
     subprocess.run(command, cwd=ROOT, check=True)
 

@@ -76,3 +76,18 @@ def test_the_edge_secret_reaches_the_app_only_as_its_hash(environment: deploy.En
     assert secret not in app.values() and len(app["EdgeSecretSha256"]) == 64
     assert edge["EdgeSecret"] == secret
     assert EDGE["Parameters"]["EdgeSecret"].get("NoEcho") is True
+
+
+def test_sam_reads_the_overrides_as_given_blanks_included(environment: deploy.Environment) -> None:
+    from samcli.cli.types import CfnParameterOverridesType
+
+    # Given the app's parameters with test login off (a blank token must replace a previous one)
+    network = {name: f"value-of-{name}" for name in NETWORK["Outputs"]}
+    parameters = environment.app_parameters(network, edge_secret="e" * 43, test_login_token="")
+
+    # When sam parses the words deploy.py passes it
+    parsed = CfnParameterOverridesType().convert(tuple(deploy.parameter_overrides(parameters)), None, None)
+
+    # Then it sees every parameter with its value, the blank ones blank
+    assert parsed == parameters
+    assert parsed["TestLoginToken"] == ""
