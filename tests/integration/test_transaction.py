@@ -165,16 +165,17 @@ def test_a_read_on_a_connection_that_died_while_pooled_reconnects_once_instead_o
     assert table_counts(engine)["users"] == 1
 
 
-def test_a_unit_of_work_whose_connection_died_is_not_retried_behind_the_callers_back(
-    engine: Engine, database_url: str
-) -> None:
+def test_a_unit_of_work_whose_pooled_connection_died_starts_on_a_new_one(engine: Engine, database_url: str) -> None:
     # Given a pooled connection that died while idle
-    _kill_pooled_connection(engine, database_url)
+    dead_pid = _kill_pooled_connection(engine, database_url)
 
     # When a flow's unit of work starts on it
-    with pytest.raises(DBAPIError) as raised:
-        invite_user(engine, ACTOR, "lost@example.com")
+    user_id = invite_user(engine, ACTOR, "after-failover@example.com")
 
-    # Then it fails as a lost connection (503; the client retries the whole request) and nothing was written
-    assert raised.value.connection_invalidated
-    assert table_counts(engine)["users"] == 0
+    # Then it ran whole on a new connection (found dead at BEGIN, before any of the work ran)
+    from sqlalchemy import text
+
+    assert table_counts(engine) == {"users": 1, "audit_events": 1, "outbox": 1}
+    with transaction(engine) as connection:
+        assert connection.scalar(text("SELECT pg_backend_pid()")) != dead_pid
+        assert connection.scalar(select(users.c.email).where(users.c.id == user_id)) == "after-failover@example.com"

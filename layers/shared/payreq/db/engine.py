@@ -9,8 +9,9 @@ Things that matter behind RDS Proxy and in Lambda, and why they are done this wa
 - credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work;
 - a read whose pooled connection turns out dead (a proxy failover, an idle disconnect) is run once
   more on a fresh connection (`reconnect_once`), so a warm container's first request after one is
-  not a 503. Only reads: they run in autocommit, so nothing was half done. A unit of work that loses
-  its connection fails, and the client retries it whole.
+  not a 503. Only reads: they run in autocommit, so nothing was half done. A unit of work finds a
+  dead connection at its BEGIN instead (`payreq.db.transaction`); one that loses its connection
+  half-way fails, and the client retries it whole.
 """
 
 from __future__ import annotations
@@ -144,8 +145,8 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         pool_size=pool_size or settings.pool_size,
         max_overflow=0,
         pool_recycle=settings.pool_recycle_seconds,
-        # A pre-ping would add a round trip to every request. A dead connection is invalidated on
-        # first use instead: that request answers 503 and the next one connects afresh.
+        # A pre-ping would add a round trip to every request. A dead connection is found on first
+        # use instead: reads run again on a new one (reconnect_once), units of work notice at BEGIN.
         pool_pre_ping=False,
     )
 
