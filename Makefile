@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check reliability soak
+	events events-check reliability soak deploy destroy infra-lint infra-translate checkov
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -79,19 +79,42 @@ requirements: ## regenerate the layer's and functions' requirements.txt from uv.
 requirements-check: ## fail if a requirements.txt has drifted from uv.lock
 	$(BIN)/python scripts/export_requirements.py --check
 
-template-check: setup sam-validate cfn-lint sam-build build-imports ## validate, lint and build the SAM template offline
+template-check: setup sam-validate cfn-lint infra-translate checkov sam-build build-imports ## validate, lint, translate, scan and build every template offline
+
+# The app and the stacks below and in front of it (infra/).
+TEMPLATES := template.yaml infra/network-db.yaml infra/edge.yaml
 
 sam-validate:
-	$(AWS_OFFLINE) $(BIN)/sam validate --lint --template template.yaml
+	@for template in $(TEMPLATES); do $(AWS_OFFLINE) $(BIN)/sam validate --lint --template $$template || exit 1; done
 
 cfn-lint:
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint $(TEMPLATES)
+
+infra-translate: ## each template through its transforms (SAM's translator, offline), as CloudFormation would
+	$(AWS_OFFLINE) $(BIN)/python scripts/translate_templates.py $(TEMPLATES)
+
+# checkov runs from its own cached environment: as a dev dependency it would pin urllib3 1.x into
+# uv.lock, and so into the layer every function loads.
+CHECKOV_VERSION := 3.3.30
+checkov: ## checkov on every template; the skips are in .checkov.yaml, each with its reason
+	UV_PYTHON_DOWNLOADS=never UV_TOOL_DIR=.cache/uv-tools $(UV) tool run --python "$(PY312_HOME)/python3.12" \
+		--from checkov==$(CHECKOV_VERSION) checkov --quiet --compact --config-file .checkov.yaml \
+		$(foreach template,$(TEMPLATES),--file $(template))
 
 sam-build:
 	PATH="$(PY312_HOME):$$PATH" $(AWS_OFFLINE) $(BIN)/sam build --template template.yaml --build-dir $(BUILD_DIR)
 
 build-imports: ## after sam-build: each function imports from its build and the layer alone
 	$(BIN)/python scripts/check_build_imports.py $(BUILD_DIR)
+
+ENV ?=
+deploy: setup ## deploy ENV=<env> from zero or again: network-db, the app, edge, the demo page (docs/deploy.md)
+	@test -n "$(ENV)" || { echo "usage: make deploy ENV=dev (settings in infra/dev.toml)"; exit 2; }
+	PATH="$(PY312_HOME):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/python scripts/deploy.py deploy $(ENV)
+
+destroy: setup ## destroy ENV=<env>: edge, the app, then network-db; keeps the records (docs/deploy.md)
+	@test -n "$(ENV)" || { echo "usage: make destroy ENV=dev"; exit 2; }
+	SAM_CLI_TELEMETRY=0 $(BIN)/python scripts/deploy.py destroy $(ENV)
 
 lock: ## re-resolve dependencies after editing pyproject.toml, then export requirements
 	UV_PYTHON_DOWNLOADS=never $(UV) lock

@@ -355,7 +355,9 @@ def _message(route_key: str) -> dict[str, Any]:
 def _s3_file(application: Application, template: dict[str, Any], resolver: Resolver, index: int) -> EventFile:
     trigger = application.s3_triggers[index]
     properties = template["Resources"][trigger.bucket].get("Properties") or {}
-    bucket = str(resolver.resolve(properties.get("BucketName", trigger.bucket), trigger.bucket))
+    # Without a BucketName, CloudFormation names it <stack>-<logical id, lowercase>-<12 random characters>.
+    generated = f"payreq-{PARAMETERS['Stage']}-{trigger.bucket.lower()}-1kq3mz8e0b7x"
+    bucket = str(resolver.resolve(properties.get("BucketName", generated), trigger.bucket))
     key = f"{trigger.prefix}{_sample_id('upload')}/march invoice+2026.pdf{trigger.suffix}"
     record = {
         "eventTime": datetime.fromtimestamp(NOW + 3, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

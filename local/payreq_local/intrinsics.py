@@ -179,6 +179,9 @@ class Resolver:
         }.get(resource.get("Type", ""))
         if explicit and explicit in properties:
             return str(self.resolve(properties[explicit], f"{logical_id}.{explicit}"))
+        if resource.get("Type") == "AWS::S3::Bucket":
+            # Bucket names are lowercase; CloudFormation's generated ones are too.
+            return f"{self.stack_name}-{logical_id}".lower()
         if resource.get("Type") in {"AWS::ApiGatewayV2::Api", "AWS::Serverless::HttpApi"}:
             # API ids are lowercase words (AWS makes 10 random characters); this one reads well in events.
             return logical_id.lower()

@@ -98,7 +98,7 @@ def test_a_presigned_upload_reaches_the_parser_through_the_bucket_notification(s
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"] if "-attachments-" in b["Name"]]
+    (bucket,) = [b["Name"] for b in s3.list_buckets()["Buckets"] if "attachmentsbucket" in b["Name"]]
     folder = uuid.uuid4()
     key = f"uploads/{folder}/March invoice+2026.pdf"
     outside = s3.generate_presigned_post(bucket, f"elsewhere/{folder}.pdf")

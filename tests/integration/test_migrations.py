@@ -7,23 +7,25 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from alembic import command
 from alembic.util.exc import CommandError
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from payreq import custom_resource
 from payreq.cli import main as payreq_cli
 from payreq.db import migrate, migration_function
 from payreq.db.engine import engine_from_url
+from support.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from support.database import DatabaseFactory
-    from support.lambda_context import FakeLambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED_TABLES = {
@@ -225,3 +227,61 @@ def test_invoked_by_hand_it_migrates_and_returns_the_revision(
     empty_database: str, lambda_context: FakeLambdaContext
 ) -> None:
     assert migration_function.lambda_handler({}, lambda_context) == {"revision": head_revision()}
+
+
+def test_a_rollback_to_older_code_succeeds_when_the_database_is_ahead(
+    empty_database: str, cloudformation: CloudFormation, lambda_context: FakeLambdaContext
+) -> None:
+    # Given a database a newer deploy migrated past everything this code knows
+    migration_function.lambda_handler(cloudformation.event("Create"), lambda_context)
+    engine = engine_from_url(empty_database)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099_from_a_newer_deploy'"))
+
+        # When that deploy fails and CloudFormation sends the rollback's Update to this (older) code
+        result = migration_function.lambda_handler(cloudformation.event("Update"), lambda_context)
+
+        # Then the rollback goes through: SUCCESS, the revision left as it is, nothing downgraded
+        assert (cloudformation.answers[-1]["Status"], cloudformation.answers[-1]["Data"]) == (
+            "SUCCESS",
+            {"Revision": "0099_from_a_newer_deploy"},
+        )
+        assert result["status"] == "SUCCESS"
+        assert migrate.current_revision(engine) == "0099_from_a_newer_deploy"
+        assert tables(empty_database) == EXPECTED_TABLES
+    finally:
+        engine.dispose()
+
+
+def test_a_migration_still_running_near_the_deadline_is_answered_failed_in_time(
+    empty_database: str, cloudformation: CloudFormation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a migration that would outlast the function (a lock it waits for, a huge table)
+    release = threading.Event()
+    abandoned: list[bool] = []
+
+    def stuck(engine: object) -> migration_function.Migrated:
+        release.wait(30)
+        return migration_function.Migrated("never")
+
+    monkeypatch.setattr(migration_function, "migrate_database", stuck)
+    monkeypatch.setattr(custom_resource, "end_the_process", lambda: abandoned.append(True))
+    context = FakeLambdaContext("payreq-dev-MigrationFunction", time_limit_ms=3_000)
+
+    # When CloudFormation asks for the Update
+    started = time.monotonic()
+    try:
+        result = migration_function.lambda_handler(cloudformation.event("Update"), context)
+        answered_after = time.monotonic() - started
+    finally:
+        release.set()
+
+    # Then CloudFormation hears FAILED before Lambda's deadline (not an hour later), once, and the
+    # overrunning work is abandoned so that it can never commit afterwards
+    (answer,) = cloudformation.answers
+    assert (result["status"], answer["Status"]) == ("FAILED", "FAILED")
+    assert answer["Reason"].startswith("did not finish within")
+    assert answered_after < 3.0
+    assert abandoned == [True]
+    assert answer["PhysicalResourceId"] == "payreq-database-schema"

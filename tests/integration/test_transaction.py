@@ -11,7 +11,8 @@ from sqlalchemy.exc import DBAPIError
 
 from payreq.audit import record_change
 from payreq.context import RequestContext
-from payreq.db import transaction
+from payreq.db import read_connection, transaction
+from payreq.db.engine import engine_from_url
 from payreq.db.schema import audit_events, outbox, users
 from payreq.outbox import publish_change
 
@@ -122,3 +123,59 @@ def test_a_connection_lost_mid_transaction_surfaces_as_the_database_error(engine
     # And the next unit of work gets a new connection
     with transaction(engine) as connection:
         assert connection.scalar(select(func.count()).select_from(users)) == 0
+
+
+def _kill_pooled_connection(engine: Engine, database_url: str) -> int:
+    """End the backend of the engine's one pooled connection, as a failover or idle timeout would."""
+    from sqlalchemy import text
+
+    with read_connection(engine) as connection:
+        pid = int(connection.scalar(text("SELECT pg_backend_pid()")))
+    killer = engine_from_url(database_url)
+    try:
+        with killer.connect() as connection:
+            # With a timeout it waits until the backend is gone, as after a real failover.
+            assert connection.scalar(select(func.pg_terminate_backend(pid, 5000)))
+    finally:
+        killer.dispose()
+    return pid
+
+
+def test_a_read_on_a_connection_that_died_while_pooled_reconnects_once_instead_of_failing(
+    engine: Engine, database_url: str
+) -> None:
+    # Given a warm container whose pooled connection the proxy dropped while it was idle
+    invite_user(engine, ACTOR, "ada@example.com")
+    dead_pid = _kill_pooled_connection(engine, database_url)
+
+    # When the next request reads
+    from sqlalchemy import text
+
+    with read_connection(engine) as connection:
+        count = connection.scalar(select(func.count()).select_from(users))
+        pid = connection.scalar(text("SELECT pg_backend_pid()"))
+
+    # Then it gets its answer (not a 503), on a new connection
+    assert count == 1
+    assert pid != dead_pid
+
+    # And the connection went back to the pool out of autocommit: a unit of work on it is atomic
+    with pytest.raises(FlowFailed):
+        invite_user(engine, ACTOR, "second@example.com", then_fail=True)
+    assert table_counts(engine)["users"] == 1
+
+
+def test_a_unit_of_work_whose_pooled_connection_died_starts_on_a_new_one(engine: Engine, database_url: str) -> None:
+    # Given a pooled connection that died while idle
+    dead_pid = _kill_pooled_connection(engine, database_url)
+
+    # When a flow's unit of work starts on it
+    user_id = invite_user(engine, ACTOR, "after-failover@example.com")
+
+    # Then it ran whole on a new connection (found dead at BEGIN, before any of the work ran)
+    from sqlalchemy import text
+
+    assert table_counts(engine) == {"users": 1, "audit_events": 1, "outbox": 1}
+    with transaction(engine) as connection:
+        assert connection.scalar(text("SELECT pg_backend_pid()")) != dead_pid
+        assert connection.scalar(select(users.c.email).where(users.c.id == user_id)) == "after-failover@example.com"

@@ -74,6 +74,32 @@ def test_a_connection_killed_mid_transaction_is_a_clean_503_and_nothing_half_wri
     figures.record("fault: backend killed mid-transaction", answer=503, half_written=0, retry=200)
 
 
+def test_the_first_requests_after_the_proxy_dropped_every_connection_are_answered(
+    people: People, figures: Figures
+) -> None:
+    # Given warm functions, each holding a pooled connection (the authorizer's, the PR function's)
+    requester = people.browser("requester", REQUESTER)
+    assert people.http.get("/api/v1/prs", headers=requester.headers).status_code == 200
+
+    # When every one of their connections is dropped while idle, as an RDS Proxy failover or its
+    # idle client timeout does
+    with people.database() as connection:
+        dropped = connection.execute(
+            "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        ).fetchone()
+    assert dropped is not None and dropped[0] > 0
+
+    # Then the next reads are answered at once (authorizer and route each reconnect once), no 503
+    answers = [people.http.get("/api/v1/prs", headers=requester.headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 200], answers
+
+    # And so are writes: a sign-in (a session and its audit event) on the auth function's dropped
+    # connection finds it dead at BEGIN, before any of the work ran, and runs on a new one
+    people.browser("writer", REQUESTER)
+    figures.record("fault: proxy dropped idle connections", dropped=dropped[0], reads=answers, write=200, errors=0)
+
+
 @pytest.mark.disruptive
 def test_the_stack_recovers_from_a_database_restart_by_itself(people: People, figures: Figures) -> None:
     # Given a stack whose functions hold warm connections

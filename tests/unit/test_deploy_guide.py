@@ -55,5 +55,34 @@ def test_the_sam_commands_name_real_environments_and_functions() -> None:
 
 def test_the_make_targets_mentioned_exist() -> None:
     targets = set(re.findall(r"^([a-z-]+):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE))
+    mentioned = set(re.findall(r"`make ([a-z-]+)[` ]", GUIDE)) | {argv[0] for argv in _commands("make")}
 
-    assert set(re.findall(r"`make ([a-z-]+)`", GUIDE)) <= targets
+    assert {"deploy", "destroy", "template-check"} <= mentioned <= targets
+
+
+def test_the_guide_walks_from_an_empty_account_with_make_deploy_and_back_with_make_destroy() -> None:
+    assert ["deploy", "ENV=dev"] in _commands("make")
+    assert ["destroy", "ENV=dev"] in _commands("make")
+
+
+def test_every_environment_setting_is_described() -> None:
+    table = GUIDE.split("## 1. From an empty account", 1)[1].split("\n## ", 1)[0]
+    first_cells = re.findall(r"^\| (`[^|]+) \|", table, flags=re.MULTILINE)
+    described = {name for cell in first_cells for name in re.findall(r"`(\w+)`", cell)}
+    settings = set(tomllib.loads((ROOT / "infra" / "dev.example.toml").read_text()))
+
+    assert settings <= described
+
+
+@pytest.mark.parametrize(
+    "argv", [argv for argv in _commands("aws") if argv[:2] == ["cloudformation", "deploy"]], ids=" ".join
+)
+def test_each_stack_deployed_by_hand_gets_only_its_templates_parameters(argv: list[str]) -> None:
+    from samtranslator.yaml_helper import yaml_parse
+
+    template = yaml_parse((ROOT / argv[argv.index("--template-file") + 1]).read_text())
+    overrides = argv[argv.index("--parameter-overrides") + 1 :]
+    given = {override.split("=", 1)[0] for override in overrides}
+
+    assert given <= set(template["Parameters"])
+    assert {name for name, parameter in template["Parameters"].items() if "Default" not in parameter} <= given

@@ -225,10 +225,11 @@ def test_the_real_template_reads_and_every_function_environment_resolves() -> No
         )
         assert any((place / spec.module.replace(".", "/")).with_suffix(".py").is_file() for place in places), spec.name
         function_environment(spec, resolver, ENDPOINTS)
-    sync = function_environment(app.functions["SyncWebSocketFunction"], resolver, ENDPOINTS)
+    # The broadcaster is the one function that posts to @connections
+    sync = function_environment(app.functions["BroadcasterFunction"], resolver, ENDPOINTS)
     assert sync["PAYREQ_WEBSOCKET_MANAGEMENT_URL"] == ENDPOINTS.gateway_url
     declared = resolver.resolve(
-        app.functions["SyncWebSocketFunction"].environment["PAYREQ_WEBSOCKET_MANAGEMENT_URL"], "t"
+        app.functions["BroadcasterFunction"].environment["PAYREQ_WEBSOCKET_MANAGEMENT_URL"], "t"
     )
     assert declared == "https://websocketapi.execute-api.us-east-1.amazonaws.com/local"
     assert "PAYREQ_WEBSOCKET_MANAGEMENT_URL" not in function_environment(

@@ -3,7 +3,9 @@
 Invoked by the sync queue right after a flow commits a change (SQS messages only say "look";
 the rows themselves are claimed from the outbox, so a batch of triggers costs one pass) and by a
 schedule every minute, the sweep: anything a lost trigger left undelivered goes out then, and
-connections past API Gateway's 2-hour limit are deleted. See `payreq.broadcast`.
+connections past API Gateway's 2-hour limit are deleted. Posts that fail are retried by a later
+pass, not by SQS: the handler returns normally, and `SyncMessagesFailed` / `SyncEventsAbandoned`
+say what went wrong. See `payreq.broadcast`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="SyncMessagesSent", unit=MetricUnit.Count, value=outcome.sent)
     metrics.add_metric(name="SyncConnectionsGone", unit=MetricUnit.Count, value=outcome.gone)
     metrics.add_metric(name="SyncMessagesFailed", unit=MetricUnit.Count, value=outcome.failed)
+    metrics.add_metric(name="SyncEventsAbandoned", unit=MetricUnit.Count, value=outcome.abandoned)
     summary = {
         "trigger": "schedule" if scheduled else "queue",
         "events": outcome.events,
@@ -53,6 +56,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "gone": outcome.gone,
         "failed": outcome.failed,
         "throttled": outcome.throttled,
+        "retrying": outcome.retrying,
+        "abandoned": outcome.abandoned,
         "expiredConnections": expired,
         "ms": elapsed_ms,
     }

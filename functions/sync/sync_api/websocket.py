@@ -33,6 +33,7 @@ from payreq.auth.live_connections import credential_key
 from payreq.context import RequestContext
 from payreq.db import get_engine, transaction
 from payreq.denials import Denial, record_denial_now
+from payreq.edge import viewer_address
 from payreq.observability import instrument, logger
 from payreq.settings import auth_settings
 from sync_api import connections
@@ -62,7 +63,7 @@ def _context(event: Mapping[str, Any], user_id: uuid.UUID | None = None) -> Requ
     return RequestContext(
         request_id=str(request.get("requestId", "")),
         user_id=user_id,
-        source_ip=identity.get("sourceIp"),
+        source_ip=viewer_address(identity.get("sourceIp"), event.get("headers")),
         user_agent=identity.get("userAgent"),
     )
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from botocore.config import Config
 
 
 @cache
@@ -11,10 +15,44 @@ def client(service_name: str, endpoint_url: str | None = None) -> Any:
     # boto3 is imported here, not at module level: it costs ~100 ms of cold start that a handler
     # whose request never reaches AWS should not pay.
     import boto3
+
+    config = client_config(service_name, custom_endpoint=bool(endpoint_url or _endpoint_from_environment(service_name)))
+    return boto3.client(service_name, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+
+
+def client_config(service_name: str, *, custom_endpoint: bool = False) -> Config:
+    """Retries and timeouts for every client; for S3, how presigned URLs are signed and addressed.
+
+    Browsers use S3's presigned URLs directly, so they must work in every region: SigV4 (SigV2 is
+    deprecated, and refused by regions opened since 2014), on the bucket's *regional* virtual-hosted
+    host. botocore's defaults put them on the global `<bucket>.s3.amazonaws.com`, which a bucket
+    younger than a day answers with a 307 to its region: a redirect a browser's CORS upload cannot
+    follow. A custom endpoint (moto, locally) keeps path-style addressing: `<bucket>.localhost` does
+    not resolve everywhere.
+    """
     from botocore.config import Config
 
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-    return boto3.client(service_name, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+    common: dict[str, Any] = {
+        "retries": {"mode": "standard", "max_attempts": 3},
+        "connect_timeout": 2,
+        "read_timeout": 5,
+    }
+    if service_name != "s3":
+        return Config(**common)
+    return Config(
+        **common,
+        signature_version="s3v4",
+        s3={
+            "addressing_style": "path" if custom_endpoint else "virtual",
+            "us_east_1_regional_endpoint": "regional",
+        },
+    )
+
+
+def _endpoint_from_environment(service_name: str) -> str | None:
+    """The endpoint boto3 itself would take from the environment (`AWS_ENDPOINT_URL_<SERVICE>`)."""
+    variable = f"AWS_ENDPOINT_URL_{service_name.upper().replace('-', '_')}"
+    return os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
 
 
 def reset() -> None:

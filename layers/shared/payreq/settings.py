@@ -19,9 +19,11 @@ DEPLOYED_STAGES: frozenset[str] = frozenset({"dev", "prod"})
 
 
 class AppSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="PAYREQ_", frozen=True, extra="ignore", env_ignore_empty=True)
 
     stage: Stage = "local"
+    # SHA-256 (hex) of the secret CloudFront sends as X-Payreq-Edge (payreq/http/viewer.py).
+    edge_secret_sha256: str | None = None
 
 
 class DatabaseSettings(BaseSettings):
@@ -53,6 +55,17 @@ class DatabaseSettings(BaseSettings):
     # connection stays usable; within the function's own timeout.
     read_timeout_seconds: float = Field(default=12.0, gt=0)
     region: str | None = Field(default=None, validation_alias="AWS_REGION")
+
+
+class RoleSettings(BaseSettings):
+    """The roles the migration function creates (`payreq.db.roles`): on when the app role's secret is named."""
+
+    model_config = SettingsConfigDict(env_prefix="DB_", frozen=True, extra="ignore", env_ignore_empty=True)
+
+    app_role: str = "payreq_app"
+    app_role_secret_arn: str | None = None
+    read_role: str = "payreq_read"
+    read_role_secret_arn: str | None = None
 
 
 def _words(value: object) -> object:
@@ -91,6 +104,9 @@ class AuthSettings(BaseSettings):
 
     google_client_id: str | None = None
     google_client_secret: SecretStr | None = None
+    # Deployed, the secret stays in Secrets Manager: the environment holds its ARN, and
+    # `auth_settings()` reads it once per container (locally and in tests the value itself is set).
+    google_client_secret_arn: str | None = None
     google_allowed_domains: Words = Field(default_factory=list)
     google_issuer: str = "https://accounts.google.com"
     google_authorization_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -162,8 +178,19 @@ def database_settings() -> DatabaseSettings:
 
 
 @cache
+def role_settings() -> RoleSettings:
+    return RoleSettings()
+
+
+@cache
 def auth_settings() -> AuthSettings:
-    return AuthSettings()
+    settings = AuthSettings()
+    if settings.google_client_secret is None and settings.google_client_secret_arn:
+        from aws_lambda_powertools.utilities import parameters
+
+        value = parameters.get_secret(settings.google_client_secret_arn, max_age=0)
+        settings = settings.model_copy(update={"google_client_secret": SecretStr(str(value).strip())})
+    return settings
 
 
 @cache
@@ -174,6 +201,7 @@ def sync_settings() -> SyncSettings:
 def reset() -> None:
     """Forget cached settings so the next call reads the environment again (tests)."""
     sync_settings.cache_clear()
+    role_settings.cache_clear()
     app_settings.cache_clear()
     database_settings.cache_clear()
     auth_settings.cache_clear()

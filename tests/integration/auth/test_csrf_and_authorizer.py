@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from auth_api import authorizer
+from payreq.db.engine import engine_from_url
 from payreq.db.schema import audit_events
 from payreq_local.template import load_template
 from support.events import load_event
@@ -104,3 +105,36 @@ def test_a_session_revoked_by_another_container_is_refused_on_the_next_request(
     # Then this warm container refuses it on the very next request
     after = browser.get("/api/v1/me")
     assert (after.status, after.error_code) == (401, "unauthenticated")
+
+
+def test_a_warm_authorizer_whose_connection_died_still_authenticates(
+    signed_in: Callable[..., ApiClient], database_url: str
+) -> None:
+    # Given a warm authorizer (its pooled connection open), and a second browser it has not seen
+    def request_of(browser: ApiClient) -> dict[str, object]:
+        cookies = [f"{name}={value}" for name, value in browser.cookies.items()]
+        return load_event("authorizer_request") | {"headers": {}, "cookies": cookies}
+
+    first, second = signed_in("ops@example.com", ("pr.read",)), signed_in("rita@example.com", ("pr.read",))
+    assert authorizer.lambda_handler(request_of(first), FakeLambdaContext())["context"]["authMethod"] == "session"
+
+    # When the proxy drops that connection (a failover, an idle timeout) before the next request
+    killer = engine_from_url(database_url)
+    try:
+        with killer.connect() as connection:
+            pids = connection.scalars(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+                )
+            ).all()
+            assert pids
+            for pid in pids:
+                connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    finally:
+        killer.dispose()
+    answer = authorizer.lambda_handler(request_of(second), FakeLambdaContext())
+
+    # Then the request is authenticated on a fresh connection, not failed
+    assert answer["isAuthorized"] is True
+    assert answer["context"]["authMethod"] == "session"

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from support.api_client import ApiClient, ApiResponse
 
-BUCKET = "payreq-test-attachments-123456789012-us-east-1"
+BUCKET = "payreq-test-attachmentsbucket-1kq3mz8e0b7x"
 CLERK = ("invoice.read", "invoice.write")
 VERIFIER = (*CLERK, "invoice.verify")
 

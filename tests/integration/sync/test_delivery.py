@@ -8,11 +8,12 @@ from urllib.parse import quote
 
 import pytest
 from moto.core.exceptions import JsonRESTError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from integration.sync.conftest import SCHEDULED, Crew, Sockets
+from payreq import broadcast
 from payreq.db import transaction
-from payreq.db.schema import outbox, user_permissions, ws_connections
+from payreq.db.schema import outbox, sync_topics, user_permissions, ws_connections
 from payreq.outbox import publish_change
 from support.team import decide, raise_request, submitted
 
@@ -216,3 +217,117 @@ def test_one_connection_hears_a_requests_changes_in_the_order_they_were_made(
     # Then this connection heard them one after another, as they happened
     heard = [(message["version"], message["seq"]["prs"]) for message in sockets.changes(listener)]
     assert heard == [(1, 1), (2, 2), (3, 3), (4, 4)]
+
+
+class Forbidden(JsonRESTError):
+    code = 403
+
+
+def test_a_403_from_connections_is_a_failure_retried_later_not_a_delivery(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+) -> None:
+    # Given two subscribers, and API Gateway refusing posts to one of them with 403 (as a private-DNS
+    # execute-api endpoint in the VPC, or a missing ManageConnections permission, would)
+    heard = sockets.subscribed(team.requester.browser, "prs")
+    refused = sockets.subscribed(team.alice.browser, "prs")
+    real_post, refusing = management.post_to_connection, [True]
+
+    def post(data: bytes, connection_id: str) -> None:
+        if refusing[0] and connection_id == quote(refused, safe=""):
+            raise Forbidden("ForbiddenException", "Forbidden")
+        real_post(data=data, connection_id=connection_id)
+
+    management.post_to_connection = post
+    raise_request(team.requester, flow(team))
+
+    # When the broadcaster runs
+    first = broadcast_now()
+
+    # Then the refused post counts as failed, the row stays undelivered with a retry due, and the
+    # connection is kept (a 403 says nothing about the connection)
+    assert (first["sent"], first["failed"], first["retrying"], first["gone"]) == (1, 1, 1, 0)
+    assert sockets.changes(refused) == []
+    with engine.connect() as connection:
+        row = connection.execute(select(outbox.c.dispatched_at, outbox.c.claimed_until, outbox.c.attempts)).one()
+        assert row.dispatched_at is None and row.claimed_until is not None and row.attempts == 1
+        assert refused in set(connection.scalars(select(ws_connections.c.connection_id)))
+
+    # And a pass before the retry is due leaves it alone
+    assert broadcast_now(SCHEDULED)["events"] == 0
+
+    # When API Gateway accepts posts again and the retry is due, the sweep delivers it
+    refusing[0] = False
+    with transaction(engine) as connection:
+        connection.execute(update(outbox).values(claimed_until=func.now()))
+    second = broadcast_now(SCHEDULED)
+
+    # Then the refused connection hears the change, with the same event id and seq as the other one
+    # did (which hears it again: at-least-once, and eventId lets it drop the duplicate)
+    assert (second["events"], second["sent"], second["failed"]) == (1, 2, 0)
+    (late,) = sockets.changes(refused)
+    early = sockets.changes(heard)
+    assert [message["eventId"] for message in early] == [late["eventId"]] * 2
+    assert late["seq"] == early[0]["seq"] == {"prs": 1}
+    with engine.connect() as connection:
+        assert connection.scalar(select(outbox.c.dispatched_at)) is not None
+
+
+def test_a_row_whose_posts_keep_failing_is_given_up_after_the_last_attempt(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+) -> None:
+    # Given a subscriber API Gateway always refuses
+    sockets.subscribed(team.requester.browser, "prs")
+
+    def post(data: bytes, connection_id: str) -> None:
+        raise Forbidden("ForbiddenException", "Forbidden")
+
+    management.post_to_connection = post
+    raise_request(team.requester, flow(team))
+
+    # When every retry comes due and fails
+    outcomes = []
+    for _ in range(broadcast.MAX_ATTEMPTS):
+        outcomes.append(broadcast_now(SCHEDULED))
+        with transaction(engine) as connection:
+            connection.execute(update(outbox).values(claimed_until=func.now()))
+
+    # Then it was tried MAX_ATTEMPTS times, and then marked done so it stops costing passes
+    assert [outcome["failed"] for outcome in outcomes] == [1] * broadcast.MAX_ATTEMPTS
+    assert [outcome["abandoned"] for outcome in outcomes] == [0] * (broadcast.MAX_ATTEMPTS - 1) + [1]
+    assert broadcast_now(SCHEDULED)["events"] == 0
+
+
+def test_no_database_lock_or_transaction_is_held_while_posting(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+) -> None:
+    # Given a subscriber, and a post that looks at the database while API Gateway "is slow"
+    sockets.subscribed(team.requester.browser, "prs")
+    raise_request(team.requester, flow(team))
+    real_post, seen = management.post_to_connection, []
+
+    def post(data: bytes, connection_id: str) -> None:
+        with engine.connect() as connection:
+            connection.execute(text("SET LOCAL lock_timeout = '100ms'"))
+            # the outbox row and the topic counter can be locked by someone else right now...
+            connection.execute(select(outbox.c.id).with_for_update(nowait=True)).all()
+            connection.execute(select(sync_topics.c.seq).with_for_update(nowait=True)).all()
+            # ...and no session of this database is inside a transaction but ours
+            seen.append(
+                connection.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND pid <> pg_backend_pid() AND state LIKE 'idle in transaction%'"
+                    )
+                )
+            )
+            connection.rollback()
+        real_post(data=data, connection_id=connection_id)
+
+    management.post_to_connection = post
+
+    # When the broadcaster posts
+    result = broadcast_now()
+
+    # Then it delivered while holding nothing
+    assert result["sent"] == 1
+    assert seen == [0]

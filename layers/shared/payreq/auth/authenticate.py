@@ -32,9 +32,10 @@ from payreq.auth.principal import UNAVAILABLE, AuthFailure, Principal
 from payreq.auth.sessions import cookie_value, session_principal
 from payreq.auth.users import permissions_of
 from payreq.context import RequestContext
-from payreq.db import read_connection
+from payreq.db import read_connection, repeat_if_connection_lost
 from payreq.db.schema import users
 from payreq.denials import Denial, record_denial_now
+from payreq.edge import viewer_address
 from payreq.observability import logger
 
 if TYPE_CHECKING:
@@ -105,6 +106,11 @@ class Authenticator:
     def check(self, kind: str, secret: str, context: RequestContext | None = None) -> Principal | AuthFailure:
         """The credential's principal as the database says now, or why there is none. `context` is the
         request's, for the security event of a JWT identity linked on its first use."""
+        # Every request passes here first: a warm authorizer whose pooled connection died (a proxy
+        # failover, an idle disconnect) checks again on a fresh one rather than failing the request.
+        return repeat_if_connection_lost(lambda: self._check_once(kind, secret, context))
+
+    def _check_once(self, kind: str, secret: str, context: RequestContext | None) -> Principal | AuthFailure:
         now = self.clock()
         if kind == "bearer" and not secret.startswith(API_TOKEN_PREFIX):
             if not self.settings.oidc_issuer:
@@ -210,6 +216,6 @@ def _request_context(event: Mapping[str, Any]) -> RequestContext:
     http = context.get("http") or {}
     return RequestContext(
         request_id=str(context.get("requestId", "")),
-        source_ip=http.get("sourceIp"),
+        source_ip=viewer_address(http.get("sourceIp"), event.get("headers")),
         user_agent=http.get("userAgent"),
     )

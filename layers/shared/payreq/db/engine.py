@@ -6,7 +6,12 @@ Things that matter behind RDS Proxy and in Lambda, and why they are done this wa
   timeouts belong to the database role (`ALTER ROLE ... SET statement_timeout`);
 - TLS verifies the server: pg8000's default context does not, and is rebuilt on every connect;
 - TCP_NODELAY, which pg8000 does not set: without it a TLS handshake waits on Nagle (~58 ms vs ~11 ms);
-- credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work.
+- credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work;
+- a read whose pooled connection turns out dead (a proxy failover, an idle disconnect) is run once
+  more on a fresh connection (`reconnect_once`), so a warm container's first request after one is
+  not a 503. Only reads: they run in autocommit, so nothing was half done. A unit of work finds a
+  dead connection at its BEGIN instead (`payreq.db.transaction`); one that loses its connection
+  half-way fails, and the client retries it whole.
 """
 
 from __future__ import annotations
@@ -26,9 +31,11 @@ from payreq.settings import DatabaseSettings, database_settings
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Engine, ExceptionContext, ExecutionContext
 
 PG8000, PSYCOPG = "postgresql+pg8000", "postgresql+psycopg"
+# Execution option `read_connection` sets: this connection's statements may be run again on a new one.
+RECONNECT_ONCE = "payreq_reconnect_once"
 
 
 def database_url(settings: DatabaseSettings) -> tuple[URL, dict[str, Any]]:
@@ -138,8 +145,8 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         pool_size=pool_size or settings.pool_size,
         max_overflow=0,
         pool_recycle=settings.pool_recycle_seconds,
-        # A pre-ping would add a round trip to every request. A dead connection is invalidated on
-        # first use instead: that request answers 503 and the next one connects afresh.
+        # A pre-ping would add a round trip to every request. A dead connection is found on first
+        # use instead: reads run again on a new one (reconnect_once), units of work notice at BEGIN.
         pool_pre_ping=False,
         # A failing statement's error (and so every log line that prints it) names the statement but
         # not its values: those are card digits, session fingerprints, people's text.
@@ -159,6 +166,7 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
         return _tcp_connection(cparams, settings.connect_timeout_seconds)
 
     if url.drivername == PG8000:
+        reconnect_once(engine)
 
         @event.listens_for(engine, "connect")
         def _read_timeout(dbapi_connection: Any, connection_record: Any) -> None:
@@ -168,6 +176,72 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
             dbapi_connection._usock.settimeout(settings.read_timeout_seconds)
 
     return engine
+
+
+def connection_lost(dialect: Any, error: Exception, dbapi_connection: Any, cursor: Any) -> bool:
+    """Whether `error` means the connection is gone: pg8000's own network errors, or the server's
+    last words before it closed the connection (SQLSTATE 57P01-57P03: terminated by an administrator
+    or a failover, crashed, not accepting connections), which pg8000 reports as a plain DatabaseError."""
+    if dialect.is_disconnect(error, dbapi_connection, cursor):
+        return True
+    details = error.args[0] if error.args else None
+    return isinstance(details, dict) and str(details.get("C", "")).startswith("57P0")
+
+
+def reconnect_once(engine: Engine) -> None:
+    """Run a statement once more on a new connection when the connection itself failed under it, on
+    connections that opt in with the `RECONNECT_ONCE` execution option (`read_connection` does).
+
+    SQLAlchemy's recipe for transparent reconnects, which it holds safe only in DBAPI autocommit:
+    every statement there is its own transaction, so one that died with its connection did nothing.
+    Never for `executemany` (part of it may have run). A second failure is the caller's: the
+    database is really away, and the error handler answers 503.
+    """
+
+    def run(
+        execute: Callable[..., None], cursor: Any, statement: str, parameters: Any, context: ExecutionContext
+    ) -> bool | None:
+        if not context.execution_options.get(RECONNECT_ONCE):
+            return None  # the dialect executes it as usual
+        connection = context.root_connection
+        try:
+            execute(cursor, statement, parameters, context)
+        except context.dialect.loaded_dbapi.Error as error:
+            if not connection_lost(context.dialect, error, connection.connection.dbapi_connection, cursor):
+                raise
+            from payreq.observability import logger
+
+            logger.warning("database connection lost under a read: reconnecting once", extra={"error": str(error)})
+            connection.invalidate()
+            connection.rollback()
+            fresh = connection.connection.dbapi_connection  # a new connection from the pool
+            fresh.autocommit = True  # type: ignore[union-attr]
+            context.cursor = cursor = connection.connection.cursor()
+            execute(cursor, statement, parameters, context)
+        return True
+
+    @event.listens_for(engine, "handle_error")
+    def _treat_shutdown_as_disconnect(context: ExceptionContext) -> None:
+        # So SQLAlchemy invalidates the connection (the error handler's 503) instead of pooling it.
+        error = context.original_exception
+        if not context.is_disconnect and isinstance(error, pg8000.DatabaseError):
+            context.is_disconnect = connection_lost(context.dialect, error, None, None)
+
+    @event.listens_for(engine, "do_execute")
+    def _do_execute(cursor: Any, statement: str, parameters: Any, context: ExecutionContext) -> bool | None:
+        return run(context.dialect.do_execute, cursor, statement, parameters, context)
+
+    @event.listens_for(engine, "do_execute_no_params")
+    def _do_execute_no_params(cursor: Any, statement: str, context: ExecutionContext) -> bool | None:
+        return run(
+            lambda cursor, statement, _parameters, context: context.dialect.do_execute_no_params(
+                cursor, statement, context
+            ),
+            cursor,
+            statement,
+            None,
+            context,
+        )
 
 
 def _tcp_connection(cparams: dict[str, Any], timeout: float) -> Any:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -463,6 +464,12 @@ outbox = Table(
     # broadcaster when it first delivers the row, so a redelivery repeats the same numbers.
     Column("topic_seqs", ARRAY(BigInteger)),
     Column("dispatched_at", TIMESTAMP(timezone=True)),
+    # The broadcaster's claim: posts go out after the claim commits, so no transaction is held
+    # across them; a pass that dies mid-way leaves rows claimed until then, and the next pass after
+    # that delivers them again. Rows whose posts failed are claimed until their retry is due.
+    Column("claimed_until", TIMESTAMP(timezone=True)),
+    # Passes that claimed the row; after `payreq.broadcast.MAX_ATTEMPTS` failing ones it is given up.
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
     CheckConstraint("op IN ('created', 'updated', 'deleted')", name="op_known"),
     Index("ix_outbox_undispatched", "id", postgresql_where=text("dispatched_at IS NULL")),
 )

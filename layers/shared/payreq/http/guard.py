@@ -19,6 +19,7 @@ from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
 from payreq.db.transaction import read_connection
 from payreq.denials import Denial, record_denial_now
+from payreq.edge import viewer_address
 from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
 from payreq.settings import auth_settings
 
@@ -73,7 +74,7 @@ def context_from_event(app: HttpScope) -> RequestContext:
         user_id=user_id,
         permissions=frozenset(str(claims.get("permissions", "")).split()) if user_id else frozenset(),
         auth_method=cast("AuthMethod", method) if method in _AUTH_METHODS else None,
-        source_ip=http.source_ip,
+        source_ip=viewer_address(http.source_ip, event.headers),
         user_agent=http.user_agent,
         auth_error=claims.get("authError"),
         credential_id=claims.get("credentialId") if user_id else None,
