@@ -385,3 +385,54 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "not a PDF": not_a_pdf,
     "zero bytes": zero_bytes,
 }
+
+
+# --- files made to look like something they are not ----------------------------------------------
+
+
+def line_of_numbers(count: int = 1200) -> bytes:
+    """One long line of numbers (about 2.5 KB compressed): once quadratic in field extraction."""
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=4)
+    pdf.add_page()
+    pdf.set_xy(0, 10)
+    text = " ".join(f"{n % 97},{n % 89:02d}" for n in range(count))
+    pdf.cell(0, 3, text)
+    return bytes(pdf.output())
+
+
+def _scan_image() -> bytes:
+    import struct
+
+    # A tiny grey PNG drawn over the whole page, as a phone scanner app produces (without the detail).
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + b"\xc8" * 64 for _ in range(64))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_only() -> bytes:
+    import io
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(io.BytesIO(_scan_image()), x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())
+
+
+def stamp_over_image() -> bytes:
+    import io
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(io.BytesIO(_scan_image()), x=0, y=0, w=210, h=297)
+    pdf.set_font("Helvetica", size=7)
+    pdf.set_xy(10, 285)
+    pdf.cell(0, 4, "Scanned with DocScan Pro 3.2 - 2026-03-05 14:02")
+    return bytes(pdf.output())

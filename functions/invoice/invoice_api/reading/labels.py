@@ -1,0 +1,102 @@
+"""Where the document's labels are, and the text each one introduces (to its right or below it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from invoice_api.reading import vocabulary
+from invoice_api.reading.layout import below
+
+if TYPE_CHECKING:
+    from invoice_api.reading.layout import Cell, Line
+
+_SEPARATORS = " :#.-–—/\t()"
+
+
+@dataclass(frozen=True)
+class Labelled:
+    kind: str
+    strong: bool
+    languages: frozenset[str]
+    line: int  # index into the document's lines
+    cell: int
+    at_start: bool  # the label opens its cell (not inside a sentence)
+    # (text after the label on its line, line index of it, "right" | "below")
+    value: str
+    value_line: int
+    placement: str
+    # The cell under the label, for a row of labels with their values beneath ("" when none).
+    under: str = ""
+    under_line: int = -1
+
+
+def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
+    """Every label of a field in the document, with the text it introduces."""
+    matcher = vocabulary.labels()
+    found: list[Labelled] = []
+    for index, line in enumerate(lines):
+        if index in skip:
+            continue
+        for number, cell in enumerate(line.cells):
+            folded = cell.folded
+            hits = matcher.hits(folded)
+            for position, hit in enumerate(hits):
+                if hit.term.kind == "ignore":
+                    continue
+                end = hits[position + 1].start if position + 1 < len(hits) else len(folded)
+                rest = cell.text[hit.end : end].strip(_SEPARATORS)
+                at_start = not folded[: hit.start].strip(_SEPARATORS)
+                value, value_line, placement = _value(lines, index, number, rest, end == len(folded))
+                under, under_line = "", -1
+                if placement == "right" and at_start and end == len(folded):
+                    beneath = below(lines, index, cell, reach=1)
+                    if beneath is not None and not is_label(beneath[1]):
+                        under, under_line = beneath[1].text, beneath[0]
+                found.append(
+                    Labelled(
+                        hit.term.kind,
+                        hit.term.strength == "strong",
+                        hit.term.languages,
+                        index,
+                        number,
+                        at_start,
+                        value,
+                        value_line,
+                        placement,
+                        under,
+                        under_line,
+                    )
+                )
+    return found
+
+
+def _value(lines: list[Line], index: int, number: int, rest: str, last_in_cell: bool) -> tuple[str, int, str]:
+    """The rest of the cell, else the following cells (to the next label), else the cell below."""
+    line = lines[index]
+    if rest:
+        following = _following(line, number) if last_in_cell else ""
+        return f"{rest} {following}".strip(), index, "right"
+    if last_in_cell:
+        following = _following(line, number)
+        if following:
+            return following, index, "right"
+    found = below(lines, index, line.cells[number])
+    if found is not None and not is_label(found[1]):
+        return found[1].text, found[0], "below"
+    return "", index, "none"
+
+
+def _following(line: Line, number: int) -> str:
+    parts = []
+    for cell in line.cells[number + 1 :]:
+        if is_label(cell):
+            break
+        parts.append(cell.text)
+    return " ".join(parts)
+
+
+def is_label(cell: Cell) -> bool:
+    """The cell starts with a label of any kind (so it is not the value of the label before it)."""
+    hits = vocabulary.labels().hits(cell.folded)
+    return bool(hits) and not cell.folded[: hits[0].start].strip(_SEPARATORS)

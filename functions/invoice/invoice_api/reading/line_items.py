@@ -1,0 +1,225 @@
+"""The item table: its header row names the columns (in any of the seven languages), and each row
+below is read column by column, so a unit column, a tax-rate column or numbers inside a
+description ("Cable 1,5 m") do not shift the figures. Rows with text only continue the description
+above them (wrapped lines); the table goes on across pages, with or without a repeated header, and
+ends at the first totals label.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from invoice_api.reading import vocabulary
+from invoice_api.reading.numbers import amount_in, numbers_in, percentage_in
+from invoice_api.reading.records import Item
+
+if TYPE_CHECKING:
+    from invoice_api.reading.layout import Cell, Line
+
+NUMERIC = ("quantity", "unit_price", "tax_rate", "amount")
+ENDS_TABLE = ("subtotal", "total", "tax")
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Column:
+    kind: str  # description, quantity, unit, unit_price, tax_rate, amount, or other
+    x0: float
+    x1: float
+
+    def distance(self, cell: Cell) -> float:
+        # Left-, right- or centre-aligned: whichever edge lines up best.
+        return min(abs(cell.x0 - self.x0), abs(cell.x1 - self.x1), abs(cell.centre - (self.x0 + self.x1) / 2))
+
+
+@dataclass
+class Table:
+    header_lines: set[int] = field(default_factory=set)
+    lines: set[int] = field(default_factory=set)  # every line read as part of the table
+    items: list[Item] = field(default_factory=list)
+    end: int | None = None  # index of the line that ended it (a totals label)
+    first: int | None = None  # index of the first header
+
+
+def header_columns(line: Line) -> list[Column] | None:
+    """The columns a header row names, or None when the row is not an item-table header."""
+    matcher = vocabulary.columns()
+    columns = []
+    for cell in line.cells:
+        term = matcher.whole(cell.folded)
+        if term is not None:
+            columns.append(Column(term.kind, cell.x0, cell.x1))
+        else:
+            columns.extend(_split(cell))
+    kinds = [column.kind for column in columns]
+    if "description" not in kinds or "amount" not in kinds:
+        return None
+    if sum(kind in NUMERIC for kind in kinds) < 2 and kinds.count("other") > 1:
+        return None
+    return columns
+
+
+def _split(cell: Cell) -> list[Column]:
+    """Headers of neighbouring columns printed close together read as one cell ("Qty Unit price"):
+    when the cell is nothing but column names, each name is a column where its letters are."""
+    folded = cell.folded
+    hits = vocabulary.columns().hits(folded)
+    covered = "".join(folded[hit.start : hit.end] for hit in hits)
+    if len(hits) < 2 or len(covered.replace(" ", "")) != len(folded.replace(" ", "")):
+        return [Column("other", cell.x0, cell.x1)]
+    width = (cell.x1 - cell.x0) / max(len(folded), 1)
+    return [Column(hit.term.kind, cell.x0 + hit.start * width, cell.x0 + hit.end * width) for hit in hits]
+
+
+def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
+    """`ends[i]` says line i opens with a subtotal, tax or total label (where the table stops)."""
+    table = Table()
+    columns: list[Column] | None = None
+    previous: int | None = None  # index of the last row that made an item or continued one
+    pending: list[str] = []  # text rows above the first figures of an item
+    paused_on: int | None = None  # the page whose rest (a footer after a gap) is not the table
+    for index, line in enumerate(lines):
+        found = header_columns(line)
+        if found is not None:
+            columns = found
+            table.header_lines.add(index)
+            table.first = index if table.first is None else table.first
+            previous, pending, paused_on = index, [], None
+            continue
+        if columns is None:
+            continue
+        if ends[index]:
+            table.end = index
+            break
+        if paused_on == line.page:
+            continue
+        if vocabulary.carry_over().search(line.cells[0].folded):
+            table.lines.add(index)
+            continue
+        if previous is not None and lines[previous].page == line.page and line.y - lines[previous].y > line.size * 4.5:
+            paused_on = line.page  # a page footer, or notes under the table: until the next page
+            continue
+        row = _row(line, columns, mark)
+        if row is None:
+            continue
+        description, figures = row
+        if not figures:
+            if not _continuation(line, columns):
+                continue
+            if description and previous is not None and table.items and lines[previous].page == line.page:
+                last = table.items[-1]
+                table.items[-1] = _with_description(last, f"{last.description} {description}")
+                table.lines.add(index)
+                previous = index
+            elif description:
+                pending.append(description)
+            continue
+        item = _item(" ".join([*pending, description]).strip(), figures, line, mark)
+        pending = []
+        if item is not None:
+            table.items.append(item)
+            table.lines.add(index)
+            previous = index
+    return table
+
+
+def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, Cell]] | None:
+    """(description, {numeric column kind: cell}) of a table row."""
+    description: list[str] = []
+    figures: dict[str, Cell] = {}
+    numeric = [column for column in columns if column.kind in NUMERIC]
+    text_columns = [column for column in columns if column.kind not in NUMERIC]
+    first_numeric = min((column.x0 for column in numeric), default=float("inf"))
+    start = 0
+    for cell in line.cells:
+        is_number = bool(numbers_in(cell.text, mark)) and _mostly_figures(cell.text)
+        if is_number and cell.centre > first_numeric - 20:
+            choices = [column for column in numeric if column.kind not in figures and column.x0 >= start - 1]
+            if not choices:
+                continue
+            column = min(choices, key=lambda c: c.distance(cell))
+            figures[column.kind] = cell
+            start = column.x0
+        else:
+            home = min(text_columns, key=lambda c: c.distance(cell)) if text_columns else None
+            if home is None or home.kind == "description" or cell.x1 < first_numeric:
+                if home is None or home.kind in ("description", "other") and _is_description(columns, cell):
+                    description.append(cell.text)
+    return " ".join(description).strip(), figures
+
+
+def _continuation(line: Line, columns: list[Column]) -> bool:
+    """A text-only row continues a description when it starts where descriptions start (a centred
+    page footer or a note does not) and is not itself a label ("Page 2 of 3", "IBAN ...")."""
+    described = [column for column in columns if column.kind == "description"]
+    first = line.cells[0]
+    if described and abs(first.x0 - described[0].x0) > first.size * 1.5:
+        return False
+    hits = vocabulary.labels().hits(first.folded)
+    return not (hits and hits[0].start == 0)
+
+
+def _is_description(columns: list[Column], cell: Cell) -> bool:
+    described = [column for column in columns if column.kind == "description"]
+    if not described:
+        return True
+    column = described[0]
+    # Position numbers and article codes sit in their own columns to the left.
+    return cell.x1 > column.x0 - 2
+
+
+def _mostly_figures(text: str) -> bool:
+    letters = sum(char.isalpha() for char in text)
+    return letters <= 4
+
+
+def _item(description: str, figures: dict[str, Cell], line: Line, mark: str) -> Item | None:
+    amount_cell = figures.get("amount")
+    if amount_cell is None or not description:
+        return None
+    amount = amount_in(amount_cell.text, mark)
+    if amount is None:
+        return None
+    quantity_number = numbers_in(figures["quantity"].text, mark) if "quantity" in figures else []
+    quantity = quantity_number[0].value if quantity_number else Decimal(1)
+    unit = amount_in(figures["unit_price"].text, mark) if "unit_price" in figures else None
+    rate = percentage_in(figures["tax_rate"].text, mark) if "tax_rate" in figures else None
+    if rate is None and "tax_rate" in figures:
+        plain = numbers_in(figures["tax_rate"].text, mark)
+        rate = plain[0].value if plain else None
+    unit_price = unit.value if unit is not None else amount.value / quantity if quantity else amount.value
+    if quantity == 0:
+        return None
+    agrees = abs(quantity * unit_price - amount.value) <= CENT * max(1, abs(quantity)) / 2 + CENT / 2
+    gross = rate is not None and abs(quantity * unit_price * (1 + rate / 100) - amount.value) <= CENT * 2
+    if unit is not None and not agrees and not gross:
+        confidence = 0.5
+    elif unit is None:
+        confidence = 0.8  # an amount alone (a discount, a fee, a flat line): nothing to check it by
+    else:
+        confidence = 0.92
+    return Item(
+        description=" ".join(description.split()),
+        quantity=quantity,
+        unit_price=unit_price.quantize(CENT) if unit is None else unit_price,
+        amount=amount.value,
+        page=line.page,
+        line=line.number,
+        confidence=confidence,
+        tax_rate=rate,
+    )
+
+
+def _with_description(item: Item, description: str) -> Item:
+    return Item(
+        description=" ".join(description.split()),
+        quantity=item.quantity,
+        unit_price=item.unit_price,
+        amount=item.amount,
+        page=item.page,
+        line=item.line,
+        confidence=item.confidence,
+        tax_rate=item.tax_rate,
+    )

@@ -1,0 +1,139 @@
+"""The words invoices use, from vocabulary.json, as matchers over case- and accent-folded text.
+
+Every matcher is one compiled alternation, longest label first, so a scan of a line is linear in
+the line and the longest label at a place wins ("total excl. vat" is a subtotal, not a total).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for one, so offsets stay valid in the original."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(char) for char in text)
+
+
+@cache
+def _fold_char(char: str) -> str:
+    lowered = char.lower()[:1] or char
+    base = unicodedata.normalize("NFKD", lowered)[:1]
+    # NBSP, narrow NBSP and the like become a plain space: labels are written with spaces.
+    return " " if base.isspace() else base or lowered
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # the field, party, title or column it names
+    strength: str  # "strong" or "weak" (labels); "" elsewhere
+    languages: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Hit:
+    term: Term
+    start: int
+    end: int
+
+
+class Matcher:
+    def __init__(self, terms: dict[str, Term]) -> None:
+        self.terms = terms
+        alternatives = "|".join(re.escape(label) for label in sorted(terms, key=len, reverse=True))
+        # Not inside a word on either side; a label's own punctuation ("n°", "p.u.") is part of it.
+        self.pattern = re.compile(rf"(?<![\w])(?:{alternatives})(?![\w])")
+
+    def hits(self, folded: str) -> list[Hit]:
+        return [Hit(self.terms[match[0]], match.start(), match.end()) for match in self.pattern.finditer(folded)]
+
+    def whole(self, folded: str) -> Term | None:
+        """The term when the text is that label and nothing else (punctuation aside)."""
+        return self.terms.get(folded.strip(" :#.-–—/\t"))
+
+
+@cache
+def _data() -> dict[str, Any]:
+    with (Path(__file__).parent / "vocabulary.json").open(encoding="utf-8") as file:
+        return json.load(file)  # type: ignore[no-any-return]
+
+
+def _add(terms: dict[str, Term], label: str, kind: str, strength: str, language: str) -> None:
+    key = fold(label)
+    known = terms.get(key)
+    if known is None:
+        terms[key] = Term(kind, strength, frozenset({language}))
+    elif known.kind == kind or (strength == "strong" and known.strength == "weak"):
+        # The same word in several languages; a strong meaning wins over a weak one elsewhere.
+        languages = known.languages | {language} if known.kind == kind else frozenset({language})
+        terms[key] = Term(kind, strength if known.kind != kind else min(known.strength, strength), languages)
+
+
+@cache
+def labels() -> Matcher:
+    terms: dict[str, Term] = {}
+    for strength in ("strong", "weak"):
+        for kind, strengths in _data()["labels"].items():
+            for language, words in strengths.get(strength, {}).items():
+                for word in words:
+                    _add(terms, word, kind, strength, language)
+    return Matcher(terms)
+
+
+def _grouped(section: str) -> Matcher:
+    terms: dict[str, Term] = {}
+    for kind, by_language in _data()[section].items():
+        for language, words in by_language.items():
+            for word in words:
+                _add(terms, word, kind, "", language)
+    return Matcher(terms)
+
+
+@cache
+def parties() -> Matcher:
+    return _grouped("parties")
+
+
+@cache
+def titles() -> Matcher:
+    return _grouped("titles")
+
+
+@cache
+def columns() -> Matcher:
+    return _grouped("columns")
+
+
+@cache
+def carry_over() -> re.Pattern[str]:
+    words = sorted((fold(word) for word in _data()["carry_over"]), key=len, reverse=True)
+    return re.compile(rf"(?<!\w)(?:{'|'.join(map(re.escape, words))})(?!\w)")
+
+
+@cache
+def legal_forms() -> re.Pattern[str]:
+    words = sorted((fold(word) for word in _data()["legal_forms"]), key=len, reverse=True)
+    return re.compile(rf"(?<![\w.])(?:{'|'.join(map(re.escape, words))})(?![\w])")
+
+
+@cache
+def months() -> dict[str, tuple[int, frozenset[str]]]:
+    """Folded month name or abbreviation -> (month number, the languages that write it so)."""
+    found: dict[str, tuple[int, set[str]]] = {}
+    for language, names in _data()["months"].items():
+        for number, spellings in enumerate(names, start=1):
+            for spelling in spellings:
+                key = fold(spelling)
+                month, languages = found.setdefault(key, (number, set()))
+                if month == number:
+                    languages.add(language)
+    return {key: (month, frozenset(languages)) for key, (month, languages) in found.items()}
