@@ -15,13 +15,14 @@ import json
 import random
 import shutil
 from pathlib import Path
+from typing import Any
 
 from parser_corpus.layouts import LAYOUTS, Doc, Style
 from parser_corpus.locales import LOCALES
 from parser_corpus.model import make
 
 HERE = Path(__file__).parent
-OPTIONS = {
+OPTIONS: dict[str, dict[str, Any]] = {
     "multi_page": {"items": (30, 70)},
     "wrapped": {"wrapped": True, "items": (2, 7)},
     "tax_column": {"two_rates": True},
@@ -36,26 +37,32 @@ def build(folder: str, seed: int, per_layout: int, heldout: bool) -> int:
     target.mkdir()
     rng = random.Random(seed)
     count = 0
-    for number in range(per_layout):
+    for _ in range(per_layout):
         for name, layout in LAYOUTS.items():
             locale = LOCALES[(count * 5 + seed) % len(LOCALES)]
             credit = name not in ("adjustments",) and rng.random() < 0.12
             options = dict(OPTIONS.get(name, {}))
             if credit:
                 options.update(discount=False, fee=False)
-            invoice = make(rng, locale=locale, credit=credit, **options)  # type: ignore[arg-type]
+            invoice = make(rng, locale=locale, credit=credit, **options)
             style = Style(
-                font=("helvetica" if heldout else "dejavu") if rng.random() < 0.75 else ("dejavu" if heldout else "helvetica"),
+                font=("helvetica" if heldout else "dejavu")
+                if rng.random() < 0.75
+                else ("dejavu" if heldout else "helvetica"),
                 size=rng.choice((9, 9.5)) if heldout else rng.choice((10, 10.5)),
                 ruled=rng.random() < (0.6 if heldout else 0.4),
-                symbol_side=rng.choice(("after", "code", "none")) if heldout else rng.choice(("before", "after", "code")),
+                symbol_side=rng.choice(("after", "code", "none"))
+                if heldout
+                else rng.choice(("before", "after", "code")),
             )
             doc = Doc(invoice, style)
             layout(doc, rng)
             stem = f"{count:03d}-{name}-{locale.name}"
             (target / f"{stem}.pdf").write_bytes(bytes(doc.pdf.output()))
             truth = {"layout": name, "locale": locale.name, **invoice.truth()}
-            (target / f"{stem}.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+            (target / f"{stem}.json").write_text(
+                json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+            )
             count += 1
     return count
 

@@ -3,8 +3,8 @@ item table and the totals go, and how they are labelled, differ; the invoice doe
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -13,6 +13,7 @@ from fpdf import FPDF
 from parser_corpus.locales import date_text, money, quantity
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Callable
 
     from parser_corpus.model import Invoice
@@ -33,6 +34,8 @@ class Doc:
     def __init__(self, invoice: Invoice, style: Style) -> None:
         self.invoice, self.style = invoice, style
         self.pdf = FPDF(format="A4")
+        # A fixed creation date: regenerating the corpus gives the same bytes.
+        self.pdf.set_creation_date(datetime(2026, 12, 1, tzinfo=UTC))
         self.pdf.set_auto_page_break(auto=False)
         if style.font == "dejavu":
             self.pdf.add_font("dejavu", "", str(DEJAVU / "DejaVuSans.ttf"))
@@ -43,11 +46,23 @@ class Doc:
     def font(self, size: float | None = None, bold: bool = False) -> None:
         self.pdf.set_font(self.style.font, style="B" if bold else "", size=size or self.style.size)
 
-    def text(self, x: float, y: float, w: float, text: str, align: Align = "L", size: float | None = None,
-             bold: bool = False, border: int = 0) -> None:
+    def text(
+        self,
+        x: float,
+        y: float,
+        w: float,
+        text: str,
+        align: Align = "L",
+        size: float | None = None,
+        bold: bool = False,
+        border: Literal[0, 1] = 0,
+    ) -> None:
         self.font(size, bold)
         self.pdf.set_xy(x, y)
         self.pdf.cell(w, 6, text, border=border, align=align)
+
+    def border(self) -> Literal[0, 1]:
+        return 1 if self.style.ruled else 0
 
     def label(self, key: str, **values: object) -> str:
         return self.invoice.labels[key].format(**values)
@@ -76,8 +91,11 @@ class Doc:
         return self.label("credit_number") if self.invoice.credit else self.label("number")
 
     def meta(self) -> list[tuple[str, str]]:
-        rows = [(self.number_label(), self.invoice.number), (self.label("issue"), self.date("issue")),
-                (self.label("due"), self.date("due"))]
+        rows = [
+            (self.number_label(), self.invoice.number),
+            (self.label("issue"), self.date("issue")),
+            (self.label("due"), self.date("due")),
+        ]
         if self.style.symbol_side == "none":
             # Amounts without any currency mark: the document says its currency once, as most do.
             rows.append((self.label("currency"), self.invoice.locale.currency))
@@ -92,47 +110,67 @@ class Doc:
             rows.append((invoice.labels["fee"], self.money(invoice.fee)))
         tax_label = invoice.labels["tax"]
         for rate, amount in invoice.taxes:
-            label = tax_label.format(rate=rate) if "{rate}" in tax_label or len(invoice.taxes) == 1 else f"{tax_label} {rate}%"
+            label = (
+                tax_label.format(rate=rate)
+                if "{rate}" in tax_label or len(invoice.taxes) == 1
+                else f"{tax_label} {rate}%"
+            )
             rows.append((label, self.money(amount)))
         rows.append((self.label("total"), self.money(invoice.total, with_currency=True)))
         return rows
 
-    def table(self, y: float, columns: list[tuple[str, float, Align]], rows: list[list[str]], *, x: float = 10,
-              bottom: float = 260, repeat: bool = True, carry: bool = False) -> float:
+    def table(
+        self,
+        y: float,
+        columns: list[tuple[str, float, Align]],
+        rows: list[list[str]],
+        *,
+        x: float = 10,
+        bottom: float = 260,
+        repeat: bool = True,
+        carry: bool = False,
+    ) -> float:
         """Draws the header and rows; breaks onto new pages (header repeated) when full. Returns y."""
+
         def header(y: float) -> float:
             cursor = x
             for name, width, align in columns:
-                self.text(cursor, y, width, name, align, bold=True, border=1 if self.style.ruled else 0)
+                self.text(cursor, y, width, name, align, bold=True, border=self.border())
                 cursor += width
             return y + 7
 
         y = header(y)
-        page, pages = 1, 1 + sum(1 for _ in range(0))
         for row in rows:
             height = 5.5 * (row[0].count("\n") + 1) + 1.5
             if y + height > bottom:
                 if carry:
                     self.text(x, y + 1, 60, self.label("carry"), bold=True)
                 self.pdf.add_page()
-                page += 1
                 y = 20 if not repeat else header(20)
             cursor = x
-            for (name, width, align), value in zip(columns, row, strict=True):
+            for (_, width, align), value in zip(columns, row, strict=True):
                 parts = value.split("\n")
                 for offset, part in enumerate(parts):
                     self.text(cursor, y + offset * 5.5, width, part, align)
                 cursor += width
             y += height
-        del pages
         return y
 
 
 def _rows(doc: Doc, kinds: list[str]) -> list[list[str]]:
-    rows = []
+    rows: list[list[str]] = []
     for line in doc.invoice.lines:
         values = {
-            "description": "\n".join([line.description[: len(line.description) - len(" ".join(line.wrapped)) - (1 if line.wrapped else 0)], *line.wrapped]) if line.wrapped else line.description,
+            "description": "\n".join(
+                [
+                    line.description[
+                        : len(line.description) - len(" ".join(line.wrapped)) - (1 if line.wrapped else 0)
+                    ],
+                    *line.wrapped,
+                ]
+            )
+            if line.wrapped
+            else line.description,
             "qty": quantity(line.quantity, doc.invoice.locale),
             "unit": line.unit,
             "price": doc.money(line.unit_price),
@@ -145,12 +183,19 @@ def _rows(doc: Doc, kinds: list[str]) -> list[list[str]]:
 
 
 def _columns(doc: Doc, kinds: list[str], widths: dict[str, float]) -> list[tuple[str, float, Align]]:
-    names = {"pos": "Pos.", "description": doc.label("description"), "qty": doc.label("qty"), "unit": doc.label("unit"),
-             "price": doc.label("price"), "rate": doc.label("rate"), "amount": doc.label("amount")}
+    names = {
+        "pos": "Pos.",
+        "description": doc.label("description"),
+        "qty": doc.label("qty"),
+        "unit": doc.label("unit"),
+        "price": doc.label("price"),
+        "rate": doc.label("rate"),
+        "amount": doc.label("amount"),
+    }
     return [(names[kind], widths[kind], "L" if kind in ("description", "pos", "unit") else "R") for kind in kinds]
 
 
-WIDTHS = {"pos": 12, "description": 85, "qty": 20, "unit": 16, "price": 30, "rate": 18, "amount": 32}
+WIDTHS: dict[str, float] = {"pos": 12, "description": 85, "qty": 20, "unit": 16, "price": 30, "rate": 18, "amount": 32}
 
 
 def _totals_right(doc: Doc, y: float, x_label: float = 110, x_value: float = 160) -> float:
@@ -164,8 +209,17 @@ def _totals_right(doc: Doc, y: float, x_label: float = 110, x_value: float = 160
     return y
 
 
-def _party(doc: Doc, x: float, y: float, heading: str | None, name: str, address: list[str], *, size: float | None = None,
-           bold: bool = False) -> float:
+def _party(
+    doc: Doc,
+    x: float,
+    y: float,
+    heading: str | None,
+    name: str,
+    address: list[str],
+    *,
+    size: float | None = None,
+    bold: bool = False,
+) -> float:
     if heading:
         doc.text(x, y, 80, heading, bold=True)
         y += 6
@@ -199,7 +253,7 @@ def two_column(doc: Doc, rng: random.Random) -> None:
     invoice = doc.invoice
     _party(doc, 10, 12, None, invoice.vendor, invoice.vendor_address, size=15, bold=True)
     doc.text(120, 12, 70, doc.title(), "R", size=16, bold=True)
-    y = 24
+    y: float = 24
     for label, value in doc.meta():
         doc.text(115, y, 40, label)
         doc.text(155, y, 40, value, "R")
@@ -215,11 +269,11 @@ def label_row(doc: Doc, rng: random.Random) -> None:
     doc.text(10, 12, 90, invoice.vendor, size=13, bold=True)
     doc.text(10, 18, 90, " · ".join(invoice.vendor_address), size=8)
     doc.text(130, 12, 70, doc.title(), "R", size=20, bold=True)
-    y = 34
-    x = 10
+    y: float = 34
+    x: float = 10
     for label, value in doc.meta():
-        doc.text(x, y, 55, label, bold=True, border=1 if doc.style.ruled else 0)
-        doc.text(x, y + 6, 55, value, border=1 if doc.style.ruled else 0)
+        doc.text(x, y, 55, label, bold=True, border=doc.border())
+        doc.text(x, y + 6, 55, value, border=doc.border())
         x += 62
     y = _party(doc, 10, y + 18, doc.label("bill_to"), invoice.buyer, invoice.buyer_address) + 6
     kinds = ["description", "qty", "unit", "price", "amount"]
@@ -234,7 +288,7 @@ def din_letter(doc: Doc, rng: random.Random) -> None:
     doc.text(110, 20, 90, invoice.vendor_address[0], "R")
     doc.text(110, 25, 90, invoice.vendor_address[1], "R")
     doc.text(20, 45, 90, f"{invoice.vendor} · {invoice.vendor_address[0]} · {invoice.vendor_address[1]}", size=6.5)
-    y = 52
+    y: float = 52
     for part in [invoice.buyer, *invoice.buyer_address]:
         doc.text(20, y, 80, part)
         y += 5
@@ -248,8 +302,15 @@ def din_letter(doc: Doc, rng: random.Random) -> None:
     widths = {**WIDTHS, "description": 70}
     y = doc.table(100, _columns(doc, kinds, widths), _rows(doc, kinds), x=20)
     y = _totals_right(doc, y + 5)
-    doc.text(20, 275, 170, f"{invoice.vendor} · {doc.label('vat_id')} DE{rng.randint(100000000, 999999999)} · "
-             f"IBAN DE{rng.randint(10, 99)} 1001 0010 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} 00", "C", size=7)
+    doc.text(
+        20,
+        275,
+        170,
+        f"{invoice.vendor} · {doc.label('vat_id')} DE{rng.randint(100000000, 999999999)} · "
+        f"IBAN DE{rng.randint(10, 99)} 1001 0010 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)} 00",
+        "C",
+        size=7,
+    )
 
 
 def side_by_side(doc: Doc, rng: random.Random) -> None:
@@ -257,7 +318,7 @@ def side_by_side(doc: Doc, rng: random.Random) -> None:
     doc.text(10, 10, 190, doc.title(), "C", size=18, bold=True)
     _party(doc, 10, 24, doc.label("from"), invoice.vendor, invoice.vendor_address)
     _party(doc, 110, 24, doc.label("bill_to"), invoice.buyer, invoice.buyer_address)
-    y = 52
+    y: float = 52
     for label, value in doc.meta():
         doc.text(10, y, 50, f"{label}: {value}")
         y += 6
@@ -288,7 +349,7 @@ def wrapped(doc: Doc, rng: random.Random) -> None:
     doc.text(10, 12, 100, invoice.vendor, size=16, bold=True)
     doc.text(10, 20, 100, ", ".join(invoice.vendor_address))
     doc.text(10, 32, 100, doc.title(), size=12, bold=True)
-    y = 40
+    y: float = 40
     for label, value in doc.meta():
         doc.text(10, y, 100, f"{label} {value}")
         y += 6
@@ -302,7 +363,7 @@ def multi_page(doc: Doc, rng: random.Random) -> None:
     invoice = doc.invoice
     _party(doc, 10, 12, None, invoice.vendor, invoice.vendor_address, size=14, bold=True)
     doc.text(10, 34, 100, doc.title(), size=12, bold=True)
-    y = 42
+    y: float = 42
     for label, value in doc.meta():
         doc.text(10, y, 40, label)
         doc.text(50, y, 50, value)
@@ -310,8 +371,9 @@ def multi_page(doc: Doc, rng: random.Random) -> None:
     _party(doc, 120, 42, doc.label("bill_to"), invoice.buyer, invoice.buyer_address)
     kinds = ["pos", "description", "qty", "price", "amount"]
     widths = {**WIDTHS, "description": 80}
-    y = doc.table(y + 8, _columns(doc, kinds, widths), _rows(doc, kinds), bottom=255, carry=True,
-                  repeat=rng.random() < 0.7)
+    y = doc.table(
+        y + 8, _columns(doc, kinds, widths), _rows(doc, kinds), bottom=255, carry=True, repeat=rng.random() < 0.7
+    )
     _totals_right(doc, y + 4)
     pages = doc.pdf.pages_count
     for number in range(1, pages + 1):
@@ -324,7 +386,7 @@ def minimal(doc: Doc, rng: random.Random) -> None:
     doc.text(10, 10, 100, doc.title(), size=11, bold=True)
     doc.text(10, 17, 100, invoice.vendor)
     doc.text(10, 22, 100, invoice.vendor_address[0])
-    y = 32
+    y: float = 32
     for label, value in doc.meta():
         doc.text(10, y, 60, label)
         doc.text(150, y, 50, value, "R")
@@ -344,7 +406,7 @@ def totals_row(doc: Doc, rng: random.Random) -> None:
     invoice = doc.invoice
     _party(doc, 10, 12, None, invoice.vendor, invoice.vendor_address, size=15, bold=True)
     doc.text(120, 12, 80, doc.title(), "R", size=14, bold=True)
-    y = 22
+    y: float = 22
     for label, value in doc.meta():
         doc.text(120, y, 80, f"{label}: {value}", "R")
         y += 6
@@ -354,10 +416,10 @@ def totals_row(doc: Doc, rng: random.Random) -> None:
     if y > 250:
         doc.pdf.add_page()
         y = 20
-    x = 10
+    x: float = 10
     for label, value in doc.totals():
-        doc.text(x, y, 45, label, "R", bold=True, border=1 if doc.style.ruled else 0)
-        doc.text(x, y + 6, 45, value, "R", border=1 if doc.style.ruled else 0)
+        doc.text(x, y, 45, label, "R", bold=True, border=doc.border())
+        doc.text(x, y + 6, 45, value, "R", border=doc.border())
         x += 47
         if x > 160:
             x, y = 10, y + 15

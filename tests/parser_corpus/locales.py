@@ -4,8 +4,11 @@ generator; written independently of the parser's vocabulary, from real invoices'
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ def money(value: Decimal, locale: Locale, decimals: int = 2) -> str:
     whole, _, fraction = text.partition(".")
     if locale.indian and len(whole) > 3:
         head, tail = whole[:-3], whole[-3:]
-        groups = []
+        groups: list[str] = []
         while len(head) > 2:
             groups.insert(0, head[-2:])
             head = head[:-2]
@@ -290,24 +293,145 @@ LABELS: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 WORDS = {
-    "en": ("Consulting", "Support", "Licence", "Cable", "Monitor", "Desk", "Chair", "Hosting", "Training", "Design",
-           "Maintenance", "Printer toner", "Laptop stand", "Keyboard", "Installation", "Audit", "Cloud storage"),
-    "de": ("Beratung", "Wartung", "Lizenz", "Kabel", "Bildschirm", "Schreibtisch", "Bürostuhl", "Schulung",
-           "Montage", "Druckerpatrone", "Servermiete", "Softwarepflege", "Netzwerkswitch", "Reinigung"),
-    "fr": ("Conseil", "Maintenance", "Licence", "Câble", "Écran", "Bureau", "Chaise", "Formation", "Installation",
-           "Hébergement", "Cartouche", "Nettoyage des locaux", "Développement", "Audit de sécurité"),
-    "es": ("Consultoría", "Mantenimiento", "Licencia", "Cable", "Monitor", "Mesa", "Silla", "Formación",
-           "Instalación", "Alojamiento web", "Tóner", "Limpieza", "Diseño gráfico", "Auditoría"),
-    "it": ("Consulenza", "Manutenzione", "Licenza", "Cavo", "Monitor", "Scrivania", "Sedia", "Formazione",
-           "Installazione", "Hosting", "Toner", "Pulizia uffici", "Progettazione", "Revisione"),
-    "nl": ("Advies", "Onderhoud", "Licentie", "Kabel", "Beeldscherm", "Bureau", "Stoel", "Training",
-           "Installatie", "Hosting", "Toner", "Schoonmaak", "Ontwerp", "Controle"),
-    "pt": ("Consultoria", "Manutenção", "Licença", "Cabo", "Monitor", "Secretária", "Cadeira", "Formação",
-           "Instalação", "Alojamento", "Toner", "Limpeza", "Design", "Auditoria"),
+    "en": (
+        "Consulting",
+        "Support",
+        "Licence",
+        "Cable",
+        "Monitor",
+        "Desk",
+        "Chair",
+        "Hosting",
+        "Training",
+        "Design",
+        "Maintenance",
+        "Printer toner",
+        "Laptop stand",
+        "Keyboard",
+        "Installation",
+        "Audit",
+        "Cloud storage",
+    ),
+    "de": (
+        "Beratung",
+        "Wartung",
+        "Lizenz",
+        "Kabel",
+        "Bildschirm",
+        "Schreibtisch",
+        "Bürostuhl",
+        "Schulung",
+        "Montage",
+        "Druckerpatrone",
+        "Servermiete",
+        "Softwarepflege",
+        "Netzwerkswitch",
+        "Reinigung",
+    ),
+    "fr": (
+        "Conseil",
+        "Maintenance",
+        "Licence",
+        "Câble",
+        "Écran",
+        "Bureau",
+        "Chaise",
+        "Formation",
+        "Installation",
+        "Hébergement",
+        "Cartouche",
+        "Nettoyage des locaux",
+        "Développement",
+        "Audit de sécurité",
+    ),
+    "es": (
+        "Consultoría",
+        "Mantenimiento",
+        "Licencia",
+        "Cable",
+        "Monitor",
+        "Mesa",
+        "Silla",
+        "Formación",
+        "Instalación",
+        "Alojamiento web",
+        "Tóner",
+        "Limpieza",
+        "Diseño gráfico",
+        "Auditoría",
+    ),
+    "it": (
+        "Consulenza",
+        "Manutenzione",
+        "Licenza",
+        "Cavo",
+        "Monitor",
+        "Scrivania",
+        "Sedia",
+        "Formazione",
+        "Installazione",
+        "Hosting",
+        "Toner",
+        "Pulizia uffici",
+        "Progettazione",
+        "Revisione",
+    ),
+    "nl": (
+        "Advies",
+        "Onderhoud",
+        "Licentie",
+        "Kabel",
+        "Beeldscherm",
+        "Bureau",
+        "Stoel",
+        "Training",
+        "Installatie",
+        "Hosting",
+        "Toner",
+        "Schoonmaak",
+        "Ontwerp",
+        "Controle",
+    ),
+    "pt": (
+        "Consultoria",
+        "Manutenção",
+        "Licença",
+        "Cabo",
+        "Monitor",
+        "Secretária",
+        "Cadeira",
+        "Formação",
+        "Instalação",
+        "Alojamento",
+        "Toner",
+        "Limpeza",
+        "Design",
+        "Auditoria",
+    ),
 }
-DETAILS = ("Pro", "Basic", "XL", "2026", "Q1", "type B", "500 GB", "1,5 m", "24\"", "v2", "A4", "premium", "(remote)")
-NAMES = ("Acme", "Nordwind", "Blue Sky", "Contoso", "Fabrikam", "Lumen", "Orbis", "Vértice", "Stella", "Delta",
-         "Kappa", "Horizonte", "Zuiderlicht", "Aurora", "Meridian", "Quercus", "Atlas", "Solara", "Ventura", "Brisa")
+DETAILS = ("Pro", "Basic", "XL", "2026", "Q1", "type B", "500 GB", "1,5 m", '24"', "v2", "A4", "premium", "(remote)")
+NAMES = (
+    "Acme",
+    "Nordwind",
+    "Blue Sky",
+    "Contoso",
+    "Fabrikam",
+    "Lumen",
+    "Orbis",
+    "Vértice",
+    "Stella",
+    "Delta",
+    "Kappa",
+    "Horizonte",
+    "Zuiderlicht",
+    "Aurora",
+    "Meridian",
+    "Quercus",
+    "Atlas",
+    "Solara",
+    "Ventura",
+    "Brisa",
+)
 TRADES = {
     "en": ("Hardware", "Consulting", "Supplies", "Software", "Logistics", "Services"),
     "de": ("Bürotechnik", "Beratung", "Handel", "Software", "Logistik", "Dienstleistungen"),
@@ -318,12 +442,27 @@ TRADES = {
     "pt": ("Informática", "Consultoria", "Materiais", "Software", "Serviços"),
 }
 STREETS = {
-    "en": "{n} High Street", "de": "Hauptstraße {n}", "fr": "{n} rue de la Paix", "es": "Calle Mayor {n}",
-    "it": "Via Roma {n}", "nl": "Dorpsstraat {n}", "pt": "Rua Augusta {n}",
+    "en": "{n} High Street",
+    "de": "Hauptstraße {n}",
+    "fr": "{n} rue de la Paix",
+    "es": "Calle Mayor {n}",
+    "it": "Via Roma {n}",
+    "nl": "Dorpsstraat {n}",
+    "pt": "Rua Augusta {n}",
 }
 CITIES = {
-    "en-US": "Springfield, IL 62704", "en-GB": "Leeds LS1 4AP", "en-IN": "Bengaluru 560001", "en-CA": "Toronto, ON M5V 2T6",
-    "de-DE": "80331 München", "de-CH": "8001 Zürich", "fr-FR": "75002 Paris", "es-ES": "28013 Madrid",
-    "it-IT": "00184 Roma", "nl-NL": "1012 AB Amsterdam", "pt-PT": "1100-048 Lisboa", "pt-BR": "01310-100 São Paulo",
-    "sv-EN": "111 52 Stockholm", "ja-EN": "Tokyo 100-0005",
+    "en-US": "Springfield, IL 62704",
+    "en-GB": "Leeds LS1 4AP",
+    "en-IN": "Bengaluru 560001",
+    "en-CA": "Toronto, ON M5V 2T6",
+    "de-DE": "80331 München",
+    "de-CH": "8001 Zürich",
+    "fr-FR": "75002 Paris",
+    "es-ES": "28013 Madrid",
+    "it-IT": "00184 Roma",
+    "nl-NL": "1012 AB Amsterdam",
+    "pt-PT": "1100-048 Lisboa",
+    "pt-BR": "01310-100 São Paulo",
+    "sv-EN": "111 52 Stockholm",
+    "ja-EN": "Tokyo 100-0005",
 }

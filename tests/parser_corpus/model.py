@@ -3,13 +3,15 @@ truth a reader should get from it."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parser_corpus.locales import CITIES, DETAILS, LABELS, LOCALES, NAMES, STREETS, TRADES, WORDS, Locale
+
+if TYPE_CHECKING:
+    import random
 
 RATES = {"en": (20, 5), "de": (19, 7), "fr": (20, 10), "es": (21, 10), "it": (22, 10), "nl": (21, 9), "pt": (23, 6)}
 
@@ -78,9 +80,18 @@ def _q(value: Decimal, decimals: int) -> Decimal:
     return value.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
-def make(rng: random.Random, *, items: tuple[int, int] = (1, 9), credit: bool = False, locale: Locale | None = None,
-         discount: bool | None = None, fee: bool | None = None, two_rates: bool | None = None,
-         wrapped: bool = False, units: bool = False) -> Invoice:
+def make(
+    rng: random.Random,
+    *,
+    items: tuple[int, int] = (1, 9),
+    credit: bool = False,
+    locale: Locale | None = None,
+    discount: bool | None = None,
+    fee: bool | None = None,
+    two_rates: bool | None = None,
+    wrapped: bool = False,
+    units: bool = False,
+) -> Invoice:
     locale = locale or rng.choice(LOCALES)
     language = locale.language
     words = LABELS[language]
@@ -96,13 +107,22 @@ def make(rng: random.Random, *, items: tuple[int, int] = (1, 9), credit: bool = 
     issue = date(2026, 1, 1) + timedelta(days=rng.randint(0, 330))
     due = issue + timedelta(days=rng.choice((7, 14, 30, 45, 60)))
     prefix = rng.choice(("INV-", "F-", "RE-", "FA", "", "NL", "2026/", "CN-" if credit else "S-"))
-    number = f"{prefix}{rng.randint(2026, 2026)}-{rng.randint(1, 99999):05d}" if rng.random() < 0.4 else (
-        f"{prefix}{rng.randint(100, 999999)}"
+    number = (
+        f"{prefix}{rng.randint(2026, 2026)}-{rng.randint(1, 99999):05d}"
+        if rng.random() < 0.4
+        else (f"{prefix}{rng.randint(100, 999999)}")
     )
     rates = RATES.get(language, (20, 5))
     if locale.currency in ("USD", "CAD", "INR", "JPY", "SEK", "CHF", "BRL"):
-        rates = {"USD": (8, 0), "CAD": (13, 5), "INR": (18, 12), "JPY": (10, 8), "SEK": (25, 12), "CHF": (8, 2),
-                 "BRL": (17, 12)}[locale.currency]
+        rates = {
+            "USD": (8, 0),
+            "CAD": (13, 5),
+            "INR": (18, 12),
+            "JPY": (10, 8),
+            "SEK": (25, 12),
+            "CHF": (8, 2),
+            "BRL": (17, 12),
+        }[locale.currency]
     use_two = two_rates if two_rates is not None else rng.random() < 0.25
     count = rng.randint(*items)
     lines = []
@@ -110,15 +130,24 @@ def make(rng: random.Random, *, items: tuple[int, int] = (1, 9), credit: bool = 
         description = rng.choice(WORDS[language])
         if rng.random() < 0.5:
             description = f"{description} {rng.choice(DETAILS)}"
-        quantity = Decimal(rng.choice((1, 1, 2, 3, 4, 5, 10, 12, 25))) if rng.random() < 0.8 else Decimal(
-            rng.choice(("0.5", "1.5", "2.5", "7.25"))
+        quantity = (
+            Decimal(rng.choice((1, 1, 2, 3, 4, 5, 10, 12, 25)))
+            if rng.random() < 0.8
+            else Decimal(rng.choice(("0.5", "1.5", "2.5", "7.25")))
         )
         unit_price = _q(Decimal(rng.randint(100, 250000)) / 100, decimals)
         if decimals == 0:
             unit_price = Decimal(rng.randint(100, 90000))
         amount = _q(quantity * unit_price, decimals)
         rate = rates[1] if use_two and rng.random() < 0.4 else rates[0]
-        line = Line(description, quantity, unit_price, amount, rate, unit=rng.choice(("pcs", "h", "Stk", "un.", "x")) if units else "")
+        line = Line(
+            description,
+            quantity,
+            unit_price,
+            amount,
+            rate,
+            unit=rng.choice(("pcs", "h", "Stk", "un.", "x")) if units else "",
+        )
         if wrapped and rng.random() < 0.5:
             extra = rng.sample(WORDS[language], 2)
             line.wrapped = [f"incl. {extra[0].lower()} and {extra[1].lower()}", f"ref. {rng.randint(1000, 9999)}"][
@@ -148,6 +177,23 @@ def make(rng: random.Random, *, items: tuple[int, int] = (1, 9), credit: bool = 
     taxes = [(rate, _q(amount * rate / 100, decimals)) for rate, amount in sorted(by_rate.items(), reverse=True)]
     total = base + sum((amount for _, amount in taxes), Decimal(0))
     return Invoice(
-        locale, credit, vendor, vendor_address, buyer, buyer_address, number, issue, due,
-        rng.choice(locale.dates), lines, discount_value, discount_rate, fee_value, taxes, subtotal, total, labels, decimals,
+        locale,
+        credit,
+        vendor,
+        vendor_address,
+        buyer,
+        buyer_address,
+        number,
+        issue,
+        due,
+        rng.choice(locale.dates),
+        lines,
+        discount_value,
+        discount_rate,
+        fee_value,
+        taxes,
+        subtotal,
+        total,
+        labels,
+        decimals,
     )

@@ -44,7 +44,7 @@ def _same(name: str, found: Any, truth: Any) -> bool:
         return isinstance(found, date) and found.isoformat() == truth
     if name in ("subtotal", "tax", "total"):
         return isinstance(found, Decimal) and found == Decimal(truth)
-    return found == truth
+    return bool(found == truth)
 
 
 def score(folder: str, verbose: bool) -> Score:
@@ -66,13 +66,17 @@ def score(folder: str, verbose: bool) -> Score:
             if found is not None:
                 result.calibration.append((found.confidence, right))
             if not right:
-                result.wrong.append(f"{path.stem}: {name} {found.value if found else None!r} != {truth['fields'][name]!r}")
+                result.wrong.append(
+                    f"{path.stem}: {name} {found.value if found else None!r} != {truth['fields'][name]!r}"
+                )
         wanted = Counter(tuple(item) for item in truth["items"])
         got = Counter(
             (item.description, f"{item.quantity.normalize():f}", str(item.unit_price), str(item.amount))
             for item in reading.items
         )
-        wanted = Counter((d, f"{Decimal(q).normalize():f}", str(Decimal(u)), str(Decimal(a))) for d, q, u, a in wanted.elements())
+        wanted = Counter(
+            (d, f"{Decimal(q).normalize():f}", str(Decimal(u)), str(Decimal(a))) for d, q, u, a in wanted.elements()
+        )
         matched = sum((wanted & got).values())
         result.items_true += sum(wanted.values())
         result.items_found += sum(got.values())
@@ -89,20 +93,26 @@ def score(folder: str, verbose: bool) -> Score:
 
 def report(name: str, result: Score, verbose: bool) -> None:
     total = result.documents
-    print(f"\n{name}: {total} invoices, {result.pages} pages, {result.seconds / max(result.pages, 1) * 1000:.1f} ms/page")
+    print(
+        f"\n{name}: {total} invoices, {result.pages} pages, {result.seconds / max(result.pages, 1) * 1000:.1f} ms/page"
+    )
     header = sum(result.right.values())
     print(f"  header fields exactly right: {header}/{total * len(FIELDS)} = {header / (total * len(FIELDS)):.1%}")
     for field_name in FIELDS:
         print(f"    {field_name:<15} {result.right[field_name] / total:.1%}")
     precision = result.items_matched / max(result.items_found, 1)
     recall = result.items_matched / max(result.items_true, 1)
-    print(f"  line items: precision {precision:.1%}, recall {recall:.1%} ({result.items_matched} of {result.items_true} exactly right, {result.items_found} reported)")
+    print(
+        f"  line items: precision {precision:.1%}, recall {recall:.1%} "
+        f"({result.items_matched} of {result.items_true} exactly right, {result.items_found} reported)"
+    )
     print(f"  document type right: {result.document_types_right}/{total}; marked for review: {result.review}/{total}")
     print("  calibration (fields and items):   confidence   values   right")
     for low, high in BUCKETS:
         inside = [right for confidence, right in result.calibration if low <= confidence < high]
         if inside:
-            print(f"    [{low:.2f}, {min(high, 1.0):.2f}{')' if high <= 1 else ']'}              {len(inside):>6}   {sum(inside) / len(inside):.1%}")
+            bucket = f"[{low:.2f}, {min(high, 1.0):.2f}{')' if high <= 1 else ']'}"
+            print(f"    {bucket:<32} {len(inside):>6}   {sum(inside) / len(inside):.1%}")
     trusted = [right for confidence, right in result.calibration if confidence >= 0.9]
     if trusted:
         print(f"  reported at >= 0.90: {len(trusted)} values, {sum(trusted) / len(trusted):.1%} right")

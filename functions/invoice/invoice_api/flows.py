@@ -35,6 +35,8 @@ AUDITED = (
     "total",
     "status",
     "parse_error",
+    "document_type",
+    "review_reasons",
     "duplicate_of",
     "duplicate_override_reason",
     "version",
@@ -66,6 +68,7 @@ def _shown(row: RowMapping) -> dict[str, Any]:
     return {
         **row,
         "number": row["invoice_number"],
+        "needs_review": row["status"] == "parsed" and bool(row["review_reasons"]),
         **{name: _money(row[name], currency) for name in ("subtotal", "tax", "total")},
     }
 
@@ -109,6 +112,8 @@ def _person_values(
     """Column values, their field_sources entries, and the line rows (None when not given)."""
     given = fields.model_dump(exclude_unset=only_set, exclude={"services", "duplicate_override_reason"})
     values = {COLUMNS.get(name, name): value for name, value in given.items()}
+    if values.get("document_type", "") is None:
+        del values["document_type"]  # not a value to clear: an invoice unless someone says otherwise
     source = {"by": "person", "userId": str(context.user_id), "at": now.isoformat()}
     sources = {column: source for column, value in values.items() if value is not None or only_set}
     lines = None
@@ -122,6 +127,10 @@ def _person_values(
 
 
 def _check_amounts(merged: dict[str, Any], lines: list[dict[str, Any]] | None) -> None:
+    wrong_sign = rules.sign_problem(merged)
+    if wrong_sign is not None:
+        name, why = wrong_sign
+        raise InvalidInput(f"{why}.", details={"field": name})
     currency = merged.get("currency")
     if currency:
         for name in ("subtotal", "tax", "total"):
@@ -387,8 +396,22 @@ def _parsed_values(
     def by_person(name: str) -> bool:
         return bool(sources.get(name, {}).get("by") == "person")
 
-    for name, found in outcome["fields"].items():
-        if by_person(name) or name not in rules.FIELDS:
+    reasons = list(outcome.get("review_reasons", []))
+    parsed_type = outcome.get("document_type", "invoice")
+    fields = dict(outcome["fields"])
+    items = outcome["items"]
+    kept_type = row["document_type"] if by_person("document_type") else parsed_type
+    if kept_type != parsed_type:
+        # The person said what kind of document this is: amounts signed the other way are not filled in.
+        fields = {name: found for name, found in fields.items() if name not in ("subtotal", "tax", "total")}
+        items = []
+        reasons.append(f"The file reads as a {parsed_type.replace('_', ' ')}; its amounts were not filled in.")
+    elif not by_person("document_type"):
+        values["document_type"] = parsed_type
+        sources["document_type"] = {"by": "parser", "at": now.isoformat()}
+    values["review_reasons"] = reasons
+    for name, found in fields.items():
+        if by_person(name) or name not in rules.FIELDS or name == "document_type":
             continue
         value = found["value"]
         if name in ("issue_date", "due_date") and isinstance(value, str):
@@ -403,14 +426,23 @@ def _parsed_values(
             except ValueError:
                 values.pop(name)
                 sources.pop(name)
-    if outcome["items"] and not by_person("services"):
-        repository.replace_lines(connection, row["id"], outcome["items"])
+    wrong_sign = rules.sign_problem({**row, **values})
+    if wrong_sign is not None and wrong_sign[0] in values:
+        # Recorded as read would make an invoice no person could save: left for a person instead.
+        values.pop(wrong_sign[0])
+        sources.pop(wrong_sign[0])
+        reasons.append(f"The {wrong_sign[0]} read from the file was not filled in: its {wrong_sign[1]}.")
+    if items and not by_person("services"):
+        repository.replace_lines(connection, row["id"], items)
         sources["services"] = {
             "by": "parser",
             "confidence": outcome.get("items_confidence", 0.8),
-            "count": len(outcome["items"]),
+            "count": len(items),
+            "lineConfidences": outcome.get("item_confidences", []),
             "at": now.isoformat(),
         }
+    if "tax" in sources and sources["tax"].get("by") == "parser" and outcome.get("taxes"):
+        sources["tax"]["breakdown"] = outcome["taxes"]
     values["field_sources"] = sources
     return values
 

@@ -117,15 +117,16 @@ def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
         return None, str(error)
     except pdftext.ExtractionFailed as error:
         return None, str(error)
-    if reading.scan is not None:
+    scan = reading.scan
+    if scan is not None:
         if not parser_settings().textract:
-            return None, reading.scan
+            return None, scan
         from invoice_api import textract
 
         try:
             reading = textract.analyze(data)
         except textract.NotRead as error:
-            return None, f"{reading.scan.rsplit(';', 1)[0]}; Textract could not read it either ({error})."
+            return None, f"{scan.rsplit(';', 1)[0]}; Textract could not read it either ({error})."
     if not reading.fields and not reading.items:
         return None, "No invoice number, dates, amounts or line items were found in the PDF."
     return outcome(reading), None

@@ -20,13 +20,11 @@ import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.connection import Connection
-
-T = TypeVar("T")
 
 
 class ExtractionFailed(Exception):
@@ -124,9 +122,7 @@ def _pypdf_pages(data: bytes, limits: Limits) -> list[Page]:
                 y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
                 scale = abs(tm[3] * cm[3]) or 1.0
                 bold = "bold" in str(font.get("/BaseFont", "") if font else "").lower()
-                page.fragments.append(
-                    Fragment(text.replace("\n", " ").strip(), x, y, float(size or 10) * scale, bold)
-                )
+                page.fragments.append(Fragment(text.replace("\n", " ").strip(), x, y, float(size or 10) * scale, bold))
 
             try:
                 pdf_page.extract_text(visitor_text=visit)
@@ -207,7 +203,7 @@ def extract_pages(data: bytes, limits: Limits | None = None) -> list[Page]:
     return read(data, _pages, limits)
 
 
-def read(data: bytes, interpret: Callable[[list[Page]], T], limits: Limits | None = None) -> T:
+def read[T](data: bytes, interpret: Callable[[list[Page]], T], limits: Limits | None = None) -> T:
     """`interpret(pages)` of the PDF's text, both run in the bounded child; or ExtractionFailed with
     a reason a person can read (InterpretationFailed when `interpret` itself raised)."""
     import pypdf  # noqa: F401  # imported before the fork, so the child starts ready

@@ -1,7 +1,7 @@
 """Which currency a document is in: ISO 4217 codes (every active one) and common symbols.
 
 A three-letter word counts as a currency code only beside an amount or after a "Currency" label,
-so "ALL prices", "TOP quality" or "CUP" in a description do not make Albanian lek or Tongan paʻanga.
+so "ALL prices", "TOP quality" or "CUP" in a description do not make Albanian lek or Tongan pa'anga.
 "$" alone is ambiguous: the document's other hints (country words, language) decide, else USD.
 """
 
@@ -12,10 +12,36 @@ from functools import cache
 
 # Longest first where one symbol contains another (R$ before $, kr. before kr).
 SYMBOLS: dict[str, str] = {
-    "US$": "USD", "U$S": "USD", "A$": "AUD", "AU$": "AUD", "C$": "CAD", "CA$": "CAD", "NZ$": "NZD",
-    "HK$": "HKD", "S$": "SGD", "R$": "BRL", "MX$": "MXN", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR",
-    "₩": "KRW", "₽": "RUB", "₺": "TRY", "₪": "ILS", "₫": "VND", "฿": "THB", "₱": "PHP", "₴": "UAH",
-    "zł": "PLN", "Kč": "CZK", "Ft": "HUF", "Fr.": "CHF", "SFr.": "CHF", "lei": "RON", "Rs.": "INR",
+    "US$": "USD",
+    "U$S": "USD",
+    "A$": "AUD",
+    "AU$": "AUD",
+    "C$": "CAD",
+    "CA$": "CAD",
+    "NZ$": "NZD",
+    "HK$": "HKD",
+    "S$": "SGD",
+    "R$": "BRL",
+    "MX$": "MXN",
+    "€": "EUR",
+    "£": "GBP",
+    "¥": "JPY",
+    "₹": "INR",
+    "₩": "KRW",
+    "₽": "RUB",
+    "₺": "TRY",
+    "₪": "ILS",
+    "₫": "VND",
+    "฿": "THB",
+    "₱": "PHP",
+    "₴": "UAH",
+    "zł": "PLN",
+    "Kč": "CZK",
+    "Ft": "HUF",
+    "Fr.": "CHF",
+    "SFr.": "CHF",
+    "lei": "RON",
+    "Rs.": "INR",
 }
 AMBIGUOUS_DOLLAR = "$"
 

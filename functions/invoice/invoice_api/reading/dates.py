@@ -86,7 +86,9 @@ def _year(text: str) -> int:
     return int(text) if len(text) == 4 else 2000 + int(text)
 
 
-def _add(found: list[FoundDate], match: re.Match[str], year: int, month: int, day: int, *, ambiguous: bool = False) -> None:
+def _add(
+    found: list[FoundDate], match: re.Match[str], year: int, month: int, day: int, *, ambiguous: bool = False
+) -> None:
     if any(item.start < match.end() and match.start() < item.end for item in found):
         return  # already read as another (more specific) form
     if not 1990 <= year <= 2100:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import date as date_type
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,7 @@ from invoice_api.reading.layout import lines_of
 from invoice_api.reading.line_items import read_table
 from invoice_api.reading.numbers import amount_in, decimal_mark, percentage_in
 from invoice_api.reading.parties import find_vendor
-from invoice_api.reading.records import Field, Item, Reading
+from invoice_api.reading.records import DocumentType, Field, Item, Reading
 from invoice_api.reading.totals import Candidate, reconcile
 
 if TYPE_CHECKING:
@@ -58,7 +59,11 @@ def read(pages: list[Page]) -> Reading:
     table = read_table(lines, mark, ends)
     # The table's lines are not labels' values ("Total" heads its amount column).
     last_row = max(table.lines, default=table.first or 0)
-    region = set(range(table.first, table.end if table.end is not None else last_row + 1)) if table.first is not None else set()
+    region = (
+        set(range(table.first, table.end if table.end is not None else last_row + 1))
+        if table.first is not None
+        else set()
+    )
     labelled = find(lines, skip=region)
     reading.language = _language(labelled)
     reading.document_type = _document_type(lines)
@@ -106,7 +111,7 @@ def _language(labelled: list[Labelled]) -> str | None:
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _document_type(lines: list[Line]) -> str:
+def _document_type(lines: list[Line]) -> DocumentType:
     matcher = vocabulary.titles()
     for line in lines[:60]:
         for cell in line.cells:
@@ -116,7 +121,9 @@ def _document_type(lines: list[Line]) -> str:
     return "invoice"
 
 
-def _put(reading: Reading, name: str, value: str | date | Decimal, confidence: float, line: Line, *evidence: str) -> None:
+def _put(
+    reading: Reading, name: str, value: str | date | Decimal, confidence: float, line: Line, *evidence: str
+) -> None:
     reading.fields[name] = Field(value, round(min(confidence, 0.99), 2), line.page, line.number, tuple(evidence))
 
 
@@ -155,7 +162,11 @@ def _reference(text: str) -> str | None:
         match = _REFERENCE.fullmatch(part)
         if match and any(char.isdigit() for char in part) and not dates_in(part, "dmy"):
             return part
-        if vocabulary.labels().whole(vocabulary.fold(part)) is None and part and part.lower() not in ("no", "nr", "n°", "nº", "#"):
+        if (
+            vocabulary.labels().whole(vocabulary.fold(part)) is None
+            and part
+            and part.lower() not in ("no", "nr", "n°", "nº", "#")
+        ):
             return None
     return None
 
@@ -197,29 +208,39 @@ def _dates(lines: list[Line], labelled: list[Labelled], reading: Reading, order:
         for label in labelled:
             if label.kind != name:
                 continue
-            found = dates_in(label.value, order)
-            if not found:
+            read = dates_in(label.value, order)
+            if not read:
                 continue
-            first = found[0]
+            earliest = read[0]
             score = 0.96 if label.strong else 0.9 if label.at_start else 0.75
             evidence = [f"labelled ({'strong' if label.strong else 'weak'}, {label.placement})"]
-            if first.ambiguous:
+            if earliest.ambiguous:
                 score -= 0.02
                 evidence.append("day and month read in the document's order")
             if best is None or score > best[0]:
-                best = (score, first.value, label.value_line, tuple(evidence))
+                best = (score, earliest.value, label.value_line, tuple(evidence))
         if best is not None:
             _put(reading, name, best[1], best[0], lines[best[2]], *best[3])
     if "issue_date" not in reading.fields:
-        dated = [(index, found) for index in range(min(header_end, len(lines))) for found in dates_in(lines[index].text, order)]
+        dated = [
+            (index, found)
+            for index in range(min(header_end, len(lines)))
+            for found in dates_in(lines[index].text, order)
+        ]
         if len(dated) == 1:
-            index, found = dated[0]
-            _put(reading, "issue_date", found.value, 0.6, lines[index], "the only date in the header")
+            index, only = dated[0]
+            _put(reading, "issue_date", only.value, 0.6, lines[index], "the only date in the header")
     issue, due = reading.fields.get("issue_date"), reading.fields.get("due_date")
-    if issue is not None and due is not None and due.value < issue.value:  # type: ignore[operator]
+    if issue is not None and due is not None and _before(due.value, issue.value):
         reading.review_reasons.append("The due date is before the issue date.")
-        for name, found in (("issue_date", issue), ("due_date", due)):
-            reading.fields[name] = Field(found.value, 0.5, found.page, found.line, (*found.evidence, "due before issue"))
+        for name, field in (("issue_date", issue), ("due_date", due)):
+            reading.fields[name] = Field(
+                field.value, 0.5, field.page, field.line, (*field.evidence, "due before issue")
+            )
+
+
+def _before(a: object, b: object) -> bool:
+    return isinstance(a, date_type) and isinstance(b, date_type) and a < b
 
 
 def _amount(text: str, mark: str, decimals: int) -> Decimal | None:
@@ -263,15 +284,16 @@ def _amounts(
         return (0.7 if candidate.strong else 0.55), "labelled; the arithmetic does not confirm it"
 
     if choice.total is not None:
-        value, how = confidence(choice.total)
-        _put(reading, "total", choice.total.value, value, lines[choice.total.line], how)
+        score, how = confidence(choice.total)
+        _put(reading, "total", choice.total.value, score, lines[choice.total.line], how)
     if choice.subtotal is not None:
-        value, how = confidence(choice.subtotal)
-        _put(reading, "subtotal", choice.subtotal.value, value, lines[choice.subtotal.line], how)
-    if choice.tax is not None:
+        score, how = confidence(choice.subtotal)
+        _put(reading, "subtotal", choice.subtotal.value, score, lines[choice.subtotal.line], how)
+    tax = choice.tax
+    if tax is not None:
         anchor = choice.tax_total or choice.taxes[0]
-        value, how = confidence(anchor)
-        _put(reading, "tax", choice.tax, value, lines[anchor.line], how)
+        score, how = confidence(anchor)
+        _put(reading, "tax", tax, score, lines[anchor.line], how)
         reading.taxes = choice.breakdown()
     reading.review_reasons.extend(choice.reasons)
     adjustments = [
@@ -289,17 +311,21 @@ def _amounts(
     reading.items = [*items, *adjustments]
     if reading.items:
         agree = choice.items_agree
-        reading.items = [
-            item if agree else _unsure(item) for item in reading.items
-        ]
+        reading.items = [item if agree else _unsure(item) for item in reading.items]
         worst = min(item.confidence for item in reading.items)
         reading.items_confidence = round(min(0.99, worst + 0.07) if agree else min(worst, 0.6), 2)
 
 
 def _unsure(item: Item) -> Item:
     return Item(
-        item.description, item.quantity, item.unit_price, item.amount, item.page, item.line,
-        min(item.confidence, 0.6), item.tax_rate,
+        item.description,
+        item.quantity,
+        item.unit_price,
+        item.amount,
+        item.page,
+        item.line,
+        min(item.confidence, 0.6),
+        item.tax_rate,
     )
 
 
@@ -312,7 +338,9 @@ def _sign(reading: Reading) -> None:
         if found is not None and isinstance(found.value, Decimal):
             reading.fields[name] = Field(-abs(found.value), found.confidence, found.page, found.line, found.evidence)
     reading.items = [
-        Item(i.description, abs(i.quantity), -abs(i.unit_price), -abs(i.amount), i.page, i.line, i.confidence, i.tax_rate)
+        Item(
+            i.description, abs(i.quantity), -abs(i.unit_price), -abs(i.amount), i.page, i.line, i.confidence, i.tax_rate
+        )
         for i in reading.items
     ]
 

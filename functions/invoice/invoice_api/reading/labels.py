@@ -11,7 +11,7 @@ from invoice_api.reading.layout import below
 if TYPE_CHECKING:
     from invoice_api.reading.layout import Cell, Line
 
-_SEPARATORS = " :#.-–—/\t()"
+_SEPARATORS = " :#.-\u2013\u2014/\t()"
 
 
 @dataclass(frozen=True)

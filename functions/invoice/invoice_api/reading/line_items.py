@@ -132,7 +132,7 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
     numeric = [column for column in columns if column.kind in NUMERIC]
     text_columns = [column for column in columns if column.kind not in NUMERIC]
     first_numeric = min((column.x0 for column in numeric), default=float("inf"))
-    start = 0
+    start = 0.0
     for cell in line.cells:
         is_number = bool(numbers_in(cell.text, mark)) and _mostly_figures(cell.text)
         if is_number and cell.centre > first_numeric - 20:
@@ -143,10 +143,11 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
             figures[column.kind] = cell
             start = column.x0
         else:
-            home = min(text_columns, key=lambda c: c.distance(cell)) if text_columns else None
-            if home is None or home.kind == "description" or cell.x1 < first_numeric:
-                if home is None or home.kind in ("description", "other") and _is_description(columns, cell):
-                    description.append(cell.text)
+            home = min(text_columns, key=lambda c: c.distance(cell)).kind if text_columns else "description"
+            # Text in a unit column ("h", "pcs") or an unnamed column right of the figures is not the description.
+            in_description = home == "description" or (home == "other" and cell.x1 < first_numeric)
+            if in_description and _is_description(columns, cell):
+                description.append(cell.text)
     return " ".join(description).strip(), figures
 
 
@@ -192,7 +193,7 @@ def _item(description: str, figures: dict[str, Cell], line: Line, mark: str) -> 
     unit_price = unit.value if unit is not None else amount.value / quantity if quantity else amount.value
     if quantity == 0:
         return None
-    agrees = abs(quantity * unit_price - amount.value) <= CENT * max(1, abs(quantity)) / 2 + CENT / 2
+    agrees = abs(quantity * unit_price - amount.value) <= CENT * max(Decimal(1), abs(quantity)) / 2 + CENT / 2
     gross = rate is not None and abs(quantity * unit_price * (1 + rate / 100) - amount.value) <= CENT * 2
     if unit is not None and not agrees and not gross:
         confidence = 0.5

@@ -1,7 +1,8 @@
 """Amounts as invoices print them, in every common grouping style.
 
-`1,234.56` `1.234,56` `1 234,56` (space, no-break or narrow space) `1'234.56` `1’234.56` (Swiss)
-`1,23,456.78` (Indian) `(1,234.56)` `-1.234,56` `1.234,56-` `−12.00`; a currency code or symbol
+`1,234.56` `1.234,56` `1 234,56` (space, no-break or narrow space) `1'234.56` (Swiss, straight or
+typographic apostrophe)
+`1,23,456.78` (Indian) `(1,234.56)` `-1.234,56` `1.234,56-`, and the typographic minus; a currency code or symbol
 beside it is left to `currencies`. A lone separator before exactly three digits (`1,234`) is
 ambiguous: the document's own unambiguous amounts decide whether it is a decimal mark.
 """

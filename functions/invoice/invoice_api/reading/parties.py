@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from invoice_api.reading.layout import Cell, Line
 
 _NOT_A_NAME = re.compile(r"@|www\.|https?:|\+?\d[\d ()/-]{6,}|\biban\b|\bbic\b", re.IGNORECASE)
-_HEADING_SEPARATORS = " :-–"
+_HEADING_SEPARATORS = " :-\u2013"
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _most_prominent(lines: list[Line], header: range, customer: set[tuple[int, f
             folded = cell.folded
             if vocabulary.titles().whole(folded) or is_label(cell) or _heading(cell) or dates_in(text, "dmy"):
                 continue
-            score, evidence = 0.0, []
+            score, evidence = 0.0, list[str]()
             if cell.size > typical * 1.15:
                 score += 2.0
                 evidence.append("large type")
@@ -126,6 +126,6 @@ def _most_prominent(lines: list[Line], header: range, customer: set[tuple[int, f
                 best = (score, index, text, tuple(evidence))
     if best is None:
         return None
-    score, index, text, evidence = best
+    score, index, text, reasons = best
     confidence = 0.93 if score >= 3.5 else 0.85 if score >= 2.0 else 0.7 if score >= 0.5 else 0.5
-    return Vendor(text, index, confidence, ("most prominent name in the header", *evidence))
+    return Vendor(text, index, confidence, ("most prominent name in the header", *reasons))

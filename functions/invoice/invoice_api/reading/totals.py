@@ -1,7 +1,7 @@
 """Subtotal, taxes and total chosen by reconciliation, not by position.
 
 Every labelled amount is a candidate. The chosen set is the one whose arithmetic holds:
-items → subtotal, subtotal + fees − discounts + taxes → total (or items + taxes → total when no
+items → subtotal, subtotal + fees - discounts + taxes → total (or items + taxes → total when no
 subtotal is printed). A pre-tax row labelled only "Total" is then a subtotal, a "Total VAT" line that
 repeats the sum of a breakdown is not counted twice, and a total is found wherever it is printed.
 Each amount's confidence says how much of that arithmetic it took part in.
@@ -82,10 +82,11 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
     taxes = [c for c in candidates if c.kind == "tax"][-8:]
     adjustments = [c for c in candidates if c.kind in ("discount", "fee")][-6:]
     best: tuple[float, Choice] | None = None
+    total_options: list[Candidate | None] = [*totals] or [None]
     # A pre-tax row labelled "Total" can be the subtotal of the total below it.
     subtotal_options: list[Candidate | None] = [*subtotals, *(t for t in totals if not t.strong), None]
     for total, subtotal, (tax_lines, tax_total), with_adjustments in itertools.product(
-        totals or [None], subtotal_options, _tax_options(taxes), (True, False)
+        total_options, subtotal_options, _tax_options(taxes), (True, False)
     ):
         if subtotal is not None and total is not None and subtotal is total:
             continue

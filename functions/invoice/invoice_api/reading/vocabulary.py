@@ -58,7 +58,7 @@ class Matcher:
 
     def whole(self, folded: str) -> Term | None:
         """The term when the text is that label and nothing else (punctuation aside)."""
-        return self.terms.get(folded.strip(" :#.-–—/\t"))
+        return self.terms.get(folded.strip(" :#.-\u2013\u2014/\t"))
 
 
 @cache
