@@ -107,7 +107,8 @@ def report(name: str, result: Score, verbose: bool) -> None:
         f"({result.items_matched} of {result.items_true} exactly right, {result.items_found} reported)"
     )
     print(f"  document type right: {result.document_types_right}/{total}; marked for review: {result.review}/{total}")
-    print("  calibration (fields and items):   confidence   values   right")
+    print("  calibration of fields and items:")
+    print(f"    {'confidence':<32} {'values':>6}   right")
     for low, high in BUCKETS:
         inside = [right for confidence, right in result.calibration if low <= confidence < high]
         if inside:

@@ -45,13 +45,16 @@ class _Value:
     page: int
 
 
+def textract_client() -> Any:
+    from payreq import aws
+
+    return aws.client("textract")
+
+
 def analyze(data: bytes, client: Any = None) -> Reading:
     if len(data) > MAX_BYTES:
         raise NotRead("the file is larger than the 5 MB Textract reads inline")
-    if client is None:
-        from payreq import aws
-
-        client = aws.client("textract")
+    client = client or textract_client()
     try:
         response = client.analyze_expense(Document={"Bytes": data})
     except client.exceptions.ClientError as error:

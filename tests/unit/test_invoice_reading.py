@@ -1,0 +1,184 @@
+"""The pieces of reading an invoice: numbers in every grouping style, dates in every order and
+language, labels anywhere in a line, values beside or under their labels, the issuer told from the
+customer, and totals chosen (and trusted) by their arithmetic."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from invoice_api.pdftext import Fragment, Page
+from invoice_api.reading import invoice, vocabulary
+from invoice_api.reading.dates import dates_in, order_of
+from invoice_api.reading.numbers import decimal_mark, numbers_in
+from invoice_api.reading.totals import Candidate, reconcile
+
+
+def page(*rows: tuple[float, float, str], number: int = 1, size: float = 10) -> Page:
+    """A page from (x, y-from-top, text) fragments, in points."""
+    return Page(number, [Fragment(text, x, 842 - y, size) for x, y, text in rows])
+
+
+@pytest.mark.parametrize(
+    ("text", "mark", "expected"),
+    [
+        ("1,234.56", ".", "1234.56"),
+        ("1.234,56", ",", "1234.56"),
+        ("1 234,56", ",", "1234.56"),
+        ("1\u00a0234,56", ",", "1234.56"),  # no-break space
+        ("1\u202f234,56", ",", "1234.56"),  # narrow no-break space
+        ("1'234.56", ".", "1234.56"),
+        ("1\u2019234.56", ".", "1234.56"),
+        ("1,23,456.78", ".", "123456.78"),  # Indian lakh grouping
+        ("(1,234.56)", ".", "-1234.56"),
+        ("1.234,56-", ",", "-1234.56"),
+        ("\u221212.00", ".", "-12.00"),
+        ("1,234", ".", "1234"),  # a lone comma before three digits groups in a dot-decimal document
+        ("1,234", ",", "1.234"),  # ... and is the decimal mark in a comma-decimal one
+    ],
+)
+def test_an_amount_reads_the_same_in_every_grouping_style(text: str, mark: str, expected: str) -> None:
+    assert [number.value for number in numbers_in(text, mark)] == [Decimal(expected)]
+
+
+def test_a_space_grouped_total_is_not_split_into_small_numbers() -> None:
+    # The old parser read "12 345,60" as 345.60 (200 times too small)
+    assert [number.value for number in numbers_in("Total 12 345,60 EUR", ",")] == [Decimal("12345.60")]
+
+
+def test_the_documents_decimal_mark_comes_from_its_unambiguous_amounts_not_its_dates() -> None:
+    assert decimal_mark("Datum 05.03.2026 06.03.2026 07.03.2026 Betrag 12,50 Summe 1.234,50") == ","
+    assert decimal_mark("Date 2026-03-05 Total 1,234.50") == "."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-05", date(2026, 3, 5)),
+        ("2026/03/05", date(2026, 3, 5)),
+        ("05.03.2026", date(2026, 3, 5)),
+        ("5 March 2026", date(2026, 3, 5)),
+        ("March 5, 2026", date(2026, 3, 5)),
+        ("5. März 2026", date(2026, 3, 5)),
+        ("5 mars 2026", date(2026, 3, 5)),
+        ("1er mars 2026", date(2026, 3, 1)),
+        ("5 de marzo de 2026", date(2026, 3, 5)),
+        ("5 marzo 2026", date(2026, 3, 5)),
+        ("5 maart 2026", date(2026, 3, 5)),
+        ("5 de março de 2026", date(2026, 3, 5)),
+        ("05-Mar-2026", date(2026, 3, 5)),
+    ],
+)
+def test_dates_in_iso_numeric_and_written_forms(text: str, expected: date) -> None:
+    assert [found.value for found in dates_in(text, "dmy")] == [expected]
+
+
+def test_a_swappable_date_is_read_in_the_order_the_documents_other_dates_use() -> None:
+    # Given a document whose due date can only be month first (04/14/2026)
+    order = order_of(["Date: 03/05/2026", "Due: 04/14/2026"], month_first_locale=False)
+
+    # Then its issue date 03/05/2026 is 5 March, whatever the locale would guess
+    assert order == "mdy"
+    assert dates_in("03/05/2026", order)[0].value == date(2026, 3, 5)
+    # ... and without such a date the locale decides, and the date is marked ambiguous
+    assert dates_in("03/05/2026", order_of(["03/05/2026"], month_first_locale=False))[0].ambiguous
+
+
+def test_the_longest_label_wins_so_a_pre_tax_total_is_a_subtotal() -> None:
+    kinds = [hit.term.kind for hit in vocabulary.labels().hits(vocabulary.fold("Total excl. VAT 100.00"))]
+    assert kinds == ["subtotal"]
+    assert [hit.term.kind for hit in vocabulary.labels().hits(vocabulary.fold("USt-IdNr. DE123"))] == ["ignore"]
+
+
+def test_labels_are_found_in_the_middle_of_a_line_and_in_seven_languages() -> None:
+    for text, kind in [
+        ("Please find our Rechnungsnummer: 77 below", "invoice_number"),
+        ("Numéro de facture F-1", "invoice_number"),
+        ("Fecha de vencimiento", "due_date"),
+        ("Totale da pagare", "total"),
+        ("Te betalen", "total"),
+        ("Total a pagar", "total"),
+        ("Imponibile", "subtotal"),
+    ]:
+        assert kind in [hit.term.kind for hit in vocabulary.labels().hits(vocabulary.fold(text))], text
+
+
+def test_a_row_of_labels_with_the_values_underneath_is_read() -> None:
+    # Given a header row of labels and their values on the line below
+    reading = invoice.read(
+        [
+            page(
+                (40, 40, "Nordwind Beratung GmbH"),
+                (40, 100, "Rechnungsnummer"),
+                (200, 100, "Rechnungsdatum"),
+                (360, 100, "Fällig am"),
+                (40, 114, "RE-2026-118"),
+                (200, 114, "12.03.2026"),
+                (360, 114, "11.04.2026"),
+            )
+        ]
+    )
+
+    # Then each value is its label's
+    assert reading.fields["invoice_number"].value == "RE-2026-118"
+    assert reading.fields["issue_date"].value == date(2026, 3, 12)
+    assert reading.fields["due_date"].value == date(2026, 4, 11)
+
+
+def test_the_vendor_is_the_issuer_not_the_bill_to_block_beside_it() -> None:
+    # Given a customer block at the top left and the issuer's letterhead at the right, in larger type
+    rows = [
+        Fragment("Bill to:", 40, 800, 10),
+        Fragment("Payreq Customer GmbH", 40, 786, 10),
+        Fragment("Main Street 1", 40, 772, 10),
+        Fragment("Blue Sky Hosting Inc.", 360, 800, 16, bold=True),
+        Fragment("400 Market Street", 360, 780, 10),
+        Fragment("Invoice No.: BS-981", 40, 720, 10),
+    ]
+    reading = invoice.read([Page(1, rows)])
+
+    assert reading.fields["vendor"].value == "Blue Sky Hosting Inc."
+
+
+def test_a_scanners_stamp_over_an_image_is_not_read_as_the_invoice() -> None:
+    stamp = Page(1, [Fragment("Scanned with DocScan 2026-03-05", 40, 20, 7)], images=1)
+
+    reading = invoice.read([stamp])
+
+    assert reading.scan is not None and "scan" in reading.scan and not reading.fields
+
+
+def test_totals_are_chosen_by_their_arithmetic_wherever_they_are_printed() -> None:
+    # Given a pre-tax "Total" row, a tax breakdown and its printed sum, and the amount to pay
+    candidates = [
+        Candidate("total", Decimal("150.00"), strong=False, line=10),
+        Candidate("tax", Decimal("19.00"), strong=True, line=11, rate=Decimal(19)),
+        Candidate("tax", Decimal("3.50"), strong=True, line=12, rate=Decimal(7)),
+        Candidate("tax", Decimal("22.50"), strong=True, line=13),
+        Candidate("total", Decimal("172.50"), strong=True, line=14),
+    ]
+
+    # When they are reconciled with the items (150.00)
+    choice = reconcile(candidates, Decimal("150.00"))
+
+    # Then the pre-tax row is the subtotal, the tax is the sum once, and the total is the amount to pay
+    assert choice.subtotal is not None and choice.subtotal.value == Decimal("150.00")
+    assert choice.tax == Decimal("22.50") and [t.value for t in choice.taxes] == [Decimal("19.00"), Decimal("3.50")]
+    assert choice.total is not None and choice.total.value == Decimal("172.50")
+    assert choice.total_agrees and choice.items_agree and not choice.reasons
+
+
+def test_totals_that_do_not_add_up_are_flagged_not_trusted() -> None:
+    candidates = [
+        Candidate("subtotal", Decimal("100.00"), strong=True, line=1),
+        Candidate("tax", Decimal("19.00"), strong=True, line=2),
+        Candidate("total", Decimal("129.00"), strong=True, line=3),
+    ]
+
+    choice = reconcile(candidates, Decimal("90.00"))
+
+    assert not choice.total_agrees and not choice.items_agree
+    assert any("not what" in reason for reason in choice.reasons)
+    assert any("add up to 90.00" in reason for reason in choice.reasons)
