@@ -3,9 +3,9 @@ PDF beside a truth file (what a careful reader gets from it).
 
     .venv/bin/python -m parser_corpus.generate     (from tests/; `make parser-corpus`)
 
-`train/` is what the parser was developed against; `heldout/` is drawn with other seeds and
-another style (font, size, rules, currency marks) and is only ever scored, to show how the parser
-does on invoices it has not seen. Needs the DejaVu fonts (Debian's fonts-dejavu-core) for € and
+`train/` is what the parser was developed against; `heldout/` is drawn with other seeds, another
+style (font, size, rules, currency marks) and three more layouts that only it has, and is only
+ever scored, to show how the parser does on invoices it has not seen. Needs the DejaVu fonts (Debian's fonts-dejavu-core) for € and
 other signs the PDF core fonts lack.
 """
 
@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from parser_corpus.layouts import LAYOUTS, Doc, Style
+from parser_corpus.layouts import LAYOUTS, UNSEEN, Doc, Style
 from parser_corpus.locales import LOCALES
 from parser_corpus.model import make
 
@@ -27,6 +27,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "wrapped": {"wrapped": True, "items": (2, 7)},
     "tax_column": {"two_rates": True},
     "adjustments": {"discount": True, "fee": True},
+    "breakdown_table": {"two_rates": True, "discount": False, "fee": False},
+    "headerless": {"wrapped": False},
     "label_row": {"units": True},
 }
 
@@ -38,7 +40,7 @@ def build(folder: str, seed: int, per_layout: int, heldout: bool) -> int:
     rng = random.Random(seed)
     count = 0
     for _ in range(per_layout):
-        for name, layout in LAYOUTS.items():
+        for name, layout in ({**LAYOUTS, **UNSEEN} if heldout else LAYOUTS).items():
             locale = LOCALES[(count * 5 + seed) % len(LOCALES)]
             credit = name not in ("adjustments",) and rng.random() < 0.12
             options = dict(OPTIONS.get(name, {}))

@@ -20,7 +20,7 @@ from invoice_api.reading import currencies, vocabulary
 from invoice_api.reading.dates import dates_in, order_of
 from invoice_api.reading.labels import Labelled, find
 from invoice_api.reading.layout import lines_of
-from invoice_api.reading.line_items import read_table
+from invoice_api.reading.line_items import read_table, rows_that_add_up
 from invoice_api.reading.numbers import amount_in, decimal_mark, percentage_in
 from invoice_api.reading.parties import find_vendor
 from invoice_api.reading.records import DocumentType, Field, Item, Reading
@@ -57,6 +57,8 @@ def read(pages: list[Page]) -> Reading:
     mark = decimal_mark(whole)
     ends = [_opens_with_totals_label(line) for line in lines]
     table = read_table(lines, mark, ends)
+    if table.first is None:
+        table = rows_that_add_up(lines, mark, ends)
     # The table's lines are not labels' values ("Total" heads its amount column).
     last_row = max(table.lines, default=table.first or 0)
     region = (

@@ -81,7 +81,7 @@ def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
     pending: list[str] = []  # text rows above the first figures of an item
     paused_on: int | None = None  # the page whose rest (a footer after a gap) is not the table
     for index, line in enumerate(lines):
-        found = header_columns(line)
+        found = header_columns(line) or _two_line_header(lines, index)
         if found is not None:
             columns = found
             table.header_lines.add(index)
@@ -106,7 +106,7 @@ def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
             continue
         description, figures = row
         if not figures:
-            if not _continuation(line, columns):
+            if not _continuation(line, columns) or _only_column_names(line) or _only_column_words(line):
                 continue
             if description and previous is not None and table.items and lines[previous].page == line.page:
                 last = table.items[-1]
@@ -126,29 +126,96 @@ def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
 
 
 def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, Cell]] | None:
-    """(description, {numeric column kind: cell}) of a table row."""
+    """(description, {numeric column kind: cell}) of a table row. The row's last figure is its
+    amount (every item has one; a column the header did not name cannot steal it); the others go
+    to the nearest numeric column, left to right."""
     description: list[str] = []
     figures: dict[str, Cell] = {}
     numeric = [column for column in columns if column.kind in NUMERIC]
     text_columns = [column for column in columns if column.kind not in NUMERIC]
     first_numeric = min((column.x0 for column in numeric), default=float("inf"))
+    figure_cells = [
+        cell
+        for cell in line.cells
+        if numbers_in(cell.text, mark) and _mostly_figures(cell.text) and cell.centre > first_numeric - 20
+    ]
+    amounts = [cell for cell in figure_cells if "%" not in cell.text]
+    if amounts and any(column.kind == "amount" for column in numeric):
+        figures["amount"] = amounts[-1]
     start = 0.0
-    for cell in line.cells:
-        is_number = bool(numbers_in(cell.text, mark)) and _mostly_figures(cell.text)
-        if is_number and cell.centre > first_numeric - 20:
-            choices = [column for column in numeric if column.kind not in figures and column.x0 >= start - 1]
-            if not choices:
-                continue
+    for cell in figure_cells:
+        if cell is figures.get("amount"):
+            continue
+        choices = [column for column in numeric if column.kind not in figures and column.x0 >= start - 1]
+        if choices:
             column = min(choices, key=lambda c: c.distance(cell))
             figures[column.kind] = cell
             start = column.x0
-        else:
-            home = min(text_columns, key=lambda c: c.distance(cell)).kind if text_columns else "description"
-            # Text in a unit column ("h", "pcs") or an unnamed column right of the figures is not the description.
-            in_description = home == "description" or (home == "other" and cell.x1 < first_numeric)
-            if in_description and _is_description(columns, cell):
-                description.append(cell.text)
+    for cell in line.cells:
+        if cell in figure_cells:
+            continue
+        home = min(text_columns, key=lambda c: c.distance(cell)).kind if text_columns else "description"
+        # Text in a unit column ("h", "pcs") or an unnamed column right of the figures is not the description.
+        in_description = home == "description" or (home == "other" and cell.x1 < first_numeric)
+        if in_description and _is_description(columns, cell):
+            description.append(cell.text)
     return " ".join(description).strip(), figures
+
+
+def _two_line_header(lines: list[Line], index: int) -> list[Column] | None:
+    """Column names broken over two lines ("Unit" over "price"): each name is the words of both
+    lines that stand in one column."""
+    if index + 1 >= len(lines) or lines[index + 1].page != lines[index].page:
+        return None
+    top, bottom = lines[index], lines[index + 1]
+    if bottom.y - top.y > top.size * 2.5 or not _only_column_words(bottom):
+        return None
+    matcher = vocabulary.columns()
+    columns = []
+    for cell in top.cells:
+        under = [c.text for c in bottom.cells if c.x0 < cell.x1 + cell.size and cell.x0 - cell.size < c.x1]
+        name = vocabulary.fold(" ".join([cell.text, *under]))
+        term = matcher.whole(name) or matcher.whole(cell.folded)
+        columns.append(Column(term.kind if term else "other", cell.x0, cell.x1))
+    kinds = [column.kind for column in columns]
+    return columns if "description" in kinds and "amount" in kinds else None
+
+
+def _only_column_words(line: Line) -> bool:
+    words = {word for term in vocabulary.columns().terms for word in term.split()}
+    return all(word in words for cell in line.cells for word in cell.folded.split())
+
+
+def _only_column_names(line: Line) -> bool:
+    """A header printed on two lines ("Unit" over "price"): its second line is no description."""
+    matcher = vocabulary.columns()
+    return all(matcher.whole(cell.folded) is not None for cell in line.cells)
+
+
+def rows_that_add_up(lines: list[Line], mark: str, ends: list[bool]) -> Table:
+    """Without a header row: lines that end in quantity, unit price and amount with quantity x unit
+    price = amount (the arithmetic stands in for the header), up to the first totals label."""
+    table = Table()
+    for index, line in enumerate(lines):
+        if ends[index] and table.items:
+            table.end = index
+            break
+        numbers = [cell for cell in line.cells if numbers_in(cell.text, mark) and _mostly_figures(cell.text)]
+        text = [cell.text for cell in line.cells if cell not in numbers]
+        if len(numbers) < 3 or not text or line.cells[-1] is not numbers[-1]:
+            continue
+        quantity, unit, amount = (amount_in(cell.text, mark) for cell in numbers[-3:])
+        if quantity is None or unit is None or amount is None or quantity.value <= 0:
+            continue
+        if abs(quantity.value * unit.value - amount.value) > CENT * max(Decimal(1), quantity.value) / 2 + CENT / 2:
+            continue
+        description = " ".join(text)
+        table.items.append(
+            Item(description, quantity.value, unit.value, amount.value, line.page, line.number, confidence=0.85)
+        )
+        table.lines.add(index)
+        table.first = index if table.first is None else table.first
+    return table
 
 
 def _continuation(line: Line, columns: list[Column]) -> bool:

@@ -102,8 +102,13 @@ def numbers_in(text: str, mark: str) -> list[Number]:
     return found
 
 
+_GLUED_CODE = re.compile(r"(?<![A-Za-z])([A-Z]{3})(?=[\d(-])")
+
+
 def amount_in(text: str, mark: str) -> Number | None:
-    """The last number of the text that is not a percentage: how totals and line amounts are printed."""
+    """The last number of the text that is not a percentage: how totals and line amounts are printed.
+    A currency code written against the number ("EUR1,234.56") is set apart from it first."""
+    text = _GLUED_CODE.sub(r"\1 ", text)
     candidates = [number for number in numbers_in(text, mark) if not text[number.end :].lstrip().startswith("%")]
     return candidates[-1] if candidates else None
 

@@ -121,6 +121,8 @@ def _most_prominent(lines: list[Line], header: range, customer: set[tuple[int, f
                 evidence.append("named again below")
             if any(char.isdigit() for char in text):
                 score -= 1.5
+            if cell.size < typical * 0.85:
+                score -= 1.0  # a caption, a scanner's stamp or the sender line of a window envelope
             score -= index * 0.15  # nearer the top, more likely the letterhead
             if best is None or score > best[0]:
                 best = (score, index, text, tuple(evidence))

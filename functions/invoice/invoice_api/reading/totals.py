@@ -63,7 +63,8 @@ def _tax_options(taxes: list[Candidate]) -> list[tuple[list[Candidate], Candidat
     """Ways to read the tax lines: all of them as a breakdown, or one of them as the sum of the rest."""
     distinct: list[Candidate] = []
     for tax in taxes:
-        if not any(tax.line == seen.line for seen in distinct):
+        # The same amount read twice from one line (two labels before it) is one tax line.
+        if not any(tax.line == seen.line and tax.value == seen.value for seen in distinct):
             distinct.append(tax)
     options: list[tuple[list[Candidate], Candidate | None]] = [(distinct, None)]
     for total in distinct:
