@@ -475,7 +475,12 @@ def breakdown_table(doc: Doc, rng: random.Random) -> None:
     if y > 230:
         doc.pdf.add_page()
         y = 20
-    heads = [doc.label("rate"), doc.label("subtotal"), invoice.labels["tax"].format(rate="").strip(), doc.label("total")]
+    heads = [
+        doc.label("rate"),
+        doc.label("subtotal"),
+        invoice.labels["tax"].format(rate="").strip(),
+        doc.label("total"),
+    ]
     x = 60
     for head in heads:
         doc.text(x, y, 35, head, "R", bold=True)
@@ -484,7 +489,7 @@ def breakdown_table(doc: Doc, rng: random.Random) -> None:
     base: dict[int, object] = {}
     for line in invoice.lines:
         base[line.rate] = base.get(line.rate, 0) + line.amount  # type: ignore[operator]
-    for (rate, amount) in invoice.taxes:
+    for rate, amount in invoice.taxes:
         net = base.get(rate, 0)
         doc.text(60, y, 35, f"{rate}%", "R")
         doc.text(95, y, 35, doc.money(net), "R")

@@ -255,6 +255,22 @@ def _amount(text: str, mark: str, decimals: int) -> Decimal | None:
     return number.value
 
 
+def _breakdown(label: Labelled, mark: str, decimals: int, printed: str) -> list[Candidate]:
+    """A label heading a column of amounts (a tax breakdown table: one row per rate): each row after
+    the first, and the column's sum, are candidates too; reconciliation picks what adds up."""
+    if label.placement == "none" or len(label.column) < 2 or label.kind not in ("subtotal", "tax", "total"):
+        return []
+    rows = [(_amount(text, mark, decimals), line) for text, line in label.column]
+    values = [(value, line) for value, line in rows if value is not None]
+    if len(values) < 2 or len(values) != len(rows):
+        return []
+    more = [Candidate(label.kind, value, label.strong, line, None, printed) for value, line in values[1:]]
+    if label.kind != "tax":  # the tax rows are summed by reconciliation itself, as a breakdown
+        total = sum((value for value, _ in values), Decimal(0))
+        more.append(Candidate(label.kind, total, label.strong, values[-1][1], None, printed))
+    return more
+
+
 def _amounts(
     lines: list[Line], labelled: list[Labelled], reading: Reading, items: list[Item], mark: str, decimals: int
 ) -> None:
@@ -273,6 +289,7 @@ def _amounts(
         rate = percentage_in(lines[label.line].text, mark) if label.kind == "tax" else None
         printed = lines[label.line].cells[label.cell].text.strip(" :")
         candidates.append(Candidate(label.kind, value, label.strong, line, rate, printed))
+        candidates.extend(_breakdown(label, mark, decimals, printed))
     items_sum = sum((item.amount for item in items), Decimal(0)) if items else None
     choice = reconcile(candidates, items_sum)
     full = choice.total_agrees and choice.items_agree

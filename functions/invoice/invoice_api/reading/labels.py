@@ -29,6 +29,8 @@ class Labelled:
     # The cell under the label, for a row of labels with their values beneath ("" when none).
     under: str = ""
     under_line: int = -1
+    # Every cell stacked under the label (text, line index): a column of a tax breakdown table.
+    column: tuple[tuple[str, int], ...] = ()
 
 
 def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
@@ -48,11 +50,8 @@ def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
                 rest = cell.text[hit.end : end].strip(_SEPARATORS)
                 at_start = not folded[: hit.start].strip(_SEPARATORS)
                 value, value_line, placement = _value(lines, index, number, rest, end == len(folded))
-                under, under_line = "", -1
-                if placement == "right" and at_start and end == len(folded):
-                    beneath = below(lines, index, cell, reach=1)
-                    if beneath is not None and not is_label(beneath[1]):
-                        under, under_line = beneath[1].text, beneath[0]
+                column = _column(lines, index, cell) if at_start and end == len(folded) else ()
+                under, under_line = column[0] if column and placement == "right" else ("", -1)
                 found.append(
                     Labelled(
                         hit.term.kind,
@@ -66,9 +65,22 @@ def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
                         placement,
                         under,
                         under_line,
+                        column,
                     )
                 )
     return found
+
+
+def _column(lines: list[Line], index: int, cell: Cell, limit: int = 8) -> tuple[tuple[str, int], ...]:
+    """The cells under `cell`, line after line, up to the first gap, label or `limit` cells."""
+    column: list[tuple[str, int]] = []
+    while len(column) < limit:
+        beneath = below(lines, index, cell, reach=1)
+        if beneath is None or is_label(beneath[1]):
+            break
+        index = beneath[0]
+        column.append((beneath[1].text, index))
+    return tuple(column)
 
 
 def _value(lines: list[Line], index: int, number: int, rest: str, last_in_cell: bool) -> tuple[str, int, str]:

@@ -7,6 +7,7 @@ ends at the first totals label.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -142,15 +143,16 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
     amounts = [cell for cell in figure_cells if "%" not in cell.text]
     if amounts and any(column.kind == "amount" for column in numeric):
         figures["amount"] = amounts[-1]
-    start = 0.0
-    for cell in figure_cells:
-        if cell is figures.get("amount"):
-            continue
-        choices = [column for column in numeric if column.kind not in figures and column.x0 >= start - 1]
-        if choices:
-            column = min(choices, key=lambda c: c.distance(cell))
-            figures[column.kind] = cell
-            start = column.x0
+    rest = [cell for cell in figure_cells if cell is not figures.get("amount")]
+    free = [column for column in numeric if column.kind not in figures]
+    if rest and free:
+        # Cells and columns both run left to right: the order-keeping match that lines them up best.
+        count = min(len(rest), len(free))
+        pairs = itertools.product(itertools.combinations(free, count), itertools.combinations(rest, count))
+        chosen, cells = min(
+            pairs, key=lambda pair: sum(column.distance(cell) for column, cell in zip(*pair, strict=True))
+        )
+        figures.update({column.kind: cell for column, cell in zip(chosen, cells, strict=True)})
     for cell in line.cells:
         if cell in figure_cells:
             continue
