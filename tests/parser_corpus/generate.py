@@ -5,8 +5,8 @@ PDF beside a truth file (what a careful reader gets from it).
 
 `train/` is what the parser was developed against; `heldout/` is drawn with other seeds, another
 style (font, size, rules, currency marks) and three more layouts that only it has, and is only
-ever scored, to show how the parser does on invoices it has not seen. Needs the DejaVu fonts (Debian's fonts-dejavu-core) for € and
-other signs the PDF core fonts lack.
+ever scored, to show how the parser does on invoices it has not seen. Needs the DejaVu fonts
+(Debian's fonts-dejavu-core) for € and other signs the PDF core fonts lack.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -486,15 +487,15 @@ def breakdown_table(doc: Doc, rng: random.Random) -> None:
         doc.text(x, y, 35, head, "R", bold=True)
         x += 35
     y += 6
-    base: dict[int, object] = {}
+    base: dict[int, Decimal] = {}
     for line in invoice.lines:
-        base[line.rate] = base.get(line.rate, 0) + line.amount  # type: ignore[operator]
+        base[line.rate] = base.get(line.rate, Decimal(0)) + line.amount
     for rate, amount in invoice.taxes:
-        net = base.get(rate, 0)
+        net = base.get(rate, Decimal(0))
         doc.text(60, y, 35, f"{rate}%", "R")
         doc.text(95, y, 35, doc.money(net), "R")
         doc.text(130, y, 35, doc.money(amount), "R")
-        doc.text(165, y, 35, doc.money(net + amount), "R")  # type: ignore[operator]
+        doc.text(165, y, 35, doc.money(net + amount), "R")
         y += 6
     y += 2
     doc.text(10, y, 80, doc.label("total"), bold=True)
@@ -507,7 +508,7 @@ def headerless(doc: Doc, rng: random.Random) -> None:
     doc.text(10, 12, 120, invoice.vendor, size=12, bold=True)
     doc.text(10, 18, 120, ", ".join(invoice.vendor_address), size=9)
     doc.text(150, 12, 50, doc.title(), "R", size=12)
-    y = 30
+    y: float = 30
     for label, value in doc.meta():
         doc.text(10, y, 120, f"{label}: {value}")
         y += 6
