@@ -69,7 +69,6 @@ class Doc:
         return self.invoice.labels[key].format(**values)
 
     def money(self, value: object, with_currency: bool = False) -> str:
-        from decimal import Decimal
 
         amount = Decimal(str(value))
         if self.invoice.credit:
