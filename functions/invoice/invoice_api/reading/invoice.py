@@ -20,6 +20,7 @@ from invoice_api.reading import currencies, vocabulary
 from invoice_api.reading.dates import dates_in, order_of
 from invoice_api.reading.labels import Labelled, find
 from invoice_api.reading.layout import lines_of
+from invoice_api.reading import line_items
 from invoice_api.reading.line_items import read_table, rows_that_add_up
 from invoice_api.reading.numbers import amount_in, decimal_mark, percentage_in
 from invoice_api.reading.parties import find_vendor
@@ -44,6 +45,7 @@ def prepare() -> None:
     vocabulary.labels(), vocabulary.parties(), vocabulary.titles(), vocabulary.columns()
     vocabulary.carry_over(), vocabulary.legal_forms(), vocabulary.months(), currencies.codes()
     dates_in("1 January 2026", "dmy")
+    line_items.prepare()
 
 
 def read(pages: list[Page]) -> Reading:

@@ -9,6 +9,7 @@ tell columns apart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from invoice_api.reading.vocabulary import fold
@@ -29,7 +30,7 @@ class Cell:
     size: float
     bold: bool
 
-    @property
+    @cached_property
     def folded(self) -> str:
         return fold(self.text)
 

@@ -8,7 +8,9 @@ ends at the first totals label.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
+from functools import cache
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -138,7 +140,7 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
     figure_cells = [
         cell
         for cell in line.cells
-        if numbers_in(cell.text, mark) and _mostly_figures(cell.text) and cell.centre > first_numeric - 20
+        if cell.centre > first_numeric - 20 and _mostly_figures(cell.text) and numbers_in(cell.text, mark)
     ]
     amounts = [cell for cell in figure_cells if "%" not in cell.text]
     if amounts and any(column.kind == "amount" for column in numeric):
@@ -164,12 +166,18 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
     return " ".join(description).strip(), figures
 
 
+def prepare() -> None:
+    _column_words()
+
+
 def _two_line_header(lines: list[Line], index: int) -> list[Column] | None:
     """Column names broken over two lines ("Unit" over "price"): each name is the words of both
     lines that stand in one column."""
     if index + 1 >= len(lines) or lines[index + 1].page != lines[index].page:
         return None
     top, bottom = lines[index], lines[index + 1]
+    if len(top.cells) < 2 or not _only_column_words(top):
+        return None
     if bottom.y - top.y > top.size * 2.5 or not _only_column_words(bottom):
         return None
     matcher = vocabulary.columns()
@@ -184,8 +192,13 @@ def _two_line_header(lines: list[Line], index: int) -> list[Column] | None:
 
 
 def _only_column_words(line: Line) -> bool:
-    words = {word for term in vocabulary.columns().terms for word in term.split()}
+    words = _column_words()
     return all(word in words for cell in line.cells for word in cell.folded.split())
+
+
+@cache
+def _column_words() -> frozenset[str]:
+    return frozenset(word for term in vocabulary.columns().terms for word in term.split())
 
 
 def _only_column_names(line: Line) -> bool:
@@ -202,7 +215,7 @@ def rows_that_add_up(lines: list[Line], mark: str, ends: list[bool]) -> Table:
         if ends[index] and table.items:
             table.end = index
             break
-        numbers = [cell for cell in line.cells if numbers_in(cell.text, mark) and _mostly_figures(cell.text)]
+        numbers = [cell for cell in line.cells if _mostly_figures(cell.text) and numbers_in(cell.text, mark)]
         text = [cell.text for cell in line.cells if cell not in numbers]
         if len(numbers) < 3 or not text or line.cells[-1] is not numbers[-1]:
             continue
@@ -240,9 +253,12 @@ def _is_description(columns: list[Column], cell: Cell) -> bool:
     return cell.x1 > column.x0 - 2
 
 
+_LETTER = re.compile(r"[^\W\d_]")
+
+
 def _mostly_figures(text: str) -> bool:
-    letters = sum(char.isalpha() for char in text)
-    return letters <= 4
+    """A figure with at most a unit or currency beside it ("2 pcs", "EUR 45.00"), not a description."""
+    return any(char.isdigit() for char in text) and len(_LETTER.findall(text, 0, 64)) <= 4
 
 
 def _item(description: str, figures: dict[str, Cell], line: Line, mark: str) -> Item | None:
