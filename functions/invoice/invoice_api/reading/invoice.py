@@ -16,11 +16,10 @@ from datetime import date as date_type
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from invoice_api.reading import currencies, vocabulary
+from invoice_api.reading import currencies, line_items, vocabulary
 from invoice_api.reading.dates import dates_in, order_of
 from invoice_api.reading.labels import Labelled, find
 from invoice_api.reading.layout import lines_of
-from invoice_api.reading import line_items
 from invoice_api.reading.line_items import read_table, rows_that_add_up
 from invoice_api.reading.numbers import amount_in, decimal_mark, percentage_in
 from invoice_api.reading.parties import find_vendor

@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from typing import TYPE_CHECKING
 
 from invoice_api.reading import vocabulary
