@@ -125,7 +125,7 @@ def report(name: str, result: Score, verbose: bool) -> None:
 def main() -> None:
     verbose = "-v" in sys.argv
     invoice.prepare()
-    for folder in ("train", "heldout"):
+    for folder in ("train", "heldout", "stress"):
         report(folder, score(folder, verbose), verbose)
 
 

@@ -182,3 +182,19 @@ def test_totals_that_do_not_add_up_are_flagged_not_trusted() -> None:
     assert not choice.total_agrees and not choice.items_agree
     assert any("not what" in reason for reason in choice.reasons)
     assert any("add up to 90.00" in reason for reason in choice.reasons)
+
+
+def test_a_total_that_adds_up_is_not_trusted_when_another_total_below_says_otherwise() -> None:
+    # Given a breakdown whose gross adds up, and a different amount to pay printed under it
+    candidates = [
+        Candidate("subtotal", Decimal("100.00"), strong=True, line=1),
+        Candidate("tax", Decimal("19.00"), strong=True, line=2),
+        Candidate("total", Decimal("119.00"), strong=False, line=3),
+        Candidate("total", Decimal("120.00"), strong=False, line=4),
+    ]
+
+    choice = reconcile(candidates, Decimal("100.00"))
+
+    # Then the one that adds up is chosen, but the disagreement is a reason to review it
+    assert choice.total is not None and choice.total.value == Decimal("119.00")
+    assert choice.total_disputed and any("Two totals" in reason for reason in choice.reasons)

@@ -258,7 +258,7 @@ def _amount(text: str, mark: str, decimals: int) -> Decimal | None:
 
 def _breakdown(label: Labelled, mark: str, decimals: int, printed: str) -> list[Candidate]:
     """A label heading a column of amounts (a tax breakdown table: one row per rate): each row after
-    the first, and the column's sum, are candidates too; reconciliation picks what adds up."""
+    the first, and the net column's sum, are candidates too; reconciliation picks what adds up."""
     if label.placement == "none" or len(label.column) < 2 or label.kind not in ("subtotal", "tax", "total"):
         return []
     rows = [(_amount(text, mark, decimals), line) for text, line in label.column]
@@ -266,7 +266,9 @@ def _breakdown(label: Labelled, mark: str, decimals: int, printed: str) -> list[
     if len(values) < 2 or len(values) != len(rows):
         return []
     more = [Candidate(label.kind, value, label.strong, line, None, printed) for value, line in values[1:]]
-    if label.kind != "tax":  # the tax rows are summed by reconciliation itself, as a breakdown
+    # The net column's sum is the subtotal a breakdown implies (taxes are summed by reconciliation
+    # itself). A total is only ever what the document prints: the amount to pay is not inferred.
+    if label.kind == "subtotal":
         total = sum((value for value, _ in values), Decimal(0))
         more.append(Candidate(label.kind, total, label.strong, values[-1][1], None, printed))
     return more
@@ -305,6 +307,8 @@ def _amounts(
 
     if choice.total is not None:
         score, how = confidence(choice.total)
+        if choice.total_disputed:
+            score, how = min(score, 0.6), f"{how}; another total is printed below it"
         _put(reading, "total", choice.total.value, score, lines[choice.total.line], how)
     if choice.subtotal is not None:
         score, how = confidence(choice.subtotal)

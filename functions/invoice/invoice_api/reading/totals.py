@@ -41,6 +41,8 @@ class Choice:
     adjustments: list[Candidate] = field(default_factory=list)
     items_agree: bool = False  # the items add up to the subtotal (or to the total)
     total_agrees: bool = False  # subtotal + adjustments + taxes = total
+    # Another amount printed below the chosen total, under a total's label, says something else.
+    total_disputed: bool = False
     reasons: list[str] = field(default_factory=list)
 
     @property
@@ -98,6 +100,12 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
             best = (score, choice)
     assert best is not None
     choice = best[1]
+    if choice.total is not None:
+        chosen = choice.total
+        later = [t for t in totals if t.line > chosen.line and t.value != chosen.value and t.strong >= chosen.strong]
+        if later:
+            choice.total_disputed = True
+            choice.reasons.append(f"Two totals are printed: {chosen.value} adds up, but {later[-1].value} is below it.")
     _explain(choice, items_sum)
     return choice
 
