@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import random
 import shutil
-from pathlib import Path
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parser_corpus.layouts import LAYOUTS, UNSEEN, Doc, Style
