@@ -377,14 +377,6 @@ def zero_bytes() -> bytes:
     return b""
 
 
-HOSTILE: dict[str, Callable[[], bytes]] = {
-    "flate bomb": flate_bomb,
-    "deeply nested streams": nested_streams,
-    "circular xref": circular_xref,
-    "2,000 pages": many_pages,
-    "not a PDF": not_a_pdf,
-    "zero bytes": zero_bytes,
-}
 
 
 # --- files made to look like something they are not ----------------------------------------------
@@ -436,3 +428,14 @@ def stamp_over_image() -> bytes:
     pdf.set_xy(10, 285)
     pdf.cell(0, 4, "Scanned with DocScan Pro 3.2 - 2026-03-05 14:02")
     return bytes(pdf.output())
+
+
+HOSTILE: dict[str, Callable[[], bytes]] = {
+    "flate bomb": flate_bomb,
+    "deeply nested streams": nested_streams,
+    "circular xref": circular_xref,
+    "2,000 pages": many_pages,
+    "not a PDF": not_a_pdf,
+    "zero bytes": zero_bytes,
+    "a line of numbers": line_of_numbers,
+}
