@@ -377,8 +377,6 @@ def zero_bytes() -> bytes:
     return b""
 
 
-
-
 # --- files made to look like something they are not ----------------------------------------------
 
 
