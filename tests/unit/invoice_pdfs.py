@@ -275,6 +275,27 @@ def written_dates() -> Sample:
     )
 
 
+def negative_invoice() -> Sample:
+    """Titled an invoice, every amount negative: a refund written on the wrong form."""
+    rows: list[Row] = [("Refund: returned docking station", "1", "-189.50", "-189.50")]
+    pdf = _document()
+    pdf.set_font("Helvetica", style="B", size=16)
+    pdf.cell(0, 10, "ACME Hardware Ltd", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, "INVOICE", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, "Invoice No: INV-2026-0077", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, "Invoice Date: 2026-03-09", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    _table(pdf, ("Description", "Qty", "Unit price", "Amount"), rows, ruled=True)
+    _totals(pdf, [("Subtotal", "-189.50"), ("VAT 20%", "-37.90"), ("Total GBP", "-227.40")])
+    return Sample(
+        "negative amounts on an invoice",
+        bytes(pdf.output()),
+        {"invoice_number": "INV-2026-0077", "subtotal": Decimal("-189.50"), "total": Decimal("-227.40")},
+        _items(rows),
+    )
+
+
 LAYOUTS = (ruled_table, plain_table, two_column_header, multi_page, comma_decimals, written_dates)
 
 

@@ -411,7 +411,7 @@ def _parsed_values(
         sources["document_type"] = {"by": "parser", "at": now.isoformat()}
     values["review_reasons"] = reasons
     for name, found in fields.items():
-        if by_person(name) or name not in rules.FIELDS or name == "document_type":
+        if by_person(name) or name not in rules.FIELDS:
             continue
         value = found["value"]
         if name in ("issue_date", "due_date") and isinstance(value, str):
@@ -426,12 +426,11 @@ def _parsed_values(
             except ValueError:
                 values.pop(name)
                 sources.pop(name)
-    wrong_sign = rules.sign_problem({**row, **values})
-    if wrong_sign is not None and wrong_sign[0] in values:
-        # Recorded as read would make an invoice no person could save: left for a person instead.
-        values.pop(wrong_sign[0])
-        sources.pop(wrong_sign[0])
-        reasons.append(f"The {wrong_sign[0]} read from the file was not filled in: its {wrong_sign[1]}.")
+    # Recorded as read, an amount of the wrong sign would make an invoice no person could save.
+    while (wrong_sign := rules.sign_problem({**row, **values})) is not None and wrong_sign[0] in values:
+        name, why = wrong_sign
+        reasons.append(f"The {name} read from the file ({values.pop(name)}) was not filled in: the {why}.")
+        sources.pop(name)
     if items and not by_person("services"):
         repository.replace_lines(connection, row["id"], items)
         sources["services"] = {

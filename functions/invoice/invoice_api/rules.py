@@ -28,7 +28,7 @@ BY_PEOPLE = frozenset({"verified", "paid", "rejected"})
 EDITABLE = frozenset({"received", "parsed", "parse_failed"})
 
 # Fields a person may set and the parser may fill (the parser never overwrites a person's value).
-FIELDS = ("document_type", "invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
+FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
 
 # The sign each amount must have, per document type: a credit note's amounts are negative.
 # (Lines may be negative on both: discounts on an invoice, credited lines on a credit note.)

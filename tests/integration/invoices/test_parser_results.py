@@ -131,6 +131,28 @@ def test_a_persons_document_type_stands_and_amounts_of_the_other_sign_are_left_t
     assert parsed["needsReview"] and any("credit note" in reason for reason in parsed["reviewReasons"])
 
 
+def test_amounts_an_invoice_cannot_have_are_left_for_a_person_with_a_reason(clerk: ApiClient, uploads: Uploads) -> None:
+    # Given a file titled an invoice whose amounts are all negative (a refund on the wrong form)
+    created = new_upload(clerk, name="refund.pdf")
+
+    # When it is parsed
+    uploads.upload(created, invoice_pdfs.negative_invoice().pdf)
+
+    # Then the invoice keeps what it may hold, leaves the totals to a person and says why
+    invoice = clerk.get(f"/api/v1/invoices/{created['invoice']['id']}").body
+    assert (invoice["documentType"], invoice["number"]) == ("invoice", "INV-2026-0077")
+    assert (invoice["subtotal"], invoice["tax"], invoice["total"]) == (None, None, None)
+    assert invoice["needsReview"]
+    assert any("total read from the file (-227.40)" in reason for reason in invoice["reviewReasons"])
+    # ... and a person can still save it, once they have decided what it is
+    edited = clerk.patch(
+        f"/api/v1/invoices/{invoice['id']}",
+        json_body={"documentType": "credit_note", "tax": "-37.90", "total": "-227.40"},
+        headers={"If-Match": f'"{invoice["version"]}"'},
+    )
+    assert edited.status == 200, edited.body
+
+
 @pytest.mark.parametrize("make", [invoice_pdfs.image_only, invoice_pdfs.stamp_over_image], ids=["image", "stamp"])
 def test_a_scan_ends_parse_failed_saying_it_is_a_scan(make: Any, clerk: ApiClient, uploads: Uploads) -> None:
     created = new_upload(clerk, name="scan.pdf")
