@@ -70,12 +70,14 @@ def _data() -> dict[str, Any]:
 def _add(terms: dict[str, Term], label: str, kind: str, strength: str, language: str) -> None:
     key = fold(label)
     known = terms.get(key)
-    if known is None:
+    if known is None or (known.kind != kind and strength == "strong" and known.strength == "weak"):
+        # New, or a word that is weak for one field in one language and names another outright
+        # elsewhere: the outright meaning wins.
         terms[key] = Term(kind, strength, frozenset({language}))
-    elif known.kind == kind or (strength == "strong" and known.strength == "weak"):
-        # The same word in several languages; a strong meaning wins over a weak one elsewhere.
-        languages = known.languages | {language} if known.kind == kind else frozenset({language})
-        terms[key] = Term(kind, strength if known.kind != kind else min(known.strength, strength), languages)
+    elif known.kind == kind:
+        # The same word for the same field in several languages; strong if it is strong in any.
+        strongest = "strong" if "strong" in (known.strength, strength) else strength
+        terms[key] = Term(kind, strongest, known.languages | {language})
 
 
 @cache
