@@ -198,3 +198,56 @@ def test_a_total_that_adds_up_is_not_trusted_when_another_total_below_says_other
     # Then the one that adds up is chosen, but the disagreement is a reason to review it
     assert choice.total is not None and choice.total.value == Decimal("119.00")
     assert choice.total_disputed and any("Two totals" in reason for reason in choice.reasons)
+
+
+def _table_page(*rows: tuple[str, ...], title: str = "INVOICE") -> Page:
+    """An invoice page whose table has description, quantity, unit, unit price and amount columns."""
+    columns = (40, 300, 340, 400, 480)
+    fragments = [
+        Fragment("Lumen Software GmbH", 40, 800, 16, bold=True),
+        Fragment(title, 40, 770, 12),
+        Fragment("Invoice No.: LS-1001", 40, 750, 10),
+        Fragment("Invoice Date: 2026-03-05", 40, 736, 10),
+    ]
+    y = 700.0
+    for row in (("Description", "Qty", "Unit", "Unit price", "Amount"), *rows):
+        for x, text in zip(columns, row, strict=False):
+            if text:
+                fragments.append(Fragment(text, x, y, 10))
+        y -= 14
+    return Page(1, fragments)
+
+
+def test_a_table_row_keeps_its_unit_its_wrapped_description_and_an_amount_only_discount() -> None:
+    # Given a table with a unit column, a description wrapped onto a second line and a discount row
+    page = _table_page(
+        ("Cable 1,5 m, shielded", "4", "pcs", "12.50", "50.00"),
+        ("Installation on site,",),
+        ("two technicians", "2", "h", "80.00", "160.00"),
+        ("Loyalty discount", "", "", "", "-10.00"),
+    )
+    page.fragments += [Fragment("Subtotal", 400, 620, 10), Fragment("200.00", 480, 620, 10)]
+    page.fragments += [Fragment("Total EUR", 400, 606, 10), Fragment("200.00", 480, 606, 10)]
+
+    # When it is read
+    reading = invoice.read([page])
+
+    # Then each line is what a reader sees, the discount included, and they add up to the subtotal
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in reading.items] == [
+        ("Cable 1,5 m, shielded", Decimal(4), Decimal("12.50"), Decimal("50.00")),
+        ("Installation on site, two technicians", Decimal(2), Decimal("80.00"), Decimal("160.00")),
+        ("Loyalty discount", Decimal(1), Decimal("-10.00"), Decimal("-10.00")),
+    ]
+    assert reading.items_confidence >= 0.95 and not reading.review_reasons
+
+
+def test_a_credit_note_is_negative_however_it_prints_its_amounts() -> None:
+    # Given a credit note ("Gutschrift") printing its amounts without a sign
+    page = _table_page(("Returned chair", "1", "", "100.00", "100.00"), title="Gutschrift")
+    page.fragments += [Fragment("Total EUR", 400, 650, 10), Fragment("100.00", 480, 650, 10)]
+
+    reading = invoice.read([page])
+
+    assert reading.document_type == "credit_note"
+    assert reading.fields["total"].value == Decimal("-100.00")
+    assert [(i.unit_price, i.amount) for i in reading.items] == [(Decimal("-100.00"), Decimal("-100.00"))]

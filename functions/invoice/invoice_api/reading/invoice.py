@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from datetime import date as date_type
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -335,22 +336,20 @@ def _amounts(
     reading.items = [*items, *adjustments]
     if reading.items:
         agree = choice.items_agree
-        reading.items = [item if agree else _unsure(item) for item in reading.items]
-        worst = min(item.confidence for item in reading.items)
-        reading.items_confidence = round(min(0.99, worst + 0.07) if agree else min(worst, 0.6), 2)
+        reading.items = [_confirmed(item) if agree else _unsure(item) for item in reading.items]
+        reading.items_confidence = min(item.confidence for item in reading.items)
+
+
+def _confirmed(item: Item) -> Item:
+    """The items add up: each amount is confirmed by the sum. A row whose own arithmetic holds is
+    then all but certain; one printed as an amount alone (a discount) has nothing else to be wrong;
+    one whose arithmetic fails keeps its doubt about quantity or unit price."""
+    confidence = 0.97 if item.confidence >= 0.9 else 0.95 if item.confidence >= 0.8 else item.confidence
+    return replace(item, confidence=confidence)
 
 
 def _unsure(item: Item) -> Item:
-    return Item(
-        item.description,
-        item.quantity,
-        item.unit_price,
-        item.amount,
-        item.page,
-        item.line,
-        min(item.confidence, 0.6),
-        item.tax_rate,
-    )
+    return replace(item, confidence=min(item.confidence, 0.6))
 
 
 def _sign(reading: Reading) -> None:

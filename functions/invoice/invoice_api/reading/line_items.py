@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING
@@ -81,15 +81,16 @@ def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
     table = Table()
     columns: list[Column] | None = None
     previous: int | None = None  # index of the last row that made an item or continued one
-    pending: list[str] = []  # text rows above the first figures of an item
+    loose: list[str] = []  # text-only rows not yet given to an item (wrapped description lines)
     paused_on: int | None = None  # the page whose rest (a footer after a gap) is not the table
     for index, line in enumerate(lines):
         found = header_columns(line) or _two_line_header(lines, index)
         if found is not None:
+            _settle(table, loose)
             columns = found
             table.header_lines.add(index)
             table.first = index if table.first is None else table.first
-            previous, pending, paused_on = index, [], None
+            previous, loose, paused_on = index, [], None
             continue
         if columns is None:
             continue
@@ -109,23 +110,38 @@ def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
             continue
         description, figures = row
         if not figures:
-            if not _continuation(line, columns) or _only_column_names(line) or _only_column_words(line):
-                continue
-            if description and previous is not None and table.items and lines[previous].page == line.page:
-                last = table.items[-1]
-                table.items[-1] = _with_description(last, f"{last.description} {description}")
+            if description and _continuation(line, columns) and not _only_column_words(line):
+                loose.append(description)
                 table.lines.add(index)
                 previous = index
-            elif description:
-                pending.append(description)
             continue
-        item = _item(" ".join([*pending, description]).strip(), figures, line, mark)
-        pending = []
+        # Loose lines continue the item above, unless they run on into this one ("Installation on
+        # site," above "two technicians 2 h 80.00 160.00"): then they open it.
+        opens_this = bool(loose) and (not table.items or _runs_on(loose[-1], description))
+        if not opens_this:
+            _settle(table, loose)
+        item = _item(" ".join([*loose, description] if opens_this else [description]).strip(), figures, line, mark)
+        loose = []
         if item is not None:
             table.items.append(item)
             table.lines.add(index)
             previous = index
+    _settle(table, loose)
     return table
+
+
+def _runs_on(before: str, after: str) -> bool:
+    """The text `before` goes on in `after`: it ends mid-phrase, or `after` starts mid-sentence."""
+    ends_open = before.rstrip().endswith((",", "-", "\u2013", "&", "/", "+"))
+    return ends_open or (after[:1].isalpha() and after[:1].islower())
+
+
+def _settle(table: Table, loose: list[str]) -> None:
+    """Loose description lines go to the item above them."""
+    if loose and table.items:
+        last = table.items[-1]
+        table.items[-1] = replace(last, description=" ".join(" ".join([last.description, *loose]).split()))
+    loose.clear()
 
 
 def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, Cell]] | None:
@@ -199,12 +215,6 @@ def _only_column_words(line: Line) -> bool:
 @cache
 def _column_words() -> frozenset[str]:
     return frozenset(word for term in vocabulary.columns().terms for word in term.split())
-
-
-def _only_column_names(line: Line) -> bool:
-    """A header printed on two lines ("Unit" over "price"): its second line is no description."""
-    matcher = vocabulary.columns()
-    return all(matcher.whole(cell.folded) is not None for cell in line.cells)
 
 
 def rows_that_add_up(lines: list[Line], mark: str, ends: list[bool]) -> Table:
@@ -295,17 +305,4 @@ def _item(description: str, figures: dict[str, Cell], line: Line, mark: str) -> 
         line=line.number,
         confidence=confidence,
         tax_rate=rate,
-    )
-
-
-def _with_description(item: Item, description: str) -> Item:
-    return Item(
-        description=" ".join(description.split()),
-        quantity=item.quantity,
-        unit_price=item.unit_price,
-        amount=item.amount,
-        page=item.page,
-        line=item.line,
-        confidence=item.confidence,
-        tax_rate=item.tax_rate,
     )
