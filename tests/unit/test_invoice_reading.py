@@ -251,3 +251,23 @@ def test_a_credit_note_is_negative_however_it_prints_its_amounts() -> None:
     assert reading.document_type == "credit_note"
     assert reading.fields["total"].value == Decimal("-100.00")
     assert [(i.unit_price, i.amount) for i in reading.items] == [(Decimal("-100.00"), Decimal("-100.00"))]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ("Description", "Qty.", "Unit price (EUR)", "Amount (EUR)"),
+        ("Désignation", "Qté", "Prix €", "Montant HT (€)"),
+        ("Descrizione", "Quantità", "Prezzo", "Importo in EUR"),
+    ],
+)
+def test_a_table_header_is_recognised_with_currencies_and_units_in_its_names(names: tuple[str, ...]) -> None:
+    from invoice_api.reading.layout import lines_of
+    from invoice_api.reading.line_items import header_columns
+
+    line = lines_of([page(*((40 + 110 * n, 100, name) for n, name in enumerate(names)))])[0]
+
+    columns = header_columns(line)
+
+    assert columns is not None
+    assert [column.kind for column in columns] == ["description", "quantity", "unit_price", "amount"]

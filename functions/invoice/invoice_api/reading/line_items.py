@@ -51,7 +51,7 @@ def header_columns(line: Line) -> list[Column] | None:
     matcher = vocabulary.columns()
     columns = []
     for cell in line.cells:
-        term = matcher.whole(cell.folded)
+        term = matcher.whole(cell.folded) or matcher.whole(_bare(cell.folded))
         if term is not None:
             columns.append(Column(term.kind, cell.x0, cell.x1))
         else:
@@ -62,6 +62,14 @@ def header_columns(line: Line) -> list[Column] | None:
     if sum(kind in NUMERIC for kind in kinds) < 2 and kinds.count("other") > 1:
         return None
     return columns
+
+
+# "Amount (EUR)", "Price €", "Total in USD", "Qty." : the column's name without its currency or unit.
+_DECORATION = re.compile(r"\([^)]*\)|\[[^\]]*\]|\b(?:in|en|em|in\s+\w+)\s+[a-z]{3}\b|\b[a-z]{3}$|[€$£¥₹%]|[.:*]+$")
+
+
+def _bare(folded: str) -> str:
+    return " ".join(_DECORATION.sub(" ", folded).split())
 
 
 def _split(cell: Cell) -> list[Column]:
