@@ -225,6 +225,15 @@ def _dates(lines: list[Line], labelled: list[Labelled], reading: Reading, order:
                 best = (score, earliest.value, label.value_line, tuple(evidence))
         if best is not None:
             _put(reading, name, best[1], best[0], lines[best[2]], *best[3])
+    number = reading.fields.get("invoice_number")
+    if "issue_date" not in reading.fields and number is not None:
+        # "Rechnung Nr. 15 vom 5.3.2026", "Fattura n. 15 del 05/03/2026", "Invoice 15 dated ...".
+        index = next(i for i, line in enumerate(lines) if (line.page, line.number) == (number.page, number.line))
+        text = lines[index].text
+        after = text[text.find(str(number.value)) + len(str(number.value)) :]
+        found = dates_in(after, order)
+        if found:
+            _put(reading, "issue_date", found[0].value, 0.85, lines[index], "after the invoice number on its line")
     if "issue_date" not in reading.fields:
         dated = [
             (index, found)

@@ -77,8 +77,9 @@ def _split(cell: Cell) -> list[Column]:
     when the cell is nothing but column names, each name is a column where its letters are."""
     folded = cell.folded
     hits = vocabulary.columns().hits(folded)
-    covered = "".join(folded[hit.start : hit.end] for hit in hits)
-    if len(hits) < 2 or len(covered.replace(" ", "")) != len(folded.replace(" ", "")):
+    covered = {position for hit in hits for position in range(hit.start, hit.end)}
+    # Every letter must belong to a name; currency signs and brackets between them may not.
+    if len(hits) < 2 or any(char.isalpha() and at not in covered for at, char in enumerate(folded)):
         return [Column("other", cell.x0, cell.x1)]
     width = (cell.x1 - cell.x0) / max(len(folded), 1)
     return [Column(hit.term.kind, cell.x0 + hit.start * width, cell.x0 + hit.end * width) for hit in hits]
