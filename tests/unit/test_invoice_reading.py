@@ -271,3 +271,42 @@ def test_a_table_header_is_recognised_with_currencies_and_units_in_its_names(nam
 
     assert columns is not None
     assert [column.kind for column in columns] == ["description", "quantity", "unit_price", "amount"]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Rechnung Nr. 2026-0815 vom 05.03.2026",
+        "Fattura n. 2026-0815 del 05/03/2026",
+        "Facture n° 2026-0815 du 5 mars 2026",
+    ],
+)
+def test_the_date_after_the_invoice_number_on_its_line_is_the_issue_date(title: str) -> None:
+    reading = invoice.read([page((40, 40, "Schmidt Elektrotechnik GmbH"), (40, 100, title))])
+
+    assert reading.fields["invoice_number"].value == "2026-0815"
+    assert reading.fields["issue_date"].value == date(2026, 3, 5)
+
+
+def test_a_withholding_tax_is_deducted_like_a_discount() -> None:
+    # Given a Spanish freelancer's totals: base, VAT, IRPF withheld, and the invoice total
+    reading = invoice.read(
+        [
+            page(
+                (40, 40, "Laura Martín Gómez"),
+                (40, 60, "Nº de factura: 2026/007"),
+                (300, 200, "Base imponible"),
+                (480, 200, "1.220,00 €"),
+                (300, 214, "IVA 21%"),
+                (480, 214, "256,20 €"),
+                (300, 228, "IRPF -15%"),
+                (480, 228, "-183,00 €"),
+                (300, 242, "Total factura"),
+                (480, 242, "1.293,20 €"),
+            )
+        ]
+    )
+
+    # Then the totals reconcile with the withholding as a deduction line
+    assert reading.fields["total"].value == Decimal("1293.20") and reading.fields["total"].confidence >= 0.9
+    assert [(item.description, item.amount) for item in reading.items] == [("IRPF -15%", Decimal("-183.00"))]
