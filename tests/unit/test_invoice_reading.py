@@ -310,3 +310,18 @@ def test_a_withholding_tax_is_deducted_like_a_discount() -> None:
     # Then the totals reconcile with the withholding as a deduction line
     assert reading.fields["total"].value == Decimal("1293.20") and reading.fields["total"].confidence >= 0.9
     assert [(item.description, item.amount) for item in reading.items] == [("IRPF -15%", Decimal("-183.00"))]
+
+
+@pytest.mark.parametrize(
+    ("terms", "due"),
+    [
+        ("Payment terms: Net 30", date(2026, 4, 4)),
+        ("Zahlbar innerhalb 14 Tagen ohne Abzug", date(2026, 3, 19)),
+        ("Pagamento a 30 gg data fattura", date(2026, 4, 4)),
+    ],
+)
+def test_without_a_due_date_the_payment_terms_give_one_to_review(terms: str, due: date) -> None:
+    reading = invoice.read([page((40, 40, "Nordwind GmbH"), (40, 80, "Invoice date: 2026-03-05"), (40, 300, terms))])
+
+    found = reading.fields["due_date"]
+    assert found.value == due and found.confidence < 0.9

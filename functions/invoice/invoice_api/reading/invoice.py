@@ -14,6 +14,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 from datetime import date as date_type
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -44,6 +45,7 @@ def prepare() -> None:
     """Build the matchers before the reading child is forked, so each child starts with them."""
     vocabulary.labels(), vocabulary.parties(), vocabulary.titles(), vocabulary.columns()
     vocabulary.carry_over(), vocabulary.legal_forms(), vocabulary.months(), currencies.codes()
+    vocabulary.payment_terms()
     dates_in("1 January 2026", "dmy")
     line_items.prepare()
 
@@ -77,6 +79,8 @@ def read(pages: list[Page]) -> Reading:
     month_first = reading.language == "en" and currency in ("USD", None)
     order = order_of([line.text for line in lines[:200]], month_first_locale=month_first)
     _dates(lines, labelled, reading, order, header_end)
+    if "due_date" not in reading.fields:
+        _due_from_terms([line for index, line in enumerate(lines) if index not in region], reading)
     vendor = find_vendor(lines, min(header_end, 40))
     if vendor is not None:
         line = lines[vendor.line]
@@ -250,6 +254,25 @@ def _dates(lines: list[Line], labelled: list[Labelled], reading: Reading, order:
             reading.fields[name] = Field(
                 field.value, 0.5, field.page, field.line, (*field.evidence, "due before issue")
             )
+
+
+def _due_from_terms(lines: list[Line], reading: Reading) -> None:
+    """No due date printed: the payment terms ("Net 30", "zahlbar innerhalb 14 Tagen") and the
+    issue date give one. Only when the document states one term (outside the item table, where
+    "2 days" is a quantity); never trusted without review."""
+    issue = reading.fields.get("issue_date")
+    if issue is None or not isinstance(issue.value, date_type):
+        return
+    pattern = vocabulary.payment_terms()
+    found: set[int] = set()
+    where: Line | None = None
+    for line in lines:
+        for match in pattern.finditer(vocabulary.fold(line.text)):
+            found.add(int(match["net"] or match["days"]))
+            where = where or line
+    if len(found) == 1 and where is not None and 0 < (days := found.pop()) <= 180:
+        due = issue.value + timedelta(days=days)
+        _put(reading, "due_date", due, 0.8, where, f"the issue date plus the payment terms' {days} days")
 
 
 def _before(a: object, b: object) -> bool:

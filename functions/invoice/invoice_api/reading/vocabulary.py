@@ -122,6 +122,17 @@ def carry_over() -> re.Pattern[str]:
 
 
 @cache
+def payment_terms() -> re.Pattern[str]:
+    """'Net 30', '30 days', 'innerhalb 14 Tagen', 'a 30 giorni', '30 gg': the days in `days`."""
+    terms = _data()["payment_terms"]
+    days = sorted({fold(word) for words in terms["days"].values() for word in words}, key=len, reverse=True)
+    net = "|".join(map(re.escape, terms["net"]))
+    unit = "|".join(map(re.escape, days))
+    # "Net 30" but not "Net 30.00" (an amount); "30 days" but not "30 daysoff".
+    return re.compile(rf"(?<!\w)(?:(?:{net})\s*(?P<net>\d{{1,3}})(?![\d.,]?\d)|(?P<days>\d{{1,3}})\s*(?:{unit})(?!\w))")
+
+
+@cache
 def legal_forms() -> re.Pattern[str]:
     words = sorted((fold(word) for word in _data()["legal_forms"]), key=len, reverse=True)
     return re.compile(rf"(?<![\w.])(?:{'|'.join(map(re.escape, words))})(?![\w])")
