@@ -184,9 +184,9 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
         if cell in figure_cells:
             continue
         home = min(text_columns, key=lambda c: c.distance(cell)).kind if text_columns else "description"
-        # Text in a unit column ("h", "pcs") or an unnamed column right of the figures is not the description.
-        in_description = home == "description" or (home == "other" and cell.x1 < first_numeric)
-        if in_description and _is_description(columns, cell):
+        # Text under a unit column ("h", "pcs") or a column we cannot name (an article or HSN code)
+        # is not the description.
+        if home == "description" and _is_description(columns, cell):
             description.append(cell.text)
     return " ".join(description).strip(), figures
 
