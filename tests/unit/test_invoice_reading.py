@@ -9,11 +9,13 @@ from decimal import Decimal
 
 import pytest
 
+from invoice_api import pdftext
 from invoice_api.pdftext import Fragment, Page
 from invoice_api.reading import invoice, vocabulary
 from invoice_api.reading.dates import dates_in, order_of
 from invoice_api.reading.numbers import decimal_mark, numbers_in
 from invoice_api.reading.totals import Candidate, reconcile
+from unit import hand_made_invoices
 
 
 def page(*rows: tuple[float, float, str], number: int = 1, size: float = 10) -> Page:
@@ -325,3 +327,17 @@ def test_without_a_due_date_the_payment_terms_give_one_to_review(terms: str, due
 
     found = reading.fields["due_date"]
     assert found.value == due and found.confidence < 0.9
+
+
+@pytest.mark.parametrize("name", list(hand_made_invoices.HAND_MADE))
+def test_invoices_in_styles_the_corpus_does_not_draw_are_read_exactly(name: str) -> None:
+    # Given an invoice drawn by hand in a style of its own
+    sample = hand_made_invoices.HAND_MADE[name]()
+
+    # When it is read
+    reading = invoice.read(pdftext.extract_pages_in_process(sample.pdf))
+
+    # Then every field and line is what the invoice says, and what adds up is trusted
+    assert {field: reading.fields[field].value for field in sample.fields if field in reading.fields} == sample.fields
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in reading.items] == sample.items
+    assert reading.fields["total"].confidence >= 0.95
