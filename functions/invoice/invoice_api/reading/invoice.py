@@ -13,8 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import replace
-from datetime import date as date_type
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -29,8 +28,6 @@ from invoice_api.reading.records import DocumentType, Field, Item, Reading
 from invoice_api.reading.totals import Candidate, reconcile
 
 if TYPE_CHECKING:
-    from datetime import date
-
     from invoice_api.pdftext import Page
     from invoice_api.reading.layout import Line
 
@@ -261,7 +258,7 @@ def _due_from_terms(lines: list[Line], reading: Reading) -> None:
     issue date give one. Only when the document states one term (outside the item table, where
     "2 days" is a quantity); never trusted without review."""
     issue = reading.fields.get("issue_date")
-    if issue is None or not isinstance(issue.value, date_type):
+    if issue is None or not isinstance(issue.value, date):
         return
     pattern = vocabulary.payment_terms()
     found: set[int] = set()
@@ -276,7 +273,7 @@ def _due_from_terms(lines: list[Line], reading: Reading) -> None:
 
 
 def _before(a: object, b: object) -> bool:
-    return isinstance(a, date_type) and isinstance(b, date_type) and a < b
+    return isinstance(a, date) and isinstance(b, date) and a < b
 
 
 def _amount(text: str, mark: str, decimals: int) -> Decimal | None:
@@ -334,8 +331,11 @@ def _amounts(
     def confidence(candidate: Candidate) -> tuple[float, str]:
         if full:
             return 0.99, arithmetic
+        if choice.total_agrees and items_sum is None:
+            return 0.95, arithmetic
         if choice.total_agrees:
-            return (0.95 if items_sum is None else 0.85), arithmetic
+            # The amounts agree with each other but not with the items: one side is misread.
+            return 0.75, f"{arithmetic}, but the items do not"
         return (0.7 if candidate.strong else 0.55), "labelled; the arithmetic does not confirm it"
 
     if choice.total is not None:

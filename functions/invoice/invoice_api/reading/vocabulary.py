@@ -128,8 +128,10 @@ def payment_terms() -> re.Pattern[str]:
     days = sorted({fold(word) for words in terms["days"].values() for word in words}, key=len, reverse=True)
     net = "|".join(map(re.escape, terms["net"]))
     unit = "|".join(map(re.escape, days))
-    # "Net 30" but not "Net 30.00" (an amount); "30 days" but not "30 daysoff".
-    return re.compile(rf"(?<!\w)(?:(?:{net})\s*(?P<net>\d{{1,3}})(?![\d.,]?\d)|(?P<days>\d{{1,3}})\s*(?:{unit})(?!\w))")
+    # "Net 30" but not "Net 30.00" or "Netto 38'517.84" (amounts); "30 days" but not "30 daysoff".
+    return re.compile(
+        rf"(?<!\w)(?:(?:{net})\s*(?P<net>\d{{1,3}})(?![\d.,'\u2019 ]?\d)|(?P<days>\d{{1,3}})\s*(?:{unit})(?!\w))"
+    )
 
 
 @cache
