@@ -341,3 +341,21 @@ def test_invoices_in_styles_the_corpus_does_not_draw_are_read_exactly(name: str)
     assert {field: reading.fields[field].value for field in sample.fields if field in reading.fields} == sample.fields
     assert [(i.description, i.quantity, i.unit_price, i.amount) for i in reading.items] == sample.items
     assert reading.fields["total"].confidence >= 0.95
+
+
+def test_a_short_receipt_with_a_logo_is_read_not_taken_for_a_scan() -> None:
+    # Given a one-line receipt under a logo image: few words, but an amount among them
+    receipt = Page(
+        1,
+        [
+            Fragment("Café Lumen", 40, 800, 14, bold=True),
+            Fragment("Receipt no. 88213", 40, 780, 10),
+            Fragment("Total EUR", 40, 760, 10),
+            Fragment("7.40", 200, 760, 10),
+        ],
+        images=1,
+    )
+
+    reading = invoice.read([receipt])
+
+    assert reading.scan is None and reading.fields["total"].value == Decimal("7.40")

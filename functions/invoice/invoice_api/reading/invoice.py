@@ -22,7 +22,7 @@ from invoice_api.reading.dates import dates_in, order_of
 from invoice_api.reading.labels import Labelled, find
 from invoice_api.reading.layout import lines_of
 from invoice_api.reading.line_items import read_table, rows_that_add_up
-from invoice_api.reading.numbers import amount_in, decimal_mark, percentage_in
+from invoice_api.reading.numbers import amount_in, decimal_mark, numbers_in, percentage_in
 from invoice_api.reading.parties import find_vendor
 from invoice_api.reading.records import DocumentType, Field, Item, Reading
 from invoice_api.reading.totals import Candidate, reconcile
@@ -89,11 +89,15 @@ def read(pages: list[Page]) -> Reading:
 
 
 def scan_reason(pages: list[Page]) -> str | None:
+    """Why the text layer cannot be the invoice, if it cannot: none at all, or a few words over an
+    image and not one amount among them (a short receipt with a logo still has its amounts)."""
     words = sum(len(fragment.text.split()) for page in pages for fragment in page.fragments)
     images = sum(page.images for page in pages)
     if words == 0:
         return "The PDF has no text layer: it is a scan or a picture of the invoice; enter it by hand."
-    if images and words < SCAN_WORDS * len(pages):
+    text = " ".join(fragment.text for page in pages for fragment in page.fragments)
+    amounts = [number for mark in (".", ",") for number in numbers_in(text, mark) if number.decimals == 2]
+    if images and words < SCAN_WORDS * len(pages) and not amounts:
         return (
             f"The PDF is a scan: its only text is {words} word(s) over an image (a stamp or a scanner's "
             "note), not the invoice's text; enter it by hand."
