@@ -359,3 +359,23 @@ def test_a_short_receipt_with_a_logo_is_read_not_taken_for_a_scan() -> None:
     reading = invoice.read([receipt])
 
     assert reading.scan is None and reading.fields["total"].value == Decimal("7.40")
+
+
+def test_amounts_under_labels_we_do_not_know_are_taken_only_where_the_arithmetic_needs_them() -> None:
+    # Given a table whose subtotal row ("Goods") and total row ("To settle") use unknown words
+    page = _table_page(("Chair", "2", "", "50.00", "100.00"), ("Desk", "1", "", "150.00", "150.00"))
+    page.fragments += [
+        Fragment("Goods", 40, 650, 10),
+        Fragment("250.00", 480, 650, 10),
+        Fragment("VAT 20%", 400, 636, 10),
+        Fragment("50.00", 480, 636, 10),
+        Fragment("To settle", 360, 622, 10),
+        Fragment("300.00", 480, 622, 10),
+    ]
+
+    reading = invoice.read([page])
+
+    # Then the sum row is no item, both amounts are found by the arithmetic, and a person confirms them
+    assert [item.description for item in reading.items] == ["Chair", "Desk"]
+    assert (reading.fields["subtotal"].value, reading.fields["total"].value) == (Decimal("250.00"), Decimal("300.00"))
+    assert reading.fields["total"].confidence < 0.9 and reading.needs_review

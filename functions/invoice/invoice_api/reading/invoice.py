@@ -78,11 +78,17 @@ def read(pages: list[Page]) -> Reading:
     _dates(lines, labelled, reading, order, header_end)
     if "due_date" not in reading.fields:
         _due_from_terms([line for index, line in enumerate(lines) if index not in region], reading)
+    _by_elimination(lines, reading, order, header_end)
     vendor = find_vendor(lines, min(header_end, 40))
     if vendor is not None:
         line = lines[vendor.line]
         reading.fields["vendor"] = Field(vendor.name, vendor.confidence, line.page, line.number, vendor.evidence)
-    _amounts(lines, labelled, reading, table.items, mark, currencies.minor_units(currency) if currency else 2)
+    below_table = table.end if table.end is not None else (last_row + 1 if table.first is not None else 0)
+    decimals = currencies.minor_units(currency) if currency else 2
+    unlabelled = _sums_among_items(lines, table.items) + _unlabelled_amounts(
+        lines, labelled, below_table, mark, decimals
+    )
+    _amounts(lines, labelled, reading, table.items, mark, decimals, unlabelled)
     _sign(reading)
     _review(reading)
     return reading
@@ -276,6 +282,64 @@ def _due_from_terms(lines: list[Line], reading: Reading) -> None:
         _put(reading, "due_date", due, 0.8, where, f"the issue date plus the payment terms' {days} days")
 
 
+_KEY_VALUE = re.compile(r"^(?P<key>[^\W\d_][^:\d]{0,30}?)\s*[:#]\s*(?P<value>\S.*)$")
+
+
+def _unnamed_pairs(lines: list[Line], header_end: int) -> list[tuple[str, str, int]]:
+    """(label, value, line index) in the header whose label the vocabulary does not know:
+    "Ref.: NL-77" in a cell, or a short word-only cell followed by a cell with digits."""
+    pairs = []
+    matcher = vocabulary.labels()
+    for index in range(min(header_end, len(lines))):
+        cells = lines[index].cells
+        for number, cell in enumerate(cells):
+            match = _KEY_VALUE.match(cell.text)
+            if match:
+                key, value = match["key"], match["value"]
+            elif number + 1 < len(cells) and len(cell.text) <= 30 and not any(c.isdigit() for c in cell.text):
+                key, value = cell.text, cells[number + 1].text
+            else:
+                continue
+            if not matcher.hits(vocabulary.fold(key)) and any(char.isdigit() for char in value):
+                pairs.append((key.strip(), value.strip(), index))
+    return pairs
+
+
+def _by_elimination(lines: list[Line], reading: Reading, order: str, header_end: int) -> None:
+    """Fields no known label gave, from the header's other "label: value" pairs: a reference is the
+    invoice number, dates are the issue date and then the due date. A guess for a person to check."""
+    missing = [name for name in ("invoice_number", "issue_date", "due_date") if name not in reading.fields]
+    if not missing:
+        return
+    dates: list[tuple[date, str, int]] = []
+    references: list[tuple[str, str, int]] = []
+    for key, value, index in _unnamed_pairs(lines, header_end):
+        found = dates_in(value, order)
+        if found:
+            dates.append((found[0].value, key, index))
+        elif (token := _reference(value)) and any(char.isalpha() or char in "-/." for char in token):
+            references.append((token, key, index))
+    if "invoice_number" in missing and len(references) == 1:
+        token, key, index = references[0]
+        _put(reading, "invoice_number", token, 0.6, lines[index], f"the only reference in the header ({key})")
+    known: dict[str, date] = {
+        name: printed
+        for name in ("issue_date", "due_date")
+        if name in reading.fields and isinstance(printed := reading.fields[name].value, date)
+    }
+    unused = sorted({(when, key, index) for when, key, index in dates if when not in known.values()})
+    for name in ("issue_date", "due_date"):
+        if name not in missing or not unused:
+            continue
+        # The issue date is the earliest date left, the due date the latest; each after/before the other.
+        when, key, index = unused.pop(0) if name == "issue_date" else unused.pop()
+        other = known.get("due_date" if name == "issue_date" else "issue_date")
+        if other is not None and (when > other if name == "issue_date" else when < other):
+            continue
+        _put(reading, name, when, 0.55, lines[index], f"a date in the header under an unknown label ({key})")
+        known[name] = when
+
+
 def _before(a: object, b: object) -> bool:
     return isinstance(a, date) and isinstance(b, date) and a < b
 
@@ -308,8 +372,48 @@ def _breakdown(label: Labelled, mark: str, decimals: int, printed: str) -> list[
     return more
 
 
+def _sums_among_items(lines: list[Line], items: list[Item]) -> list[tuple[Decimal, int, str]]:
+    """A last "item" that is an amount alone and the sum of the items above it is the subtotal
+    under a label we do not know ("Goods 1,234.00"): taken out of the items, offered as an amount."""
+    found = []
+    while len(items) > 1 and items[-1].quantity == 1 and items[-1].unit_price == items[-1].amount:
+        last = items[-1]
+        if sum((item.amount for item in items[:-1]), Decimal(0)) != last.amount:
+            break
+        items.pop()
+        index = next(i for i, line in enumerate(lines) if (line.page, line.number) == (last.page, last.line))
+        found.append((last.amount, index, last.description))
+    return found
+
+
+def _unlabelled_amounts(
+    lines: list[Line], labelled: list[Labelled], start: int, mark: str, decimals: int
+) -> list[tuple[Decimal, int, str]]:
+    """Amounts below the item table on lines no known label explains: (amount, line, its words)."""
+    explained = {label.line for label in labelled} | {label.value_line for label in labelled}
+    ignored = vocabulary.labels()
+    found = []
+    for index in range(start, min(len(lines), start + 40)):
+        if index in explained:
+            continue
+        line = lines[index]
+        if any(hit.term.kind == "ignore" for hit in ignored.hits(vocabulary.fold(line.text))):
+            continue
+        value = _amount(line.text, mark, decimals)
+        words = " ".join(cell.text for cell in line.cells if not any(char.isdigit() for char in cell.text))
+        if value is not None:
+            found.append((value, index, words.strip(" :")))
+    return found
+
+
 def _amounts(
-    lines: list[Line], labelled: list[Labelled], reading: Reading, items: list[Item], mark: str, decimals: int
+    lines: list[Line],
+    labelled: list[Labelled],
+    reading: Reading,
+    items: list[Item],
+    mark: str,
+    decimals: int,
+    unlabelled: list[tuple[Decimal, int, str]],
 ) -> None:
     candidates: list[Candidate] = []
     for label in labelled:
@@ -327,12 +431,28 @@ def _amounts(
         printed = lines[label.line].cells[label.cell].text.strip(" :")
         candidates.append(Candidate(label.kind, value, label.strong, line, rate, printed))
         candidates.extend(_breakdown(label, mark, decimals, printed))
+    # A field no known label gave may be an amount printed under a label we do not know.
+    for kind in ("subtotal", "total", "tax"):
+        if not any(candidate.kind == kind for candidate in candidates):
+            candidates.extend(
+                Candidate(kind, value, False, index, None, words, unlabelled=True) for value, index, words in unlabelled
+            )
     items_sum = sum((item.amount for item in items), Decimal(0)) if items else None
     choice = reconcile(candidates, items_sum)
+    chosen = [c for c in (choice.total, choice.subtotal, *choice.taxes) if c is not None]
+    if not choice.total_agrees or all(candidate.unlabelled for candidate in chosen):
+        # Unnamed amounts count only when they make the arithmetic of named ones (or of the items)
+        # hold: never a guess on their own.
+        choice.total = None if choice.total and choice.total.unlabelled else choice.total
+        choice.subtotal = None if choice.subtotal and choice.subtotal.unlabelled else choice.subtotal
+        choice.taxes = [tax for tax in choice.taxes if not tax.unlabelled]
     full = choice.total_agrees and choice.items_agree
     arithmetic = "items, subtotal, taxes and total add up" if full else "subtotal and taxes add up to the total"
 
     def confidence(candidate: Candidate) -> tuple[float, str]:
+        if candidate.unlabelled:
+            unnamed = f"under a label we do not know ({candidate.label or 'none'})"
+            return (0.85 if full else 0.6), f"{unnamed}; {arithmetic}"
         if full:
             return 0.99, arithmetic
         if choice.total_agrees and items_sum is None:
@@ -357,6 +477,12 @@ def _amounts(
         _put(reading, "tax", tax, score, lines[anchor.line], how)
         reading.taxes = choice.breakdown()
     reading.review_reasons.extend(choice.reasons)
+    for name, candidate in (("subtotal", choice.subtotal), ("total", choice.total)):
+        if candidate is not None and candidate.unlabelled and name in reading.fields:
+            shown = f" ({candidate.label})" if candidate.label else ""
+            reading.review_reasons.append(
+                f"The {name} was found by the arithmetic, under a label we do not know{shown}."
+            )
     adjustments = [
         Item(
             description=a.label or "Adjustment",

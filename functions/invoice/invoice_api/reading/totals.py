@@ -30,6 +30,8 @@ class Candidate:
     line: int  # index into the document's lines
     rate: Decimal | None = None
     label: str = ""  # as printed (a discount or fee becomes a line item named by it)
+    # An amount under a label we do not know, considered only where the arithmetic needs it.
+    unlabelled: bool = False
 
 
 @dataclass
@@ -91,8 +93,12 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
     for total, subtotal, (tax_lines, tax_total), with_adjustments in itertools.product(
         total_options, subtotal_options, _tax_options(taxes), (True, False)
     ):
-        if subtotal is not None and total is not None and subtotal is total:
-            continue
+        if (
+            subtotal is not None
+            and total is not None
+            and (subtotal is total or ((subtotal.unlabelled or total.unlabelled) and subtotal.line == total.line))
+        ):
+            continue  # one printed amount cannot be both
         used = adjustments if with_adjustments else []
         choice = Choice(subtotal, tax_lines, tax_total, total, used)
         score = _score(choice, items_sum)
@@ -112,6 +118,8 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
 
 def _score(choice: Choice, items_sum: Decimal | None) -> float:
     score = 0.0
+    # An unnamed amount must earn its place by the arithmetic alone.
+    score -= 1.5 * sum(c.unlabelled for c in (choice.total, choice.subtotal, *choice.taxes) if c is not None)
     tax = choice.tax or Decimal(0)
     adjustment = sum((a.value for a in choice.adjustments), Decimal(0))
     slack = 1 + len(choice.taxes)
