@@ -379,3 +379,29 @@ def test_amounts_under_labels_we_do_not_know_are_taken_only_where_the_arithmetic
     assert [item.description for item in reading.items] == ["Chair", "Desk"]
     assert (reading.fields["subtotal"].value, reading.fields["total"].value) == (Decimal("250.00"), Decimal("300.00"))
     assert reading.fields["total"].confidence < 0.9 and reading.needs_review
+
+
+def test_header_values_under_unknown_labels_fill_missing_fields_for_a_person_to_check() -> None:
+    # Given a header whose labels the vocabulary does not hold
+    reading = invoice.read(
+        [
+            page(
+                (40, 40, "Nordwind GmbH"),
+                (40, 80, "Our ref: NW-2291"),
+                (40, 94, "Raised on: 2026-03-05"),
+                (40, 108, "Settle by: 2026-04-04"),
+            )
+        ]
+    )
+
+    # Then the reference and the dates are taken by elimination, each marked as a guess
+    found = {
+        name: (reading.fields[name].value, reading.fields[name].confidence)
+        for name in ("invoice_number", "issue_date", "due_date")
+    }
+    assert found == {
+        "invoice_number": ("NW-2291", 0.6),
+        "issue_date": (date(2026, 3, 5), 0.55),
+        "due_date": (date(2026, 4, 4), 0.55),
+    }
+    assert reading.needs_review
