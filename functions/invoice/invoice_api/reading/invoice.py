@@ -85,9 +85,13 @@ def read(pages: list[Page]) -> Reading:
         reading.fields["vendor"] = Field(vendor.name, vendor.confidence, line.page, line.number, vendor.evidence)
     below_table = table.end if table.end is not None else (last_row + 1 if table.first is not None else 0)
     decimals = currencies.minor_units(currency) if currency else 2
-    unlabelled = _sums_among_items(lines, table.items) + _unlabelled_amounts(
-        lines, labelled, below_table, mark, decimals
-    )
+    sums = _sums_among_items(lines, table.items)
+    if sums:
+        # Rows taken out of the items are totals now: their labels (a discount, a fee) count.
+        rows = {index for _, index, _ in sums}
+        labelled = [*labelled, *find(lines, skip=set(range(len(lines))) - rows)]
+        below_table = min(rows)
+    unlabelled = sums + _unlabelled_amounts(lines, labelled, below_table, mark, decimals)
     _amounts(lines, labelled, reading, table.items, mark, decimals, unlabelled)
     _sign(reading)
     _review(reading)
@@ -373,17 +377,21 @@ def _breakdown(label: Labelled, mark: str, decimals: int, printed: str) -> list[
 
 
 def _sums_among_items(lines: list[Line], items: list[Item]) -> list[tuple[Decimal, int, str]]:
-    """A last "item" that is an amount alone and the sum of the items above it is the subtotal
-    under a label we do not know ("Goods 1,234.00"): taken out of the items, offered as an amount."""
-    found = []
-    while len(items) > 1 and items[-1].quantity == 1 and items[-1].unit_price == items[-1].amount:
-        last = items[-1]
-        if sum((item.amount for item in items[:-1]), Decimal(0)) != last.amount:
-            break
-        items.pop()
-        index = next(i for i, line in enumerate(lines) if (line.page, line.number) == (last.page, last.line))
-        found.append((last.amount, index, last.description))
-    return found
+    """Amount-only rows at the end of the items, the first of them the sum of the items above it,
+    are the totals under labels we do not know ("Goods 1,234.00", "Levy 234.00"): taken out of the
+    items and offered as amounts."""
+    running = Decimal(0)
+    for at, item in enumerate(items):
+        tail = items[at:]
+        if at and running == item.amount and all(row.quantity == 1 and row.unit_price == row.amount for row in tail):
+            del items[at:]
+            return [(row.amount, _index(lines, row.page, row.line), row.description) for row in tail]
+        running += item.amount
+    return []
+
+
+def _index(lines: list[Line], page: int, number: int) -> int:
+    return next(i for i, line in enumerate(lines) if (line.page, line.number) == (page, number))
 
 
 def _unlabelled_amounts(
