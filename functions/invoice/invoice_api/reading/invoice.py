@@ -105,9 +105,10 @@ def scan_reason(pages: list[Page]) -> str | None:
     images = sum(page.images for page in pages)
     if words == 0:
         return "The PDF has no text layer: it is a scan or a picture of the invoice; enter it by hand."
+    if not images or words >= SCAN_WORDS * len(pages):
+        return None
     text = " ".join(fragment.text for page in pages for fragment in page.fragments)
-    amounts = [number for mark in (".", ",") for number in numbers_in(text, mark) if number.decimals == 2]
-    if images and words < SCAN_WORDS * len(pages) and not amounts:
+    if not any(number.decimals == 2 for mark in (".", ",") for number in numbers_in(text, mark)):
         return (
             f"The PDF is a scan: its only text is {words} word(s) over an image (a stamp or a scanner's "
             "note), not the invoice's text; enter it by hand."

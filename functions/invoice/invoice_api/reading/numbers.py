@@ -62,6 +62,8 @@ def _unambiguous_mark(digits: str) -> str | None:
 
 def parse(digits: str, mark: str) -> tuple[Decimal, int, bool] | None:
     """(value, decimals, grouped) of a digit string, the document's decimal mark deciding ties."""
+    if digits.isdigit():
+        return Decimal(digits), 0, False
     last = max(digits.rfind(","), digits.rfind("."))
     decimal_part = ""
     integer = digits
