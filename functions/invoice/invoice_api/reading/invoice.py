@@ -176,17 +176,18 @@ def _invoice_number(lines: list[Line], labelled: list[Labelled], reading: Readin
     _put(reading, "invoice_number", token, score, lines[index], how)
 
 
+_NUMBER_WORDS = frozenset({"no", "nr", "n°", "nº", "#", "num", "number"})
+
+
 def _reference(text: str) -> str | None:
+    """The reference a label or title introduces: the first of the next three words that has a
+    digit and is not a date, past words like "No." or another label; None at any other word."""
     for part in text.split()[:3]:
         part = part.strip(".,;:#()")
-        match = _REFERENCE.fullmatch(part)
-        if match and any(char.isdigit() for char in part) and not dates_in(part, "dmy"):
+        if _REFERENCE.fullmatch(part) and any(char.isdigit() for char in part) and not dates_in(part, "dmy"):
             return part
-        if (
-            vocabulary.labels().whole(vocabulary.fold(part)) is None
-            and part
-            and part.lower() not in ("no", "nr", "n°", "nº", "#")
-        ):
+        folded = vocabulary.fold(part)
+        if part and folded not in _NUMBER_WORDS and vocabulary.labels().whole(folded) is None:
             return None
     return None
 
