@@ -136,6 +136,7 @@ def test_a_scan_is_said_to_be_a_scan(make: Callable[[], bytes], says: str) -> No
 def test_parse_time_and_peak_memory_per_page(pages: int, capsys: pytest.CaptureFixture[str]) -> None:
     data = invoice_pdfs.invoice_of_pages(pages)
     invoice.prepare()
+    pdftext.extract_pages_in_process(data)  # pypdf imported, as in the function before it forks
     tracemalloc.start()
     started = time.perf_counter()
     found = invoice.read(pdftext.extract_pages_in_process(data))
@@ -146,3 +147,17 @@ def test_parse_time_and_peak_memory_per_page(pages: int, capsys: pytest.CaptureF
         print(f"\n{pages} page(s): {elapsed / pages * 1000:.1f} ms/page, peak {peak / 1024 / 1024:.1f} MiB")
     assert len(found.items) == pages * 30
     assert elapsed / pages < 1.0 and peak < 200 * 1024 * 1024
+
+
+@pytest.mark.parametrize("pattern", ["Total ", "1,5 ", "a, ", "$ ", "Rechnung Nr. 1 vom 5.3.2026 "])
+def test_a_huge_line_of_one_pattern_is_read_in_time_linear_in_its_length(pattern: str) -> None:
+    # Given 100 KB of text on one line, of a kind that would make quadratic code take minutes
+    page = pdftext.Page(1, [pdftext.Fragment(pattern * (100_000 // len(pattern)), 10, 800, 10)])
+    invoice.prepare()
+
+    # When it is read
+    started = time.perf_counter()
+    invoice.read([page])
+
+    # Then it takes seconds at most, far inside the reader child's deadline
+    assert time.perf_counter() - started < 5

@@ -64,20 +64,21 @@ def dates_in(text: str, order: Order) -> list[FoundDate]:
     """Every date in the text, left to right."""
     folded = fold(text)
     found: list[FoundDate] = []
+    taken: set[int] = set()  # characters already read as a date: each is looked at once, not per date
     for match in _ISO.finditer(folded):
-        _add(found, match, int(match[1]), int(match[3]), int(match[4]))
+        _add(found, taken, match, int(match[1]), int(match[3]), int(match[4]))
     day_first, month_first = _written()
     for match in day_first.finditer(folded):
-        _add(found, match, int(match[3]), months()[match[2]][0], int(match[1]))
+        _add(found, taken, match, int(match[3]), months()[match[2]][0], int(match[1]))
     for match in month_first.finditer(folded):
-        _add(found, match, int(match[3]), months()[match[1]][0], int(match[2]))
+        _add(found, taken, match, int(match[3]), months()[match[1]][0], int(match[2]))
     for match in _NUMERIC.finditer(folded):
         first, second, year = int(match[1]), int(match[3]), _year(match[4])
         swappable = first <= 12 and second <= 12 and first != second and match[2] != "."
         if match[2] == "." or first > 12 or (order == "dmy" and second <= 12):
-            _add(found, match, year, second, first, ambiguous=swappable)
+            _add(found, taken, match, year, second, first, ambiguous=swappable)
         else:
-            _add(found, match, year, first, second, ambiguous=swappable)
+            _add(found, taken, match, year, first, second, ambiguous=swappable)
     found.sort(key=lambda item: item.start)
     return found
 
@@ -87,9 +88,16 @@ def _year(text: str) -> int:
 
 
 def _add(
-    found: list[FoundDate], match: re.Match[str], year: int, month: int, day: int, *, ambiguous: bool = False
+    found: list[FoundDate],
+    taken: set[int],
+    match: re.Match[str],
+    year: int,
+    month: int,
+    day: int,
+    *,
+    ambiguous: bool = False,
 ) -> None:
-    if any(item.start < match.end() and match.start() < item.end for item in found):
+    if not taken.isdisjoint(range(match.start(), match.end())):
         return  # already read as another (more specific) form
     if not 1990 <= year <= 2100:
         return
@@ -97,3 +105,4 @@ def _add(
         found.append(FoundDate(date(year, month, day), match.start(), match.end(), ambiguous))
     except ValueError:
         return
+    taken.update(range(match.start(), match.end()))

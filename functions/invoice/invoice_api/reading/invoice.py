@@ -201,12 +201,13 @@ def _currency(lines: list[Line], labelled: list[Labelled], reading: Reading, who
                 return code
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
+    dollar = currencies.dollar_of(whole) if "$" in whole else "USD"  # once: the document's, not each sign's
     for index, line in enumerate(lines):
         for code, _ in currencies.codes_beside_amounts(line.text):
             counts[code] += 1
             first.setdefault(code, index)
         for symbol in currencies.symbols_in(line.text):
-            code = currencies.SYMBOLS.get(symbol) or currencies.dollar_of(whole)
+            code = currencies.SYMBOLS.get(symbol) or dollar
             counts[code] += 1
             first.setdefault(code, index)
     if not counts:
@@ -214,7 +215,7 @@ def _currency(lines: list[Line], labelled: list[Labelled], reading: Reading, who
     (code, count), *others = counts.most_common()
     confidence = 0.97 if count > 1 else 0.9
     evidence = ["beside the amounts"]
-    if "$" in whole and code == currencies.dollar_of(whole) and not re.search(rf"\b{code}\b|US\$", whole):
+    if "$" in whole and code == dollar and not re.search(rf"\b{code}\b|US\$", whole):
         confidence, evidence = 0.8, ["a $ sign, read from the document's country words"]
     if others and others[0][1] * 3 > count:
         confidence = 0.6
@@ -438,7 +439,7 @@ def _amounts(
         if label.kind == "discount":
             value = -abs(value)
         rate = percentage_in(lines[label.line].text, mark) if label.kind == "tax" else None
-        printed = lines[label.line].cells[label.cell].text.strip(" :")
+        printed = label.printed
         candidates.append(Candidate(label.kind, value, label.strong, line, rate, printed))
         candidates.extend(_breakdown(label, mark, decimals, printed))
     # A field no known label gave may be an amount printed under a label we do not know.

@@ -31,6 +31,7 @@ class Labelled:
     under_line: int = -1
     # Every cell stacked under the label (text, line index): a column of a tax breakdown table.
     column: tuple[tuple[str, int], ...] = ()
+    printed: str = ""  # the label's cell as the document writes it ("Discount 5%"), at most 200 characters
 
 
 def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
@@ -66,6 +67,8 @@ def find(lines: list[Line], skip: set[int]) -> list[Labelled]:
                         under,
                         under_line,
                         column,
+                        # Bounded: a hostile cell with thousands of labels must not be copied per label.
+                        cell.text[:200].strip(" :"),
                     )
                 )
     return found
