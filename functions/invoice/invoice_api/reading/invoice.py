@@ -388,13 +388,10 @@ def _sums_among_items(lines: list[Line], items: list[Item]) -> list[tuple[Decima
         tail = items[at:]
         if at and running == item.amount and all(row.quantity == 1 and row.unit_price == row.amount for row in tail):
             del items[at:]
-            return [(row.amount, _index(lines, row.page, row.line), row.description) for row in tail]
+            where = {(line.page, line.number): index for index, line in enumerate(lines)}
+            return [(row.amount, where[row.page, row.line], row.description) for row in tail]
         running += item.amount
     return []
-
-
-def _index(lines: list[Line], page: int, number: int) -> int:
-    return next(i for i, line in enumerate(lines) if (line.page, line.number) == (page, number))
 
 
 def _unlabelled_amounts(
