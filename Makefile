@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check reliability soak deploy destroy infra-lint infra-translate checkov
+	events events-check reliability soak deploy destroy infra-lint infra-translate checkov parser-score parser-corpus
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -54,6 +54,15 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest
+
+# The corpus modules live under tests/ beside the PDF generators they share; the parser is a function's package.
+PARSER_PATH := PYTHONPATH=tests:functions/invoice:layers/shared
+
+parser-score: setup ## the invoice parser on its corpus: per-field accuracy, line items, calibration (train and held-out)
+	$(PARSER_PATH) $(BIN)/python -m parser_corpus.score
+
+parser-corpus: setup ## regenerate the parser corpus (tests/parser_corpus/train, heldout; needs fonts-dejavu-core)
+	$(PARSER_PATH) $(BIN)/python -m parser_corpus.generate
 
 bench: setup ## run the benchmarks (~15 min): prints the table, writes bench/results.json
 	$(BIN)/python -m bench

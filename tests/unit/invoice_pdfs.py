@@ -275,6 +275,27 @@ def written_dates() -> Sample:
     )
 
 
+def negative_invoice() -> Sample:
+    """Titled an invoice, every amount negative: a refund written on the wrong form."""
+    rows: list[Row] = [("Refund: returned docking station", "1", "-189.50", "-189.50")]
+    pdf = _document()
+    pdf.set_font("Helvetica", style="B", size=16)
+    pdf.cell(0, 10, "ACME Hardware Ltd", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=10)
+    pdf.cell(0, 6, "INVOICE", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, "Invoice No: INV-2026-0077", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, "Invoice Date: 2026-03-09", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(6)
+    _table(pdf, ("Description", "Qty", "Unit price", "Amount"), rows, ruled=True)
+    _totals(pdf, [("Subtotal", "-189.50"), ("VAT 20%", "-37.90"), ("Total GBP", "-227.40")])
+    return Sample(
+        "negative amounts on an invoice",
+        bytes(pdf.output()),
+        {"invoice_number": "INV-2026-0077", "subtotal": Decimal("-189.50"), "total": Decimal("-227.40")},
+        _items(rows),
+    )
+
+
 LAYOUTS = (ruled_table, plain_table, two_column_header, multi_page, comma_decimals, written_dates)
 
 
@@ -377,6 +398,57 @@ def zero_bytes() -> bytes:
     return b""
 
 
+# --- files made to look like something they are not ----------------------------------------------
+
+
+def line_of_numbers(count: int = 1200) -> bytes:
+    """One long line of numbers (about 2.5 KB compressed): once quadratic in field extraction."""
+    pdf = FPDF(format="A4")
+    pdf.set_font("Helvetica", size=4)
+    pdf.add_page()
+    pdf.set_xy(0, 10)
+    text = " ".join(f"{n % 97},{n % 89:02d}" for n in range(count))
+    pdf.cell(0, 3, text)
+    return bytes(pdf.output())
+
+
+def _scan_image() -> bytes:
+    import struct
+
+    # A tiny grey PNG drawn over the whole page, as a phone scanner app produces (without the detail).
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    raw = b"".join(b"\x00" + b"\xc8" * 64 for _ in range(64))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 64, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_only() -> bytes:
+    import io
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(io.BytesIO(_scan_image()), x=0, y=0, w=210, h=297)
+    return bytes(pdf.output())
+
+
+def stamp_over_image() -> bytes:
+    import io
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.image(io.BytesIO(_scan_image()), x=0, y=0, w=210, h=297)
+    pdf.set_font("Helvetica", size=7)
+    pdf.set_xy(10, 285)
+    pdf.cell(0, 4, "Scanned with DocScan Pro 3.2 - 2026-03-05 14:02")
+    return bytes(pdf.output())
+
+
 HOSTILE: dict[str, Callable[[], bytes]] = {
     "flate bomb": flate_bomb,
     "deeply nested streams": nested_streams,
@@ -384,4 +456,5 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
     "2,000 pages": many_pages,
     "not a PDF": not_a_pdf,
     "zero bytes": zero_bytes,
+    "a line of numbers": line_of_numbers,
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from invoice_api import repository, rules
 from invoice_api.models import AttachmentView, InvoiceSummary, InvoiceView, ServiceView
 from payreq.audit import record_change, record_security_event, security_event_recorded
+from payreq.card_numbers import mask
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
@@ -36,6 +37,8 @@ AUDITED = (
     "total",
     "status",
     "parse_error",
+    "document_type",
+    "review_reasons",
     "duplicate_of",
     "duplicate_override_reason",
     "version",
@@ -67,6 +70,7 @@ def _shown(row: RowMapping) -> dict[str, Any]:
     return {
         **row,
         "number": row["invoice_number"],
+        "needs_review": row["status"] == "parsed" and bool(row["review_reasons"]),
         **{name: _money(row[name], currency) for name in ("subtotal", "tax", "total")},
     }
 
@@ -110,6 +114,8 @@ def _person_values(
     """Column values, their field_sources entries, and the line rows (None when not given)."""
     given = fields.model_dump(exclude_unset=only_set, exclude={"services", "duplicate_override_reason"})
     values = {COLUMNS.get(name, name): value for name, value in given.items()}
+    if values.get("document_type", "") is None:
+        del values["document_type"]  # not a value to clear: an invoice unless someone says otherwise
     source = {"by": "person", "userId": str(context.user_id), "at": now.isoformat()}
     sources = {column: source for column, value in values.items() if value is not None or only_set}
     lines = None
@@ -123,6 +129,10 @@ def _person_values(
 
 
 def _check_amounts(merged: dict[str, Any], lines: list[dict[str, Any]] | None) -> None:
+    wrong_sign = rules.sign_problem(merged)
+    if wrong_sign is not None:
+        name, why = wrong_sign
+        raise InvalidInput(f"{why}.", details={"field": name})
     currency = merged.get("currency")
     if currency:
         for name in ("subtotal", "tax", "total"):
@@ -478,12 +488,41 @@ def _parsed_values(
     def by_person(name: str) -> bool:
         return bool(sources.get(name, {}).get("by") == "person")
 
-    for name, found in outcome["fields"].items():
+    reasons = list(outcome.get("review_reasons", []))
+    parsed_type = outcome.get("document_type", "invoice")
+    fields = dict(outcome["fields"])
+    items = outcome["items"]
+    kept_type = row["document_type"] if by_person("document_type") else parsed_type
+    if kept_type != parsed_type:
+        # The person said what kind of document this is: amounts signed the other way are not filled in.
+        fields = {name: found for name, found in fields.items() if name not in ("subtotal", "tax", "total")}
+        items = []
+        reasons.append(f"The file reads as a {parsed_type.replace('_', ' ')}; its amounts were not filled in.")
+    elif not by_person("document_type"):
+        values["document_type"] = parsed_type
+        sources["document_type"] = {"by": "parser", "at": now.isoformat()}
+    request_status = repository.linked_request_status(connection, row["id"])
+    if request_status not in (None, "draft"):
+        # Its amounts are part of what the request's approvers approve: not changed behind them.
+        fields = {name: found for name, found in fields.items() if name not in rules.AMOUNT_FIELDS}
+        items = []
+        reasons.append(
+            f"The invoice is linked to a payment request that is {request_status}; its amounts were not filled in."
+        )
+    # Text read from a file is free text like any other: a card number in it is never stored.
+    items = [
+        {**item, "description": mask(item["description"])} if isinstance(item.get("description"), str) else item
+        for item in items
+    ]
+    values["review_reasons"] = reasons
+    for name, found in fields.items():
         if by_person(name) or name not in rules.FIELDS:
             continue
         value = found["value"]
         if name in ("issue_date", "due_date") and isinstance(value, str):
             value = date.fromisoformat(value)
+        elif isinstance(value, str):
+            value = mask(value)
         values[name] = value
         sources[name] = {"by": "parser", **{k: v for k, v in found.items() if k != "value"}, "at": now.isoformat()}
     currency = values.get("currency", row["currency"])
@@ -494,14 +533,22 @@ def _parsed_values(
             except ValueError:
                 values.pop(name)
                 sources.pop(name)
-    if outcome["items"] and not by_person("services"):
-        repository.replace_lines(connection, row["id"], outcome["items"])
+    # Recorded as read, an amount of the wrong sign would make an invoice no person could save.
+    while (wrong_sign := rules.sign_problem({**row, **values})) is not None and wrong_sign[0] in values:
+        name, why = wrong_sign
+        reasons.append(f"The {name} read from the file ({values.pop(name)}) was not filled in: the {why}.")
+        sources.pop(name)
+    if items and not by_person("services"):
+        repository.replace_lines(connection, row["id"], items)
         sources["services"] = {
             "by": "parser",
             "confidence": outcome.get("items_confidence", 0.8),
-            "count": len(outcome["items"]),
+            "count": len(items),
+            "lineConfidences": outcome.get("item_confidences", []),
             "at": now.isoformat(),
         }
+    if "tax" in sources and sources["tax"].get("by") == "parser" and outcome.get("taxes"):
+        sources["tax"]["breakdown"] = outcome["taxes"]
     values["field_sources"] = sources
     return values
 

@@ -10,13 +10,15 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, model_validator
 
 from payreq.http.models import ApiModel, RequestModel
-from payreq.money import MAX_AMOUNT, Amount, CurrencyCode, check_fits
+from payreq.money import MAX_AMOUNT, CurrencyCode, check_fits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 MAX_LINES = 500
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ContentType = Literal["application/pdf", "image/png", "image/jpeg"]
+# A credit note's amounts are negative (what the issuer owes back); rules.sign_problem holds the rule.
+DocumentType = Literal["invoice", "credit_note"]
 
 
 def _decimal(value: object) -> object:
@@ -38,11 +40,27 @@ def _not_negative(amount: Decimal) -> Decimal:
     return amount
 
 
+def _finite(amount: Decimal) -> Decimal:
+    if not amount.is_finite():
+        raise ValueError("must be a finite amount")
+    if abs(amount) > MAX_AMOUNT:
+        raise ValueError("is too large")
+    return amount
+
+
 # Tax may be 0; an amount the API shows is always a decimal string.
 MoneyOrZero = Annotated[
     Decimal,
     BeforeValidator(_decimal),
     AfterValidator(_not_negative),
+    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
+]
+# Negative for credit notes, and for discount lines on an invoice; whether the sign fits the
+# document type is checked against the whole invoice (rules.sign_problem), not per value.
+SignedMoney = Annotated[
+    Decimal,
+    BeforeValidator(_decimal),
+    AfterValidator(_finite),
     PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
 ]
 Quantity = Annotated[Decimal, BeforeValidator(_decimal), Field(gt=0, max_digits=20, decimal_places=6)]
@@ -51,8 +69,8 @@ Quantity = Annotated[Decimal, BeforeValidator(_decimal), Field(gt=0, max_digits=
 class ServiceLine(RequestModel):
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     quantity: Quantity
-    unit_price: MoneyOrZero
-    amount: MoneyOrZero
+    unit_price: SignedMoney
+    amount: SignedMoney
 
 
 def _check_money(model: Any, currency: str | None) -> None:
@@ -68,14 +86,15 @@ def _check_money(model: Any, currency: str | None) -> None:
 
 
 class InvoiceFields(RequestModel):
+    document_type: DocumentType | None = None
     number: Text | None = None
     vendor: Text | None = None
     issue_date: date | None = None
     due_date: date | None = None
     currency: CurrencyCode | None = None
-    subtotal: MoneyOrZero | None = None
-    tax: MoneyOrZero | None = None
-    total: Amount | None = None
+    subtotal: SignedMoney | None = None
+    tax: SignedMoney | None = None
+    total: SignedMoney | None = None
     services: Annotated[list[ServiceLine], Field(max_length=MAX_LINES)] | None = None
 
     @model_validator(mode="after")
@@ -128,6 +147,7 @@ class AttachmentView(ApiModel):
 class InvoiceSummary(ApiModel):
     id: uuid.UUID
     reference: str
+    document_type: DocumentType
     number: str | None
     vendor: str | None
     issue_date: date | None
@@ -138,6 +158,9 @@ class InvoiceSummary(ApiModel):
     total: str | None
     status: str
     parse_error: str | None
+    # The parser read something a person should check before verifying (its reasons below).
+    needs_review: bool
+    review_reasons: list[str]
     duplicate_of: uuid.UUID | None
     duplicate_override_reason: str | None
     payment_request_id: uuid.UUID | None

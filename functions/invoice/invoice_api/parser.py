@@ -25,7 +25,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
 from invoice_api import flows, repository, rules
-from invoice_api.settings import attachment_settings
+from invoice_api.settings import attachment_settings, parser_settings
 from payreq import aws
 from payreq.context import RequestContext
 from payreq.db import get_engine, read_connection, transaction
@@ -33,6 +33,8 @@ from payreq.observability import instrument, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from invoice_api.reading.records import Reading
 
 KEY = re.compile(r"^uploads/(?P<invoice>[0-9a-f-]{36})/(?P<attachment>[0-9a-f-]{36})/[^/]+$")
 KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image"}
@@ -112,35 +114,65 @@ def _pinned(version_id: str | None) -> dict[str, str]:
 
 
 def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
-    """(what was found, None) or (None, why not)."""
-    from invoice_api import fields, pdftext
+    """(what was found, None) or (None, why not). Reading the text and interpreting it both run in
+    the bounded child: no file can keep this function busy past the reader's deadline."""
+    from invoice_api import pdftext
+    from invoice_api.reading import invoice
 
+    invoice.prepare()
     try:
-        pages = pdftext.extract_pages(data)
+        reading = pdftext.read(data, invoice.read)
+    except pdftext.InterpretationFailed as error:
+        logger.error("the parser failed on a file's text", extra={"traceback": error.detail})
+        return None, str(error)
     except pdftext.ExtractionFailed as error:
         return None, str(error)
-    found = fields.extract(pages)
-    if not found.fields and not found.items:
+    scan = reading.scan
+    if scan is not None:
+        if not parser_settings().textract:
+            return None, scan
+        from invoice_api import textract
+
+        try:
+            reading = textract.analyze(data)
+        except textract.NotRead as error:
+            return None, f"{scan.rsplit(';', 1)[0]}; Textract could not read it either ({error})."
+    if not reading.fields and not reading.items:
         return None, "No invoice number, dates, amounts or line items were found in the PDF."
-    total = found.fields.get("total")
-    items_agree = total is not None and total.confidence > 0.95
+    return outcome(reading), None
+
+
+def outcome(reading: Reading) -> dict[str, Any]:
+    """What parsing found, as the flows record it (and the API shows it)."""
     return {
+        "document_type": reading.document_type,
         "fields": {
-            name: {"value": item.value, "confidence": item.confidence, "page": item.page, "line": item.line}
-            for name, item in found.fields.items()
+            name: {
+                "value": found.value,
+                "confidence": found.confidence,
+                "page": found.page,
+                "line": found.line,
+                "evidence": list(found.evidence),
+            }
+            for name, found in reading.fields.items()
         },
         "items": [
             {
                 "description": item.description[:1000],
                 "quantity": item.quantity,
-                "unit_price": abs(item.unit_price),
+                "unit_price": item.unit_price,
                 "amount": item.amount,
             }
-            for item in found.items
-            if item.quantity > 0 and abs(item.quantity) < Decimal("1e14")
+            for item in reading.items
+            if 0 < item.quantity < Decimal("1e14")
         ],
-        "items_confidence": 0.95 if items_agree else 0.7,
-    }, None
+        "items_confidence": reading.items_confidence,
+        "item_confidences": [item.confidence for item in reading.items if 0 < item.quantity < Decimal("1e14")],
+        "taxes": [
+            {"rate": None if tax.rate is None else str(tax.rate), "amount": str(tax.amount)} for tax in reading.taxes
+        ],
+        "review_reasons": list(reading.review_reasons),
+    }
 
 
 @event_source(data_class=S3Event)

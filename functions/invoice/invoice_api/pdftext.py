@@ -4,6 +4,10 @@ pypdf runs in a forked child process with an address-space limit and a wall-cloc
 Flate bomb, a circular xref or an infinite loop in pypdf ends the child, never the Lambda
 container. Inside the child, pypdf's own limits (decompressed bytes per stream, parsing work)
 are lowered too, so most hostile files fail fast with a readable reason.
+
+Whatever looks at the text afterwards (`read(data, interpret)`) runs in the same child under the
+same deadline and memory limit: a file crafted to make field extraction slow is stopped like one
+that makes pypdf slow, and only the interpretation's small result crosses back to the parent.
 """
 
 from __future__ import annotations
@@ -13,16 +17,27 @@ import multiprocessing
 import os
 import resource
 import time
+import traceback
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from multiprocessing.connection import Connection
 
 
 class ExtractionFailed(Exception):
     """The file cannot be read as an invoice; the message is for a person."""
+
+
+class InterpretationFailed(ExtractionFailed):
+    """Our own code failed on this file's text: a bug to fix, not the file's fault. The message is
+    for a person; `detail` is the child's traceback, for the log."""
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -41,12 +56,17 @@ class Fragment:
     x: float
     y: float
     size: float
+    bold: bool = False
 
 
 @dataclass
 class Page:
     number: int  # 1-based
     fragments: list[Fragment] = field(default_factory=list)
+    width: float = 595.0
+    height: float = 842.0
+    # Image XObjects the page draws directly: with almost no text, the page is a scan.
+    images: int = 0
 
 
 def _pypdf_pages(data: bytes, limits: Limits) -> list[Page]:
@@ -87,7 +107,12 @@ def _pypdf_pages(data: bytes, limits: Limits) -> list[Page]:
         pages: list[Page] = []
         chars = 0
         for number in range(count):
-            page = Page(number + 1)
+            pdf_page = reader.pages[number]
+            try:
+                box = pdf_page.mediabox
+                page = Page(number + 1, width=float(box.width), height=float(box.height), images=_images(pdf_page))
+            except Exception as error:
+                raise ExtractionFailed(f"Page {number + 1}: {_reason(error)}") from None
 
             def visit(text: str, cm: Any, tm: Any, font: Any, size: Any, page: Page = page) -> None:
                 if not text or not text.strip():
@@ -96,19 +121,32 @@ def _pypdf_pages(data: bytes, limits: Limits) -> list[Page]:
                 x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
                 y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
                 scale = abs(tm[3] * cm[3]) or 1.0
-                page.fragments.append(Fragment(text.replace("\n", " ").strip(), x, y, float(size or 10) * scale))
+                bold = "bold" in str(font.get("/BaseFont", "") if font else "").lower()
+                page.fragments.append(Fragment(text.replace("\n", " ").strip(), x, y, float(size or 10) * scale, bold))
 
             try:
-                reader.pages[number].extract_text(visitor_text=visit)
+                pdf_page.extract_text(visitor_text=visit)
             except Exception as error:
                 raise ExtractionFailed(f"Page {number + 1}: {_reason(error)}") from None
             chars += sum(len(fragment.text) for fragment in page.fragments)
             if chars > limits.max_chars:
                 raise ExtractionFailed("The PDF holds far more text than an invoice.")
             pages.append(page)
-    if chars == 0:
-        raise ExtractionFailed("The PDF has no text to read (a scan or an empty page); enter the invoice by hand.")
+    # No text at all is not a failure here: what to make of a scan is the interpretation's decision.
     return pages
+
+
+def _images(page: Any) -> int:
+    """How many image XObjects the page's own resources hold (forms are not followed: bounded)."""
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None:
+        return 0
+    count = 0
+    for _, reference in list(xobjects.get_object().items())[:100]:
+        if reference.get_object().get("/Subtype") == "/Image":
+            count += 1
+    return count
 
 
 def _reason(error: BaseException) -> str:
@@ -119,7 +157,7 @@ def _reason(error: BaseException) -> str:
     return f"The file is not a readable PDF ({type(error).__name__})."
 
 
-def _child(data: bytes, limits: Limits, sender: Connection) -> None:
+def _child(data: bytes, limits: Limits, sender: Connection, interpret: Callable[[list[Page]], Any]) -> None:
     # A short-lived child: one garbage collection here would walk every object inherited from the
     # parent and copy each page it touches, which cost more than reading a one-page PDF (~70 ms).
     gc.disable()
@@ -128,7 +166,15 @@ def _child(data: bytes, limits: Limits, sender: Connection) -> None:
         if statm is not None:
             budget = statm + limits.memory_bytes
             resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
-        sender.send(("ok", _pypdf_pages(data, limits)))
+        pages = _pypdf_pages(data, limits)
+        try:
+            result = interpret(pages)
+        except (ExtractionFailed, MemoryError):
+            raise
+        except Exception as error:
+            sender.send(("bug", "".join(traceback.format_exception(error))))
+            return
+        sender.send(("ok", result))
     except ExtractionFailed as error:
         sender.send(("failed", str(error)))
     except MemoryError:
@@ -148,14 +194,25 @@ def _virtual_size() -> int | None:
         return None
 
 
+def _pages(pages: list[Page]) -> list[Page]:
+    return pages
+
+
 def extract_pages(data: bytes, limits: Limits | None = None) -> list[Page]:
     """The text of each page with positions, or ExtractionFailed with a reason a person can read."""
+    return read(data, _pages, limits)
+
+
+def read[T](data: bytes, interpret: Callable[[list[Page]], T], limits: Limits | None = None) -> T:
+    """`interpret(pages)` of the PDF's text, both run in the bounded child; or ExtractionFailed with
+    a reason a person can read (InterpretationFailed when `interpret` itself raised)."""
     import pypdf  # noqa: F401  # imported before the fork, so the child starts ready
 
     limits = limits or Limits()
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(data, limits, sender), daemon=True)
+    # fork: `interpret` and `data` are inherited, not pickled; only the result is.
+    process = context.Process(target=_child, args=(data, limits, sender, interpret), daemon=True)
     with warnings.catch_warnings():
         # fork() in a process with threads may deadlock the child on a lock held at fork time; the
         # child here only runs pypdf, and the deadline below ends it whatever it is waiting on.
@@ -181,6 +238,10 @@ def extract_pages(data: bytes, limits: Limits | None = None) -> list[Page]:
                     ) from None
                 if outcome == "ok":
                     return value  # type: ignore[no-any-return]
+                if outcome == "bug":
+                    raise InterpretationFailed(
+                        "The parser failed on this file's text (our fault); enter the invoice by hand.", value
+                    )
                 raise ExtractionFailed(value)
             if not process.is_alive() and not receiver.poll(0):
                 raise ExtractionFailed("The PDF could not be read (the reader stopped).")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from payreq.errors import Conflict
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
 
 Actor = Literal["person", "parser"]
@@ -40,6 +40,21 @@ AMOUNT_FIELDS = ("currency", "subtotal", "tax", "total")
 
 # Fields a person may set and the parser may fill (the parser never overwrites a person's value).
 FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
+
+# The sign each amount must have, per document type: a credit note's amounts are negative.
+# (Lines may be negative on both: discounts on an invoice, credited lines on a credit note.)
+SIGNS: dict[str, dict[str, tuple[str, Callable[[Decimal], bool]]]] = {
+    "invoice": {
+        "subtotal": ("0 or more", lambda value: value >= 0),
+        "tax": ("0 or more", lambda value: value >= 0),
+        "total": ("greater than 0", lambda value: value > 0),
+    },
+    "credit_note": {
+        "subtotal": ("0 or less", lambda value: value <= 0),
+        "tax": ("0 or less", lambda value: value <= 0),
+        "total": ("less than 0", lambda value: value < 0),
+    },
+}
 
 CONTENT_TYPES = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}
 MAGIC = {"application/pdf": (b"%PDF-",), "image/png": (b"\x89PNG\r\n\x1a\n",), "image/jpeg": (b"\xff\xd8\xff",)}
@@ -104,6 +119,17 @@ def invoice_number_key(number: str | None) -> str | None:
     # Per group first (INV-2026-0042), then once the separators are gone (INV-0-0-42).
     text = leading_zeros.sub("", re.sub(r"[^0-9a-z]+", "", leading_zeros.sub("", number.casefold())))
     return text or None
+
+
+def sign_problem(values: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(field, why) when an amount's sign does not fit the document type (an invoice by default)."""
+    document_type = values.get("document_type") or "invoice"
+    for name, (wanted, fits) in SIGNS[document_type].items():
+        value = values.get(name)
+        if value is not None and not fits(Decimal(value)):
+            kind = "a credit note" if document_type == "credit_note" else "an invoice"
+            return name, f"{name} of {kind} must be {wanted}"
+    return None
 
 
 def lines_problem(lines: Iterable[Mapping[str, Any]]) -> str | None:

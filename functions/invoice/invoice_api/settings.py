@@ -1,4 +1,4 @@
-"""The invoice function's own settings (the attachments bucket and upload limits)."""
+"""The invoice function's own settings (the attachments bucket, upload limits, the parser's options)."""
 
 from __future__ import annotations
 
@@ -19,3 +19,14 @@ class AttachmentSettings(BaseSettings):
 def attachment_settings() -> AttachmentSettings:
     # Read on each use (cheap): tests and the local stack change the environment between calls.
     return AttachmentSettings()
+
+
+class ParserSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PAYREQ_PARSER_", frozen=True, extra="ignore", env_ignore_empty=True)
+
+    # Send scans (no usable text layer) to Amazon Textract AnalyzeExpense. Off: a scan is parse_failed.
+    textract: bool = False
+
+
+def parser_settings() -> ParserSettings:
+    return ParserSettings()

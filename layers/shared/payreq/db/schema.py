@@ -265,6 +265,7 @@ approvals = Table(
 # --- invoices ----------------------------------------------------------------------------------
 
 INVOICE_STATUSES = ("received", "parsed", "parse_failed", "verified", "paid", "rejected")
+DOCUMENT_TYPES = ("invoice", "credit_note")
 
 invoices = Table(
     "invoices",
@@ -285,6 +286,10 @@ invoices = Table(
     # Per field: who set it ("person" or "parser"), the parser's confidence and where it was found.
     Column("field_sources", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("parse_error", Text),
+    # An invoice, or a credit note (its amounts are negative: what the issuer owes back).
+    Column("document_type", String(16), nullable=False, server_default="invoice"),
+    # Why the parser asks a person to check what it read (failed reconciliation, unsure fields).
+    Column("review_reasons", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("duplicate_of", UUID(as_uuid=True), ForeignKey("invoices.id")),
     Column("duplicate_override_reason", Text),
     _user_ref("created_by"),
@@ -292,6 +297,7 @@ invoices = Table(
     _created_at(),
     _updated_at(),
     CheckConstraint(f"status IN {INVOICE_STATUSES!r}", name="status_known"),
+    CheckConstraint(f"document_type IN {DOCUMENT_TYPES!r}", name="document_type_known"),
     Index("ix_invoices_vendor_key_invoice_number_key", "vendor_key", "invoice_number_key"),
     Index("ix_invoices_status_created_at", "status", "created_at"),
 )
