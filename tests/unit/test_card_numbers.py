@@ -98,3 +98,22 @@ def test_the_audit_writer_masks_card_numbers_and_redacts_secrets_by_exact_name()
 def test_the_audit_writer_keeps_an_event_whose_details_hold_a_nul() -> None:
     # JSONB refuses NUL: the event would be lost with it, so the character is replaced.
     assert redacted({"next": "/prs\x00/evil"}) == {"next": "/prs\ufffd/evil"}
+
+
+def test_identifiers_are_not_card_numbers() -> None:
+    # Ids travel in every body (approvers, invoices): their digit groups pass Luhn one time in ten.
+    import uuid
+
+    ids = [str(uuid.uuid4()) for _ in range(5000)]
+    assert [found for found in ids if contains_card_number(found)] == []
+    assert paths_with_card_numbers({"approvers": ids[:50], "hash": "3" * 16 + "a" * 48}) == []
+    # ... while a card number beside an id is still found
+    assert contains_card_number(f"{ids[0]} paid with {VISA}")
+
+
+def test_a_uuid_whose_digit_groups_pass_the_luhn_check_is_left_alone() -> None:
+    # Its first three groups read 4111111111111111, a Luhn-valid card number.
+    crafted = "41111111-1111-1111-1111-aaaaaaaaaaaa"
+
+    assert not contains_card_number(crafted)
+    assert contains_card_number(crafted.replace("-", " ")[:18])  # the same digits, typed as a card

@@ -29,6 +29,13 @@ MASK = "[card number removed]"
 _RUN = re.compile(r"[0-9]+(?:[\W_]{1,4}[0-9]+)*")
 _GROUP = re.compile(r"[0-9]+")
 _ANY_DIGIT = re.compile(r"\d")
+# Identifiers are not card numbers, though their digit groups can pass the Luhn check by chance (a
+# UUID's 12345678-1234-5678 is 16 digits in dash-separated groups): UUIDs and long hex strings
+# (hashes, ETags) are set aside before looking.
+_IDENTIFIERS = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32,})"
+    r"(?![0-9A-Za-z])"
+)
 # Bank account numbers are legitimately long digit strings: there only a number with a card
 # network's prefix and a card's usual length is refused.
 _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5)|35)")
@@ -53,6 +60,8 @@ class _Span:
 
 def _card_spans(text: str, *, strict: bool) -> Iterator[_Span]:
     """Where card numbers sit in `text` (already NFKC-normalised)."""
+    # Blanked out with letters of the same length, so spans still point into `text`.
+    text = _IDENTIFIERS.sub(lambda found: "x" * len(found.group()), text)
     for run in _RUN.finditer(text):
         groups = list(_GROUP.finditer(run.group()))
         first = 0
