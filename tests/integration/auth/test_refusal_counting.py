@@ -6,15 +6,31 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from sqlalchemy import func, select
 
+from payreq import denials
 from payreq.db import transaction
 from payreq.db.schema import audit_events, denial_windows
-from payreq.denials import KEEP_COUNTS, WINDOW, forget_old_windows, summarise_closed_windows
+from payreq.denials import KEEP_COUNTS, WINDOW, forget_old_windows, summarise_closed_windows, window_start
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
+
+
+@pytest.fixture(autouse=True)
+def refusals_in_one_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's refusals land in one window, as they would in a minute no test straddles: fifty
+    requests that crossed a minute's end would rightly make two windows and two events each."""
+    moment = window_start(datetime.now(UTC)) + WINDOW / 2
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Clock:
+            return moment  # type: ignore[return-value]
+
+    monkeypatch.setattr(denials, "datetime", Clock)
 
 
 def chain_length(engine: Engine) -> int:

@@ -60,9 +60,13 @@ def test_an_expired_or_unknown_ticket_or_none_at_all_is_refused(
             select(denial_windows.c.kind, denial_windows.c.count).where(denial_windows.c.route == "$connect")
         ).all()
         events = connection.execute(select(audit_events.c.id).where(audit_events.c.action == "access_denied")).all()
-    # Every refusal is counted; the two alike in one minute are one event in the chain.
-    assert sorted(refusals) == [("invalid_ticket", 2), ("unauthenticated", 1)]
-    assert len(events) == 2
+    # Every refusal is counted; refusals alike in one minute are one event in the chain (the two
+    # invalid tickets may straddle a minute: then they are two windows, each with its event).
+    counted: dict[str, int] = {}
+    for kind, count in refusals:
+        counted[kind] = counted.get(kind, 0) + count
+    assert counted == {"invalid_ticket": 2, "unauthenticated": 1}
+    assert len(events) == len(refusals)
 
 
 def test_a_ticket_needs_a_signed_in_caller(client: ApiClient) -> None:
