@@ -13,7 +13,7 @@ One aiohttp server on one port:
 - `/docs`, `/openapi.json`: Swagger UI and the merged OpenAPI document of every function.
 - `/_local/invocations`: the recent invocations (function, trigger, route, status, duration), for
   tests and curious developers.
-- `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route matches,
+- `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route but `$default` matches,
   so it can never shadow the API.
 """
 
@@ -206,9 +206,11 @@ class Gateway:
             )
             return response
         match = self.routes.match(incoming.method, incoming.path)
-        if match is None and incoming.method in ("GET", "HEAD") and incoming.path in DEMO_FILES:
+        unrouted = match is None or match.route.path == "$default"
+        if unrouted and incoming.method in ("GET", "HEAD") and incoming.path in DEMO_FILES:
             return _demo_file(DEMO_FILES[incoming.path])
         if match is None:
+            # API Gateway's own answer when the API has no $default route.
             response = _json_response(404, {"message": "Not Found"})
             self.journal.record("http", f"{incoming.method} {incoming.path}", None, 404, _ms(started), note="no route")
         else:

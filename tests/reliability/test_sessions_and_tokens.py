@@ -60,7 +60,7 @@ def test_google_sign_in_gives_a_session_with_every_protective_flag(
     # And the same callback replayed is refused
     replay = people.http.get("/auth/google/callback", params={"code": "again", "state": params["state"]})
     assert replay.status_code == 400
-    assert assert_envelope(replay)["details"]["reason"] == "bad_state"
+    assert assert_envelope(replay)["details"][0]["code"] == "bad_state"
     figures.record("sessions: Google sign-in + cookie flags", flags_checked=5, replay_refused=1)
 
 
@@ -79,7 +79,7 @@ def test_oauth_negatives_are_400_in_the_envelope_and_audited(
 
     assert answer.status_code == 400, answer.text
     error = assert_envelope(answer)
-    assert (error["code"], error["details"]["reason"]) == ("login_failed", reason)
+    assert (error["code"], error["details"][0]["code"]) == ("login_failed", reason)
     assert security_events_for(people, [error["requestId"]]) == {error["requestId"]: "login_failed"}
 
 

@@ -35,7 +35,9 @@ def test_every_action_from_every_status(status: str, action: str) -> None:
     with pytest.raises(Conflict) as refused:
         rules.ensure_allowed(action, status)  # type: ignore[arg-type]
     assert refused.value.code == "invalid_transition"
-    assert refused.value.details == {"status": status, "action": action}
+    assert refused.value.details == [
+        {"field": "status", "message": f"{action} is not allowed from {status}", "code": "invalid_transition"}
+    ]
 
 
 def test_the_table_covers_every_action_the_rules_know() -> None:

@@ -11,7 +11,7 @@ from stdnum import bic, iban
 from stdnum.us import rtn
 
 from payment_api.sensitive import last4
-from payreq.http.models import ApiModel, RequestModel
+from payreq.http.models import ApiModel, RequestModel, field_error
 from payreq.money import Amount, CurrencyCode, check_fits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -115,9 +115,9 @@ class NewPayment(RequestModel):
         try:
             check_fits(self.amount, self.currency)
         except ValueError as error:
-            raise ValueError(f"amount: {error}") from None
+            raise field_error("amount", str(error)) from None
         if self.paid_at is not None and self.paid_at.tzinfo is None:
-            raise ValueError("paidAt needs a time zone, e.g. 2026-11-22T10:15:00Z")
+            raise field_error("paidAt", "paidAt needs a time zone, e.g. 2026-11-22T10:15:00Z")
         return self
 
 

@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from payreq.errors import Conflict, PreconditionFailed
+from payreq.errors import Conflict, PreconditionFailed, detail, stale_version
 
 if TYPE_CHECKING:
     import uuid
@@ -36,7 +36,7 @@ def ensure_allowed(action: Action, status: str) -> None:
         raise Conflict(
             f"A payment request that is {status} cannot be {_PAST[action]}.",
             code="invalid_transition",
-            details={"status": status, "action": action},
+            details=[detail("status", f"{action} is not allowed from {status}", "invalid_transition")],
         )
 
 
@@ -98,13 +98,13 @@ def ensure_decided_on_current_terms(read_version: int, *, version: int, material
     if read_version > version:
         raise PreconditionFailed(
             "That version of the payment request does not exist; reload it.",
-            details={"currentVersion": version, "materialVersion": material_version},
+            details=[stale_version(version)],
         )
     if read_version < material_version:
         raise PreconditionFailed(
             "The amount, currency, payee, approval flow or linked invoices changed since you read this payment "
             "request; reload it and decide on what it says now.",
-            details={"currentVersion": version, "materialVersion": material_version},
+            details=[stale_version(version, material_version=material_version)],
         )
 
 

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from payreq.db import transaction
 from payreq.db.schema import outbox, sync_topics, user_permissions, users, ws_connections
 from payreq.observability import logger
+from payreq.timestamps import utc_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,7 +61,7 @@ def change_message(row: Any, seqs: Mapping[str, int] | None = None) -> dict[str,
         "id": row.entity_id,
         "version": row.version,
         "op": row.op,
-        "at": row.occurred_at.isoformat(),
+        "at": utc_timestamp(row.occurred_at),
         "eventId": str(row.event_id),
         "cursor": row.id,
     }

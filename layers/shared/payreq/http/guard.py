@@ -15,7 +15,7 @@ from payreq.audit import record_security_event_now
 from payreq.auth.principal import FAILURE_MESSAGES, UNAVAILABLE
 from payreq.context import AuthMethod, RequestContext
 from payreq.db.engine import get_engine
-from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated, detail
 from payreq.settings import auth_settings
 
 if TYPE_CHECKING:
@@ -99,7 +99,11 @@ def check_caller(app: HttpScope, permission: str | None) -> None:
         raise Unauthenticated(message)
     if permission is not None and not context.can(permission):
         record_denial(app, "missing_permission", permission)
-        raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+        raise Forbidden(
+            f"This needs the '{permission}' permission.",
+            details=[detail(None, f"needs {permission}", "missing_permission")],
+            audited=True,
+        )
 
 
 def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]) -> None:
@@ -113,13 +117,12 @@ def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def csrf_protection(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def check_csrf(app: HttpScope) -> None:
     """Cookie-authenticated writes must prove they come from our pages: a custom header (which a
     cross-site form cannot send, and a cross-site script cannot without passing CORS) or an allowed
     Origin. Bearer-token requests carry no ambient credential and are exempt."""
     if request_context(app).auth_method == "session" and app.current_event.http_method.upper() not in SAFE_METHODS:
         require_same_site(app)
-    return next_middleware(app)
 
 
 def require_same_site(app: HttpScope) -> None:
