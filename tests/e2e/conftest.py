@@ -20,7 +20,4 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         tmp_path_factory.mktemp("local-stack") / "postgres", "--parameter-overrides", "InlineFlows=anyone"
     )
     yield running
-    try:
-        running.interrupt()
-    finally:
-        running.kill()
+    running.stop()

@@ -99,10 +99,7 @@ def changed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         folder / "postgres", "--template", str(template), "--base-dir", str(REPOSITORY), "--lazy", "--no-seed"
     )
     yield running
-    try:
-        running.interrupt()
-    finally:
-        running.kill()
+    running.stop()
 
 
 def test_a_route_added_to_the_template_is_served(changed: LocalStack) -> None:

@@ -40,7 +40,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, Row
 
 # The read permission each entity's events need, checked against the connection user's current grants.
-READ_PERMISSION = {"pr": "pr.read", "invoice": "invoice.read", "payment": "payment.read"}
+READ_PERMISSION = {
+    "pr": "pr.read",
+    "invoice": "invoice.read",
+    "payment": "payment.read",
+    "payment_method": "payment.read",
+}
 # API Gateway refuses frames over 32 KB; the messages are a few hundred bytes.
 MAX_FRAME_BYTES = 32 * 1024
 THROTTLE_ATTEMPTS = 5
