@@ -292,6 +292,24 @@ def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     _announce(connection, context, after, "pr.cancelled", before=row)
 
 
+def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> None:
+    """The requester removes a draft (its invoice links with it). Its number stays used: the audit
+    event keeps what the draft said, so the gap in the numbering is accounted for."""
+    row = _lock(connection, pr_id)
+    rules.ensure_allowed("delete", row["status"])
+    _ensure_requester(row, context, "delete")
+    repository.delete_request(connection, pr_id)
+    record_change(
+        connection,
+        context,
+        action="pr.deleted",
+        entity_type="payment_request",
+        entity_id=pr_id,
+        before={key: row[key] for key in AUDITED},
+    )
+    publish_change(connection, entity="pr", entity_id=pr_id, op="deleted", version=row["version"])
+
+
 def link_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
-Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link"]
+Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
 # From which statuses each action may start. rejected, cancelled and paid are terminal here
 # (paid changes only through payments being voided).
@@ -26,6 +26,8 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     "cancel": frozenset({"draft", "pending", "approved"}),
     # Once approved, the linked invoices are part of what was approved: no more changes to them.
     "link": frozenset({"draft", "pending"}),
+    # Once submitted, approvers have seen it: it keeps its history and is cancelled instead.
+    "delete": frozenset({"draft"}),
 }
 
 MATERIAL_FIELDS = ("amount", "currency", "payee", "approval_flow")
@@ -48,6 +50,7 @@ _PAST: dict[Action, str] = {
     "unapprove": "unapproved",
     "cancel": "cancelled",
     "link": "linked to invoices",
+    "delete": "deleted",
 }
 
 

@@ -17,7 +17,7 @@ from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import created, json_response
+from payreq.http.responses import created, json_response, no_content
 from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import flows
 from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
@@ -119,6 +119,23 @@ def _transition(pr_id: uuid.UUID, act: Any) -> Response[Any]:
 @router.post("/api/v1/prs/<pr_id>/submit", summary="Submit a draft for approval", middlewares=[WRITE])
 def submit(pr_id: uuid.UUID) -> Response[Any]:
     return _transition(pr_id, lambda connection, context: flows.submit(connection, context, pr_id, now=now()))
+
+
+@router.delete(
+    "/api/v1/prs/<pr_id>",
+    summary="Delete a draft",
+    description="Only the requester, and only while it is a draft (409 otherwise; cancel a submitted request).",
+    responses={HTTPStatus.NO_CONTENT: {"description": "Deleted"}},
+    middlewares=[WRITE],
+)
+def delete(pr_id: uuid.UUID) -> Response[str]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        flows.delete(connection, context, pr_id)
+        return no_content()
+
+    return run_change(router, get_engine(), change)
 
 
 @router.post("/api/v1/prs/<pr_id>/cancel", summary="Cancel a payment request", middlewares=[WRITE])
