@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from payreq_local.environment import (
     LOCAL_PARAMETERS,
     LocalEndpoints,
+    browser_origin,
     function_environment,
     own_origins,
     read_env_vars_file,
@@ -121,6 +122,18 @@ def _run_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--env-vars", type=Path, default=None, help="JSON of extra variables, as `sam local --env-vars`"
     )
+    parser.add_argument(
+        "--allow-origin",
+        dest="allow_origins",
+        action="append",
+        type=browser_origin,
+        default=[
+            browser_origin(item) for item in os.environ.get("PAYREQ_ALLOW_ORIGINS", "").split(",") if item.strip()
+        ],
+        metavar="ORIGIN",
+        help="a frontend's dev server origin (e.g. http://localhost:5173) to allow in CORS, the CSRF check and "
+        "the WebSocket's Origin check; repeatable (default: $PAYREQ_ALLOW_ORIGINS, comma-separated)",
+    )
     return parser.parse_args(argv)
 
 
@@ -209,7 +222,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     cleanup.callback(gateway_socket.close)
     gateway_port = gateway_socket.getsockname()[1]
     gateway_url = f"http://{args.host}:{gateway_port}"
-    parameters = with_own_origins(template, parameters, own_origins(args.host, gateway_port))
+    parameters = with_own_origins(template, parameters, [*own_origins(args.host, gateway_port), *args.allow_origins])
     moto = MotoProcess(_listen(args.host, args.s3_port, "--s3-port"))
     cleanup.push_async_callback(moto.stop)
 
@@ -261,6 +274,8 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     queue_poller.start()
     cleanup.push_async_callback(queue_poller.stop)
 
+    # Printed with the host name a browser uses (localhost for a loopback address), as the README does.
+    gateway_url = own_origins(args.host, gateway_port)[0]
     ws_url = gateway_url.replace("http://", "ws://", 1) + WEBSOCKET_PATH
     lines = [
         f"Payreq local stack from {args.template.name}: {len(application.functions)} functions, "
