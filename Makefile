@@ -41,7 +41,7 @@ reliability: setup ## the reliability and security suite alone, through one loca
 soak: setup ## the reliability suite with 20x the Schemathesis examples (PAYREQ_SOAK=<n> to choose)
 	PAYREQ_SOAK=$${PAYREQ_SOAK:-20} $(BIN)/pytest tests/reliability
 
-lint:
+lint: ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -49,10 +49,10 @@ format: ## rewrite the code into house style
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck:
+typecheck: ## mypy, strict on the layer
 	$(BIN)/mypy
 
-pytest:
+pytest: ## the tests alone (.venv/bin/pytest tests/unit for one suite)
 	$(BIN)/pytest
 
 bench: setup ## run the benchmarks (~15 min): prints the table, writes bench/results.json
@@ -81,13 +81,13 @@ requirements-check: ## fail if a requirements.txt has drifted from uv.lock
 
 template-check: setup sam-validate cfn-lint sam-build build-imports ## validate, lint and build the SAM template offline
 
-sam-validate:
+sam-validate: ## sam validate --lint, offline
 	$(AWS_OFFLINE) $(BIN)/sam validate --lint --template template.yaml
 
-cfn-lint:
+cfn-lint: ## cfn-lint on template.yaml
 	$(BIN)/cfn-lint template.yaml
 
-sam-build:
+sam-build: ## sam build into .aws-sam/build, offline
 	PATH="$(PY312_HOME):$$PATH" $(AWS_OFFLINE) $(BIN)/sam build --template template.yaml --build-dir $(BUILD_DIR)
 
 build-imports: ## after sam-build: each function imports from its build and the layer alone
