@@ -310,6 +310,9 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
         f"functions: {', '.join(application.functions)}",
         f"payreq local ready in {time.perf_counter() - started:.1f}s (Ctrl-C stops it)",
     ]
+    if own_origins(args.host, gateway_port)[0].startswith("http://localhost:"):
+        # Loopback URLs as browsers and the README name them (the servers listen on 127.0.0.1).
+        lines = [line.replace("://127.0.0.1:", "://localhost:") for line in lines]
     print("\n".join(lines), flush=True)
 
 
