@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check reliability soak
+	events events-check reliability soak client client-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ test: setup browser ## install everything and run every check and test
 browser: ## install the headless Chromium the demo page's browser test drives (Debian's chromium)
 	@bash scripts/install-browser.sh
 
-check: lint typecheck requirements-check openapi-check events-check ## static checks: ruff, mypy, requirements, openapi.json and events/ in sync
+check: lint typecheck requirements-check openapi-check events-check client-check ## static checks: ruff, mypy, requirements, openapi.json, events/ and the TypeScript client in sync
 
 reliability: setup ## the reliability and security suite alone, through one local stack (figures at the end)
 	$(BIN)/pytest tests/reliability
@@ -61,14 +61,21 @@ bench: setup ## run the benchmarks (~15 min): prints the table, writes bench/res
 bench-quick: setup ## every benchmark with small counts: checks they run, the figures mean nothing
 	$(BIN)/python -m bench --quick --output $${TMPDIR:-/tmp}/payreq-bench-quick.json
 
-openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
+openapi: setup ## write openapi.json, merged from the functions' resolvers, and the TypeScript client's types (commit both)
 	$(BIN)/payreq openapi export
+	@bash scripts/typescript-client.sh generate
 
 openapi-check: ## fail if openapi.json has drifted from the functions' resolvers
 	$(BIN)/payreq openapi export --check
 
 events: setup ## write events/*.json, one sample event per route and trigger of template.yaml (commit them)
 	$(BIN)/payreq events generate
+
+client: ## regenerate the TypeScript client's types (clients/typescript/src/schema.d.ts) from openapi.json
+	@bash scripts/typescript-client.sh generate
+
+client-check: ## fail if the TypeScript client's types have drifted from openapi.json; tsc --noEmit
+	@bash scripts/typescript-client.sh check
 
 events-check: ## fail if events/ has drifted from template.yaml
 	$(BIN)/payreq events generate --check

@@ -187,7 +187,8 @@ def test_the_event_is_api_gateways_payload_2(changed: LocalStack) -> None:
     assert context["requestId"] == response.headers["apigw-requestid"] == body["context"]["awsRequestId"]
     assert 0 < body["context"]["remainingMs"] <= 2000
     assert body["environment"]["PAYREQ_STAGE"] == "local"
-    assert body["environment"]["AWS_ENDPOINT_URL_S3"] == changed.s3_url
+    # The same endpoint; the start-up output names the loopback host as a browser does (localhost).
+    assert body["environment"]["AWS_ENDPOINT_URL_S3"] == changed.s3_url.replace("//localhost:", "//127.0.0.1:")
 
 
 def test_greedy_paths_and_function_failures(changed: LocalStack) -> None:
