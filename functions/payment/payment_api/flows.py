@@ -64,7 +64,9 @@ def change_method(
         try:
             values["details"] = masked_details(current["type"], values["details"] or {})
         except ValueError as error:
-            raise InvalidInput(str(error), details=[detail("details", str(error), "invalid_details")]) from None
+            # `masked_details` names the field at fault (`field_error`), as a request body's validation does.
+            field = str((getattr(error, "context", None) or {}).get("field", "details"))
+            raise InvalidInput(str(error), details=[detail(field, str(error), "invalid_details")]) from None
     if values.get("is_default"):
         repository.clear_default(connection, current["payee"], now=now, keep=method_id)
     repository.update_method(connection, method_id, now=now, **values)
