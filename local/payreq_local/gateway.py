@@ -169,7 +169,8 @@ class Gateway:
         app.router.add_get("/docs/{asset}", self._docs_asset)
         app.router.add_route("*", "/@connections/{connection_id}", self._connections_api)
         app.router.add_get(WEBSOCKET_PATH, self._websocket)
-        app.router.add_route("*", "/{tail:.*}", self._http)
+        # [\s\S]: a path with an encoded newline is still the API's to answer (`.` stops at one).
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._http)
         return app
 
     async def close(self) -> None:

@@ -52,6 +52,10 @@ def test_a_request_no_route_serves_gets_the_error_envelope_from_the_default_rout
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "route_not_found")
     assert (wrong_method.status_code, wrong_method.json()["error"]["code"]) == (405, "method_not_allowed")
     assert wrong_method.headers["allow"] == "GET, POST"
+    # a path with an encoded newline in it too
+    odd = httpx.patch(f"{stack.api_url}/api/v1/payment-methods/%0A", json={}, timeout=30)
+    assert odd.headers["content-type"].startswith("application/json"), odd.text
+    assert "error" in odd.json()
     entry = stack.wait_for_invocation(lambda e: e.get("requestId") == missing.headers["apigw-requestid"])
     assert (entry["function"], entry["route"]) == ("UnroutedFunction", "$default")
     # And the demo page, which no route serves either, is still there

@@ -7,17 +7,16 @@ import { createPayreqClient, idempotencyKey, PayreqError, type PayreqClient, unw
 
 const baseUrl = process.env.PAYREQ_API_URL ?? "http://localhost:3000";
 
-async function signedIn(email: string): Promise<PayreqClient> {
+async function signedIn(email: string, permissions: string[]): Promise<PayreqClient> {
   const anonymous = createPayreqClient({ baseUrl });
-  const { response } = await unwrap(
-    anonymous.POST("/auth/test-login", { body: { token: process.env.PAYREQ_TEST_LOGIN_TOKEN ?? "payreq-local", email } }),
-  );
+  const token = process.env.PAYREQ_TEST_LOGIN_TOKEN ?? "payreq-local";
+  const { response } = await unwrap(anonymous.POST("/auth/test-login", { body: { token, email, permissions } }));
   const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0]!;
   return createPayreqClient({ baseUrl, headers: { Cookie: cookie } });
 }
 
-const alice = await signedIn("alice@example.com");
-const bob = await signedIn("bob@example.com");
+const alice = await signedIn("alice@example.com", ["pr.read", "pr.write"]);
+const bob = await signedIn("bob@example.com", ["pr.read", "pr.approve"]);
 
 const flows = await unwrap(alice.GET("/api/v1/approval-flows"));
 const demoFlow = flows.data.find((flow) => flow.name.startsWith("Demo"));
