@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check reliability soak deploy destroy infra-lint infra-translate checkov parser-score parser-corpus
+	events events-check reliability soak deploy destroy infra-lint infra-translate checkov parser-score parser-corpus client client-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ test: setup browser ## install everything and run every check and test
 browser: ## install the headless Chromium the demo page's browser test drives (Debian's chromium)
 	@bash scripts/install-browser.sh
 
-check: lint typecheck requirements-check openapi-check events-check ## static checks: ruff, mypy, requirements, openapi.json and events/ in sync
+check: lint typecheck requirements-check openapi-check events-check client-check ## static checks: ruff, mypy, requirements, openapi.json, events/ and the TypeScript client in sync
 
 reliability: setup ## the reliability and security suite alone, through one local stack (figures at the end)
 	$(BIN)/pytest tests/reliability
@@ -41,7 +41,7 @@ reliability: setup ## the reliability and security suite alone, through one loca
 soak: setup ## the reliability suite with 20x the Schemathesis examples (PAYREQ_SOAK=<n> to choose)
 	PAYREQ_SOAK=$${PAYREQ_SOAK:-20} $(BIN)/pytest tests/reliability
 
-lint:
+lint: ## ruff check and ruff format --check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -49,10 +49,10 @@ format: ## rewrite the code into house style
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck:
+typecheck: ## mypy, strict on the layer
 	$(BIN)/mypy
 
-pytest:
+pytest: ## the tests alone (.venv/bin/pytest tests/unit for one suite)
 	$(BIN)/pytest
 
 # The corpus modules live under tests/ beside the PDF generators they share; the parser is a function's package.
@@ -70,14 +70,21 @@ bench: setup ## run the benchmarks (~15 min): prints the table, writes bench/res
 bench-quick: setup ## every benchmark with small counts: checks they run, the figures mean nothing
 	$(BIN)/python -m bench --quick --output $${TMPDIR:-/tmp}/payreq-bench-quick.json
 
-openapi: setup ## write openapi.json, merged from the functions' resolvers (commit it)
+openapi: setup ## write openapi.json, merged from the functions' resolvers, and the TypeScript client's types (commit both)
 	$(BIN)/payreq openapi export
+	@bash scripts/typescript-client.sh generate
 
 openapi-check: ## fail if openapi.json has drifted from the functions' resolvers
 	$(BIN)/payreq openapi export --check
 
 events: setup ## write events/*.json, one sample event per route and trigger of template.yaml (commit them)
 	$(BIN)/payreq events generate
+
+client: ## regenerate the TypeScript client's types (clients/typescript/src/schema.d.ts) from openapi.json
+	@bash scripts/typescript-client.sh generate
+
+client-check: ## fail if the TypeScript client's types have drifted from openapi.json; tsc --noEmit
+	@bash scripts/typescript-client.sh check
 
 events-check: ## fail if events/ has drifted from template.yaml
 	$(BIN)/payreq events generate --check
@@ -110,7 +117,7 @@ checkov: ## checkov on every template; the skips are in .checkov.yaml, each with
 		--from checkov==$(CHECKOV_VERSION) checkov --quiet --compact --config-file .checkov.yaml \
 		$(foreach template,$(TEMPLATES),--file $(template))
 
-sam-build:
+sam-build: ## sam build into .aws-sam/build, offline
 	PATH="$(PY312_HOME):$$PATH" $(AWS_OFFLINE) $(BIN)/sam build --template template.yaml --build-dir $(BUILD_DIR)
 
 build-imports: ## after sam-build: each function imports from its build and the layer alone

@@ -25,6 +25,7 @@ FUNCTION_EXTRAS: dict[str, tuple[str, ...]] = {
     "audit": (),
     "sync": ("jwt",),
     "migration": ("migrations",),
+    "unrouted": (),
 }
 HEADER = "# Generated from uv.lock by `make requirements`; do not edit.\n"
 

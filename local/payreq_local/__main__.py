@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from payreq_local.environment import (
     LOCAL_PARAMETERS,
     LocalEndpoints,
+    browser_origin,
     function_environment,
     own_origins,
     read_env_vars_file,
@@ -127,6 +128,18 @@ def _run_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--env-vars", type=Path, default=None, help="JSON of extra variables, as `sam local --env-vars`"
     )
+    parser.add_argument(
+        "--allow-origin",
+        dest="allow_origins",
+        action="append",
+        type=browser_origin,
+        default=[
+            browser_origin(item) for item in os.environ.get("PAYREQ_ALLOW_ORIGINS", "").split(",") if item.strip()
+        ],
+        metavar="ORIGIN",
+        help="a frontend's dev server origin (e.g. http://localhost:5173) to allow in CORS, the CSRF check and "
+        "the WebSocket's Origin check; repeatable (default: $PAYREQ_ALLOW_ORIGINS, comma-separated)",
+    )
     return parser.parse_args(argv)
 
 
@@ -216,7 +229,7 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     cleanup.callback(gateway_socket.close)
     gateway_port = gateway_socket.getsockname()[1]
     gateway_url = f"http://{args.host}:{gateway_port}"
-    parameters = with_own_origins(template, parameters, own_origins(args.host, gateway_port))
+    parameters = with_own_origins(template, parameters, [*own_origins(args.host, gateway_port), *args.allow_origins])
     moto = MotoProcess(_listen(args.host, args.s3_port, "--s3-port"))
     cleanup.push_async_callback(moto.stop)
 
@@ -272,6 +285,8 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
     schedules.start()
     cleanup.push_async_callback(schedules.stop)
 
+    # Printed with the host name a browser uses (localhost for a loopback address), as the README does.
+    gateway_url = own_origins(args.host, gateway_port)[0]
     ws_url = gateway_url.replace("http://", "ws://", 1) + WEBSOCKET_PATH
     lines = [
         f"Payreq local stack from {args.template.name}: {len(application.functions)} functions, "
@@ -312,6 +327,9 @@ async def _start(args: argparse.Namespace, cleanup: contextlib.AsyncExitStack, s
         f"functions: {', '.join(application.functions)}",
         f"payreq local ready in {time.perf_counter() - started:.1f}s (Ctrl-C stops it)",
     ]
+    if own_origins(args.host, gateway_port)[0].startswith("http://localhost:"):
+        # Loopback URLs as browsers and the README name them (the servers listen on 127.0.0.1).
+        lines = [line.replace("://127.0.0.1:", "://localhost:") for line in lines]
     print("\n".join(lines), flush=True)
 
 

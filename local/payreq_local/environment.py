@@ -8,11 +8,13 @@ developer passes with `--env-vars` (same file format as `sam local --env-vars`).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from payreq_local.intrinsics import REGION, Resolver, TemplateError
 
@@ -64,6 +66,15 @@ def own_origins(host: str, port: int) -> list[str]:
     if host in ("127.0.0.1", "localhost", "0.0.0.0", "::", "::1", ""):
         return [f"http://localhost:{port}", f"http://127.0.0.1:{port}"]
     return [f"http://{host}:{port}"]
+
+
+def browser_origin(value: str) -> str:
+    """An origin as browsers send it (`http://localhost:5173`: scheme, host, port; no path)."""
+    origin = value.strip().rstrip("/")
+    parsed = urlsplit(origin)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path or parsed.query:
+        raise argparse.ArgumentTypeError(f"{value!r} is not an origin such as http://localhost:5173")
+    return origin
 
 
 def with_own_origins(template: Mapping[str, Any], parameters: Mapping[str, Any], origins: list[str]) -> dict[str, Any]:

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 EVENTS_DIR = ROOT / "events"
+# The HTTP API's route keys, for the $default route's function to tell 405 from 404.
+ROUTE_TABLE = ROOT / "functions" / "unrouted" / "unrouted_api" / "routes.json"
+# What the $default route's sample event asks for: a path the API does not have.
+UNROUTED_PATH = "/api/v1/no-such-route"
 # What a deployed dev stage looks like: Stage=dev and made-up but well-formed AWS ids.
 PARAMETERS = {"Stage": "dev", "DbProxyEndpoint": "payreq-dev.proxy-c1a2b3.us-east-1.rds.amazonaws.com"}
 PARAMETERS |= {"DbProxyResourceId": "prx-0a1b2c3d4e5f", "SubnetIds": "", "SecurityGroupIds": ""}
@@ -144,12 +148,17 @@ class EventFile:
         return json.dumps(self.event, indent=2, ensure_ascii=False) + "\n"
 
 
-def generate(*, check: bool = False, template: Path = TEMPLATE, directory: Path = EVENTS_DIR) -> int:
-    """Write events/ (or with `check`, exit 1 naming what differs); prints one line."""
+def generate(
+    *, check: bool = False, template: Path = TEMPLATE, directory: Path = EVENTS_DIR, route_table: Path = ROUTE_TABLE
+) -> int:
+    """Write events/ and the route table (or with `check`, exit 1 naming what differs); prints one line."""
     files = {item.name: item.render() for item in event_files(template)}
+    routes = route_table_text(template)
     if check:
         stale = sorted(name for name, text in files.items() if _read(directory / name) != text)
         extra = sorted(path.name for path in directory.glob("*.json") if path.name not in files)
+        if _read(route_table) != routes:
+            stale.append(str(route_table.relative_to(ROOT) if route_table.is_relative_to(ROOT) else route_table))
         if stale or extra:
             what = ", ".join([*(f"{name} differs" for name in stale), *(f"{name} is not generated" for name in extra)])
             print(f"events/ is stale ({what}): run `payreq events generate` and commit it", file=sys.stderr)
@@ -162,12 +171,21 @@ def generate(*, check: bool = False, template: Path = TEMPLATE, directory: Path 
             path.unlink()
     for name, text in files.items():
         (directory / name).write_text(text)
+    route_table.write_text(routes)
     print(f"wrote {len(files)} events to {directory}")
     return 0
 
 
 def _read(path: Path) -> str | None:
     return path.read_text() if path.exists() else None
+
+
+def route_table_text(template_path: Path = TEMPLATE) -> str:
+    """The HTTP API's route keys (`GET /api/v1/prs/{prId}`), as `unrouted_api.route_table` reads them."""
+    template = load_template(template_path)
+    application = read_application(template, Resolver(template, PARAMETERS), template_path.resolve().parent)
+    keys = sorted(route.route_key for route in application.routes if route.path != "$default")
+    return json.dumps(keys, indent=2) + "\n"
 
 
 def event_files(template_path: Path = TEMPLATE) -> list[EventFile]:
@@ -187,13 +205,15 @@ def event_files(template_path: Path = TEMPLATE) -> list[EventFile]:
 
 
 def http_file_name(route: HttpRoute) -> str:
+    if route.path == "$default":
+        return "http_default.json"
     words = [part.strip("{}+").replace("-", "_") for part in route.path.strip("/").split("/") if part]
     return "_".join(["http", route.method.lower(), *words]) + ".json"
 
 
 def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dict[str, str]]:
     parameters = {name: USER_PARAMETERS.get(name, _sample_id(name)) for name in _path_parameters(route.path)}
-    path = route.path
+    path = UNROUTED_PATH if route.path == "$default" else route.path
     for name, value in parameters.items():
         path = path.replace(f"{{{name}}}", value)
     body = BODIES.get(route.route_key)
@@ -217,7 +237,7 @@ def _request(route: HttpRoute, *, authenticated: bool) -> tuple[HttpRequest, dic
         # A decision binds to the version the approver read: here, the one submit left.
         headers.append(("if-match", '"2"'))
     request = HttpRequest(
-        method=route.method,
+        method="GET" if route.path == "$default" else route.method,
         path=path,
         raw_query=QUERIES.get(route.route_key, ""),
         headers=headers,

@@ -14,7 +14,7 @@ One aiohttp server on one port:
 - `POST /_local/schedules/<Function>`: run the function's `Type: Schedule` event now;
 - `/_local/invocations`: the recent invocations (function, trigger, route, status, duration), for
   tests and curious developers.
-- `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route matches,
+- `/` and `/demo/*`: the demo page (static files in `demo/`), only where no template route but `$default` matches,
   so it can never shadow the API.
 """
 
@@ -174,7 +174,8 @@ class Gateway:
         app.router.add_get("/docs/{asset}", self._docs_asset)
         app.router.add_route("*", "/@connections/{connection_id}", self._connections_api)
         app.router.add_get(WEBSOCKET_PATH, self._websocket)
-        app.router.add_route("*", "/{tail:.*}", self._http)
+        # [\s\S]: a path with an encoded newline is still the API's to answer (`.` stops at one).
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self._http)
         return app
 
     async def close(self) -> None:
@@ -211,9 +212,11 @@ class Gateway:
             )
             return response
         match = self.routes.match(incoming.method, incoming.path)
-        if match is None and incoming.method in ("GET", "HEAD") and incoming.path in DEMO_FILES:
+        unrouted = match is None or match.route.path == "$default"
+        if unrouted and incoming.method in ("GET", "HEAD") and incoming.path in DEMO_FILES:
             return _demo_file(DEMO_FILES[incoming.path])
         if match is None:
+            # API Gateway's own answer when the API has no $default route.
             response = _json_response(404, {"message": "Not Found"})
             self.journal.record("http", f"{incoming.method} {incoming.path}", None, 404, _ms(started), note="no route")
         else:

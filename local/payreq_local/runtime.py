@@ -74,7 +74,12 @@ def _handle(request: dict[str, Any], module: Any, handler: Any) -> dict[str, Any
             # The function's resolver (`<pkg>.handler.app`) documents its own routes.
             app: Any = getattr(module, "app", None)
             documented = hasattr(app, "get_openapi_json_schema")
-            reply.update(ok=True, result=json.loads(app.get_openapi_json_schema()) if documented else None)
+            schema = json.loads(app.get_openapi_json_schema()) if documented else None
+            if schema is not None:
+                from payreq_local.openapi import mark_permissions
+
+                mark_permissions(app, schema)
+            reply.update(ok=True, result=schema)
         else:
             context = LambdaContext(request["requestId"], request["deadlineMs"])
             reply.update(ok=True, result=handler(request["event"], context))

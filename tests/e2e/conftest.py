@@ -13,14 +13,19 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
+FRONTEND_ORIGIN = "http://localhost:5173"
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    # The tests write their approval flows inline (the default leaves that to holders of flows.manage).
+    # The tests write their approval flows inline (the default leaves that to holders of flows.manage),
+    # and act as a frontend served from its own dev server.
     running = LocalStack.start(
-        tmp_path_factory.mktemp("local-stack") / "postgres", "--parameter-overrides", "InlineFlows=anyone"
+        tmp_path_factory.mktemp("local-stack") / "postgres",
+        "--parameter-overrides",
+        "InlineFlows=anyone",
+        "--allow-origin",
+        FRONTEND_ORIGIN,
     )
     yield running
-    try:
-        running.interrupt()
-    finally:
-        running.kill()
+    running.stop()

@@ -21,7 +21,7 @@ from support import browser
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from playwright.sync_api import Browser, ConsoleMessage, Locator
+    from playwright.sync_api import Browser, ConsoleMessage, Locator, WebSocket
 
     from support.local_stack import LocalStack
 
@@ -41,11 +41,16 @@ def chromium() -> Iterator[Browser]:
 class DemoPage:
     """One person's browser on the demo page, in the words the page shows them."""
 
-    def __init__(self, chromium: Browser, url: str, person: str) -> None:
+    def __init__(self, chromium: Browser, url: str, person: str, *, fake_clock: bool = False) -> None:
         self.page: Page = chromium.new_context().new_page()
         self.errors: list[str] = []
+        self.sent: list[str] = []  # the WebSocket's frames, each way
+        self.received: list[str] = []
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
         self.page.on("console", self._console)
+        self.page.on("websocket", self._websocket)
+        if fake_clock:
+            self.page.clock.install()  # time runs as usual until a test moves it on
         self.page.goto(url)
         self.page.get_by_label("Person").select_option(label=person)
         self.page.get_by_role("button", name="Sign in").click()
@@ -58,6 +63,10 @@ class DemoPage:
         # who is signed in, and the browser logs its 401 for someone who is not yet: that one is fine.
         if message.type == "error" and "status of 401" not in message.text:
             self.errors.append(message.text)
+
+    def _websocket(self, socket: WebSocket) -> None:
+        socket.on("framesent", lambda payload: self.sent.append(str(payload)))
+        socket.on("framereceived", lambda payload: self.received.append(str(payload)))
 
     def create_flow(self, name: str, approver: str) -> None:
         form = self.page.locator("#new-flow")
@@ -105,6 +114,43 @@ def test_the_page_is_served_beside_the_api_never_instead_of_it(stack: LocalStack
     assert script.status_code == 200 and "javascript" in script.headers["content-type"]
     assert unknown.status_code == escaped.status_code == 404
     assert api.status_code == 401  # still the API, behind its authorizer
+
+
+# What each demo user's browser offers: the forms they may use shown, the others hidden.
+FORMS = {
+    "Alice Requester — alice@example.com": {"#new-pr": True, "#upload": True, "#new-flow": False},
+    "Bob Approver — bob@example.com": {"#new-pr": False, "#upload": False, "#new-flow": False},
+}
+
+
+@pytest.mark.parametrize("person", list(FORMS))
+def test_each_person_sees_only_the_forms_they_may_use(stack: LocalStack, chromium: Browser, person: str) -> None:
+    # When someone signs in on the demo page
+    page = DemoPage(chromium, stack.api_url, person).page
+
+    # Then the forms their permissions allow are there, and the others are not shown at all
+    for form, shown in FORMS[person].items():
+        if shown:
+            expect(page.locator(form)).to_be_visible()
+        else:
+            expect(page.locator(form)).to_be_hidden()
+
+
+def test_the_live_connection_pings_so_an_idle_socket_stays_open(stack: LocalStack, chromium: Browser) -> None:
+    # Given bob's page, connected and then left alone
+    bob = DemoPage(chromium, stack.api_url, "Bob Approver — bob@example.com", fake_clock=True)
+
+    # When six minutes pass with nothing to say (API Gateway closes a socket idle for ten)
+    bob.page.clock.fast_forward("06:00")
+
+    # Then the page has pinged, and the API answered
+    deadline = time.monotonic() + LIVE_MS / 1000
+    while not any('"pong"' in frame for frame in bob.received) and time.monotonic() < deadline:
+        bob.page.wait_for_timeout(100)
+    assert any('"ping"' in frame for frame in bob.sent)
+    assert any('"pong"' in frame for frame in bob.received)
+    expect(bob.page.get_by_role("status")).to_contain_text("connected")
+    assert bob.errors == []
 
 
 def test_an_approval_in_one_browser_appears_live_in_the_other(

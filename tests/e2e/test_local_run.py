@@ -37,6 +37,9 @@ def test_the_local_stack_starts_migrated_and_stops_on_ctrl_c(tmp_path: Path) -> 
             engine.dispose()
         assert revision == ScriptDirectory.from_config(alembic_config()).get_current_head()
         assert demo_users == 3
+        # and its URLs name the host the README and the browser use
+        assert stack.api_url.startswith("http://localhost:")
+        assert "127.0.0.1" not in "\n".join(line for line in stack.lines if "http://" in line or "ws://" in line)
         for name in ("PrFunction", "InvoiceParserFunction", "AuthorizerFunction", "SyncWebSocketFunction"):
             assert name in functions
         httpx.get(f"{stack.api_url}/api/v1/health/pr", timeout=30).raise_for_status()

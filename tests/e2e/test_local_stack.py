@@ -44,10 +44,23 @@ def test_every_functions_health_route_answers_through_the_gateway(stack: LocalSt
     assert (entry["route"], entry["status"]) == (f"GET {path}", 200)
 
 
-def test_a_path_no_route_serves_is_api_gateways_404(stack: LocalStack) -> None:
-    response = httpx.get(f"{stack.api_url}/api/v1/no-such-thing", timeout=10)
+def test_a_request_no_route_serves_gets_the_error_envelope_from_the_default_route(stack: LocalStack) -> None:
+    # When a client asks for a path the API does not have, and for one it has with a wrong method
+    missing = httpx.get(f"{stack.api_url}/api/v1/no-such-thing", timeout=30)
+    wrong_method = httpx.put(f"{stack.api_url}/api/v1/prs", json={}, timeout=30)
 
-    assert (response.status_code, response.json()) == (404, {"message": "Not Found"})
+    # Then both come back in the error envelope, from the template's $default route
+    assert (missing.status_code, missing.json()["error"]["code"]) == (404, "route_not_found")
+    assert (wrong_method.status_code, wrong_method.json()["error"]["code"]) == (405, "method_not_allowed")
+    assert wrong_method.headers["allow"] == "GET, POST"
+    # a path with an encoded newline in it too
+    odd = httpx.patch(f"{stack.api_url}/api/v1/payment-methods/%0A", json={}, timeout=30)
+    assert odd.headers["content-type"].startswith("application/json"), odd.text
+    assert "error" in odd.json()
+    entry = stack.wait_for_invocation(lambda e: e.get("requestId") == missing.headers["apigw-requestid"])
+    assert (entry["function"], entry["route"]) == ("UnroutedFunction", "$default")
+    # And the demo page, which no route serves either, is still there
+    assert httpx.get(f"{stack.api_url}/", timeout=30).status_code == 200
 
 
 def test_invocations_are_logged_in_the_terminal(stack: LocalStack) -> None:

@@ -41,7 +41,30 @@ def test_an_invalid_body_without_the_permission_is_403_not_422(signed_in: Callab
 
     # Then they are refused for the permission, not corrected on the body
     assert response.status == 403, response.body
-    assert response.body["error"]["details"] == {"permission": "pr.write"}
+    assert response.body["error"]["details"] == [
+        {"field": None, "message": "needs pr.write", "code": "missing_permission"}
+    ]
+
+
+def test_a_cross_site_write_with_an_invalid_body_is_403_not_422(
+    signed_in: Callable[..., ApiClient], engine: Engine
+) -> None:
+    # Given a signed-in requester whose browser is on another site's page (no X-Requested-With)
+    requester = signed_in("rita@example.com", ("pr.read", "pr.write"))
+    requester.headers = {"Origin": "https://evil.example"}
+
+    # When that page posts a body the route would reject
+    response = requester.post("/api/v1/prs", json_body={"amount": "not money"})
+
+    # Then it is refused as cross-site, with nothing said about the body, and the refusal is audited
+    assert (response.status, response.error_code, response.body["error"]["details"]) == (403, "csrf_failed", [])
+    with engine.connect() as connection:
+        reasons = connection.scalars(
+            select(audit_events.c.after["reason"].astext).where(
+                audit_events.c.request_id == response.body["error"]["requestId"]
+            )
+        ).all()
+    assert reasons == ["csrf"]
 
 
 def test_a_permitted_caller_still_gets_the_validation_error(signed_in: Callable[..., ApiClient]) -> None:

@@ -79,12 +79,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, google: FakeOidcProvider) ->
     env_vars.write_text(json.dumps({"Parameters": {**google.google_settings(), "PAYREQ_INLINE_FLOWS": "anyone"}}))
     running = LocalStack.start(where / "postgres", "--env-vars", str(env_vars))
     yield running
-    try:
-        running.interrupt()
-    finally:
-        running.kill()
-        # Every function's log, for the request ids a failure names.
-        (where / "local-stack.log").write_text(running.output)
+    running.stop()
+    # Every function's log, for the request ids a failure names.
+    (where / "local-stack.log").write_text(running.output)
 
 
 @pytest.fixture(scope="session")

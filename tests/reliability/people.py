@@ -95,6 +95,9 @@ def assert_envelope(response: httpx.Response) -> dict[str, Any]:
     assert isinstance(body, dict), body
     assert set(body) == {"error"}, body
     assert set(body["error"]) == ENVELOPE_FIELDS, body
+    details = body["error"]["details"]
+    assert isinstance(details, list), body
+    assert all(set(detail) == {"field", "message", "code"} for detail in details), body
     return body["error"]  # type: ignore[no-any-return]
 
 

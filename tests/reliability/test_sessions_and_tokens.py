@@ -93,7 +93,7 @@ def test_google_sign_in_gives_a_session_with_every_protective_flag(
         "/auth/google/callback", params={"code": "again", "state": params["state"]}, headers=started.binding
     )
     assert replay.status_code == 400
-    assert assert_envelope(replay)["details"]["reason"] == "bad_state"
+    assert assert_envelope(replay)["details"][0]["code"] == "bad_state"
     figures.record("sessions: Google sign-in + cookie flags", flags_checked=5, replay_refused=1)
 
 
@@ -114,7 +114,7 @@ def test_oauth_negatives_are_400_in_the_envelope_and_audited(
 
     assert answer.status_code == 400, answer.text
     error = assert_envelope(answer)
-    assert (error["code"], error["details"]["reason"]) == ("login_failed", reason)
+    assert (error["code"], error["details"][0]["code"]) == ("login_failed", reason)
     # Recorded as a refusal: counted in its source/kind/route/minute window, whose first refusal (this
     # one, or an earlier one of the same minute) is in the chain.
     assert refusals_counted(people, "login_failed")[0] == counted_before + 1
@@ -231,7 +231,7 @@ def test_login_csrf_an_attackers_callback_is_refused_in_the_victims_browser(
 
     # Then it is refused and recorded, no session is set, and the victim is still themselves
     error = assert_envelope(forged)
-    assert (forged.status_code, error["details"]["reason"]) == (400, "browser_mismatch")
+    assert (forged.status_code, error["details"][0]["code"]) == (400, "browser_mismatch")
     assert SESSION_COOKIE not in cookie_of(forged)
     assert refusals_counted(people, "login_failed")[0] - refused_before == 1
     me = people.http.get("/api/v1/me", headers=victim.headers)

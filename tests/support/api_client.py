@@ -30,7 +30,7 @@ class Route:
 @cache
 def routes() -> list[Route]:
     """template.yaml's HTTP routes: which function serves a path, and whether the authorizer runs."""
-    found = []
+    found, default = [], []
     for resource in load_template()["Resources"].values():
         if resource.get("Type") != "AWS::Serverless::Function":
             continue
@@ -39,15 +39,18 @@ def routes() -> list[Route]:
             if event.get("Type") != "HttpApi":
                 continue
             properties = event["Properties"]
-            regex = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(properties["Path"]))
             public = (properties.get("Auth") or {}).get("Authorizer") == "NONE"
+            if "Path" not in properties:  # the $default route: whatever no other route matches
+                default.append(Route("ANY", re.compile(".*"), package, public))
+                continue
+            regex = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(properties["Path"]))
             found.append(Route(properties["Method"].upper(), re.compile(f"^{regex}$"), package, public))
-    return found
+    return found + default
 
 
 def route_for(method: str, path: str) -> Route:
     for route in routes():
-        if route.method == method and route.pattern.match(path):
+        if route.method in (method, "ANY") and route.pattern.match(path):
             return route
     raise AssertionError(f"template.yaml has no route for {method} {path}")
 

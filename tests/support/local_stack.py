@@ -6,6 +6,7 @@ lines; its output is drained by a thread (kept for failure messages) so the pipe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -32,6 +33,7 @@ READY_TIMEOUT_SECONDS = 120
 @dataclass
 class LocalStack:
     process: subprocess.Popen[str]
+    data_dir: Path
     lines: list[str] = field(default_factory=list)
     ready_seconds: float = 0.0
     _reader: threading.Thread | None = None
@@ -56,8 +58,10 @@ class LocalStack:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # A process group of its own: whatever it started can be found and stopped with it.
+            start_new_session=True,
         )
-        stack = cls(process)
+        stack = cls(process, data_dir)
         stack._reader = threading.Thread(target=stack._drain, daemon=True)
         stack._reader.start()
         deadline = started + READY_TIMEOUT_SECONDS
@@ -150,9 +154,38 @@ class LocalStack:
         return status
 
     def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
+        """Kill the stack and whatever it started that is still running, its PostgreSQL included
+        (which runs detached from the group, and which a killed stack can no longer stop)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.process.wait(timeout=10)
+        stop_postgres(self.data_dir)
+
+    def stop(self) -> None:
+        """Ctrl-C, as a person would; then make sure nothing it started outlives it."""
+        try:
+            self.interrupt()
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            self.kill()
+
+
+def stop_postgres(data_dir: Path, timeout: float = 20.0) -> None:
+    """Stop the PostgreSQL serving `data_dir`, if one still does (fast shutdown, then kill)."""
+    try:
+        pid = int((data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return
+    for signum in (signal.SIGINT, signal.SIGKILL):
+        if not process_alive(pid):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+        deadline = time.monotonic() + timeout
+        while process_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
 
 def process_alive(pid: int) -> bool:

@@ -3,9 +3,15 @@ the session cookie, open the WebSocket and upload to the bucket."""
 
 from __future__ import annotations
 
+import argparse
+
+import pytest
+
+from payreq_local.__main__ import _run_arguments
 from payreq_local.environment import (
     LOCAL_PARAMETERS,
     LocalEndpoints,
+    browser_origin,
     function_environment,
     own_origins,
     with_own_origins,
@@ -53,3 +59,27 @@ def test_origins_given_on_the_command_line_stay_allowed() -> None:
 
 def test_a_template_without_allowed_origins_is_left_alone() -> None:
     assert with_own_origins({"Parameters": {}}, {"Stage": "local"}, ["http://localhost:1"]) == {"Stage": "local"}
+
+
+def test_a_frontends_dev_origin_joins_cors_the_csrf_check_and_the_websocket(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given one origin in the environment and one on the command line
+    monkeypatch.setenv("PAYREQ_ALLOW_ORIGINS", "http://localhost:5173/")
+    args = _run_arguments(["--allow-origin", "http://127.0.0.1:4200"])
+
+    # When the stack allows its own origins and those
+    parameters = with_own_origins(
+        load_template(), LOCAL_PARAMETERS, [*own_origins("127.0.0.1", 3000), *args.allow_origins]
+    )
+
+    # Then both are allowed by CORS and by every function's Origin checks
+    for function in ("PrFunction", "SyncWebSocketFunction"):
+        assert {"http://localhost:5173", "http://127.0.0.1:4200"} <= set(allowed_origins(parameters, function))
+    template = load_template()
+    cors = read_application(template, Resolver(template, parameters), ROOT).cors
+    assert cors is not None and {"http://localhost:5173", "http://127.0.0.1:4200"} <= set(cors.allow_origins)
+
+
+@pytest.mark.parametrize("value", ["localhost:5173", "http://localhost:5173/app", "ftp://x"])
+def test_what_is_not_an_origin_is_refused(value: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="is not an origin"):
+        browser_origin(value)

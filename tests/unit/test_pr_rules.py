@@ -11,12 +11,13 @@ from payreq.errors import Conflict, PreconditionFailed
 from pr_api import rules
 
 STATUSES = ("draft", "pending", "approved", "paid", "rejected", "cancelled")
-ACTIONS = ("edit", "submit", "approve", "reject", "unapprove", "cancel", "link")
+ACTIONS = ("edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete")
 
 # The state machine as a person would describe it: the one place a reviewer checks the rules against.
 # Every action missing from a status's row is refused with 409 invalid_transition.
 ALLOWED: dict[str, set[str]] = {
-    "draft": {"edit", "submit", "cancel", "link"},
+    # Only a draft may be deleted: once submitted, approvers have seen it (cancel it instead).
+    "draft": {"edit", "submit", "cancel", "link", "delete"},
     "pending": {"edit", "approve", "reject", "unapprove", "cancel", "link"},
     # Approved: the linked invoices are part of what was approved, so no more link changes.
     "approved": {"edit", "unapprove", "cancel"},
@@ -35,7 +36,9 @@ def test_every_action_from_every_status(status: str, action: str) -> None:
     with pytest.raises(Conflict) as refused:
         rules.ensure_allowed(action, status)  # type: ignore[arg-type]
     assert refused.value.code == "invalid_transition"
-    assert refused.value.details == {"status": status, "action": action}
+    assert refused.value.details == [
+        {"field": "status", "message": f"{action} is not allowed from {status}", "code": "invalid_transition"}
+    ]
 
 
 def test_the_table_covers_every_action_the_rules_know() -> None:

@@ -49,5 +49,5 @@ def test_the_change_message_is_small_and_complete() -> None:
     message = change_message(row, seqs)
 
     assert set(message) == {"type", "entity", "id", "version", "op", "at", "eventId", "cursor", "seq"}
-    assert (message["type"], message["at"]) == ("change", "2026-11-22T10:15:00+00:00")
+    assert (message["type"], message["at"]) == ("change", "2026-11-22T10:15:00Z")
     assert len(json.dumps(message)) < 400 < MAX_FRAME_BYTES

@@ -20,7 +20,7 @@ from audit_api.models import AuditEvent, ExportFormat
 from audit_api.repository import EventFilter, oldest_events
 from payreq.audit import record_security_event
 from payreq.db import read_connection, transaction
-from payreq.errors import InvalidInput
+from payreq.errors import InvalidInput, detail
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -99,5 +99,9 @@ def _too_large(what: str) -> InvalidInput:
     return InvalidInput(
         f"This range holds {what}, more than one export may carry; ask for a narrower range (from/to).",
         code="export_too_large",
-        details={"maxEvents": EXPORT_MAX_ROWS, "maxBytes": EXPORT_MAX_BYTES},
+        details=[
+            detail(
+                "from", f"one export carries at most {EXPORT_MAX_ROWS} events and {EXPORT_MAX_BYTES} bytes", "too_large"
+            )
+        ],
     )

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from audit_api.repository import EventFilter, newest_events
 from payreq.db import read_connection
-from payreq.errors import InvalidInput
+from payreq.errors import InvalidInput, detail
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def check_time_range(occurred_from: datetime | None, occurred_to: datetime | None) -> None:
     if occurred_from is not None and occurred_to is not None and occurred_from >= occurred_to:
         raise InvalidInput(
-            "'from' must be earlier than 'to'.", details={"from": str(occurred_from), "to": str(occurred_to)}
+            "'from' must be earlier than 'to'.", details=[detail("from", "is not earlier than 'to'", "invalid_range")]
         )
 
 

@@ -9,7 +9,7 @@ from payreq.audit import record_security_event
 from payreq.auth import api_tokens
 from payreq.auth.users import find_user_by_email
 from payreq.db import read_connection, transaction
-from payreq.errors import InvalidInput, NotFound
+from payreq.errors import InvalidInput, NotFound, detail
 
 if TYPE_CHECKING:
     import uuid
@@ -52,7 +52,12 @@ def _issue(
     # A token can only carry what its owner holds: no one mints new powers, not even an operator.
     not_held = sorted(set(request.scopes) - set(held))
     if not_held:
-        raise InvalidInput("A token's scopes must be permissions its owner holds.", details={"notHeld": not_held})
+        raise InvalidInput(
+            "A token's scopes must be permissions its owner holds.",
+            details=[
+                detail("scopes", f"{scope} is not held by the token's owner", "scope_not_held") for scope in not_held
+            ],
+        )
     token, secret = api_tokens.issue_token(
         connection,
         owner_id,

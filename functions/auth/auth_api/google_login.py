@@ -24,7 +24,7 @@ from payreq.auth.identities import ProvenIdentity
 from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
 from payreq.db import transaction
 from payreq.db.schema import oauth_logins
-from payreq.errors import BadRequest, ServiceUnavailable
+from payreq.errors import BadRequest, ServiceUnavailable, detail
 from payreq.outbound import OutboundError, fetch_json
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ class LoginRejected(BadRequest):
     code = "login_failed"
 
     def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message, details={"reason": reason})
+        super().__init__(message, details=[detail(None, message, reason)])
         self.reason = reason
 
 

@@ -18,7 +18,7 @@ from payreq.auth.sessions import NewSession, revoke_session, start_session
 from payreq.auth.users import create_user, find_user_by_email, get_user, set_permissions, update_user
 from payreq.db import transaction
 from payreq.denials import Denial, record_denial_now
-from payreq.errors import Forbidden, NotFound, Unauthenticated
+from payreq.errors import Forbidden, NotFound, Unauthenticated, detail
 
 if TYPE_CHECKING:
     import uuid
@@ -51,7 +51,7 @@ class IdentityNotLinked(Unauthenticated):
     def __init__(self, reason: str) -> None:
         super().__init__(
             "This Google account is not linked to a Payreq user; ask an administrator to link it.",
-            details={"reason": reason},
+            details=[detail(None, "no Payreq user may be linked to this Google account", reason)],
         )
         self.reason = reason
 

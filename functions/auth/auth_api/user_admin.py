@@ -10,7 +10,7 @@ from payreq.audit import record_change, record_security_event
 from payreq.auth.identities import bind, bound_user
 from payreq.auth.users import create_user, find_user_by_email, get_user, list_users, set_permissions, update_user
 from payreq.db import read_connection, transaction
-from payreq.errors import Conflict, NotFound, PreconditionFailed
+from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def change_user(
         if before["version"] != version:
             raise PreconditionFailed(
                 "The user changed since you read it; reload and apply your change again.",
-                details={"currentVersion": before["version"]},
+                details=[stale_version(before["version"])],
             )
         columns: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"permissions"})
         if changes.permissions is not None:

@@ -9,10 +9,10 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from invoice_api import repository, rules
-from invoice_api.models import AttachmentView, InvoiceSummary, InvoiceView, ServiceView
+from invoice_api.models import FIELD_OF_COLUMN, AttachmentView, InvoiceSummary, InvoiceView, ServiceView
 from payreq.audit import record_change, record_security_event, security_event_recorded
 from payreq.card_numbers import mask
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -44,7 +44,7 @@ AUDITED = (
     "version",
 )
 # JSON name -> column, for the fields a person or the parser sets.
-COLUMNS = {"number": "invoice_number"}
+COLUMNS = {field: column for column, field in FIELD_OF_COLUMN.items()}
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ def _person_values(
         lines = [line.model_dump() for line in fields.services]
         problem = rules.lines_problem(lines)
         if problem:
-            raise InvalidInput(f"services: {problem}.", details={"field": "services"})
+            raise InvalidInput(f"services: {problem}.", details=[detail("services", problem, "invalid_lines")])
         sources["services"] = source
     return values, sources, lines
 
@@ -132,7 +132,7 @@ def _check_amounts(merged: dict[str, Any], lines: list[dict[str, Any]] | None) -
     wrong_sign = rules.sign_problem(merged)
     if wrong_sign is not None:
         name, why = wrong_sign
-        raise InvalidInput(f"{why}.", details={"field": name})
+        raise InvalidInput(f"{why}.", details=[detail(name, why, "wrong_sign")])
     currency = merged.get("currency")
     if currency:
         for name in ("subtotal", "tax", "total"):
@@ -140,10 +140,14 @@ def _check_amounts(merged: dict[str, Any], lines: list[dict[str, Any]] | None) -
                 try:
                     check_fits(merged[name], currency)
                 except ValueError as error:
-                    raise InvalidInput(f"{name}: {error}", details={"field": name}) from None
+                    raise InvalidInput(
+                        f"{name}: {error}", details=[detail(name, str(error), "invalid_amount")]
+                    ) from None
     if lines is not None and rules.total_check(lines, merged.get("tax"), merged.get("total")) == "mismatch":
         raise InvalidInput(
-            "The services and tax do not add up to the total.", code="total_mismatch", details={"field": "total"}
+            "The services and tax do not add up to the total.",
+            code="total_mismatch",
+            details=[detail("total", "does not equal the services plus tax", "total_mismatch")],
         )
 
 
@@ -190,7 +194,7 @@ def edit(
     row = _lock(connection, invoice_id)
     if row["version"] != version:
         raise PreconditionFailed(
-            "The invoice changed since you read it; reload and edit again.", details={"currentVersion": row["version"]}
+            "The invoice changed since you read it; reload and edit again.", details=[stale_version(row["version"])]
         )
     values, sources, lines = _person_values(changes, context, now, only_set=True)
     if (values or lines is not None) and row["status"] not in rules.EDITABLE:
@@ -225,7 +229,7 @@ def _ensure_amounts_not_under_approval(connection: Connection, invoice_id: uuid.
             f"The invoice is linked to a payment request that is {request_status}: its amounts are part of what "
             "is approved. Unlink it from the request first.",
             code="linked_to_request",
-            details={"requestStatus": request_status},
+            details=[detail("paymentRequestId", f"the linked request is {request_status}", "linked_to_request")],
         )
 
 
@@ -263,7 +267,7 @@ def change_status(
     if row["version"] != version:
         raise PreconditionFailed(
             "The invoice changed since you read it; reload it and decide again.",
-            details={"currentVersion": row["version"]},
+            details=[stale_version(row["version"])],
         )
     rules.ensure_transition(row["status"], change.status, by="person")
     if change.status == "verified":
@@ -272,7 +276,7 @@ def change_status(
             raise Conflict(
                 "The invoice looks like a duplicate; override the flag with a reason before verifying it.",
                 code="duplicate_unresolved",
-                details={"duplicateOf": str(row["duplicate_of"])},
+                details=[detail("duplicateOf", f"looks like invoice {row['duplicate_of']}", "duplicate_unresolved")],
             )
     repository.update_invoice(connection, invoice_id, now=now, status=change.status)
     extra = {"reason": change.reason} if change.reason else None

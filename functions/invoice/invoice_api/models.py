@@ -8,9 +8,11 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic.alias_generators import to_camel
 
-from payreq.http.models import ApiModel, RequestModel
+from payreq.http.models import ApiModel, RequestModel, field_error
 from payreq.money import MAX_AMOUNT, CurrencyCode, check_fits
+from payreq.timestamps import utc_timestamp
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
@@ -82,7 +84,7 @@ def _check_money(model: Any, currency: str | None) -> None:
             try:
                 check_fits(value, currency)
             except ValueError as error:
-                raise ValueError(f"{name}: {error}") from None
+                raise field_error(name, str(error)) from None
 
 
 class InvoiceFields(RequestModel):
@@ -101,7 +103,7 @@ class InvoiceFields(RequestModel):
     def _valid(self) -> Self:
         _check_money(self, self.currency)
         if self.issue_date and self.due_date and self.due_date < self.issue_date:
-            raise ValueError("dueDate is before issueDate")
+            raise field_error("dueDate", "dueDate is before issueDate")
         return self
 
 
@@ -170,11 +172,40 @@ class InvoiceSummary(ApiModel):
     updated_at: datetime
 
 
+# The invoice's fields whose column has another name.
+FIELD_OF_COLUMN = {"invoice_number": "number"}
+
+
+def _as_fields(sources: Any) -> Any:
+    """`field_sources` as stored (column names, whatever keys each entry's writer chose) in the
+    API's words: each key the invoice field's camelCase name, each entry's keys camelCase too, each
+    time in UTC with a Z."""
+    if not isinstance(sources, dict):
+        return sources
+    return {to_camel(FIELD_OF_COLUMN.get(str(column), str(column))): _camel_entry(e) for column, e in sources.items()}
+
+
+def _camel_entry(entry: Any) -> Any:
+    if not isinstance(entry, dict):
+        return entry
+    return {to_camel(key): _utc(value) if key == "at" else _camel_entry(value) for key, value in entry.items()}
+
+
+def _utc(value: Any) -> Any:
+    try:
+        return utc_timestamp(datetime.fromisoformat(value)) if isinstance(value, str) else value
+    except ValueError:
+        return value
+
+
 class InvoiceView(InvoiceSummary):
     services: list[ServiceView]
     attachments: list[AttachmentView]
     # Per field: who set it ("person" or "parser"), the parser's confidence, and the page and line.
-    field_sources: dict[str, Any]
+    field_sources: Annotated[dict[str, Any], BeforeValidator(_as_fields)] = Field(
+        description="Per invoice field (its camelCase name): who set it (`by`: person or parser), when (`at`), "
+        "and what the parser adds (its confidence, page and line)."
+    )
     # Whether the lines and tax add up to the total: matches, mismatch, or unknown (not both known).
     total_check: Literal["matches", "mismatch", "unknown"]
 

@@ -9,7 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from payreq.errors import Conflict
+from payreq.errors import Conflict, detail
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -66,10 +66,13 @@ def allows(current: str, target: str, *, by: Actor) -> bool:
 
 def ensure_transition(current: str, target: str, *, by: Actor = "person") -> None:
     if not allows(current, target, by=by):
+        allowed = sorted(TRANSITIONS.get(current, {}).get(by, ()))
         raise Conflict(
             f"An invoice that is {current} cannot become {target}.",
             code="invalid_transition",
-            details={"status": current, "target": target, "allowed": sorted(TRANSITIONS.get(current, {}).get(by, ()))},
+            details=[
+                detail("status", f"{current} may become: {', '.join(allowed) or 'nothing'}", "invalid_transition")
+            ],
         )
 
 

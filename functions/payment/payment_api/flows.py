@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from payment_api import repository
 from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
 from payreq.audit import record_change
-from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import format_amount
 from payreq.outbox import publish_change
@@ -57,14 +57,16 @@ def change_method(
     if current["version"] != version:
         raise PreconditionFailed(
             "The payment method changed since you read it; reload and edit again.",
-            details={"currentVersion": current["version"]},
+            details=[stale_version(current["version"])],
         )
     values: dict[str, Any] = changes.model_dump(exclude_unset=True)
     if "details" in values:
         try:
             values["details"] = masked_details(current["type"], values["details"] or {})
         except ValueError as error:
-            raise InvalidInput(str(error), details={"field": "details"}) from None
+            # `masked_details` names the field at fault (`field_error`), as a request body's validation does.
+            field = str((getattr(error, "context", None) or {}).get("field", "details"))
+            raise InvalidInput(str(error), details=[detail(field, str(error), "invalid_details")]) from None
     if values.get("is_default"):
         repository.clear_default(connection, current["payee"], now=now, keep=method_id)
     repository.update_method(connection, method_id, now=now, **values)
@@ -135,7 +137,7 @@ def record_payment(
         raise Conflict(
             f"Only approved payment requests can be paid; this one is {pr['status']}.",
             code="invalid_transition",
-            details={"status": pr["status"], "action": "pay"},
+            details=[detail("paymentRequestId", f"the request is {pr['status']}", "invalid_transition")],
         )
     if request.currency != pr["currency"]:
         raise InvalidInput(f"Pay in the request's currency, {pr['currency']}.", code="currency_mismatch")
@@ -145,12 +147,18 @@ def record_payment(
         raise Conflict(
             "Every invoice linked to the request must be verified before it is paid.",
             code="invoices_not_verified",
-            details={"invoices": unverified},
+            details=[
+                detail("paymentRequestId", f"invoice {invoice} is not verified", "invoice_not_verified")
+                for invoice in unverified
+            ],
         )
     if request.method_id is not None:
         method = repository.method(connection, request.method_id)
         if method is None or method["deleted_at"] is not None:
-            raise InvalidInput("There is no payment method with this id.", details={"field": "methodId"})
+            raise InvalidInput(
+                "There is no payment method with this id.",
+                details=[detail("methodId", "no such payment method", "not_found")],
+            )
         if method["payee"].strip().lower() != pr["payee"].strip().lower():
             raise InvalidInput(
                 f"That payment method belongs to {method['payee']}, not {pr['payee']}.", code="method_for_other_payee"
@@ -161,7 +169,9 @@ def record_payment(
         raise Conflict(
             "That would pay more than the request's amount.",
             code="overpayment",
-            details={"outstanding": format_amount(outstanding, pr["currency"])},
+            details=[
+                detail("amount", f"at most {format_amount(outstanding, pr['currency'])} is outstanding", "overpayment")
+            ],
         )
     payment_id = uuid.uuid4()
     repository.insert_payment(

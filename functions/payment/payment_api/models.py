@@ -11,7 +11,7 @@ from stdnum import bic, iban
 from stdnum.us import rtn
 
 from payment_api.sensitive import last4
-from payreq.http.models import ApiModel, RequestModel
+from payreq.http.models import ApiModel, RequestModel, field_error
 from payreq.money import Amount, CurrencyCode, check_fits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -25,10 +25,10 @@ def masked_details(method_type: str, details: dict[str, Any]) -> dict[str, Any]:
         value = details.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                raise ValueError(f"details.{name} is required for {method_type}")
+                raise field_error(f"details.{name}", f"details.{name} is required for {method_type}")
             return None
         if not isinstance(value, str) or len(value) > 200:
-            raise ValueError(f"details.{name} must be text of at most 200 characters")
+            raise field_error(f"details.{name}", f"details.{name} must be text of at most 200 characters")
         return value.strip()
 
     stored: dict[str, Any] = {}
@@ -36,33 +36,36 @@ def masked_details(method_type: str, details: dict[str, Any]) -> dict[str, Any]:
         account_iban, account = text("iban"), text("accountNumber")
         if account_iban:
             if not iban.is_valid(account_iban):
-                raise ValueError("details.iban is not a valid IBAN (its checksum fails)")
+                raise field_error("details.iban", "details.iban is not a valid IBAN (its checksum fails)")
             compact = iban.compact(account_iban)
             stored["iban"] = f"{compact[:2]}** **** {compact[-4:]}"
         elif account:
             routing = text("routingNumber", required=method_type == "bank_transfer")
             if routing and not rtn.is_valid(routing):
-                raise ValueError("details.routingNumber is not a valid ABA routing number")
+                raise field_error("details.routingNumber", "details.routingNumber is not a valid ABA routing number")
             stored.update(accountLast4=last4(account), routingNumber=routing)
         else:
-            raise ValueError(
-                f"details.iban, or details.accountNumber with a routing number, is required for {method_type}"
+            raise field_error(
+                "details.iban",
+                f"details.iban, or details.accountNumber with a routing number, is required for {method_type}",
             )
         if method_type == "wire":
             swift = text("swiftBic", required=True)
             if not bic.is_valid(swift or ""):
-                raise ValueError("details.swiftBic is not a valid BIC")
+                raise field_error("details.swiftBic", "details.swiftBic is not a valid BIC")
             stored["swiftBic"] = bic.compact(swift or "")
         stored["bankName"] = text("bankName")
     elif method_type == "card":
         brand, digits = text("brand", required=True), text("last4", required=True)
         month, year = details.get("expiryMonth"), details.get("expiryYear")
         if not (digits or "").isdigit() or len(digits or "") != 4:
-            raise ValueError("details.last4 must be exactly 4 digits")
+            raise field_error("details.last4", "details.last4 must be exactly 4 digits")
         if not isinstance(month, int) or not 1 <= month <= 12 or not isinstance(year, int):
-            raise ValueError("details.expiryMonth (1-12) and details.expiryYear are required for card")
+            raise field_error(
+                "details.expiryMonth", "details.expiryMonth (1-12) and details.expiryYear are required for card"
+            )
         if (year, month) < (datetime.now(UTC).year, datetime.now(UTC).month):
-            raise ValueError("the card has expired")
+            raise field_error("details.expiryYear", "the card has expired")
         stored.update(brand=brand, last4=digits, expiryMonth=month, expiryYear=year)
     elif method_type == "check":
         stored["mailingAddress"] = text("mailingAddress", required=True)
@@ -115,9 +118,9 @@ class NewPayment(RequestModel):
         try:
             check_fits(self.amount, self.currency)
         except ValueError as error:
-            raise ValueError(f"amount: {error}") from None
+            raise field_error("amount", str(error)) from None
         if self.paid_at is not None and self.paid_at.tzinfo is None:
-            raise ValueError("paidAt needs a time zone, e.g. 2026-11-22T10:15:00Z")
+            raise field_error("paidAt", "paidAt needs a time zone, e.g. 2026-11-22T10:15:00Z")
         return self
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from payreq.audit import record_change
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -91,7 +91,8 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
         template = repository.template(connection, request.approval_flow_template_id)
         if template is None:
             raise InvalidInput(
-                "There is no approval flow template with this id.", details={"field": "approvalFlowTemplateId"}
+                "There is no approval flow template with this id.",
+                details=[detail("approvalFlowTemplateId", "no such template", "not_found")],
             )
         flow = template["steps"]
     else:
@@ -136,7 +137,7 @@ def edit(
     if row["version"] != version:
         raise PreconditionFailed(
             "The payment request changed since you read it; reload and edit again.",
-            details={"currentVersion": row["version"]},
+            details=[stale_version(row["version"])],
         )
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"approval_flow"})
     if changes.approval_flow is not None:
@@ -146,7 +147,7 @@ def edit(
     try:
         check_fits(values.get("amount", row["amount"]), values.get("currency", row["currency"]))
     except ValueError as error:
-        raise InvalidInput(f"amount: {error}", details={"field": "amount"}) from None
+        raise InvalidInput(f"amount: {error}", details=[detail("amount", str(error), "invalid_amount")]) from None
     values["last_editor_id"] = context.user_id
     merged = {**row, **values}
     _ensure_completable(
@@ -291,6 +292,24 @@ def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     _announce(connection, context, after, "pr.cancelled", before=row)
 
 
+def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> None:
+    """The requester removes a draft (its invoice links with it). Its number stays used: the audit
+    event keeps what the draft said, so the gap in the numbering is accounted for."""
+    row = _lock(connection, pr_id)
+    rules.ensure_allowed("delete", row["status"])
+    _ensure_requester(row, context, "delete")
+    repository.delete_request(connection, pr_id)
+    record_change(
+        connection,
+        context,
+        action="pr.deleted",
+        entity_type="payment_request",
+        entity_id=pr_id,
+        before={key: row[key] for key in AUDITED},
+    )
+    publish_change(connection, entity="pr", entity_id=pr_id, op="deleted", version=row["version"])
+
+
 def link_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
@@ -306,7 +325,7 @@ def link_invoice(
         raise Conflict(
             "The invoice is already linked to another payment request.",
             code="invoice_already_linked",
-            details={"paymentRequestId": str(invoice["payment_request_id"])},
+            details=[detail("invoiceId", f"linked to {invoice['payment_request_id']}", "invoice_already_linked")],
         )
     if invoice["currency"] is not None and invoice["currency"] != row["currency"]:
         raise InvalidInput(
@@ -383,7 +402,7 @@ def _ensure_completable(connection: Connection, steps: list[dict[str, Any]], *, 
             f"Step '{name}' cannot be completed: it has fewer eligible approvers than it needs "
             "(the requester and the last editor may not approve, and every approver must be an active user).",
             code="step_cannot_complete",
-            details={"step": name},
+            details=[detail("approvalFlow", f"step '{name}' cannot be completed", "step_cannot_complete")],
         )
 
 
@@ -419,7 +438,8 @@ def ensure_approvers_exist(connection: Connection, flow: list[dict[str, Any]]) -
     unknown = repository.unknown_users(connection, (uuid.UUID(str(a)) for step in flow for a in step["approvers"]))
     if unknown:
         raise InvalidInput(
-            "Some approvers are not active users.", details={"unknownApprovers": [str(user) for user in unknown]}
+            "Some approvers are not active users.",
+            details=[detail("approvalFlow", f"{user} is not an active user", "unknown_approver") for user in unknown],
         )
 
 

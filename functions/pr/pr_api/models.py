@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, StringConstraints, model_validator
 
-from payreq.http.models import ApiModel, RequestModel
+from payreq.http.models import ApiModel, RequestModel, field_error
 from payreq.money import Amount, CurrencyCode, check_fits
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -31,11 +31,11 @@ class StepDefinition(RequestModel):
     @model_validator(mode="after")
     def _consistent(self) -> Self:
         if len(set(self.approvers)) != len(self.approvers):
-            raise ValueError("an approver is listed twice")
+            raise field_error("approvers", "an approver is listed twice")
         if self.required is not None and self.required > len(self.approvers):
-            raise ValueError("required is more than the number of approvers")
+            raise field_error("required", "required is more than the number of approvers")
         if self.mode == "allof" and self.required not in (None, len(self.approvers)):
-            raise ValueError("an allof step needs every approver; use anyof with required for 'n of m'")
+            raise field_error("required", "an allof step needs every approver; use anyof with required for 'n of m'")
         return self
 
     @property
@@ -51,7 +51,7 @@ def _amount_fits(amount: Any, currency: Any) -> None:
         try:
             check_fits(amount, currency)
         except ValueError as error:
-            raise ValueError(f"amount: {error}") from None
+            raise field_error("amount", str(error)) from None
 
 
 class NewPaymentRequest(RequestModel):
@@ -69,7 +69,7 @@ class NewPaymentRequest(RequestModel):
     def _valid(self) -> Self:
         _amount_fits(self.amount, self.currency)
         if (self.approval_flow is None) == (self.approval_flow_template_id is None):
-            raise ValueError("give either approvalFlow or approvalFlowTemplateId")
+            raise field_error("approvalFlow", "give either approvalFlow or approvalFlowTemplateId")
         return self
 
 

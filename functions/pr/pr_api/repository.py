@@ -12,6 +12,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    delete,
     exists,
     func,
     insert,
@@ -92,6 +93,11 @@ def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
 def insert_request(connection: Connection, **values: Any) -> RowMapping:
     """The new request's row, as stored (no second read for its audit event)."""
     return connection.execute(insert(PR).values(**values).returning(PR)).mappings().one()
+
+
+def delete_request(connection: Connection, pr_id: uuid.UUID) -> None:
+    """Remove the request; its steps, decisions and invoice links go with it (ON DELETE CASCADE)."""
+    connection.execute(delete(PR).where(PR.c.id == pr_id))
 
 
 def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, **values: Any) -> RowMapping:
@@ -327,8 +333,6 @@ def link_invoice(
 
 
 def unlink_invoice(connection: Connection, pr_id: uuid.UUID, invoice_id: uuid.UUID) -> int:
-    from sqlalchemy import delete
-
     return connection.execute(
         delete(pr_invoice_links).where(
             pr_invoice_links.c.invoice_id == invoice_id, pr_invoice_links.c.payment_request_id == pr_id

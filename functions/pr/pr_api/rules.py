@@ -7,13 +7,13 @@ import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from payreq.errors import Conflict, PreconditionFailed
+from payreq.errors import Conflict, PreconditionFailed, detail, stale_version
 
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
-Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link"]
+Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
 # From which statuses each action may start. rejected, cancelled and paid are terminal here
 # (paid changes only through payments being voided).
@@ -26,6 +26,8 @@ ALLOWED_FROM: dict[Action, frozenset[str]] = {
     "cancel": frozenset({"draft", "pending", "approved"}),
     # Once approved, the linked invoices are part of what was approved: no more changes to them.
     "link": frozenset({"draft", "pending"}),
+    # Once submitted, approvers have seen it: it keeps its history and is cancelled instead.
+    "delete": frozenset({"draft"}),
 }
 
 MATERIAL_FIELDS = ("amount", "currency", "payee", "approval_flow")
@@ -36,7 +38,7 @@ def ensure_allowed(action: Action, status: str) -> None:
         raise Conflict(
             f"A payment request that is {status} cannot be {_PAST[action]}.",
             code="invalid_transition",
-            details={"status": status, "action": action},
+            details=[detail("status", f"{action} is not allowed from {status}", "invalid_transition")],
         )
 
 
@@ -48,6 +50,7 @@ _PAST: dict[Action, str] = {
     "unapprove": "unapproved",
     "cancel": "cancelled",
     "link": "linked to invoices",
+    "delete": "deleted",
 }
 
 
@@ -98,13 +101,13 @@ def ensure_decided_on_current_terms(read_version: int, *, version: int, material
     if read_version > version:
         raise PreconditionFailed(
             "That version of the payment request does not exist; reload it.",
-            details={"currentVersion": version, "materialVersion": material_version},
+            details=[stale_version(version)],
         )
     if read_version < material_version:
         raise PreconditionFailed(
             "The amount, currency, payee, approval flow or linked invoices changed since you read this payment "
             "request; reload it and decide on what it says now.",
-            details={"currentVersion": version, "materialVersion": material_version},
+            details=[stale_version(version, material_version=material_version)],
         )
 
 

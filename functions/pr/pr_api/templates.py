@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from payreq.audit import record_change
 from payreq.db.schema import approval_flow_templates as templates
-from payreq.errors import Conflict, NotFound, PreconditionFailed
+from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
 from pr_api.flows import ensure_approvers_exist
 
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def change(
     if before["version"] != version:
         raise PreconditionFailed(
             "The template changed since you read it; reload and edit again.",
-            details={"currentVersion": before["version"]},
+            details=[stale_version(before["version"])],
         )
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"steps"})
     if changes.steps is not None:

@@ -44,11 +44,14 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     )
     expired = sweep_connections(engine) if scheduled else 0
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-    metrics.add_metric(name="SyncEventsDelivered", unit=MetricUnit.Count, value=outcome.events)
-    metrics.add_metric(name="SyncMessagesSent", unit=MetricUnit.Count, value=outcome.sent)
-    metrics.add_metric(name="SyncConnectionsGone", unit=MetricUnit.Count, value=outcome.gone)
-    metrics.add_metric(name="SyncMessagesFailed", unit=MetricUnit.Count, value=outcome.failed)
-    metrics.add_metric(name="SyncEventsAbandoned", unit=MetricUnit.Count, value=outcome.abandoned)
+    if outcome.events or outcome.sent or outcome.gone or outcome.failed or outcome.abandoned:
+        # Only a pass that did something is counted: the sweep runs every minute, and an idle one
+        # would print (and bill) a metrics line of zeros each time.
+        metrics.add_metric(name="SyncEventsDelivered", unit=MetricUnit.Count, value=outcome.events)
+        metrics.add_metric(name="SyncMessagesSent", unit=MetricUnit.Count, value=outcome.sent)
+        metrics.add_metric(name="SyncConnectionsGone", unit=MetricUnit.Count, value=outcome.gone)
+        metrics.add_metric(name="SyncMessagesFailed", unit=MetricUnit.Count, value=outcome.failed)
+        metrics.add_metric(name="SyncEventsAbandoned", unit=MetricUnit.Count, value=outcome.abandoned)
     summary = {
         "trigger": "schedule" if scheduled else "queue",
         "events": outcome.events,

@@ -44,6 +44,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from payreq.db import transaction
 from payreq.db.schema import outbox, sync_topics, user_permissions, users, ws_connections
 from payreq.observability import logger
+from payreq.timestamps import utc_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,7 +52,12 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine, Row
 
 # The read permission each entity's events need, checked against the connection user's current grants.
-READ_PERMISSION = {"pr": "pr.read", "invoice": "invoice.read", "payment": "payment.read"}
+READ_PERMISSION = {
+    "pr": "pr.read",
+    "invoice": "invoice.read",
+    "payment": "payment.read",
+    "payment_method": "payment.read",
+}
 # API Gateway refuses frames over 32 KB; the messages are a few hundred bytes.
 MAX_FRAME_BYTES = 32 * 1024
 THROTTLE_ATTEMPTS = 5
@@ -79,7 +85,7 @@ def change_message(row: Any, seqs: Mapping[str, int] | None = None) -> dict[str,
         "id": row.entity_id,
         "version": row.version,
         "op": row.op,
-        "at": row.occurred_at.isoformat(),
+        "at": utc_timestamp(row.occurred_at),
         "eventId": str(row.event_id),
         "cursor": row.id,
     }

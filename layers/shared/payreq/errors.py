@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypedDict
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class ErrorDetail(TypedDict):
+    """One problem with a request, as the envelope's `details` list carries it."""
+
+    field: str | None  # the input at fault, as a camelCase path (`services[0].amount`); None: the request as a whole
+    message: str
+    code: str
+
+
+def detail(field: str | None, message: str, code: str) -> ErrorDetail:
+    return ErrorDetail(field=field, message=message, code=code)
+
+
+def stale_version(current: int, *, material_version: int | None = None) -> ErrorDetail:
+    """The 412 detail: what `If-Match` should have said (the ETag of the current version)."""
+    since = "" if material_version is None else f"; its terms changed at version {material_version}"
+    return detail("If-Match", f'the current version is "{current}"{since}', "stale_version")
 
 
 class PayreqError(Exception):
-    """Base of every error a client is meant to see: a status, a stable code and a message."""
+    """Base of every error a client is meant to see: a status, a stable code, a message and the
+    problems it found (`details`, possibly none)."""
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+    def __init__(self, message: str, *, code: str | None = None, details: Sequence[ErrorDetail] = ()) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        self.details: list[ErrorDetail] = list(details)
         if code is not None:
             self.code = code  # type: ignore[misc]  # an instance may refine its class's code
 
@@ -33,7 +55,9 @@ class Forbidden(PayreqError):
     status = 403
     code = "forbidden"
 
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None, audited: bool = False) -> None:
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Sequence[ErrorDetail] = (), audited: bool = False
+    ) -> None:
         super().__init__(message, code=code, details=details)
         # Every refusal is a security event: the guard records its own (audited=True); the error
         # handler records those a flow raises (not the requester, not an approver of this step).

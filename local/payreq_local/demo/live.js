@@ -1,11 +1,13 @@
 // Live sync: a single-use ticket from the API opens the WebSocket (the ticket works where the
 // cookie cannot travel, e.g. an API on another site), then the page subscribes to its topics.
 // Messages only name what changed; the page refetches it. Reconnects with backoff, and after a
-// reconnect the page reloads its lists, since changes may have been missed while away.
+// reconnect the page reloads its lists, since changes may have been missed while away. While open,
+// it pings: API Gateway closes a WebSocket that carried nothing for 10 minutes.
 
 import { api } from "./api.js";
 
 const MAX_DELAY_MS = 15000;
+const PING_EVERY_MS = 5 * 60 * 1000; // well inside the 10-minute idle timeout
 
 export class LiveSync {
   constructor({ topics, onChange, onStatus, onReconnect }) {
@@ -17,6 +19,7 @@ export class LiveSync {
     this.stopped = true;
     this.attempt = 0;
     this.timer = null;
+    this.pinger = null;
     this.seen = new Set(); // eventIds: a change delivered twice is handled once
   }
 
@@ -28,6 +31,7 @@ export class LiveSync {
   stop() {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.pinger);
     this.socket?.close(1000, "signed out");
     this.socket = null;
     this.onStatus("offline", "Live updates: off");
@@ -54,10 +58,13 @@ export class LiveSync {
     this.socket = socket;
     socket.addEventListener("open", () => {
       socket.send(JSON.stringify({ action: "subscribe", topics: this.topics }));
+      clearInterval(this.pinger);
+      this.pinger = setInterval(() => socket.send(JSON.stringify({ action: "ping" })), PING_EVERY_MS);
     });
     socket.addEventListener("message", (event) => this.receive(JSON.parse(event.data)));
     socket.addEventListener("close", (event) => {
       if (this.socket !== socket || this.stopped) return;
+      clearInterval(this.pinger);
       this.retry(`connection closed (${event.code})`);
     });
   }

@@ -53,7 +53,10 @@ def test_changing_permissions_needs_the_current_version_and_is_audited(
     )
 
     assert (missing.status, missing.error_code) == (428, "precondition_required")
-    assert (stale.status, stale.body["error"]["details"]) == (412, {"currentVersion": target["version"]})
+    assert (stale.status, stale.body["error"]["details"][0]["message"]) == (
+        412,
+        f'the current version is "{target["version"]}"',
+    )
     assert done.status == 200 and done.body["permissions"] == ["pr.approve", "pr.read"]
     assert done.headers["etag"] == f'"{target["version"] + 1}"'
     with engine.connect() as connection:

@@ -9,10 +9,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from pydantic.alias_generators import to_camel
 from sqlalchemy import text
 from unit import invoice_pdfs
 
 from integration.invoices.conftest import BUCKET, Uploads, grant_for, new_upload
+from invoice_api.models import InvoiceView
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -142,9 +144,10 @@ def test_parsing_never_overwrites_what_a_person_entered(clerk: ApiClient, upload
     assert (parsed["status"], parsed["vendor"], parsed["total"]) == ("parsed", "ACME (UK) Limited", "814.00")
     assert parsed["number"] == "INV-2026-0042"
     assert parsed["fieldSources"]["vendor"]["by"] == "person"
-    assert parsed["fieldSources"]["number" if "number" in parsed["fieldSources"] else "invoice_number"]["by"] == (
-        "parser"
-    )
+    assert parsed["fieldSources"]["number"]["by"] == "parser"
+    # Every key is the invoice field's camelCase name, every time in UTC with a Z
+    assert set(parsed["fieldSources"]) <= {to_camel(name) for name in InvoiceView.model_fields} | {"number"}
+    assert all(source["at"].endswith("Z") for source in parsed["fieldSources"].values())
 
 
 @pytest.mark.parametrize("name", list(invoice_pdfs.HOSTILE))

@@ -111,8 +111,8 @@ def test_people_may_enter_credit_notes_with_negative_amounts_but_not_invoices(cl
 
     assert created.status == 201, created.body
     assert (created.body["documentType"], created.body["total"]) == ("credit_note", "-119.00")
-    assert refused.status == 422 and refused.body["error"]["details"]["field"] == "tax"
-    assert positive_credit.status == 422 and positive_credit.body["error"]["details"]["field"] == "total"
+    assert refused.status == 422 and refused.body["error"]["details"][0]["field"] == "tax"
+    assert positive_credit.status == 422 and positive_credit.body["error"]["details"][0]["field"] == "total"
 
 
 def test_a_persons_document_type_stands_and_amounts_of_the_other_sign_are_left_to_them(

@@ -52,7 +52,9 @@ def test_verifying_needs_the_invoice_verify_permission(
 
     # Then it is refused as any missing permission is, on record, and the invoice still waits
     assert (response.status, response.error_code) == (403, "forbidden")
-    assert response.body["error"]["details"] == {"permission": "invoice.verify"}
+    assert response.body["error"]["details"] == [
+        {"field": None, "message": "needs invoice.verify", "code": "missing_permission"}
+    ]
     expected = {
         "action": "access_denied",
         "permission": "invoice.verify",

@@ -74,7 +74,8 @@ def test_an_iban_whose_checksum_fails_is_refused(team: Team, iban: str) -> None:
     response = add(team, type="bank_transfer", details={"iban": iban})
 
     assert response.status == 422
-    assert "IBAN" in str(response.body["error"]["details"])
+    (problem,) = response.body["error"]["details"]
+    assert problem["field"] == "details.iban" and "IBAN" in problem["message"]
 
 
 def test_one_default_per_payee_and_soft_delete_keeps_history(team: Team) -> None:

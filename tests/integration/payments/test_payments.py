@@ -67,7 +67,9 @@ def test_overpaying_is_refused(team: Team) -> None:
     response = pay(team, pr_id, "100.01")
 
     assert (response.status, response.error_code) == (409, "overpayment")
-    assert response.body["error"]["details"] == {"outstanding": "100.00"}
+    assert response.body["error"]["details"] == [
+        {"field": "amount", "message": "at most 100.00 is outstanding", "code": "overpayment"}
+    ]
 
 
 @pytest.mark.parametrize("state", ["draft", "pending"])

@@ -102,5 +102,7 @@ def test_transition(status: str, action: str, team: Team, engine: Engine) -> Non
         assert response.body["status"] == expected
     else:
         assert (response.status, response.error_code) == (409, "invalid_transition"), response.body
-        assert response.body["error"]["details"] == {"status": status, "action": action}
+        assert response.body["error"]["details"] == [
+            {"field": "status", "message": f"{action} is not allowed from {status}", "code": "invalid_transition"}
+        ]
         assert snapshot(engine) == before

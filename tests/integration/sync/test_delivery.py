@@ -331,3 +331,41 @@ def test_no_database_lock_or_transaction_is_held_while_posting(
     # Then it delivered while holding nothing
     assert result["sent"] == 1
     assert seen == [0]
+
+
+def test_a_payment_method_change_reaches_its_readers_and_warns_of_nothing(
+    signed_in: Callable[..., Any],
+    sockets: Sockets,
+    broadcast_now: Callable[..., dict[str, Any]],
+    captured_logs: Any,
+) -> None:
+    # Given a treasurer listening to payments (payment methods included)
+    treasurer = signed_in("tess@example.com", ("payment.read", "payment.write"))
+    listener = sockets.subscribed(treasurer, "payments")
+
+    # When a payment method is added and the broadcaster runs
+    added = treasurer.post(
+        "/api/v1/payment-methods",
+        json_body={"payee": "ACME", "type": "other", "label": "Cash desk", "details": {"description": "Cash"}},
+    )
+    assert added.status == 201, added.body
+    broadcast_now()
+
+    # Then the treasurer hears it, and the log has no warning about an entity nobody may read
+    assert [(m["entity"], m["id"]) for m in sockets.changes(listener)] == [("payment_method", added.body["id"])]
+    assert "unknown entity" not in captured_logs.getvalue()
+
+
+def test_metrics_are_printed_only_for_a_pass_that_delivered_something(
+    team: Crew, broadcast_now: Callable[..., dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given nothing to deliver, the sweep prints no metrics line
+    broadcast_now(SCHEDULED)
+    assert "SyncEventsDelivered" not in capsys.readouterr().out
+
+    # When a change is delivered
+    raise_request(team.requester, flow(team))
+    broadcast_now()
+
+    # Then its pass is counted
+    assert "SyncEventsDelivered" in capsys.readouterr().out

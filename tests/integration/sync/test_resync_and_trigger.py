@@ -111,3 +111,21 @@ def test_a_trigger_that_cannot_be_sent_does_not_fail_the_committed_change(
     monkeypatch.setenv("PAYREQ_SYNC_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/no-such-queue")
 
     assert raise_request(team.requester, team.flow()).status == 201
+
+
+def test_a_change_reads_the_same_on_the_socket_and_in_the_changes_list(
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]]
+) -> None:
+    # Given a client that heard a change live
+    listener = sockets.subscribed(team.requester.browser, "prs")
+    raise_request(team.requester, team.flow())
+    broadcast_now()
+    (heard,) = sockets.changes(listener)
+
+    # When it lists the same change after resyncing from before it
+    listed = team.requester.browser.get("/api/v1/sync/changes", query={"since": str(heard["cursor"] - 1)})
+
+    # Then both say it the same way, its time in UTC with a Z
+    (same,) = (change for change in listed.body["items"] if change["eventId"] == heard["eventId"])
+    assert same["at"] == heard["at"]
+    assert heard["at"].endswith("Z")

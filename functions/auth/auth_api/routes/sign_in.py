@@ -119,7 +119,11 @@ def test_login(request: TestLogin) -> Response[dict[str, Any]]:
     return json_response(HTTPStatus.OK, user, cookies=[session_cookie(signed_in.session.secret, settings=settings)])
 
 
-@router.post("/auth/logout", summary="Sign out: revoke the session and clear its cookie")
+@router.post(
+    "/auth/logout",
+    summary="Sign out: revoke the session and clear its cookie",
+    responses={HTTPStatus.NO_CONTENT: {"description": "Signed out; the session cookie is cleared"}},
+)
 def logout() -> Response[str]:
     require_same_site(router)
     settings = auth_settings()

@@ -16,7 +16,7 @@ from invoice_api.models import AttachmentRequest, DownloadLink, NewUpload, Presi
 from invoice_api.settings import attachment_settings
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import run_change
+from payreq.http.mutations import IdempotencyKey, run_change
 from payreq.http.responses import created, json_response
 
 router = APIGatewayHttpRouter()
@@ -36,7 +36,9 @@ def _grant(attachment: Any, request: AttachmentRequest, now: datetime) -> tuple[
     responses=created(UploadGrant),
     middlewares=[WRITE],
 )
-def add_attachment(invoice_id: uuid.UUID, request: AttachmentRequest) -> Response[Any]:
+def add_attachment(
+    invoice_id: uuid.UUID, request: AttachmentRequest, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     context, now = request_context(router), datetime.now(UTC)
     bucket = attachment_settings().attachments_bucket
 
@@ -55,7 +57,7 @@ def add_attachment(invoice_id: uuid.UUID, request: AttachmentRequest) -> Respons
     responses=created(NewUpload),
     middlewares=[WRITE],
 )
-def upload(request: AttachmentRequest) -> Response[Any]:
+def upload(request: AttachmentRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context, now = request_context(router), datetime.now(UTC)
     bucket = attachment_settings().attachments_bucket
 

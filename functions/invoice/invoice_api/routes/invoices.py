@@ -18,9 +18,9 @@ from invoice_api.models import InvoiceChanges, InvoiceSummary, InvoiceView, NewI
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.guard import check_caller
-from payreq.http.mutations import run_change
+from payreq.http.mutations import IdempotencyKey, run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import created, json_response
+from payreq.http.responses import created, json_response, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 
 router = APIGatewayHttpRouter()
@@ -80,7 +80,7 @@ def list_invoices(
 @router.post(
     "/api/v1/invoices", summary="Enter an invoice by hand", responses=created(InvoiceView), middlewares=[WRITE]
 )
-def create(invoice: NewInvoice) -> Response[Any]:
+def create(invoice: NewInvoice, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -90,14 +90,26 @@ def create(invoice: NewInvoice) -> Response[Any]:
     return run_change(router, get_engine(), change)
 
 
-@router.get("/api/v1/invoices/<invoice_id>", summary="An invoice with its services and attachments", middlewares=[READ])
+@router.get(
+    "/api/v1/invoices/<invoice_id>",
+    responses=ok(InvoiceView),
+    summary="An invoice with its services and attachments",
+    middlewares=[READ],
+)
 def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
     with read_connection(get_engine()) as connection:
         return respond(connection, invoice_id)
 
 
-@router.patch("/api/v1/invoices/<invoice_id>", summary="Edit an invoice (If-Match)", middlewares=[WRITE])
-def edit(invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None) -> Response[Any]:
+@router.patch(
+    "/api/v1/invoices/<invoice_id>",
+    responses=ok(InvoiceView),
+    summary="Edit an invoice (If-Match)",
+    middlewares=[WRITE],
+)
+def edit(
+    invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -109,10 +121,13 @@ def edit(invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = Non
 
 @router.post(
     "/api/v1/invoices/<invoice_id>/status",
+    responses=ok(InvoiceView),
     summary="Verify or reject an invoice (If-Match; verifying needs invoice.verify; payments make it paid)",
     middlewares=[WRITE],
 )
-def change_status(invoice_id: uuid.UUID, target: StatusChange, if_match: IfMatch = None) -> Response[Any]:
+def change_status(
+    invoice_id: uuid.UUID, target: StatusChange, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     context = request_context(router)
     if target.status == "verified":
         # The permission depends on the body, so it is checked here, as the route guard would: 403, audited.

@@ -15,8 +15,8 @@ from payment_api import flows, repository
 from payment_api.models import NewPaymentMethod, PaymentMethod, PaymentMethodChanges
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import run_change
-from payreq.http.responses import created, json_response, no_content
+from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http.responses import created, json_response, no_content, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 
 router = APIGatewayHttpRouter()
@@ -41,7 +41,7 @@ def list_methods(payee: str | None = None, include_deleted: bool = False) -> lis
 @router.post(
     "/api/v1/payment-methods", summary="Add a payment method", responses=created(PaymentMethod), middlewares=[WRITE]
 )
-def add_method(request: NewPaymentMethod) -> Response[Any]:
+def add_method(request: NewPaymentMethod, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -52,15 +52,28 @@ def add_method(request: NewPaymentMethod) -> Response[Any]:
 
 
 @router.get(
-    "/api/v1/payment-methods/<method_id>", summary="A payment method (deleted ones stay readable)", middlewares=[READ]
+    "/api/v1/payment-methods/<method_id>",
+    responses=ok(PaymentMethod),
+    summary="A payment method (deleted ones stay readable)",
+    middlewares=[READ],
 )
 def get_method(method_id: uuid.UUID) -> Response[Any]:
     with read_connection(get_engine()) as connection:
         return respond(connection, method_id)
 
 
-@router.patch("/api/v1/payment-methods/<method_id>", summary="Change a payment method (If-Match)", middlewares=[WRITE])
-def change_method(method_id: uuid.UUID, changes: PaymentMethodChanges, if_match: IfMatch = None) -> Response[Any]:
+@router.patch(
+    "/api/v1/payment-methods/<method_id>",
+    responses=ok(PaymentMethod),
+    summary="Change a payment method (If-Match)",
+    middlewares=[WRITE],
+)
+def change_method(
+    method_id: uuid.UUID,
+    changes: PaymentMethodChanges,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -71,9 +84,12 @@ def change_method(method_id: uuid.UUID, changes: PaymentMethodChanges, if_match:
 
 
 @router.delete(
-    "/api/v1/payment-methods/<method_id>", summary="Remove a payment method (soft delete)", middlewares=[WRITE]
+    "/api/v1/payment-methods/<method_id>",
+    summary="Remove a payment method (soft delete)",
+    responses={HTTPStatus.NO_CONTENT: {"description": "Removed"}},
+    middlewares=[WRITE],
 )
-def remove_method(method_id: uuid.UUID) -> Response[Any]:
+def remove_method(method_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:

@@ -16,9 +16,9 @@ from payment_api import flows
 from payment_api.models import NewPayment, Payment, VoidPayment
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import run_change
+from payreq.http.mutations import IdempotencyKey, run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import created, json_response
+from payreq.http.responses import created, json_response, ok
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("payment.read"), authorize("payment.write")
@@ -30,7 +30,7 @@ READ, WRITE = authorize("payment.read"), authorize("payment.write")
     responses=created(Payment),
     middlewares=[WRITE],
 )
-def record(pr_id: uuid.UUID, request: NewPayment) -> Response[Any]:
+def record(pr_id: uuid.UUID, request: NewPayment, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -44,8 +44,13 @@ def record(pr_id: uuid.UUID, request: NewPayment) -> Response[Any]:
     return run_change(router, get_engine(), change)
 
 
-@router.post("/api/v1/payments/<payment_id>/void", summary="Void a payment, with a reason", middlewares=[WRITE])
-def void(payment_id: uuid.UUID, request: VoidPayment) -> Response[Any]:
+@router.post(
+    "/api/v1/payments/<payment_id>/void",
+    responses=ok(Payment),
+    summary="Void a payment, with a reason",
+    middlewares=[WRITE],
+)
+def void(payment_id: uuid.UUID, request: VoidPayment, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:

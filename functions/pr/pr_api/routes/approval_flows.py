@@ -13,8 +13,8 @@ from sqlalchemy.engine import Connection
 
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import run_change
-from payreq.http.responses import created, json_response
+from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http.responses import created, json_response, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import templates
 from pr_api.models import ApprovalFlowTemplateChanges, ApprovalFlowTemplateView, NewApprovalFlowTemplate
@@ -43,7 +43,7 @@ def list_templates() -> list[ApprovalFlowTemplateView]:
     responses=created(ApprovalFlowTemplateView),
     middlewares=[MANAGE],
 )
-def create(request: NewApprovalFlowTemplate) -> Response[Any]:
+def create(request: NewApprovalFlowTemplate, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -53,15 +53,28 @@ def create(request: NewApprovalFlowTemplate) -> Response[Any]:
     return run_change(router, get_engine(), change)
 
 
-@router.get("/api/v1/approval-flows/<template_id>", summary="An approval flow template", middlewares=[READ])
+@router.get(
+    "/api/v1/approval-flows/<template_id>",
+    responses=ok(ApprovalFlowTemplateView),
+    summary="An approval flow template",
+    middlewares=[READ],
+)
 def get_template(template_id: uuid.UUID) -> Response[Any]:
     with read_connection(get_engine()) as connection:
         return respond(connection, template_id)
 
 
-@router.patch("/api/v1/approval-flows/<template_id>", summary="Change a template (If-Match)", middlewares=[MANAGE])
+@router.patch(
+    "/api/v1/approval-flows/<template_id>",
+    responses=ok(ApprovalFlowTemplateView),
+    summary="Change a template (If-Match)",
+    middlewares=[MANAGE],
+)
 def change_template(
-    template_id: uuid.UUID, changes: ApprovalFlowTemplateChanges, if_match: IfMatch = None
+    template_id: uuid.UUID,
+    changes: ApprovalFlowTemplateChanges,
+    if_match: IfMatch = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 

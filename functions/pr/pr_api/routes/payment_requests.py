@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import run_change
+from payreq.http.mutations import IdempotencyKey, run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import created, json_response
+from payreq.http.responses import created, json_response, no_content, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import flows
 from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
@@ -46,7 +46,7 @@ def now() -> datetime:
     responses=created(PaymentRequestView),
     middlewares=[WRITE],
 )
-def create(request: NewPaymentRequest) -> Response[Any]:
+def create(request: NewPaymentRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     context = request_context(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -88,15 +88,25 @@ def list_requests(
 
 
 @router.get(
-    "/api/v1/prs/<pr_id>", summary="A payment request with its steps, approvals and invoices", middlewares=[READ]
+    "/api/v1/prs/<pr_id>",
+    responses=ok(PaymentRequestView),
+    summary="A payment request with its steps, approvals and invoices",
+    middlewares=[READ],
 )
 def get_request(pr_id: uuid.UUID) -> Response[Any]:
     with read_connection(get_engine()) as connection:
         return respond(connection, pr_id)
 
 
-@router.patch("/api/v1/prs/<pr_id>", summary="Edit a payment request (If-Match)", middlewares=[WRITE])
-def edit(pr_id: uuid.UUID, changes: PaymentRequestChanges, if_match: IfMatch = None) -> Response[Any]:
+@router.patch(
+    "/api/v1/prs/<pr_id>",
+    responses=ok(PaymentRequestView),
+    summary="Edit a payment request (If-Match)",
+    middlewares=[WRITE],
+)
+def edit(
+    pr_id: uuid.UUID, changes: PaymentRequestChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     context, version = request_context(router), expected_version(router)
 
     def change(connection: Connection) -> Response[Any]:
@@ -116,13 +126,40 @@ def _transition(pr_id: uuid.UUID, act: Any) -> Response[Any]:
     return run_change(router, get_engine(), change)
 
 
-@router.post("/api/v1/prs/<pr_id>/submit", summary="Submit a draft for approval", middlewares=[WRITE])
-def submit(pr_id: uuid.UUID) -> Response[Any]:
+@router.post(
+    "/api/v1/prs/<pr_id>/submit",
+    responses=ok(PaymentRequestView),
+    summary="Submit a draft for approval",
+    middlewares=[WRITE],
+)
+def submit(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     return _transition(pr_id, lambda connection, context: flows.submit(connection, context, pr_id, now=now()))
 
 
-@router.post("/api/v1/prs/<pr_id>/cancel", summary="Cancel a payment request", middlewares=[WRITE])
-def cancel(pr_id: uuid.UUID) -> Response[Any]:
+@router.delete(
+    "/api/v1/prs/<pr_id>",
+    summary="Delete a draft",
+    description="Only the requester, and only while it is a draft (409 otherwise; cancel a submitted request).",
+    responses={HTTPStatus.NO_CONTENT: {"description": "Deleted"}},
+    middlewares=[WRITE],
+)
+def delete(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[str]:
+    context = request_context(router)
+
+    def change(connection: Connection) -> Response[Any]:
+        flows.delete(connection, context, pr_id)
+        return no_content()
+
+    return run_change(router, get_engine(), change)
+
+
+@router.post(
+    "/api/v1/prs/<pr_id>/cancel",
+    responses=ok(PaymentRequestView),
+    summary="Cancel a payment request",
+    middlewares=[WRITE],
+)
+def cancel(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     return _transition(pr_id, lambda connection, context: flows.cancel(connection, context, pr_id, now=now()))
 
 
@@ -136,11 +173,14 @@ _DECIDED_ON = (
 
 @router.post(
     "/api/v1/prs/<pr_id>/approve",
+    responses=ok(PaymentRequestView),
     summary="Approve the current step (If-Match)",
     description="Approve the current step of a pending request." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def approve(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> Response[Any]:
+def approve(
+    pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id,
@@ -152,11 +192,14 @@ def approve(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> R
 
 @router.post(
     "/api/v1/prs/<pr_id>/reject",
+    responses=ok(PaymentRequestView),
     summary="Reject the payment request (If-Match)",
     description="Reject a pending request at its current step." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def reject(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> Response[Any]:
+def reject(
+    pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
+) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id,
@@ -168,11 +211,12 @@ def reject(pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None) -> Re
 
 @router.post(
     "/api/v1/prs/<pr_id>/unapprove",
+    responses=ok(PaymentRequestView),
     summary="Withdraw your approval (If-Match)",
     description="Withdraw your own approval until a payment is recorded." + _DECIDED_ON,
     middlewares=[APPROVE],
 )
-def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None) -> Response[Any]:
+def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     read = expected_version(router)
     return _transition(
         pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, read_version=read, now=now())

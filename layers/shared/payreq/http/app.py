@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 
-from payreq.errors import BadRequest
+from payreq.errors import BadRequest, detail
 from payreq.http.errors import register_error_handlers
-from payreq.http.guard import csrf_protection, route_permission_check
+from payreq.http.guard import check_csrf, route_permission_check
 from payreq.http.health import health_router
 
 if TYPE_CHECKING:
@@ -19,37 +20,46 @@ if TYPE_CHECKING:
 
 
 class AuthorizedValidation(OpenAPIRequestValidationMiddleware):
-    """Request validation that first asks who is calling, and refuses bodies it cannot parse.
+    """Request validation that first asks who is calling and whether the request is cross-site,
+    and refuses bodies it cannot parse as the client's mistake (400 `invalid_json`).
 
     Powertools always runs request validation before any route middleware, so a caller without
-    credentials or without the route's permission would be told what a valid body looks like
-    (422) instead of being refused (401/403), and the denial would never be audited.
+    credentials, without the route's permission, or on another site's page would be told what a
+    valid body looks like (422) instead of being refused (401/403), and the denial never audited.
     """
 
-    def _get_body(self, app: EventHandlerInstance) -> dict[str, Any]:
-        # Powertools decodes and parses the body here; what it cannot is the client's mistake.
+    def _parse_json_data(self, app: EventHandlerInstance) -> dict[str, Any]:
         try:
-            return super()._get_body(app)
+            return cast("dict[str, Any]", app.current_event.json_body)
+        except json.JSONDecodeError as error:
+            raise _invalid_json(f"{error.msg} (line {error.lineno}, column {error.colno}).") from None
         except UnicodeDecodeError:
-            raise BadRequest("The request body is not UTF-8 encoded JSON.", code="invalid_body") from None
+            raise _invalid_json("The body is not UTF-8 encoded.") from None
         except RecursionError:
-            raise BadRequest("The request body is nested too deeply.", code="invalid_body") from None
+            raise _invalid_json("The body is nested too deeply.") from None
 
     def handler(self, app: EventHandlerInstance, next_middleware: NextMiddleware) -> Response[Any]:
         # Every Payreq function serves an HTTP API (payload 2.0).
-        route_permission_check(cast("APIGatewayHttpResolver", app), app.context["_route"].middlewares)
+        http_app = cast("APIGatewayHttpResolver", app)
+        route_permission_check(http_app, app.context["_route"].middlewares)
+        check_csrf(http_app)
         return super().handler(app, next_middleware)
 
 
+def _invalid_json(problem: str) -> BadRequest:
+    return BadRequest(
+        "The request body is not valid JSON.", code="invalid_json", details=[detail(None, problem, "invalid_json")]
+    )
+
+
 def create_app(function: str) -> APIGatewayHttpResolver:
-    """A resolver for the named function: validation on, the error envelope, CSRF protection for
-    cookie-authenticated writes, and its health route."""
+    """A resolver for the named function: validation on (after the caller's permission and the
+    CSRF check for cookie-authenticated writes), the error envelope, and its health route."""
     # Validation makes route signatures (pydantic bodies, typed query and path parameters) both the
     # request check and the OpenAPI document.
     app = APIGatewayHttpResolver(enable_validation=True)
     # Powertools reads this attribute when it builds each route's middleware stack.
     app._request_validation_middleware = AuthorizedValidation()
     register_error_handlers(app)
-    app.use(middlewares=[csrf_protection])
     app.include_router(health_router(function))
     return app

@@ -6,12 +6,28 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from pydantic import ConfigDict, Field
 
 from payreq.http.models import ApiModel
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from payreq.errors import ErrorDetail
+
+
+class ErrorDetailBody(ApiModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: str | None = Field(
+        description="The input at fault as a camelCase path (`services[0].amount`, `limit`); null when the "
+        "problem is the request as a whole."
+    )
+    message: str
+    code: str = Field(description="Stable and machine-readable, e.g. `missing`, `greater_than`, `stale_version`.")
 
 
 class ErrorBody(ApiModel):
@@ -19,7 +35,7 @@ class ErrorBody(ApiModel):
 
     code: str = Field(description="Stable and machine-readable, e.g. `validation_error`, `not_requester`.")
     message: str
-    details: Any = Field(description="What the code needs said: the invalid fields, the missing permission...")
+    details: list[ErrorDetailBody] = Field(description="Each problem found, possibly none.")
     timestamp: datetime
     request_id: str | None = Field(description="Quote it when reporting a problem: the logs have it.")
 
@@ -38,14 +54,14 @@ def error_response(
     message: str,
     *,
     request_id: str | None,
-    details: Any = None,
+    details: Sequence[ErrorDetail] = (),
     headers: dict[str, str] | None = None,
 ) -> Response[dict[str, Any]]:
     body = {
         "error": {
             "code": code,
             "message": message,
-            "details": details,
+            "details": list(details),
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "requestId": request_id,
         }

@@ -5,6 +5,7 @@ Internal errors never leak details to the client; the log has them under the sam
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -13,9 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
+from pydantic.alias_generators import to_camel
 from sqlalchemy.exc import DBAPIError, InterfaceError
 
-from payreq.errors import Forbidden, PayreqError
+from payreq.errors import ErrorDetail, Forbidden, PayreqError, detail
 from payreq.http.envelope import error_response
 from payreq.http.guard import record_denial
 from payreq.observability import logger
@@ -26,20 +28,39 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 
-def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
-    """pydantic's errors as the client needs them: where, which field, what is wrong."""
-    details = []
-    for error in errors:
-        location, *path = error.get("loc") or ("body",)
-        details.append(
-            {
-                "location": str(location),
-                "field": ".".join(str(part) for part in path),
-                "type": error.get("type"),
-                "message": error.get("msg"),
-            }
+def validation_details(errors: Sequence[Any]) -> list[ErrorDetail]:
+    """pydantic's errors as the client needs them: which field (a camelCase path), what is wrong."""
+    return [
+        detail(
+            # A field the model does not know is named as the client spelled it.
+            field_path(_location(error), camel=error.get("type") != "extra_forbidden"),
+            str(error.get("msg")),
+            str(error.get("type")),
         )
-    return details
+        for error in errors
+    ]
+
+
+def _location(error: Any) -> tuple[str | int, ...]:
+    # A model validator names the field it complains about (`payreq.http.models.field_error`).
+    named = (error.get("ctx") or {}).get("field")
+    return (*(error.get("loc") or ()), *([named] if named else []))
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def field_path(location: Sequence[str | int], *, camel: bool = True) -> str | None:
+    """`("body", "services", 0, "unit_price")` as `services[0].unitPrice`: the path a TypeScript
+    client writes. The first part says where (body, query, path, header) and is left out."""
+    path = ""
+    for part in location[1:]:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            continue
+        name = to_camel(part) if camel and _IDENTIFIER.match(part) else part
+        path += ("." if path else "") + name
+    return path or None
 
 
 def register_error_handlers(app: APIGatewayHttpResolver) -> None:

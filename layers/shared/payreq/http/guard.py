@@ -20,7 +20,7 @@ from payreq.db.engine import get_engine
 from payreq.db.transaction import read_connection
 from payreq.denials import Denial, record_denial_now
 from payreq.edge import viewer_address
-from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated
+from payreq.errors import Forbidden, ServiceUnavailable, Unauthenticated, detail
 from payreq.settings import auth_settings
 
 if TYPE_CHECKING:
@@ -112,7 +112,11 @@ def check_caller(app: HttpScope, permission: str | None) -> None:
         raise Unauthenticated(message, code="unknown_identity" if context.auth_error == "unknown_identity" else None)
     if permission is not None and not context.can(permission):
         record_denial(app, "missing_permission", permission)
-        raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+        raise Forbidden(
+            f"This needs the '{permission}' permission.",
+            details=[detail(None, f"needs {permission}", "missing_permission")],
+            audited=True,
+        )
 
 
 def check_credential_now(app: HttpScope, permission: str | None) -> None:
@@ -128,7 +132,11 @@ def check_credential_now(app: HttpScope, permission: str | None) -> None:
         raise Unauthenticated(current.message)
     if permission is not None and permission not in current:
         record_denial(app, "missing_permission", permission)
-        raise Forbidden(f"This needs the '{permission}' permission.", details={"permission": permission}, audited=True)
+        raise Forbidden(
+            f"This needs the '{permission}' permission.",
+            details=[detail(None, f"needs {permission}", "missing_permission")],
+            audited=True,
+        )
     app.append_context(**{_CONTEXT_KEY: dataclasses.replace(context, permissions=current), _RECHECKED_KEY: True})
 
 
@@ -145,13 +153,12 @@ def route_permission_check(app: HttpScope, middlewares: list[Callable[..., Any]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def csrf_protection(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+def check_csrf(app: HttpScope) -> None:
     """Cookie-authenticated writes must prove they come from our pages: a custom header (which a
     cross-site form cannot send, and a cross-site script cannot without passing CORS) or an allowed
     Origin. Bearer-token requests carry no ambient credential and are exempt."""
     if request_context(app).auth_method == "session" and app.current_event.http_method.upper() not in SAFE_METHODS:
         require_same_site(app)
-    return next_middleware(app)
 
 
 def require_same_site(app: HttpScope) -> None:

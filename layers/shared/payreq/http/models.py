@@ -6,8 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from payreq.card_numbers import refuse_card_numbers
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """A model validator's complaint about one of the model's fields (its camelCase name): the
+    error details then name that field, not the whole body."""
+    return PydanticCustomError("value_error", message, {"field": field})
 
 
 class ApiModel(BaseModel):

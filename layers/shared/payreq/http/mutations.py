@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from payreq import idempotency
 from payreq.db import transaction
@@ -22,6 +23,17 @@ if TYPE_CHECKING:
     from payreq.http.guard import HttpScope
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+# A route parameter that declares Idempotency-Key in the OpenAPI document, on each route whose change
+# runs through `run_change` (which reads the header itself, and answers a malformed key with 400).
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="idempotency-key",
+        description="Any 1-255 visible ASCII characters, new per intended change (a UUID): a retry with the same "
+        "key and body answers the first response (`Idempotent-Replayed: true`) without changing anything again.",
+    ),
+]
 
 
 def run_change(scope: HttpScope, engine: Engine, change: Callable[[Connection], Response[Any]]) -> Response[Any]:

@@ -12,6 +12,12 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
 
+def ok(model: type[BaseModel], description: str = "OK") -> dict[int, OpenAPIResponse]:
+    """`responses=` of a route answering 200 with headers (an ETag): the body's schema, which
+    Powertools cannot read from a `Response` return type."""
+    return {200: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
+
+
 def created(model: type[BaseModel], description: str = "Created") -> dict[int, OpenAPIResponse]:
     """`responses=` of a route answering 201 (Powertools documents a route's 200 otherwise)."""
     return {201: {"description": description, "content": {content_types.APPLICATION_JSON: {"model": model}}}}
