@@ -100,10 +100,10 @@ template-check: setup sam-validate cfn-lint infra-translate checkov sam-build bu
 # The app and the stacks below and in front of it (infra/).
 TEMPLATES := template.yaml infra/network-db.yaml infra/edge.yaml
 
-sam-validate:
+sam-validate: ## sam validate --lint on every template, offline
 	@for template in $(TEMPLATES); do $(AWS_OFFLINE) $(BIN)/sam validate --lint --template $$template || exit 1; done
 
-cfn-lint:
+cfn-lint: ## cfn-lint on every template
 	$(BIN)/cfn-lint $(TEMPLATES)
 
 infra-translate: ## each template through its transforms (SAM's translator, offline), as CloudFormation would
