@@ -215,7 +215,7 @@ def test_a_callback_started_in_another_browser_is_refused_and_the_victim_stays_s
     response = come_back(victim, code, params["state"])
 
     # Then it is refused, recorded, and the victim is still themselves
-    assert (response.status, response.body["error"]["details"]) == (400, {"reason": "browser_mismatch"})
+    assert (response.status, response.body["error"]["details"][0]["code"]) == (400, "browser_mismatch")
     assert security_log(engine)[-1] == ("login_failed", {"method": "google", "reason": "browser_mismatch"})
     me = victim.get("/api/v1/me")
     assert (me.status, me.body["email"]) == (200, "vera@example.com")
@@ -240,7 +240,7 @@ def test_next_with_a_control_or_invisible_character_is_refused(
 ) -> None:
     response = client.get("/auth/google/login", query={"next": next_path})
 
-    assert (response.status, response.body["error"]["details"]) == (400, {"reason": "unsafe_next"})
+    assert (response.status, response.body["error"]["details"][0]["code"]) == (400, "unsafe_next")
     assert response.cookies == []
     assert security_log(engine)[-1][0] == "login_failed"
 

@@ -55,7 +55,7 @@ def test_the_api_shows_exactly_what_the_parser_read(name: str, clerk: ApiClient,
     currency = invoice["currency"]
     for field, found in read["fields"].items():
         assert invoice[SHOWN.get(field, field)] == _shown(found["value"], currency), field
-        source = invoice["fieldSources"][field]
+        source = invoice["fieldSources"][SHOWN.get(field, field)]
         assert source["by"] == "parser"
         assert (source["confidence"], source["page"], source["line"], source["evidence"]) == (
             found["confidence"],
