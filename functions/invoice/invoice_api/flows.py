@@ -224,7 +224,7 @@ def _ensure_amounts_not_under_approval(connection: Connection, invoice_id: uuid.
     # A linked invoice's total is part of what its request's approvers approve: changing it behind
     # them would pay what nobody approved. Unlinking (which restarts approval) comes first.
     request_status = repository.linked_request_status(connection, invoice_id)
-    if request_status not in (None, "draft"):
+    if rules.amounts_frozen(request_status):
         raise Conflict(
             f"The invoice is linked to a payment request that is {request_status}: its amounts are part of what "
             "is approved. Unlink it from the request first.",
@@ -506,7 +506,7 @@ def _parsed_values(
         values["document_type"] = parsed_type
         sources["document_type"] = {"by": "parser", "at": now.isoformat()}
     request_status = repository.linked_request_status(connection, row["id"])
-    if request_status not in (None, "draft"):
+    if rules.amounts_frozen(request_status):
         # Its amounts are part of what the request's approvers approve: not changed behind them.
         fields = {name: found for name, found in fields.items() if name not in rules.AMOUNT_FIELDS}
         items = []

@@ -38,6 +38,12 @@ VERIFY_PERMISSION = "invoice.verify"
 # What a linked payment request's approval covers (with the line items): frozen while it is under approval.
 AMOUNT_FIELDS = ("currency", "subtotal", "tax", "total")
 
+
+def amounts_frozen(linked_request_status: str | None) -> bool:
+    """Whether the invoice's amounts are part of what a linked request's approvers approve (or did)."""
+    return linked_request_status not in (None, "draft")
+
+
 # Fields a person may set and the parser may fill (the parser never overwrites a person's value).
 FIELDS = ("invoice_number", "vendor", "issue_date", "due_date", "currency", "subtotal", "tax", "total")
 

@@ -150,11 +150,14 @@ def edit(
         raise InvalidInput(f"amount: {error}", details=[detail("amount", str(error), "invalid_amount")]) from None
     values["last_editor_id"] = context.user_id
     merged = {**row, **values}
-    _ensure_completable(
-        connection,
-        rules.applicable_steps(merged["approval_flow"], merged["amount"]),
-        makers={row["requester_id"], context.user_id},
-    )
+    if "approval_flow" in values or "amount" in values:
+        # Which steps apply, and who approves them, changes only with the flow or the amount (only
+        # the requester edits, so the makers stay who they were).
+        _ensure_completable(
+            connection,
+            rules.applicable_steps(merged["approval_flow"], merged["amount"]),
+            makers={row["requester_id"], context.user_id},
+        )
     if rules.is_material(values, row):
         values.update(_terms_changed(connection, merged, now=now))
     before = dict(row)

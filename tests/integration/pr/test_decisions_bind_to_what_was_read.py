@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select, update
 
+from integration.conftest import TEST_LOGIN_TOKEN
 from payreq.db.schema import approvals, audit_events, payment_requests, users
 from support.team import Team, decide, raise_request, submitted
 
@@ -37,7 +38,7 @@ def an_invoice(team: Team, total: str = "1250.00") -> str:
     from support.api_client import ApiClient
 
     browser = ApiClient()
-    login = {"token": "let-me-in-for-tests", "email": "ivy@example.com", "permissions": ["invoice.write"]}
+    login = {"token": TEST_LOGIN_TOKEN, "email": "ivy@example.com", "permissions": ["invoice.write"]}
     assert browser.post("/auth/test-login", json_body=login).status == 200
     body = {"number": f"INV-{uuid.uuid4().hex[:8]}", "vendor": "ACME GmbH", "currency": "EUR", "total": total}
     created = browser.post("/api/v1/invoices", json_body=body)
@@ -307,3 +308,23 @@ def test_a_linked_invoices_amounts_are_frozen_while_its_request_is_under_approva
     assert renamed.status == 200, renamed.body
     after = read(team.bob.browser, pr_id)[1]
     assert (after["invoicesTotal"], after["materialHash"]) == (before["invoicesTotal"], before["materialHash"])
+
+
+def test_code_from_before_the_material_columns_can_still_create_a_request(team: Team, engine: Engine) -> None:
+    # Given a rollback to a release that knows nothing of material_version and material_hash
+    from sqlalchemy import text
+
+    # When it inserts a request as it always did
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO payment_requests"
+                " (id, number, title, payee, amount, currency, requester_id, last_editor_id)"
+                " VALUES (:id, 'PR-OLD-1', 'Old code', 'ACME', 10, 'EUR', :user, :user)"
+            ),
+            {"id": uuid.uuid4(), "user": team.requester.id},
+        )
+
+    # Then it is stored, counting as materially changed at its first version
+    with engine.connect() as connection:
+        assert connection.execute(select(payment_requests.c.material_version)).scalar_one() == 1

@@ -207,8 +207,9 @@ payment_requests = Table(
     Column("decided_at", TIMESTAMP(timezone=True)),
     # The version at which amount, currency, payee, flow or linked invoices last changed, and their
     # fingerprint: a decision made on an older version is stale; other decisions do not move it.
-    Column("material_version", Integer, nullable=False),
-    Column("material_hash", LargeBinary(32), nullable=False),
+    # (Defaults only for code older than these columns, after a rollback; this code sets both.)
+    Column("material_version", Integer, nullable=False, server_default=text("1")),
+    Column("material_hash", LargeBinary(32), nullable=False, server_default=text("'\\x'::bytea")),
     _version(),
     _created_at(),
     _updated_at(),

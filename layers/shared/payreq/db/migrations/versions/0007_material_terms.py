@@ -48,8 +48,10 @@ def upgrade() -> None:
             sa.text("UPDATE payment_requests SET material_hash = :hash, material_version = version WHERE id = :id"),
             {"id": row["id"], "hash": _fingerprint(row)},
         )
-    op.alter_column("payment_requests", "material_version", nullable=False)
-    op.alter_column("payment_requests", "material_hash", nullable=False)
+    # Defaults only for code that does not know these columns (a rollback to the release before this
+    # one must still be able to create requests); this code always sets both.
+    op.alter_column("payment_requests", "material_version", nullable=False, server_default=sa.text("1"))
+    op.alter_column("payment_requests", "material_hash", nullable=False, server_default=sa.text("'\\x'::bytea"))
 
 
 def downgrade() -> None:
