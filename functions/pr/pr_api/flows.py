@@ -8,12 +8,11 @@ import uuid
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from payreq.audit import record_change
+from payreq.announce import Announced, announce
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
-from payreq.outbox import publish_change
 from pr_api import repository, rules
 from pr_api.models import InvoiceSummary, PaymentRequestSummary, PaymentRequestView, StepView
 from pr_api.settings import pr_settings
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RowMapping
 
     from payreq.context import RequestContext
+    from payreq.outbox import Operation
     from pr_api.models import NewPaymentRequest, PaymentRequestChanges
 
 AUDITED = (
@@ -302,15 +302,9 @@ def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) ->
     rules.ensure_allowed("delete", row["status"])
     _ensure_requester(row, context, "delete")
     repository.delete_request(connection, pr_id)
-    record_change(
-        connection,
-        context,
-        action="pr.deleted",
-        entity_type="payment_request",
-        entity_id=pr_id,
-        before={key: row[key] for key in AUDITED},
+    announce(
+        connection, context, PAYMENT_REQUEST, "deleted", action="pr.deleted", entity_id=pr_id, before=row, after=None
     )
-    publish_change(connection, entity="pr", entity_id=pr_id, op="deleted", version=row["version"])
 
 
 def link_invoice(
@@ -478,6 +472,9 @@ def _first_broken_step(connection: Connection, row: RowMapping, *, from_position
     return None
 
 
+PAYMENT_REQUEST = Announced("payment_request", "pr", AUDITED)
+
+
 def _announce(
     connection: Connection,
     context: RequestContext,
@@ -485,21 +482,21 @@ def _announce(
     action: str,
     *,
     before: Any,
-    op: str = "updated",
+    op: Operation = "updated",
     extra: dict[str, Any] | None = None,
 ) -> None:
     """The change's audit event and outbox row, from the row as the change left it."""
-    pr_id = after["id"]
-    record_change(
+    announce(
         connection,
         context,
+        PAYMENT_REQUEST,
+        op,
         action=action,
-        entity_type="payment_request",
-        entity_id=pr_id,
-        before={key: before[key] for key in AUDITED} if before is not None else None,
-        after={**{key: after[key] for key in AUDITED}, **(extra or {})},
+        entity_id=after["id"],
+        before=before,
+        after=after,
+        extra=extra,
     )
-    publish_change(connection, entity="pr", entity_id=pr_id, op=op, version=after["version"])  # type: ignore[arg-type]
 
 
 def page_of(

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -15,12 +15,17 @@ from sqlalchemy.engine import Connection
 
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http.mutations import IdempotencyKey, change_and_respond, run_change
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response, no_content, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import flows
 from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from payreq.context import RequestContext
 
 router = APIGatewayHttpRouter()
 READ, WRITE, APPROVE = authorize("pr.read"), authorize("pr.write"), authorize("pr.approve")
@@ -47,13 +52,11 @@ def now() -> datetime:
     middlewares=[WRITE],
 )
 def create(request: NewPaymentRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        pr_id = flows.create(connection, context, request, now=now())
-        return respond(connection, pr_id, HTTPStatus.CREATED)
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.create(connection, context, request, now=now()),
+        lambda connection, pr_id: respond(connection, pr_id, HTTPStatus.CREATED),
+    )
 
 
 @router.get("/api/v1/prs", summary="Payment requests, newest first", middlewares=[READ])
@@ -116,14 +119,8 @@ def edit(
     return run_change(router, get_engine(), change)
 
 
-def _transition(pr_id: uuid.UUID, act: Any) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        act(connection, context)
-        return respond(connection, pr_id)
-
-    return run_change(router, get_engine(), change)
+def _transition(pr_id: uuid.UUID, act: Callable[[Connection, RequestContext], object]) -> Response[Any]:
+    return change_and_respond(router, act, lambda connection, _: respond(connection, pr_id))
 
 
 @router.post(

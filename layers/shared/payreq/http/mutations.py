@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from payreq import idempotency
-from payreq.db import transaction
+from payreq.db import get_engine, transaction
 from payreq.errors import BadRequest
 from payreq.http.guard import request_context
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection, Engine
 
+    from payreq.context import RequestContext
     from payreq.http.guard import HttpScope
 
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -34,6 +35,24 @@ IdempotencyKey = Annotated[
         "key and body answers the first response (`Idempotent-Replayed: true`) without changing anything again.",
     ),
 ]
+
+
+def change_and_respond[Outcome](
+    scope: HttpScope,
+    act: Callable[[Connection, RequestContext], Outcome],
+    respond: Callable[[Connection, Outcome], Response[Any]],
+    *,
+    engine: Engine | None = None,
+) -> Response[Any]:
+    """The shape of every route that changes something: the route owns the unit of work, `act`
+    (a flow) makes the change as the caller, and `respond` reads the answer from what `act`
+    returned, in the same transaction, so the response shows exactly what was committed."""
+    context = request_context(scope)
+
+    def change(connection: Connection) -> Response[Any]:
+        return respond(connection, act(connection, context))
+
+    return run_change(scope, engine if engine is not None else get_engine(), change)
 
 
 def run_change(scope: HttpScope, engine: Engine, change: Callable[[Connection], Response[Any]]) -> Response[Any]:
