@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from typing import TYPE_CHECKING
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 from moto import mock_aws
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import ProgrammingError
 
 from payreq.custom_resource import Request
@@ -139,3 +140,39 @@ def test_the_first_deploy_creates_the_roles_from_their_secrets(
     with engine.connect() as connection:
         assert privileges(connection, app, "audit_events") == {"SELECT", "INSERT"}
         assert privileges(connection, read, "invoices") == {"SELECT"}
+
+
+def test_a_role_password_never_reaches_the_server_as_text_only_its_verifier(
+    engine: Engine, role_names: tuple[str, str]
+) -> None:
+    app, _ = role_names
+    password = "s3cret-'quoted'-$tail:"
+    statements: list[str] = []
+
+    def capture(_conn: object, _cursor: object, statement: str, parameters: object, *_: object) -> None:
+        statements.append(f"{statement} {parameters!r}")
+
+    # When the deploy puts the role in place, with every statement it sends captured
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with transaction(engine) as connection:
+            roles.ensure_roles(connection, roles.Roles(app=roles.LoginRole(app, password, roles.APP_TIMEOUTS)))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    # Then the password is in no statement and no parameter (statement logs and pg_stat_statements see none)
+    assert statements
+    assert not [statement for statement in statements if "s3cret" in statement]
+    # And the role holds a SCRAM verifier of exactly that password, as PostgreSQL itself computes it
+    with engine.begin() as connection:
+        stored = password_hash(connection, app)
+        connection.execute(text("SET LOCAL password_encryption = 'scram-sha-256'"))
+        connection.execute(text(f"ALTER ROLE {app} PASSWORD {_literal(connection, password)}"))
+        by_postgres = password_hash(connection, app)
+    salt = base64.b64decode(by_postgres.split("$")[1].split(":")[1])
+    assert stored.startswith("SCRAM-SHA-256$4096:")
+    assert roles.scram_verifier(password, salt=salt) == by_postgres
+
+
+def _literal(connection: Connection, value: str) -> str:
+    return str(connection.scalar(text("SELECT quote_literal(:value)"), {"value": value}))

@@ -9,15 +9,21 @@ and each run leaves the same state, whatever a previous run or a person left beh
 - `payreq_read` (reports, BI, support): `SELECT` on every table;
 - each role's password is the one in its Secrets Manager secret (the one RDS Proxy signs in with,
   and the one rotation changes), and no role holds `rds_iam` (the proxy signs in with passwords);
+- a password never travels in a statement's text: the server gets its SCRAM-SHA-256 verifier,
+  computed here as `psql`'s `\\password` does, so statement logging (`log_statement = 'ddl'`,
+  pgaudit) and `pg_stat_statements` never hold a secret;
 - time limits live on the roles, never in a `SET` on connect (that would pin proxy connections).
 """
 
 from __future__ import annotations
 
+import base64
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from scramp import ScramMechanism
 from sqlalchemy import text
 
 from payreq.observability import logger
@@ -34,6 +40,8 @@ APP_TIMEOUTS = {"statement_timeout": "10s", "lock_timeout": "5s", "idle_in_trans
 READ_TIMEOUTS = {"statement_timeout": "60s", "idle_in_transaction_session_timeout": "60s"}
 OWNER_TIMEOUTS = {"statement_timeout": "4min", "lock_timeout": "10s"}
 _TIME_LIMIT = re.compile(r"^[0-9]+(ms|s|min)$")
+# PostgreSQL's own choices when it hashes a password (scram_iterations, SCRAM_DEFAULT_SALT_LEN).
+_SCRAM_ITERATIONS, _SCRAM_SALT_BYTES = 4096, 16
 
 
 @dataclass(frozen=True)
@@ -87,13 +95,28 @@ def _login_role(connection: Connection, role: LoginRole) -> None:
     quoted = connection.dialect.identifier_preparer.quote(role.name)
     exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :name"), {"name": role.name})
     verb = "ALTER" if exists else "CREATE"
-    # Passwords cannot be bound parameters in DDL: quoted as a literal by the server's own rules.
-    password = connection.scalar(text("SELECT quote_literal(:password)"), {"password": role.password})
-    connection.execute(text(f"{verb} ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {password}"))
+    # Passwords cannot be bound parameters in DDL, so the text carries the verifier, not the password.
+    # A verifier holds only base64 characters, '$' and ':', so it needs no quoting beyond the quotes;
+    # its colons are escaped for `text()`, which would read `:name` as a bind parameter.
+    verifier = scram_verifier(role.password).replace(":", "\\:")
+    connection.execute(text(f"{verb} ROLE {quoted} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '{verifier}'"))
     if connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'")):
         # RDS Proxy signs in to the database with the password; a role holding rds_iam could not.
         connection.execute(text(f"REVOKE rds_iam FROM {quoted}"))
     _set_timeouts(connection, role.name, role.timeouts)
+
+
+def scram_verifier(password: str, *, salt: bytes | None = None) -> str:
+    """What PostgreSQL stores for `password` (`pg_authid.rolpassword`), in its own format; it takes
+    such a string as the password and stores it as it is."""
+    salt, stored_key, server_key, iterations = ScramMechanism("SCRAM-SHA-256").make_auth_info(
+        password, iteration_count=_SCRAM_ITERATIONS, salt=salt or secrets.token_bytes(_SCRAM_SALT_BYTES)
+    )
+
+    def b64(value: bytes) -> str:
+        return base64.b64encode(value).decode("ascii")
+
+    return f"SCRAM-SHA-256${iterations}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
 def _set_timeouts(connection: Connection, role: str, timeouts: Mapping[str, str]) -> None:
