@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
 
+from payreq.log_redaction import RedactDatabaseErrors
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -26,6 +28,7 @@ SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "payreq")
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 logger = Logger(service=SERVICE, utc=True)
+logger.addFilter(RedactDatabaseErrors())
 metrics = Metrics(service=SERVICE, namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Payreq"))
 
 Handler = TypeVar("Handler", bound="Callable[..., Any]")

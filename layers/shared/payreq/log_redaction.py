@@ -1,0 +1,61 @@
+"""Database errors reach the logs as codes and names, never as PostgreSQL's words.
+
+PostgreSQL's message and detail quote the values it refused: `invalid input syntax for type uuid:
+"4111 1111 1111 1111"`, `Key (email)=(ann@example.com) already exists`. Whatever a client sent could
+land in CloudWatch that way, card numbers included (the audit log masks them; a log line would not).
+The filter below swaps a logged database error for one that says only what an operator needs: the
+SQLSTATE, the constraint, table, column and the server routine, with the original traceback kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import pg8000
+from sqlalchemy.exc import DBAPIError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+# pg8000 passes the server's error fields as a dict keyed by PostgreSQL's field codes.
+_SAFE_FIELDS = {"C": "sqlstate", "n": "constraint", "s": "schema", "t": "table", "c": "column", "R": "routine"}
+
+
+class DatabaseError(Exception):
+    """A database error as the logs show it: its type and codes, none of its text."""
+
+
+def summary(error: BaseException) -> DatabaseError | None:
+    """The log-safe stand-in for `error`, if a database error is anywhere in its chain."""
+    for exception in _chain(error):
+        if isinstance(exception, DBAPIError | pg8000.Error):
+            driver_error = exception.orig if isinstance(exception, DBAPIError) else exception
+            fields = driver_error.args[0] if driver_error is not None and driver_error.args else None
+            described = " ".join(
+                f"{name}={fields[code]}"
+                for code, name in _SAFE_FIELDS.items()
+                if isinstance(fields, dict) and code in fields
+            )
+            return DatabaseError(f"{type(exception).__qualname__} from {type(driver_error).__qualname__} {described}")
+    return None
+
+
+class RedactDatabaseErrors(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc_info: Any = record.exc_info
+        if isinstance(exc_info, tuple) and exc_info[1] is not None:
+            stand_in = summary(exc_info[1])
+            if stand_in is not None:
+                record.exc_info = (DatabaseError, stand_in, exc_info[2])
+                record.exc_text = None
+        return True
+
+
+def _chain(error: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
