@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-import pg8000
-from sqlalchemy.exc import DBAPIError
-
 if TYPE_CHECKING:
     from collections.abc import Iterator
+
+# Recognised by module, not imported: the logger is in every function, most of which never load a
+# database driver before their first query, and a cold start should not pay for them.
+_DRIVERS = {"pg8000", "psycopg"}
 
 # pg8000 passes the server's error fields as a dict keyed by PostgreSQL's field codes.
 _SAFE_FIELDS = {"C": "sqlstate", "n": "constraint", "s": "schema", "t": "table", "c": "column", "R": "routine"}
@@ -29,8 +30,8 @@ class DatabaseError(Exception):
 def summary(error: BaseException) -> DatabaseError | None:
     """The log-safe stand-in for `error`, if a database error is anywhere in its chain."""
     for exception in _chain(error):
-        if isinstance(exception, DBAPIError | pg8000.Error):
-            driver_error = exception.orig if isinstance(exception, DBAPIError) else exception
+        driver_error = _driver_error(exception)
+        if driver_error is not None:
             fields = driver_error.args[0] if driver_error is not None and driver_error.args else None
             described = " ".join(
                 f"{name}={fields[code]}"
@@ -50,6 +51,15 @@ class RedactDatabaseErrors(logging.Filter):
                 record.exc_info = (DatabaseError, stand_in, exc_info[2])
                 record.exc_text = None
         return True
+
+
+def _driver_error(exception: BaseException) -> BaseException | None:
+    """The driver's error itself, or the one SQLAlchemy wraps (`DBAPIError.orig`)."""
+    package = type(exception).__module__.partition(".")[0]
+    if package in _DRIVERS:
+        return exception
+    original = getattr(exception, "orig", None) if package == "sqlalchemy" else None
+    return original if isinstance(original, BaseException) else None
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
