@@ -3,8 +3,8 @@
 Operator commands work against any database the layer's settings name (`DATABASE_URL`, or the
 `DB_*` variables the functions use): `db`, `users`, `tokens`, `audit`, `seed-demo`. Changes go
 through the functions' own flows and are audited with the operator as the acting party (see
-`payreq.cli.operator`). Development commands (`openapi export`, `events generate`) need a checkout
-and the local stack's package, imported only when they run, so the layer stays importable in Lambda.
+`payreq_cli.operator`). Development commands (`openapi export`, `events generate`) need a checkout
+and the local stack's package, imported only when they run.
 """
 
 from __future__ import annotations
@@ -174,15 +174,15 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from payreq.cli.demo import seed_demo
     from payreq.db import get_engine
+    from payreq_cli.demo import seed_demo
 
     print(seed_demo(get_engine()).describe())
     return 0
 
 
 def _users(args: argparse.Namespace) -> int:
-    from payreq.cli import accounts
+    from payreq_cli import accounts
 
     if args.action == "create":
         print(accounts.create_user(args.email, args.name, args.permissions))
@@ -196,7 +196,7 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    from payreq.cli import accounts
+    from payreq_cli import accounts
 
     if args.action == "issue":
         about, secret = accounts.issue_token(args.email, args.name, args.scopes, args.days)
@@ -208,7 +208,7 @@ def _tokens(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from payreq.cli.audit import verify_audit_chain
+    from payreq_cli.audit import verify_audit_chain
 
     print(verify_audit_chain(args.anchor_bucket))
     return 0
