@@ -45,6 +45,11 @@ def _command(commands: Any, name: str, summary: str, **options: Any) -> argparse
     return parser
 
 
+def _group(commands: Any, name: str, summary: str) -> Any:
+    """A command whose actions are subcommands of its own (`payreq users grant`)."""
+    return _command(commands, name, summary).add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="payreq",
@@ -54,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = _command(commands, "db", "schema migrations (Alembic), as the schema's owner")
-    db_commands = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    db_commands = _group(commands, "db", "schema migrations (Alembic), as the schema's owner")
     upgrade = _command(db_commands, "upgrade", "migrate up to a revision (default: head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     downgrade = _command(db_commands, "downgrade", "migrate down to a revision ('base' empties the schema)")
@@ -70,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "in each state, an invoice, a payment method. Safe to run again; never for a production database.",
     )
 
-    users = _command(commands, "users", "create users, grant and revoke their permissions")
-    user_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_commands = _group(commands, "users", "create users, grant and revoke their permissions")
     create = _command(
         user_commands,
         "create",
@@ -94,8 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("email")
         change.add_argument("permissions", nargs="+", metavar="PERMISSION")
 
-    tokens = _command(commands, "tokens", "API tokens for scripts and admin clients")
-    token_commands = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    token_commands = _group(commands, "tokens", "API tokens for scripts and admin clients")
     issue = _command(
         token_commands,
         "issue",
@@ -112,8 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = _command(token_commands, "revoke", "revoke a token by its id (anyone's)")
     revoke.add_argument("token_id")
 
-    audit = _command(commands, "audit", "the audit log")
-    audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    audit_commands = _group(commands, "audit", "the audit log")
     verify = _command(
         audit_commands,
         "verify",
@@ -126,13 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the stack's audit anchor bucket (default: $AUDIT_ANCHOR_BUCKET; without one the tail is unchecked)",
     )
 
-    openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
-    openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
+    openapi_commands = _group(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     export = _command(openapi_commands, "export", "write openapi.json (commit it)")
     export.add_argument("--check", action="store_true", help="fail if openapi.json has drifted instead")
 
-    events = _command(commands, "events", "events/*.json from template.yaml (development)")
-    event_commands = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    event_commands = _group(commands, "events", "events/*.json from template.yaml (development)")
     generate = _command(event_commands, "generate", "write one sample event per route and trigger (commit them)")
     generate.add_argument("--check", action="store_true", help="fail if events/ has drifted instead")
     return parser
