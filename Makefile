@@ -16,7 +16,7 @@ BUILD_DIR ?= .aws-sam/build
 
 .PHONY: help setup run test check lint format typecheck pytest requirements requirements-check \
 	template-check sam-validate cfn-lint sam-build build-imports lock clean openapi openapi-check browser bench bench-quick \
-	events events-check reliability soak deploy destroy infra-lint infra-translate checkov parser-score parser-corpus client client-check
+	events events-check complexity reliability soak deploy destroy infra-lint infra-translate checkov parser-score parser-corpus client client-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ test: setup browser ## install everything and run every check and test
 browser: ## install the headless Chromium the demo page's browser test drives (Debian's chromium)
 	@bash scripts/install-browser.sh
 
-check: lint typecheck requirements-check openapi-check events-check client-check ## static checks: ruff, mypy, requirements, openapi.json, events/ and the TypeScript client in sync
+check: lint typecheck complexity requirements-check openapi-check events-check client-check ## static checks: ruff, mypy, complexity, requirements, openapi.json, events/ and the TypeScript client in sync
 
 reliability: setup ## the reliability and security suite alone, through one local stack (figures at the end)
 	$(BIN)/pytest tests/reliability
@@ -49,8 +49,11 @@ format: ## rewrite the code into house style
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: ## mypy, strict on the layer
+typecheck: ## mypy, strict on the layer and the CLI
 	$(BIN)/mypy
+
+complexity: ## fail on any function above radon's rank C in functions/, layers/, local/, cli/ (migrations aside)
+	$(BIN)/python scripts/check_complexity.py
 
 pytest: ## the tests alone (.venv/bin/pytest tests/unit for one suite)
 	$(BIN)/pytest

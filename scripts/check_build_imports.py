@@ -2,7 +2,8 @@
 its own build directory and the shared layer (no virtualenv, no site-packages: `python -S`).
 
 This is what catches a module of the layer importing a package that only some functions carry
-(functions/<fn>/requirements.txt), before a deployed function fails at its cold start.
+(functions/<fn>/requirements.txt), before a deployed function fails at its cold start. It also
+fails when a build carries development code: the operator CLI or the local stack.
 
     python scripts/check_build_imports.py .aws-sam/build
 """
@@ -35,10 +36,22 @@ ENVIRONMENT = {
 }
 
 
+# Development code, never deployed: the operator CLI (and where it once lived) and the local stack.
+DEVELOPMENT_ONLY = ("payreq_cli", "payreq/cli", "payreq_local")
+
+
+def development_code_in(artifact: Path) -> list[Path]:
+    return [artifact / folder for folder in DEVELOPMENT_ONLY if (artifact / folder).exists()]
+
+
 def main() -> int:
     build = Path(sys.argv[1] if len(sys.argv) > 1 else ".aws-sam/build").resolve()
     template = load_template()
     application = read_application(template, Resolver(template, dict(LOCAL_PARAMETERS)))
+    artifacts = [build / "SharedLayer" / "python", *(build / name for name in sorted(application.functions))]
+    shipped = [found for artifact in artifacts for found in development_code_in(artifact)]
+    for found in shipped:
+        print(f"{found.relative_to(build)}: development code in a deployed artifact", file=sys.stderr)
     failed = 0
     for name, spec in sorted(application.functions.items()):
         path = [str(build / name), str(build / "SharedLayer" / "python")]
@@ -56,7 +69,7 @@ def main() -> int:
     print(
         f"{len(application.functions) - failed}/{len(application.functions)} functions import from their builds alone"
     )
-    return 1 if failed else 0
+    return 1 if failed or shipped else 0
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from payreq.cli.demo import DEMO_USERS, demo_user_id
+from payreq_cli.demo import DEMO_USERS, demo_user_id
 from payreq_local.events import (
     ACCOUNT_ID,
     REGION,

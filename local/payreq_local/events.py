@@ -143,19 +143,7 @@ def http_event(
     authorizer_context: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """An HTTP API payload 2.0 event; `authorizer_context` is what the Lambda authorizer returned."""
-    headers, cookies = _v2_headers_and_cookies(request)
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.raw_query,
-    }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    query = _query_parameters(request.raw_query)
-    if query:
-        event["queryStringParameters"] = query
+    event = _with_v2_request({"version": "2.0"}, request, route_key)
     context = _http_request_context(request, route_key, api_id, request_id)
     if authorizer_context is not None:
         context["authorizer"] = {"lambda": dict(authorizer_context)}
@@ -166,6 +154,19 @@ def http_event(
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     event["isBase64Encoded"] = is_base64
+    return event
+
+
+def _with_v2_request(start: dict[str, Any], request: HttpRequest, route_key: str) -> dict[str, Any]:
+    """`start` followed by the request's part of a payload 2.0 event, in the order API Gateway writes it."""
+    headers, cookies = _v2_headers_and_cookies(request)
+    event = {**start, "routeKey": route_key, "rawPath": request.path, "rawQueryString": request.raw_query}
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = headers
+    query = _query_parameters(request.raw_query)
+    if query:
+        event["queryStringParameters"] = query
     return event
 
 
@@ -199,24 +200,15 @@ def authorizer_event(
     identity: Sequence[str],
 ) -> dict[str, Any]:
     """The REQUEST event (payload 2.0) API Gateway sends an HTTP API's Lambda authorizer."""
-    headers, cookies = _v2_headers_and_cookies(request)
     method, _, route_path = route_key.partition(" ")
     resource = f"{method}{route_path}" if route_path else route_key
-    event: dict[str, Any] = {
+    start = {
         "version": "2.0",
         "type": "REQUEST",
         "routeArn": f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{api_id}/$default/{resource}",
         "identitySource": list(identity),
-        "routeKey": route_key,
-        "rawPath": request.path,
-        "rawQueryString": request.raw_query,
     }
-    if cookies:
-        event["cookies"] = cookies
-    event["headers"] = headers
-    query = _query_parameters(request.raw_query)
-    if query:
-        event["queryStringParameters"] = query
+    event = _with_v2_request(start, request, route_key)
     event["requestContext"] = _http_request_context(request, route_key, api_id, request_id)
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)

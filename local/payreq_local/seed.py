@@ -1,4 +1,4 @@
-"""Demo data for a local run: the same users and data as `payreq seed-demo` (payreq.cli.demo).
+"""Demo data for a local run: the same users and data as `payreq seed-demo` (payreq_cli.demo).
 
 Idempotent, so every `make run` seeds; the demo page and a developer's first look rely on the data
 being there when the stack is ready.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from payreq.cli.demo import DEMO_USERS, DemoSeed, seed_demo
+from payreq_cli.demo import DEMO_USERS, DemoSeed, seed_demo
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -19,7 +19,7 @@ import yaml
 from payreq_local.intrinsics import Resolver, TemplateError, referenced_resources
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterator, Mapping
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -205,43 +205,71 @@ def _resources(template: Mapping[str, Any], kind: str) -> dict[str, dict[str, An
     return {name: res for name, res in (template.get("Resources") or {}).items() if res.get("Type") == kind}
 
 
+def _function_events(
+    template: Mapping[str, Any], fns: Mapping[str, FunctionSpec], kind: str
+) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+    """(function, event name, where, properties) of every `Events` entry of type `kind`, in template order."""
+    for function_name, resource in (template.get("Resources") or {}).items():
+        if function_name not in fns:
+            continue
+        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
+            if event.get("Type") == kind:
+                yield function_name, event_name, f"{function_name}.Events.{event_name}", event.get("Properties") or {}
+
+
+# ------------------------------------------------------------------------------------ functions
+
+
 def _read_functions(template: Mapping[str, Any], base_dir: Path, resolver: Resolver) -> dict[str, FunctionSpec]:
     globals_ = (template.get("Globals") or {}).get("Function") or {}
     layers = _resources(template, "AWS::Serverless::LayerVersion")
-    specs: dict[str, FunctionSpec] = {}
-    for name, resource in (template.get("Resources") or {}).items():
-        if resource.get("Type") not in FUNCTION_TYPES:
-            continue
-        properties = {**globals_, **(resource.get("Properties") or {})}
-        if properties.get("PackageType", "Zip") != "Zip" or "CodeUri" not in properties or "Handler" not in properties:
-            raise TemplateError(f"{name}: the local stack runs zip functions with CodeUri and Handler only")
-        runtime = str(properties.get("Runtime", ""))
-        if not runtime.startswith("python3"):
-            raise TemplateError(f"{name}: runtime {runtime!r} is not Python; the local stack runs Python handlers")
-        variables = {
-            **((globals_.get("Environment") or {}).get("Variables") or {}),
-            **(((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}),
-        }
-        layer_dirs = []
-        # SAM adds the Globals' layers to the function's own.
-        for layer in [*(globals_.get("Layers") or []), *((resource.get("Properties") or {}).get("Layers") or [])]:
-            (layer_id,) = referenced_resources(layer) or {""}
-            if layer_id not in layers:
-                raise TemplateError(f"{name}: layer {layer!r} is not an AWS::Serverless::LayerVersion of this template")
-            content = resolver.resolve(layers[layer_id]["Properties"]["ContentUri"], f"{layer_id}.ContentUri")
-            layer_dirs.append(base_dir / str(content))
-        specs[name] = FunctionSpec(
-            name=name,
-            code_dir=base_dir / str(resolver.resolve(properties["CodeUri"], f"{name}.CodeUri")),
-            handler=str(resolver.resolve(properties["Handler"], f"{name}.Handler")),
-            timeout_seconds=int(
-                resolver.resolve(properties.get("Timeout", DEFAULT_TIMEOUT_SECONDS), f"{name}.Timeout")
-            ),
-            memory_mb=int(resolver.resolve(properties.get("MemorySize", DEFAULT_MEMORY_MB), f"{name}.MemorySize")),
-            layer_dirs=tuple(layer_dirs),
-            environment=variables,
-        )
-    return specs
+    return {
+        name: _function_spec(name, resource, globals_, layers, base_dir, resolver)
+        for name, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") in FUNCTION_TYPES
+    }
+
+
+def _function_spec(
+    name: str,
+    resource: Mapping[str, Any],
+    globals_: Mapping[str, Any],
+    layers: Mapping[str, Mapping[str, Any]],
+    base_dir: Path,
+    resolver: Resolver,
+) -> FunctionSpec:
+    own = resource.get("Properties") or {}
+    properties = {**globals_, **own}
+    if properties.get("PackageType", "Zip") != "Zip" or "CodeUri" not in properties or "Handler" not in properties:
+        raise TemplateError(f"{name}: the local stack runs zip functions with CodeUri and Handler only")
+    runtime = str(properties.get("Runtime", ""))
+    if not runtime.startswith("python3"):
+        raise TemplateError(f"{name}: runtime {runtime!r} is not Python; the local stack runs Python handlers")
+    variables = {
+        **((globals_.get("Environment") or {}).get("Variables") or {}),
+        **((own.get("Environment") or {}).get("Variables") or {}),
+    }
+    # SAM adds the Globals' layers to the function's own.
+    layer_refs = [*(globals_.get("Layers") or []), *(own.get("Layers") or [])]
+    return FunctionSpec(
+        name=name,
+        code_dir=base_dir / str(resolver.resolve(properties["CodeUri"], f"{name}.CodeUri")),
+        handler=str(resolver.resolve(properties["Handler"], f"{name}.Handler")),
+        timeout_seconds=int(resolver.resolve(properties.get("Timeout", DEFAULT_TIMEOUT_SECONDS), f"{name}.Timeout")),
+        memory_mb=int(resolver.resolve(properties.get("MemorySize", DEFAULT_MEMORY_MB), f"{name}.MemorySize")),
+        layer_dirs=tuple(_layer_dir(name, layer, layers, base_dir, resolver) for layer in layer_refs),
+        environment=variables,
+    )
+
+
+def _layer_dir(
+    name: str, layer: Any, layers: Mapping[str, Mapping[str, Any]], base_dir: Path, resolver: Resolver
+) -> Path:
+    (layer_id,) = referenced_resources(layer) or {""}
+    if layer_id not in layers:
+        raise TemplateError(f"{name}: layer {layer!r} is not an AWS::Serverless::LayerVersion of this template")
+    content = resolver.resolve(layers[layer_id]["Properties"]["ContentUri"], f"{layer_id}.ContentUri")
+    return base_dir / str(content)
 
 
 def _function_of(value: Any, fns: Mapping[str, FunctionSpec], where: str) -> str:
@@ -250,6 +278,9 @@ def _function_of(value: Any, fns: Mapping[str, FunctionSpec], where: str) -> str
     if len(found) != 1:
         raise TemplateError(f"{where}: {value!r} does not name exactly one function of this template")
     return found[0]
+
+
+# -------------------------------------------------------------------------- events: HttpApi
 
 
 def _read_http_api(
@@ -266,30 +297,46 @@ def _read_http_api(
         for name, config in (auth.get("Authorizers") or {}).items()
     }
     default = auth.get("DefaultAuthorizer")
-    routes: list[HttpRoute] = []
-    for function_name, resource in (template.get("Resources") or {}).items():
-        if function_name not in fns:
-            continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "HttpApi":
-                continue
-            where = f"{function_name}.Events.{event_name}"
-            props = event.get("Properties") or {}
-            if "ApiId" in props and referenced_resources(props["ApiId"]) != {api_name}:
-                raise TemplateError(f"{where}: ApiId must reference {api_name}")
-            if str(props.get("PayloadFormatVersion", "2.0")) != "2.0":
-                raise TemplateError(f"{where}: the local gateway sends payload format 2.0 only")
-            event_auth = props.get("Auth") or {}
-            chosen = event_auth.get("Authorizer", default)
-            if chosen in (None, "NONE"):
-                authorizer = None
-            elif chosen in authorizers:
-                authorizer = authorizers[chosen]
-            else:
-                raise TemplateError(f"{where}: authorizer {chosen!r} is not defined on {api_name}")
-            path = str(resolver.resolve(props["Path"], where)) if "Path" in props else "$default"
-            method = str(resolver.resolve(props.get("Method", "ANY"), where)).upper()
-            routes.append(HttpRoute(method, path, function_name, authorizer, event_name))
+    routes = [
+        _http_route(api_name, function_name, event_name, where, props, authorizers, default, resolver)
+        for function_name, event_name, where, props in _function_events(template, fns, "HttpApi")
+    ]
+    _refuse_duplicate_routes(routes)
+    cors = (
+        _read_cors(resolver.resolve(properties["CorsConfiguration"], f"{api_name}.CorsConfiguration"))
+        if "CorsConfiguration" in properties
+        else None
+    )
+    return resolver.local_name(api_name) if api else "httpapi", routes, cors
+
+
+def _http_route(
+    api_name: str,
+    function_name: str,
+    event_name: str,
+    where: str,
+    props: Mapping[str, Any],
+    authorizers: Mapping[str, LambdaAuthorizer],
+    default: Any,
+    resolver: Resolver,
+) -> HttpRoute:
+    if "ApiId" in props and referenced_resources(props["ApiId"]) != {api_name}:
+        raise TemplateError(f"{where}: ApiId must reference {api_name}")
+    if str(props.get("PayloadFormatVersion", "2.0")) != "2.0":
+        raise TemplateError(f"{where}: the local gateway sends payload format 2.0 only")
+    chosen = (props.get("Auth") or {}).get("Authorizer", default)
+    if chosen in (None, "NONE"):
+        authorizer = None
+    elif chosen in authorizers:
+        authorizer = authorizers[chosen]
+    else:
+        raise TemplateError(f"{where}: authorizer {chosen!r} is not defined on {api_name}")
+    path = str(resolver.resolve(props["Path"], where)) if "Path" in props else "$default"
+    method = str(resolver.resolve(props.get("Method", "ANY"), where)).upper()
+    return HttpRoute(method, path, function_name, authorizer, event_name)
+
+
+def _refuse_duplicate_routes(routes: list[HttpRoute]) -> None:
     seen: dict[str, HttpRoute] = {}
     for route in routes:
         if route.route_key in seen:
@@ -297,12 +344,6 @@ def _read_http_api(
                 f"route {route.route_key} is declared twice ({seen[route.route_key].function}, {route.function})"
             )
         seen[route.route_key] = route
-    cors = (
-        _read_cors(resolver.resolve(properties["CorsConfiguration"], f"{api_name}.CorsConfiguration"))
-        if "CorsConfiguration" in properties
-        else None
-    )
-    return resolver.local_name(api_name) if api else "httpapi", routes, cors
 
 
 def _read_authorizer(
@@ -356,6 +397,9 @@ def _read_cors(config: Any) -> Cors | None:
     )
 
 
+# ------------------------------------------------------------------------ the WebSocket API
+
+
 def _read_websocket_api(
     template: Mapping[str, Any], resolver: Resolver, fns: Mapping[str, FunctionSpec]
 ) -> WebSocketApi | None:
@@ -369,43 +413,17 @@ def _read_websocket_api(
     if len(apis) > 1:
         raise TemplateError(f"the local gateway serves one WebSocket API; the template has {', '.join(apis)}")
     ((api_name, api),) = apis.items()
-    integrations = _resources(template, "AWS::ApiGatewayV2::Integration")
-    route_responses = _resources(template, "AWS::ApiGatewayV2::RouteResponse")
     routes: dict[str, WebSocketRoute] = {}
     for route_name, route in _resources(template, "AWS::ApiGatewayV2::Route").items():
         props = route.get("Properties") or {}
-        if referenced_resources(props.get("ApiId")) != {api_name}:
-            continue
-        where = f"{route_name}"
-        if str(props.get("AuthorizationType", "NONE")) != "NONE":
-            raise TemplateError(f"{where}: WebSocket authorizers are not served locally")
-        targets = [name for name in referenced_resources(props.get("Target")) if name in integrations]
-        if len(targets) != 1:
-            raise TemplateError(f"{where}: Target must reference one AWS::ApiGatewayV2::Integration")
-        integration = integrations[targets[0]].get("Properties") or {}
-        if integration.get("IntegrationType") != "AWS_PROXY":
-            raise TemplateError(f"{targets[0]}: only AWS_PROXY (Lambda) integrations are served locally")
-        key = str(resolver.resolve(props["RouteKey"], where))
-        has_response = any(
-            referenced_resources((res.get("Properties") or {}).get("RouteId")) == {route_name}
-            for res in route_responses.values()
-        )
-        routes[key] = WebSocketRoute(
-            route_key=key,
-            function=_function_of(integration.get("IntegrationUri"), fns, targets[0]),
-            two_way="RouteResponseSelectionExpression" in props and has_response,
-        )
-    stages = [
-        res
-        for res in _resources(template, "AWS::ApiGatewayV2::Stage").values()
-        if referenced_resources((res.get("Properties") or {}).get("ApiId")) == {api_name}
-    ]
-    stage = str(resolver.resolve(stages[0]["Properties"]["StageName"], f"{api_name} stage")) if stages else "$default"
+        if referenced_resources(props.get("ApiId")) == {api_name}:
+            websocket_route = _websocket_route(template, route_name, props, resolver, fns)
+            routes[websocket_route.route_key] = websocket_route
     props = api.get("Properties") or {}
     return WebSocketApi(
         name=api_name,
         api_id=resolver.local_name(api_name),
-        stage=stage,
+        stage=_websocket_stage(template, api_name, resolver),
         route_selection_expression=str(
             resolver.resolve(props.get("RouteSelectionExpression", "$request.body.action"), api_name)
         ),
@@ -413,49 +431,106 @@ def _read_websocket_api(
     )
 
 
+def _websocket_route(
+    template: Mapping[str, Any],
+    route_name: str,
+    props: Mapping[str, Any],
+    resolver: Resolver,
+    fns: Mapping[str, FunctionSpec],
+) -> WebSocketRoute:
+    integrations = _resources(template, "AWS::ApiGatewayV2::Integration")
+    if str(props.get("AuthorizationType", "NONE")) != "NONE":
+        raise TemplateError(f"{route_name}: WebSocket authorizers are not served locally")
+    targets = [name for name in referenced_resources(props.get("Target")) if name in integrations]
+    if len(targets) != 1:
+        raise TemplateError(f"{route_name}: Target must reference one AWS::ApiGatewayV2::Integration")
+    integration = integrations[targets[0]].get("Properties") or {}
+    if integration.get("IntegrationType") != "AWS_PROXY":
+        raise TemplateError(f"{targets[0]}: only AWS_PROXY (Lambda) integrations are served locally")
+    has_response = any(
+        referenced_resources((res.get("Properties") or {}).get("RouteId")) == {route_name}
+        for res in _resources(template, "AWS::ApiGatewayV2::RouteResponse").values()
+    )
+    return WebSocketRoute(
+        route_key=str(resolver.resolve(props["RouteKey"], route_name)),
+        function=_function_of(integration.get("IntegrationUri"), fns, targets[0]),
+        two_way="RouteResponseSelectionExpression" in props and has_response,
+    )
+
+
+def _websocket_stage(template: Mapping[str, Any], api_name: str, resolver: Resolver) -> str:
+    stages = [
+        res
+        for res in _resources(template, "AWS::ApiGatewayV2::Stage").values()
+        if referenced_resources((res.get("Properties") or {}).get("ApiId")) == {api_name}
+    ]
+    return str(resolver.resolve(stages[0]["Properties"]["StageName"], f"{api_name} stage")) if stages else "$default"
+
+
+# ------------------------------------------------------------------------------- events: S3
+
+
 def _read_s3_triggers(
     template: Mapping[str, Any], resolver: Resolver, fns: Mapping[str, FunctionSpec]
 ) -> list[S3Trigger]:
     buckets = _resources(template, "AWS::S3::Bucket")
+    # Checked for every function, S3 events or not, so a wrong destination never waits for its first use.
+    invoke_configs = {
+        name: _invoke_config(name, resource, template)
+        for name, resource in (template.get("Resources") or {}).items()
+        if name in fns
+    }
+    return [
+        _s3_trigger(function_name, event_name, where, props, buckets, invoke_configs[function_name], resolver)
+        for function_name, event_name, where, props in _function_events(template, fns, "S3")
+    ]
+
+
+def _invoke_config(
+    function_name: str, resource: Mapping[str, Any], template: Mapping[str, Any]
+) -> tuple[Mapping[str, Any], str | None]:
+    """The function's EventInvokeConfig, and the logical id of its OnFailure queue (if any)."""
+    invoke_config = (resource.get("Properties") or {}).get("EventInvokeConfig") or {}
+    failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
+    if not failure:
+        return invoke_config, None
     queues = _resources(template, "AWS::SQS::Queue")
-    triggers = []
-    for function_name, resource in (template.get("Resources") or {}).items():
-        if function_name not in fns:
-            continue
-        properties = resource.get("Properties") or {}
-        invoke_config = properties.get("EventInvokeConfig") or {}
-        failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
-        on_failure = None
-        if failure:
-            targets = [name for name in referenced_resources(failure.get("Destination")) if name in queues]
-            if failure.get("Type") != "SQS" or len(targets) != 1:
-                raise TemplateError(
-                    f"{function_name}.EventInvokeConfig: only an SQS queue of this template is served as OnFailure"
-                )
-            on_failure = targets[0]
-        for event_name, event in (properties.get("Events") or {}).items():
-            if event.get("Type") != "S3":
-                continue
-            where = f"{function_name}.Events.{event_name}"
-            props = event.get("Properties") or {}
-            bucket = [name for name in referenced_resources(props.get("Bucket")) if name in buckets]
-            if len(bucket) != 1:
-                raise TemplateError(f"{where}: Bucket must !Ref an AWS::S3::Bucket of this template (as SAM requires)")
-            rules = resolver.resolve(((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or [], where)
-            filters = {str(rule["Name"]).lower(): str(rule["Value"]) for rule in rules}
-            triggers.append(
-                S3Trigger(
-                    function=function_name,
-                    event=event_name,
-                    bucket=bucket[0],
-                    events=_words(resolver.resolve(props["Events"], where)),
-                    prefix=filters.get("prefix", ""),
-                    suffix=filters.get("suffix", ""),
-                    max_retries=int(resolver.resolve(invoke_config.get("MaximumRetryAttempts", 2), where)),
-                    on_failure_queue=on_failure,
-                )
-            )
-    return triggers
+    targets = [name for name in referenced_resources(failure.get("Destination")) if name in queues]
+    if failure.get("Type") != "SQS" or len(targets) != 1:
+        raise TemplateError(
+            f"{function_name}.EventInvokeConfig: only an SQS queue of this template is served as OnFailure"
+        )
+    return invoke_config, targets[0]
+
+
+def _s3_trigger(
+    function_name: str,
+    event_name: str,
+    where: str,
+    props: Mapping[str, Any],
+    buckets: Mapping[str, Any],
+    invoke: tuple[Mapping[str, Any], str | None],
+    resolver: Resolver,
+) -> S3Trigger:
+    invoke_config, on_failure = invoke
+    bucket = [name for name in referenced_resources(props.get("Bucket")) if name in buckets]
+    if len(bucket) != 1:
+        raise TemplateError(f"{where}: Bucket must !Ref an AWS::S3::Bucket of this template (as SAM requires)")
+    rules = resolver.resolve(((props.get("Filter") or {}).get("S3Key") or {}).get("Rules") or [], where)
+    filters = {str(rule["Name"]).lower(): str(rule["Value"]) for rule in rules}
+    return S3Trigger(
+        function=function_name,
+        event=event_name,
+        bucket=bucket[0],
+        events=_words(resolver.resolve(props["Events"], where)),
+        prefix=filters.get("prefix", ""),
+        suffix=filters.get("suffix", ""),
+        max_retries=int(resolver.resolve(invoke_config.get("MaximumRetryAttempts", 2), where)),
+        on_failure_queue=on_failure,
+    )
+
+
+# ------------------------------------------------------------------------------ events: SQS
 
 
 def _read_sqs_triggers(
@@ -463,34 +538,27 @@ def _read_sqs_triggers(
 ) -> list[SqsTrigger]:
     queues = _resources(template, "AWS::SQS::Queue")
     triggers = []
-    for function_name, resource in (template.get("Resources") or {}).items():
-        if function_name not in fns:
-            continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "SQS":
-                continue
-            where = f"{function_name}.Events.{event_name}"
-            props = event.get("Properties") or {}
-            queue = [name for name in referenced_resources(props.get("Queue")) if name in queues]
-            if len(queue) != 1:
-                raise TemplateError(f"{where}: Queue must name an AWS::SQS::Queue of this template")
-            size = int(resolver.resolve(props.get("BatchSize", 10), where))
-            triggers.append(SqsTrigger(function=function_name, event=event_name, queue=queue[0], batch_size=size))
+    for function_name, event_name, where, props in _function_events(template, fns, "SQS"):
+        queue = [name for name in referenced_resources(props.get("Queue")) if name in queues]
+        if len(queue) != 1:
+            raise TemplateError(f"{where}: Queue must name an AWS::SQS::Queue of this template")
+        size = int(resolver.resolve(props.get("BatchSize", 10), where))
+        triggers.append(SqsTrigger(function=function_name, event=event_name, queue=queue[0], batch_size=size))
     return triggers
+
+
+# ------------------------------------------------------------------------- events: Schedule
 
 
 def _read_schedules(
     template: Mapping[str, Any], resolver: Resolver, fns: Mapping[str, FunctionSpec]
 ) -> list[ScheduleTrigger]:
-    """The functions' schedules (the local stack does not run them; `events/` has one event each)."""
-    schedules = []
-    for function_name, resource in (template.get("Resources") or {}).items():
-        if function_name not in fns:
-            continue
-        for event_name, event in ((resource.get("Properties") or {}).get("Events") or {}).items():
-            if event.get("Type") != "Schedule":
-                continue
-            where = f"{function_name}.Events.{event_name}"
-            expression = str(resolver.resolve((event.get("Properties") or {}).get("Schedule"), where))
-            schedules.append(ScheduleTrigger(function=function_name, event=event_name, schedule=expression))
-    return schedules
+    """The functions' `Type: Schedule` events (the schedule runner invokes them; `events/` has one each)."""
+    return [
+        ScheduleTrigger(
+            function=function_name,
+            event=event_name,
+            schedule=str(resolver.resolve(props.get("Schedule"), where)),
+        )
+        for function_name, event_name, where, props in _function_events(template, fns, "Schedule")
+    ]

@@ -17,9 +17,9 @@ from alembic.util.exc import CommandError
 from sqlalchemy import inspect, text
 
 from payreq import custom_resource
-from payreq.cli import main as payreq_cli
 from payreq.db import migrate, migration_function
 from payreq.db.engine import engine_from_url
+from payreq_cli import main as payreq_cli
 from support.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:

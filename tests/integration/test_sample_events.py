@@ -19,7 +19,7 @@ from moto import mock_aws
 
 from audit_api.settings import anchor_settings
 from payreq import aws, settings
-from payreq.cli.demo import seed_demo
+from payreq_cli.demo import seed_demo
 from payreq_local.event_files import EVENTS_DIR, PARAMETERS, EventFile, event_files
 from payreq_local.intrinsics import Resolver
 from payreq_local.template import TEMPLATE, load_template, read_application

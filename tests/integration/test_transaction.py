@@ -77,36 +77,47 @@ def test_a_flow_that_succeeds_commits_the_change_with_its_audit_event_and_outbox
 
 def test_a_lock_held_longer_than_the_connect_timeout_is_waited_for(database_url: str) -> None:
     # Given a connect timeout of 1 s, and another transaction holding a row lock for 1.5 s
-    from threading import Thread
-    from time import sleep
+    from threading import Event, Thread
+    from time import monotonic, sleep
 
     from sqlalchemy import text
 
     from payreq.db.engine import build_engine
     from payreq.settings import DatabaseSettings
 
-    engine = build_engine(DatabaseSettings(DATABASE_URL=database_url, connect_timeout_seconds=1), pool_size=2)
+    connect_timeout, held_for = 1, 1.5
+    engine = build_engine(
+        DatabaseSettings(DATABASE_URL=database_url, connect_timeout_seconds=connect_timeout), pool_size=2
+    )
     user_id = invite_user(engine, ACTOR, "lock@example.com")
+    locked, released_at = Event(), []
 
     def hold_the_lock() -> None:
         with transaction(engine) as connection:
             connection.execute(select(users.c.id).where(users.c.id == user_id).with_for_update())
-            sleep(1.5)
+            locked.set()
+            sleep(held_for)
+            released_at.append(monotonic())
 
     holder = Thread(target=hold_the_lock)
     holder.start()
-    sleep(0.2)
+    assert locked.wait(timeout=10), "the holder never took the lock"
     try:
         # When a second transaction waits for that lock
+        started = monotonic()
         with transaction(engine) as connection:
             waited_for = connection.scalar(
                 select(users.c.id).where(users.c.id == user_id).with_for_update().add_columns(text("1"))
             )
+        waited = monotonic() - started
     finally:
         holder.join()
         engine.dispose()
 
-    # Then it gets the row once the lock is released, on a connection that is still alive
+    # Then it waited longer than the connect timeout, until the lock was released, and got the row
+    # on a connection that is still alive
+    assert waited > connect_timeout
+    assert started + waited >= released_at[0]
     assert waited_for == user_id
 
 

@@ -74,11 +74,19 @@ def test_fifty_distinct_approvers_of_an_allof_step_all_count(people: People, fig
 
     # Then every approval counted once (others' approvals in between do not make a read stale)
     # and the request is approved
-    assert Counter(answer.status_code for answer in answers) == {200: WAYS}, [a.text for a in answers][:3]
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {200: WAYS}, [a.text for a in answers][:3]
     final = people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).json()
     assert final["status"] == "approved"
-    assert approvals_in_database(people, pr_id) == WAYS
-    figures.record("race: 50 approvers, allof", requests=WAYS, approvals=WAYS, lost=0, doubled=0)
+    recorded = approvals_in_database(people, pr_id)
+    assert recorded == WAYS
+    figures.record(
+        "race: 50 approvers, allof",
+        requests=len(answers),
+        approvals=recorded,
+        lost=max(statuses[200] - recorded, 0),
+        doubled=max(recorded - statuses[200], 0),
+    )
 
 
 def test_an_approval_of_terms_changed_since_they_were_read_is_refused(people: People, figures: Figures) -> None:
@@ -100,11 +108,15 @@ def test_an_approval_of_terms_changed_since_they_were_read_is_refused(people: Pe
     answers = at_once(clicks)
 
     # Then every approval is refused and none is recorded
-    assert Counter(answer.status_code for answer in answers) == {412: 10}, [a.text for a in answers][:2]
+    statuses = Counter(answer.status_code for answer in answers)
+    assert statuses == {412: 10}, [a.text for a in answers][:2]
     for refused in answers:
         assert_envelope(refused)
-    assert approvals_in_database(people, pr_id) == 0
-    figures.record("race: 10 approvals of stale terms", requests=10, refused_412=10, recorded=0)
+    recorded = approvals_in_database(people, pr_id)
+    assert recorded == 0
+    figures.record(
+        "race: 10 approvals of stale terms", requests=len(answers), refused_412=statuses[412], recorded=recorded
+    )
 
 
 def test_fifty_approvers_of_an_anyof_step_one_wins(people: People, figures: Figures) -> None:
@@ -118,8 +130,15 @@ def test_fifty_approvers_of_an_anyof_step_one_wins(people: People, figures: Figu
     assert statuses == {200: 1, 409: WAYS - 1}, statuses
     for refused in (answer for answer in answers if answer.status_code == 409):
         assert_envelope(refused)
-    assert approvals_in_database(people, pr_id) == 1
-    figures.record("race: 50 approvers, anyof", requests=WAYS, accepted=1, refused_409=WAYS - 1, doubled=0)
+    recorded = approvals_in_database(people, pr_id)
+    assert recorded == 1
+    figures.record(
+        "race: 50 approvers, anyof",
+        requests=len(answers),
+        accepted=statuses[200],
+        refused_409=statuses[409],
+        doubled=max(recorded - statuses[200], 0),
+    )
 
 
 def test_one_approver_fifty_times_counts_once(people: People, figures: Figures) -> None:
@@ -134,9 +153,16 @@ def test_one_approver_fifty_times_counts_once(people: People, figures: Figures) 
     # Then it counts once: the request still waits for bob
     statuses = Counter(answer.status_code for answer in answers)
     assert statuses == {200: 1, 409: WAYS - 1}, statuses
-    assert approvals_in_database(people, pr_id) == 1
+    recorded = approvals_in_database(people, pr_id)
+    assert recorded == 1
     assert people.http.get(f"/api/v1/prs/{pr_id}", headers=requester.headers).json()["status"] == "pending"
-    figures.record("race: 1 approver x50", requests=WAYS, accepted=1, refused_409=WAYS - 1, doubled=0)
+    figures.record(
+        "race: 1 approver x50",
+        requests=len(answers),
+        accepted=statuses[200],
+        refused_409=statuses[409],
+        doubled=max(recorded - statuses[200], 0),
+    )
 
 
 def test_concurrent_payments_never_overpay(people: People, figures: Figures) -> None:
@@ -165,8 +191,15 @@ def test_concurrent_payments_never_overpay(people: People, figures: Figures) -> 
             (pr_id,),
         ).fetchone()
     assert row is not None
-    assert Decimal(row[0]) == Decimal("80.00")
-    figures.record("race: 20 payments of 40 on 100", requests=20, recorded=2, refused=18, overpaid=0)
+    paid = Decimal(row[0])
+    assert paid == Decimal("80.00")
+    figures.record(
+        "race: 20 payments of 40 on 100",
+        requests=len(answers),
+        recorded=statuses[201],
+        refused=statuses[409],
+        overpaid=str(max(paid - Decimal("100.00"), Decimal("0.00"))),
+    )
 
 
 def test_concurrent_duplicates_of_an_idempotency_key(people: People, figures: Figures) -> None:
@@ -194,14 +227,15 @@ def test_concurrent_duplicates_of_an_idempotency_key(people: People, figures: Fi
     with people.database() as connection:
         row = connection.execute("SELECT count(*) FROM payment_requests WHERE title = %s", (title,)).fetchone()
     assert row is not None
-    assert row[0] == 1
+    created = int(row[0])
+    assert created == 1
     figures.record(
         "race: 20 duplicates, one Idempotency-Key",
-        requests=20,
-        created=1,
-        replayed=statuses[201] - 1,
+        requests=len(answers),
+        created=created,
+        replayed=statuses[201] - created,
         refused_409=statuses[409],
-        doubled=0,
+        doubled=created - 1,
     )
 
 
@@ -221,7 +255,7 @@ def test_the_audit_chain_is_intact_after_the_races(people: People, figures: Figu
     figures.record(
         "audit chain after concurrent appends",
         events_checked=report["checked"],
-        broken=0,
+        broken=0 if report["intact"] else 1,
         anchor=report["anchor"]["status"],
         anchored_seq=report["anchor"]["anchorSeq"],
     )

@@ -11,8 +11,8 @@ import pytest
 from payreq.audit import changed_fields
 from payreq.audit_anchors import AnchorCheck, AnchoredHead, anchor_key
 from payreq.audit_chain import GENESIS, BrokenLink, ChainReport, canonical_event, link_hash, stored_json
-from payreq.cli.audit import ChainBroken, describe
 from payreq.jsonable import REDACTED
+from payreq_cli.audit import ChainBroken, describe
 
 EVENT_ID = uuid.UUID("5967ed53-f262-4b63-9b9d-10b8e8d0cf02")
 OCCURRED_AT = datetime(2026, 11, 22, 10, 15, tzinfo=UTC)

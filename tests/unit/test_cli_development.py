@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from payreq.cli import main as payreq
+from payreq_cli import main as payreq
 from payreq_local.event_files import event_files, generate
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ import tomllib
 
 import pytest
 
-from payreq.cli import build_parser
+from payreq_cli import build_parser
 from payreq_local.template import ROOT, load_template
 
 GUIDE = (ROOT / "docs" / "deploy.md").read_text()

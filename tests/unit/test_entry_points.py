@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from invoice_api import parser
 from payreq import observability
@@ -11,6 +11,10 @@ from support.events import load_event
 from sync_api import websocket
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import pytest
+
     from support.lambda_context import FakeLambdaContext
 
 
@@ -29,8 +33,31 @@ def test_websocket_ping_answers_pong(lambda_context: FakeLambdaContext) -> None:
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"type": "pong"})
 
 
-def test_websocket_connections_are_refused_until_they_can_be_authenticated(lambda_context: FakeLambdaContext) -> None:
-    assert websocket.lambda_handler(load_event("websocket_connect"), lambda_context) == {"statusCode": 401}
+class _NoSuchSession:
+    """The credential check, answering as it does for a cookie naming no live session."""
+
+    def __init__(self) -> None:
+        self.asked_with: list[list[str]] = []
+
+    def context_for(self, request: Mapping[str, Any]) -> dict[str, str]:
+        self.asked_with.append(list(request["cookies"]))
+        return {"authError": "invalid_session"}
+
+
+def test_websocket_connections_are_refused_until_they_can_be_authenticated(
+    lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a browser's upgrade whose session cookie the credential check does not know
+    check = _NoSuchSession()
+    monkeypatch.setattr(websocket, "authenticator", lambda: check)
+    event = load_event("websocket_connect")
+
+    # When it connects
+    response = websocket.lambda_handler(event, lambda_context)
+
+    # Then it is refused, because the cookie it sent was checked and found wanting
+    assert response == {"statusCode": 401}
+    assert check.asked_with == [[event["headers"]["Cookie"]]]
 
 
 def test_no_tracer_is_built_outside_lambda() -> None:

@@ -111,9 +111,32 @@ def test_the_application_role_cannot_rewrite_history(engine: Engine, app_role: s
         assert verify_chain(connection).intact
 
 
-def test_a_role_that_does_not_exist_is_skipped(engine: Engine) -> None:
+@pytest.fixture
+def bystander(engine: Engine) -> Iterator[str]:
+    """A role that is not the application's, with every privilege on the tables."""
+    role = f"payreq_other_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as connection:
+        connection.execute(text(f"CREATE ROLE {role} NOLOGIN NOSUPERUSER"))
+    yield role
+    with engine.begin() as connection:
+        connection.execute(text(f"DROP OWNED BY {role}"))
+        connection.execute(text(f"DROP ROLE {role}"))
+
+
+def test_a_role_that_does_not_exist_is_skipped(engine: Engine, bystander: str) -> None:
+    # Given a database before the chain, where another role may do anything to audit_events
     migrate_with_app_role(engine, "payreq_app_nobody", "0002")
+    with engine.begin() as connection:
+        connection.execute(text(f"GRANT ALL ON audit_events TO {bystander}"))
+
+    # When the chain's migration is told of an application role that does not exist
     migrate_with_app_role(engine, "payreq_app_nobody", "head")
+
+    # Then the migration completes, creates no such role, and changes no one's privileges
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT count(*) FROM pg_roles WHERE rolname = 'payreq_app_nobody'")) == 0
+    assert granted(engine, bystander) == set(PRIVILEGES)
 
 
 def test_events_logged_before_the_chain_existed_are_chained_by_the_migration(engine: Engine) -> None:

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from integration.audit.conftest import append, tamper
 from payreq.audit import record_change, record_security_event
 from payreq.audit_chain import verify_chain
-from payreq.cli import main as payreq_cli
 from payreq.context import RequestContext
 from payreq.db import transaction
 from payreq.db.engine import engine_from_url
 from payreq.db.schema import audit_events
+from payreq_cli import main as payreq_cli
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine

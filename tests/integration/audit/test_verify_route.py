@@ -13,9 +13,9 @@ from sqlalchemy import select
 from audit_api import anchor
 from audit_api.settings import anchor_settings
 from integration.audit.conftest import append, tamper
-from payreq.cli import main
 from payreq.db import transaction
 from payreq.db.schema import audit_events
+from payreq_cli import main
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from payreq import settings
-from payreq.cli import main as payreq
 from payreq.db.schema import audit_events, external_identities
+from payreq_cli import main as payreq
 from support.api_client import ApiClient
 from support.fake_oidc import FakeOidcProvider
 

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import select
 
-from payreq.cli import main as payreq
 from payreq.db.schema import audit_events
+from payreq_cli import main as payreq
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select, text
 
-from payreq.cli import main as payreq
 from payreq.db.schema import (
     approval_flow_templates,
     invoices,
@@ -16,6 +15,7 @@ from payreq.db.schema import (
     pr_invoice_links,
     users,
 )
+from payreq_cli import main as payreq
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

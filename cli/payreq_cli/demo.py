@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from payreq.cli.operator import operator_context, use_function_code
 from payreq.db import read_connection, transaction
 from payreq.db.schema import approval_flow_templates
+from payreq_cli.operator import operator_context
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -78,7 +78,6 @@ class DemoSeed:
 
 
 def seed_demo(engine: Engine) -> DemoSeed:
-    use_function_code()
     now = datetime.now(UTC)
     operator = operator_context("seed-demo")
     users = {

@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from payreq.cli.operator import operator_context, use_function_code
 from payreq.db import get_engine
+from payreq_cli.operator import operator_context
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 
 def create_user(email: str, name: str, permissions: Sequence[str]) -> str:
-    use_function_code()
     from auth_api import user_admin
     from auth_api.models import NewUser
 
@@ -26,7 +25,6 @@ def create_user(email: str, name: str, permissions: Sequence[str]) -> str:
 
 
 def grant(email: str, permissions: Sequence[str]) -> str:
-    use_function_code()
     from auth_api import user_admin
 
     _check_names(permissions)
@@ -35,7 +33,6 @@ def grant(email: str, permissions: Sequence[str]) -> str:
 
 
 def revoke(email: str, permissions: Sequence[str]) -> str:
-    use_function_code()
     from auth_api import user_admin
 
     _check_names(permissions)
@@ -44,7 +41,6 @@ def revoke(email: str, permissions: Sequence[str]) -> str:
 
 
 def link_identity(email: str, issuer: str, subject: str) -> str:
-    use_function_code()
     from auth_api import user_admin
     from payreq.auth.identities import ProvenIdentity
 
@@ -57,7 +53,6 @@ def link_identity(email: str, issuer: str, subject: str) -> str:
 
 def issue_token(email: str, name: str, scopes: Sequence[str], days: int) -> tuple[str, str]:
     """A line about the token, and its secret (printed once, never retrievable again)."""
-    use_function_code()
     from auth_api import api_tokens
     from auth_api.models import NewApiToken
 
@@ -73,7 +68,6 @@ def issue_token(email: str, name: str, scopes: Sequence[str], days: int) -> tupl
 
 
 def revoke_token(token_id: str) -> str:
-    use_function_code()
     from auth_api import api_tokens
 
     try:

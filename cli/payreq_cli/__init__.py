@@ -3,8 +3,8 @@
 Operator commands work against any database the layer's settings name (`DATABASE_URL`, or the
 `DB_*` variables the functions use): `db`, `users`, `tokens`, `audit`, `seed-demo`. Changes go
 through the functions' own flows and are audited with the operator as the acting party (see
-`payreq.cli.operator`). Development commands (`openapi export`, `events generate`) need a checkout
-and the local stack's package, imported only when they run, so the layer stays importable in Lambda.
+`payreq_cli.operator`). Development commands (`openapi export`, `events generate`) need a checkout
+and the local stack's package, imported only when they run.
 """
 
 from __future__ import annotations
@@ -45,6 +45,11 @@ def _command(commands: Any, name: str, summary: str, **options: Any) -> argparse
     return parser
 
 
+def _group(commands: Any, name: str, summary: str) -> Any:
+    """A command whose actions are subcommands of its own (`payreq users grant`)."""
+    return _command(commands, name, summary).add_subparsers(dest="action", required=True, metavar="ACTION")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="payreq",
@@ -54,8 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    db = _command(commands, "db", "schema migrations (Alembic), as the schema's owner")
-    db_commands = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    db_commands = _group(commands, "db", "schema migrations (Alembic), as the schema's owner")
     upgrade = _command(db_commands, "upgrade", "migrate up to a revision (default: head)")
     upgrade.add_argument("revision", nargs="?", default="head")
     downgrade = _command(db_commands, "downgrade", "migrate down to a revision ('base' empties the schema)")
@@ -70,8 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         "in each state, an invoice, a payment method. Safe to run again; never for a production database.",
     )
 
-    users = _command(commands, "users", "create users, grant and revoke their permissions")
-    user_commands = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_commands = _group(commands, "users", "create users, grant and revoke their permissions")
     create = _command(
         user_commands,
         "create",
@@ -94,8 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         change.add_argument("email")
         change.add_argument("permissions", nargs="+", metavar="PERMISSION")
 
-    tokens = _command(commands, "tokens", "API tokens for scripts and admin clients")
-    token_commands = tokens.add_subparsers(dest="action", required=True, metavar="ACTION")
+    token_commands = _group(commands, "tokens", "API tokens for scripts and admin clients")
     issue = _command(
         token_commands,
         "issue",
@@ -112,8 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = _command(token_commands, "revoke", "revoke a token by its id (anyone's)")
     revoke.add_argument("token_id")
 
-    audit = _command(commands, "audit", "the audit log")
-    audit_commands = audit.add_subparsers(dest="action", required=True, metavar="ACTION")
+    audit_commands = _group(commands, "audit", "the audit log")
     verify = _command(
         audit_commands,
         "verify",
@@ -126,13 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="the stack's audit anchor bucket (default: $AUDIT_ANCHOR_BUCKET; without one the tail is unchecked)",
     )
 
-    openapi = _command(commands, "openapi", "openapi.json from the functions' resolvers (development)")
-    openapi_commands = openapi.add_subparsers(dest="action", required=True, metavar="ACTION")
+    openapi_commands = _group(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     export = _command(openapi_commands, "export", "write openapi.json (commit it)")
     export.add_argument("--check", action="store_true", help="fail if openapi.json has drifted instead")
 
-    events = _command(commands, "events", "events/*.json from template.yaml (development)")
-    event_commands = events.add_subparsers(dest="action", required=True, metavar="ACTION")
+    event_commands = _group(commands, "events", "events/*.json from template.yaml (development)")
     generate = _command(event_commands, "generate", "write one sample event per route and trigger (commit them)")
     generate.add_argument("--check", action="store_true", help="fail if events/ has drifted instead")
     return parser
@@ -174,15 +173,15 @@ def _db(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(args: argparse.Namespace) -> int:
-    from payreq.cli.demo import seed_demo
     from payreq.db import get_engine
+    from payreq_cli.demo import seed_demo
 
     print(seed_demo(get_engine()).describe())
     return 0
 
 
 def _users(args: argparse.Namespace) -> int:
-    from payreq.cli import accounts
+    from payreq_cli import accounts
 
     if args.action == "create":
         print(accounts.create_user(args.email, args.name, args.permissions))
@@ -196,7 +195,7 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _tokens(args: argparse.Namespace) -> int:
-    from payreq.cli import accounts
+    from payreq_cli import accounts
 
     if args.action == "issue":
         about, secret = accounts.issue_token(args.email, args.name, args.scopes, args.days)
@@ -208,7 +207,7 @@ def _tokens(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from payreq.cli.audit import verify_audit_chain
+    from payreq_cli.audit import verify_audit_chain
 
     print(verify_audit_chain(args.anchor_bucket))
     return 0

@@ -1,5 +1,0 @@
-import sys
-
-from payreq.cli import main
-
-sys.exit(main())
