@@ -74,21 +74,25 @@ class Attachment:
 class InvoiceUpdate(TypedDict, total=False):
     """The columns a change sets; those it leaves out keep their value."""
 
+    # What the invoice says, as a person entered it or the parser read it (rules.FIELDS).
+    document_type: str
     invoice_number: str | None
-    invoice_number_key: str | None
     vendor: str | None
-    vendor_key: str | None
     issue_date: date | None
     due_date: date | None
     currency: str | None
     subtotal: Decimal | None
     tax: Decimal | None
     total: Decimal | None
-    status: str
+    # Who set each of those, and what a person should check.
     field_sources: dict[str, Any]
-    parse_error: str | None
-    document_type: str
     review_reasons: list[str]
+    # Where it stands.
+    status: str
+    parse_error: str | None
+    # Derived on every change: the duplicate keys and the duplicate it looks like.
+    vendor_key: str | None
+    invoice_number_key: str | None
     duplicate_of: uuid.UUID | None
     duplicate_override_reason: str | None
 
