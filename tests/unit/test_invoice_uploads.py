@@ -7,12 +7,15 @@ import dataclasses
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from invoice_api import uploads
 from invoice_api.records import Attachment, Invoice
+
+if TYPE_CHECKING:
+    from invoice_api.uploads import FoundField, ParseOutcome
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 CLERK = uuid.uuid4()
@@ -69,13 +72,13 @@ def an_attachment(**changes: Any) -> Attachment:
     return dataclasses.replace(attachment, **changes)
 
 
-def read(value: Any, confidence: float = 0.9) -> dict[str, Any]:
+def read(value: Any, confidence: float = 0.9) -> FoundField:
     return {"value": value, "confidence": confidence, "page": 1, "line": 3, "evidence": ["Total: 119.00"]}
 
 
-def an_outcome(**changes: Any) -> dict[str, Any]:
-    outcome: dict[str, Any] = {
-        "document_type": "invoice",
+def an_outcome(document_type: str = "invoice") -> ParseOutcome:
+    return {
+        "document_type": document_type,
         "fields": {
             "invoice_number": read("INV-42"),
             "issue_date": read("2026-02-27"),
@@ -90,7 +93,6 @@ def an_outcome(**changes: Any) -> dict[str, Any]:
         "taxes": [{"rate": "19", "amount": "19.00"}],
         "review_reasons": ["The totals were read from one line."],
     }
-    return {**outcome, **changes}
 
 
 PERSON = {"by": "person", "userId": str(CLERK), "at": NOW.isoformat()}
@@ -146,16 +148,16 @@ def test_only_pdfs_are_parsed() -> None:
 @pytest.mark.parametrize(
     ("recorded", "failure", "outcome", "word"),
     [
-        ("recorded", None, {"fields": {}}, "parsed"),
+        ("recorded", None, an_outcome(), "parsed"),
         ("recorded", "The file is empty.", None, "parse_failed"),
         ("recorded", None, None, "stored"),
         ("refused", None, None, "refused"),
         ("already recorded", "The file is empty.", None, "already recorded"),
-        ("ignored", None, {"fields": {}}, "ignored"),
+        ("ignored", None, an_outcome(), "ignored"),
     ],
 )
 def test_the_result_in_a_word(
-    recorded: uploads.UploadOutcome, failure: str | None, outcome: dict[str, Any] | None, word: str
+    recorded: uploads.UploadOutcome, failure: str | None, outcome: ParseOutcome | None, word: str
 ) -> None:
     assert uploads.result(recorded, failure, outcome) == word
 

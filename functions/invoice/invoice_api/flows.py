@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from invoice_api.models import AttachmentRequest, InvoiceChanges, InvoiceFields, NewInvoice, StatusChange
     from invoice_api.records import Attachment, Invoice, InvoiceFilter, InvoiceUpdate, UploadedVersion
-    from invoice_api.uploads import UploadOutcome
+    from invoice_api.uploads import ParseOutcome, UploadOutcome
     from payreq.context import RequestContext
 
 AUDITED = (
@@ -406,7 +406,7 @@ def record_upload(
     attachment_id: uuid.UUID,
     uploaded: UploadedVersion,
     *,
-    outcome: dict[str, Any] | None,
+    outcome: ParseOutcome | None,
     failure: str | None,
 ) -> UploadOutcome:
     """Record an attachment's first uploaded object version and what parsing found.

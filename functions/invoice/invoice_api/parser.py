@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from invoice_api.reading.records import Reading
     from invoice_api.records import Attachment
+    from invoice_api.uploads import ParseOutcome
 
 GONE = ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
 
@@ -78,7 +79,7 @@ def handle(bucket: str, key: str, request_id: str, version_id: str | None = None
 
 def _read(
     s3: S3Client, attachment: Attachment, version_id: str | None, size: int
-) -> tuple[bytes | None, dict[str, Any] | None, str | None]:
+) -> tuple[bytes | None, ParseOutcome | None, str | None]:
     """The file's SHA-256, what parsing found in it, and why it was not read or parsed: whichever apply."""
     limit = attachment_settings().max_upload_bytes
     failure = uploads.size_problem(size, limit)
@@ -99,7 +100,7 @@ def _record(
     context: RequestContext,
     attachment: Attachment,
     uploaded: UploadedVersion,
-    outcome: dict[str, Any] | None,
+    outcome: ParseOutcome | None,
     failure: str | None,
 ) -> str:
     with transaction(engine) as connection:
@@ -113,7 +114,7 @@ def _pinned(version_id: str | None) -> dict[str, Any]:
     return {"VersionId": version_id} if version_id else {}
 
 
-def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
+def parse_pdf(data: bytes) -> tuple[ParseOutcome | None, str | None]:
     """(what was found, None) or (None, why not). Reading the text and interpreting it both run in
     the bounded child: no file can keep this function busy past the reader's deadline."""
     from invoice_api import pdftext
@@ -142,7 +143,7 @@ def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return outcome(reading), None
 
 
-def outcome(reading: Reading) -> dict[str, Any]:
+def outcome(reading: Reading) -> ParseOutcome:
     """What parsing found, as the flows record it (and the API shows it)."""
     return {
         "document_type": reading.document_type,

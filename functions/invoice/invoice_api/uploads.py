@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 from invoice_api import rules
 from payreq.card_numbers import mask
@@ -27,6 +27,34 @@ KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "
 AMOUNTS = ("subtotal", "tax", "total")
 
 UploadOutcome = Literal["recorded", "already recorded", "refused", "ignored"]
+
+
+class FoundField(TypedDict):
+    """A field as parsing found it: its value, how sure, and where (the API shows all of it)."""
+
+    value: Any
+    """Text, a `date` or a `Decimal`."""
+    confidence: float
+    page: int
+    line: int
+    evidence: list[str]
+
+
+class TaxLine(TypedDict):
+    rate: str | None
+    amount: str
+
+
+class ParseOutcome(TypedDict):
+    """What parsing a file found, as the parser hands it to the flows that record it."""
+
+    document_type: str
+    fields: dict[str, FoundField]
+    items: list[LineValues]
+    items_confidence: float
+    item_confidences: list[float]
+    taxes: list[TaxLine]
+    review_reasons: list[str]
 
 
 def attachment_id_in(key: str) -> uuid.UUID | None:
@@ -66,7 +94,7 @@ def is_parsed(content_type: str) -> bool:
     return content_type == "application/pdf"
 
 
-def result(recorded: UploadOutcome, failure: str | None, outcome: dict[str, Any] | None) -> str:
+def result(recorded: UploadOutcome, failure: str | None, outcome: ParseOutcome | None) -> str:
     """What happened to an upload, in a word (for the log and the tests)."""
     if recorded != "recorded":
         return recorded
@@ -119,8 +147,8 @@ class _Found:
 
     invoice: Invoice
     at: str
-    fields: dict[str, Any]
-    items: list[dict[str, Any]]
+    fields: dict[str, FoundField]
+    items: list[LineValues]
     reasons: list[str]
     sources: dict[str, Any]
     values: dict[str, Any] = field(default_factory=dict)
@@ -134,7 +162,7 @@ class _Found:
         self.reasons.append(reason)
 
 
-def parsed_fill(invoice: Invoice, outcome: dict[str, Any], *, request_status: str | None, now: datetime) -> Fill:
+def parsed_fill(invoice: Invoice, outcome: ParseOutcome, *, request_status: str | None, now: datetime) -> Fill:
     """The fields a parse fills, except those a person has set, and why a person should check them.
 
     `request_status` is the status of the payment request the invoice is linked to, if any."""
@@ -154,7 +182,7 @@ def parsed_fill(invoice: Invoice, outcome: dict[str, Any], *, request_status: st
             f"The invoice is linked to a payment request that is {request_status}; its amounts were not filled in.",
         )
     # Text read from a file is free text like any other: a card number in it is never stored.
-    items = [
+    items: list[LineValues] = [
         {**item, "description": mask(item["description"])} if isinstance(item.get("description"), str) else item
         for item in found.items
     ]
@@ -166,7 +194,7 @@ def parsed_fill(invoice: Invoice, outcome: dict[str, Any], *, request_status: st
     found.values["review_reasons"] = found.reasons
     found.values["field_sources"] = found.sources
     # The names are the columns of rules.FIELDS (and the two above): an InvoiceUpdate's keys.
-    return Fill(cast("InvoiceUpdate", found.values), cast("list[LineValues]", lines))
+    return Fill(cast("InvoiceUpdate", found.values), lines)
 
 
 def _keep_document_type(found: _Found, parsed_type: str) -> None:
@@ -210,7 +238,7 @@ def _drop_amounts_that_do_not_fit(found: _Found) -> None:
         found.sources.pop(name)
 
 
-def _lines(found: _Found, items: list[dict[str, Any]], outcome: dict[str, Any]) -> list[dict[str, Any]]:
+def _lines(found: _Found, items: list[LineValues], outcome: ParseOutcome) -> list[LineValues]:
     if not items or found.by_person("services"):
         return []
     found.sources["services"] = {
