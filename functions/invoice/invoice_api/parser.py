@@ -15,8 +15,6 @@ Lambda retries and then parks the event on the template's OnFailure queue.
 from __future__ import annotations
 
 import hashlib
-import re
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,7 +22,8 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
-from invoice_api import flows, repository, rules
+from invoice_api import flows, repository, rules, uploads
+from invoice_api.records import UploadedVersion
 from invoice_api.settings import attachment_settings, parser_settings
 from payreq import aws
 from payreq.context import RequestContext
@@ -33,87 +32,89 @@ from payreq.observability import instrument, logger
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from mypy_boto3_s3 import S3Client
+    from sqlalchemy.engine import Engine
 
     from invoice_api.reading.records import Reading
+    from invoice_api.records import Attachment
+    from invoice_api.uploads import ParseOutcome
 
-KEY = re.compile(r"^uploads/(?P<invoice>[0-9a-f-]{36})/(?P<attachment>[0-9a-f-]{36})/[^/]+$")
-KINDS = {"application/pdf": "a PDF", "image/png": "a PNG image", "image/jpeg": "a JPEG image"}
+GONE = ("404", "NoSuchKey", "NoSuchVersion", "NotFound")
 
 
 def handle(bucket: str, key: str, request_id: str, version_id: str | None = None) -> str:
     """Process one uploaded object version; what happened, in a word (for the log and the tests)."""
-    match = KEY.match(key)
-    if match is None:
+    attachment_id = uploads.attachment_id_in(key)
+    if attachment_id is None:
         logger.warning("upload outside the attachment layout ignored", extra={"key": key})
         return "ignored"
-    attachment_id = uuid.UUID(match["attachment"])
     engine = get_engine()
     with read_connection(engine) as connection:
         attachment = repository.attachment(connection, attachment_id)
-        if attachment is None or attachment["object_key"] != key or attachment["bucket"] != bucket:
+        if attachment is None or not uploads.is_upload_of(attachment, bucket, key):
             logger.warning("upload for no known attachment ignored", extra={"key": key})
             return "ignored"
-        invoice_status = repository.status_of(connection, attachment["invoice_id"])
+        invoice_status = repository.status_of(connection, attachment.invoice_id)
     s3 = aws.client("s3")
     context = RequestContext(request_id=request_id, auth_method="system")
     try:
         head = s3.head_object(Bucket=bucket, Key=key, **_pinned(version_id))
     except s3.exceptions.ClientError as error:
-        if error.response.get("Error", {}).get("Code") not in ("404", "NoSuchKey", "NoSuchVersion", "NotFound"):
+        if error.response.get("Error", {}).get("Code") not in GONE:
             raise
         with transaction(engine) as connection:
             missing = flows.record_missing_upload(connection, context, attachment_id, now=datetime.now(UTC))
         logger.info("uploaded object gone before it was read", extra={"key": key, "recorded": missing})
         return "parse_failed" if missing else "ignored"
     etag, size = head["ETag"].strip('"'), int(head["ContentLength"])
-    # A suspended or unversioned bucket says "null": no version to pin the file to.
-    version_id = head.get("VersionId") if head.get("VersionId") not in (None, "null") else None
-    if not rules.takes_file(invoice_status, attachment["uploaded_at"]):
+    version_id = uploads.pinned_version(head.get("VersionId"))
+    if not rules.takes_file(invoice_status, attachment.uploaded_at):
         # The file on record again, or one refused: either way there is nothing to read.
         with transaction(engine) as connection:
             return flows.record_unread_upload(connection, context, attachment_id, etag=etag, version_id=version_id)
+    sha256, outcome, failure = _read(s3, attachment, version_id, size)
+    uploaded = UploadedVersion(etag, version_id, size, sha256, uploaded_at=datetime.now(UTC))
+    return _record(engine, context, attachment, uploaded, outcome, failure)
+
+
+def _read(
+    s3: S3Client, attachment: Attachment, version_id: str | None, size: int
+) -> tuple[bytes | None, ParseOutcome | None, str | None]:
+    """The file's SHA-256, what parsing found in it, and why it was not read or parsed: whichever apply."""
     limit = attachment_settings().max_upload_bytes
-    content_type = attachment["content_type"]
-    sha256: bytes | None = None
-    outcome: dict[str, Any] | None = None
-    failure: str | None = None
-    if size == 0:
-        failure = "The file is empty."
-    elif size > limit:
-        failure = f"The file is {size / 1024 / 1024:.1f} MB; at most {limit / 1024 / 1024:.0f} MB is accepted."
-    else:
-        data = s3.get_object(Bucket=bucket, Key=key, **_pinned(version_id))["Body"].read(limit + 1)
-        sha256 = hashlib.sha256(data).digest()
-        if not rules.looks_like(content_type, data[:16]):
-            failure = f"The file is not {KINDS[content_type]}, whatever its name says."
-        elif content_type == "application/pdf":
-            outcome, failure = parse_pdf(data)
+    failure = uploads.size_problem(size, limit)
+    if failure is not None:
+        return None, None, failure
+    pinned = _pinned(version_id)
+    data = s3.get_object(Bucket=attachment.bucket, Key=attachment.object_key, **pinned)["Body"].read(limit + 1)
+    sha256 = hashlib.sha256(data).digest()
+    failure = uploads.content_problem(attachment.content_type, data)
+    if failure is not None or not uploads.is_parsed(attachment.content_type):
+        return sha256, None, failure
+    outcome, failure = parse_pdf(data)
+    return sha256, outcome, failure
+
+
+def _record(
+    engine: Engine,
+    context: RequestContext,
+    attachment: Attachment,
+    uploaded: UploadedVersion,
+    outcome: ParseOutcome | None,
+    failure: str | None,
+) -> str:
     with transaction(engine) as connection:
-        recorded = flows.record_upload(
-            connection,
-            context,
-            attachment_id,
-            etag=etag,
-            version_id=version_id,
-            size=size,
-            sha256=sha256,
-            outcome=outcome,
-            failure=failure,
-            now=datetime.now(UTC),
-        )
-    if recorded != "recorded":
-        return recorded
-    if failure:
-        logger.info("attachment not parsed", extra={"key": key, "reason": failure})
-        return "parse_failed"
-    return "parsed" if outcome is not None else "stored"
+        recorded = flows.record_upload(connection, context, attachment.id, uploaded, outcome=outcome, failure=failure)
+    if recorded == "recorded" and failure:
+        logger.info("attachment not parsed", extra={"key": attachment.object_key, "reason": failure})
+    return uploads.result(recorded, failure, outcome)
 
 
-def _pinned(version_id: str | None) -> dict[str, str]:
+def _pinned(version_id: str | None) -> dict[str, Any]:
     return {"VersionId": version_id} if version_id else {}
 
 
-def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
+def parse_pdf(data: bytes) -> tuple[ParseOutcome | None, str | None]:
     """(what was found, None) or (None, why not). Reading the text and interpreting it both run in
     the bounded child: no file can keep this function busy past the reader's deadline."""
     from invoice_api import pdftext
@@ -142,7 +143,7 @@ def parse_pdf(data: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return outcome(reading), None
 
 
-def outcome(reading: Reading) -> dict[str, Any]:
+def outcome(reading: Reading) -> ParseOutcome:
     """What parsing found, as the flows record it (and the API shows it)."""
     return {
         "document_type": reading.document_type,

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, insert, or_, select, tuple_, update
 
+from invoice_api import rules
+from invoice_api.records import Attachment, Invoice, InvoiceLine
+from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy.engine import Connection, RowMapping
-    from sqlalchemy.sql import ColumnElement
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.sql import ColumnElement, Select
+
+    from invoice_api.records import InvoiceFilter, InvoiceUpdate, LineValues, NewAttachment, UploadedVersion
 
 INV = invoices
 
 
-def _with_link() -> Any:
+def _with_link() -> Select[Any]:
     return select(INV, pr_invoice_links.c.payment_request_id).select_from(
         INV.outerjoin(pr_invoice_links, pr_invoice_links.c.invoice_id == INV.c.id)
     )
 
 
-def get(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
-    return connection.execute(_with_link().where(INV.c.id == invoice_id)).mappings().one_or_none()
+def get(connection: Connection, invoice_id: uuid.UUID) -> Invoice | None:
+    return record_or_none(
+        Invoice, connection.execute(_with_link().where(INV.c.id == invoice_id)).mappings().one_or_none()
+    )
 
 
 def status_of(connection: Connection, invoice_id: uuid.UUID) -> str:
@@ -34,33 +42,50 @@ def status_of(connection: Connection, invoice_id: uuid.UUID) -> str:
     return status
 
 
-def lock(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
-    return connection.execute(select(INV).where(INV.c.id == invoice_id).with_for_update()).mappings().one_or_none()
+def lock(connection: Connection, invoice_id: uuid.UUID) -> Invoice | None:
+    """The invoice, its row locked (not its link's: the link is the payment request's to change)."""
+    query = _with_link().where(INV.c.id == invoice_id).with_for_update(of=INV)
+    return record_or_none(Invoice, connection.execute(query).mappings().one_or_none())
 
 
-def insert_invoice(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(INV).values(**values))
-
-
-def update_invoice(connection: Connection, invoice_id: uuid.UUID, *, now: datetime, **values: Any) -> int:
-    version: int = connection.execute(
-        update(INV)
-        .where(INV.c.id == invoice_id)
-        .values(**values, updated_at=now, version=INV.c.version + 1)
-        .returning(INV.c.version)
-    ).scalar_one()
-    return version
-
-
-def lines(connection: Connection, invoice_id: uuid.UUID) -> list[RowMapping]:
-    return list(
-        connection.execute(
-            select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id).order_by(invoice_lines.c.position)
-        ).mappings()
+def insert_invoice(
+    connection: Connection,
+    invoice_id: uuid.UUID,
+    *,
+    reference: str,
+    created_by: uuid.UUID,
+    now: datetime,
+    values: InvoiceUpdate,
+) -> None:
+    connection.execute(
+        insert(INV).values(
+            id=invoice_id, reference=reference, **values, created_by=created_by, created_at=now, updated_at=now
+        )
     )
 
 
-def replace_lines(connection: Connection, invoice_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+def update_invoice(
+    connection: Connection, invoice_id: uuid.UUID, *, now: datetime, values: InvoiceUpdate | None = None
+) -> Invoice:
+    """Set `values` (none: only a new version); the invoice as the change left it."""
+    connection.execute(
+        update(INV).where(INV.c.id == invoice_id).values(**(values or {}), updated_at=now, version=INV.c.version + 1)
+    )
+    changed = get(connection, invoice_id)
+    assert changed is not None, "updated in this transaction"
+    return changed
+
+
+def lines(connection: Connection, invoice_id: uuid.UUID) -> list[InvoiceLine]:
+    return records_of(
+        InvoiceLine,
+        connection.execute(
+            select(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id).order_by(invoice_lines.c.position)
+        ).mappings(),
+    )
+
+
+def replace_lines(connection: Connection, invoice_id: uuid.UUID, rows: Sequence[LineValues]) -> None:
     connection.execute(delete(invoice_lines).where(invoice_lines.c.invoice_id == invoice_id))
     if rows:
         connection.execute(
@@ -69,21 +94,22 @@ def replace_lines(connection: Connection, invoice_id: uuid.UUID, rows: Sequence[
         )
 
 
-def attachments(connection: Connection, invoice_id: uuid.UUID) -> list[RowMapping]:
-    return list(
+def attachments(connection: Connection, invoice_id: uuid.UUID) -> list[Attachment]:
+    return records_of(
+        Attachment,
         connection.execute(
             select(invoice_attachments)
             .where(invoice_attachments.c.invoice_id == invoice_id)
             .order_by(invoice_attachments.c.created_at, invoice_attachments.c.id)
-        ).mappings()
+        ).mappings(),
     )
 
 
-def attachment(connection: Connection, attachment_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+def attachment(connection: Connection, attachment_id: uuid.UUID, *, for_update: bool = False) -> Attachment | None:
     query = select(invoice_attachments).where(invoice_attachments.c.id == attachment_id)
     if for_update:
         query = query.with_for_update()
-    return connection.execute(query).mappings().one_or_none()
+    return record_or_none(Attachment, connection.execute(query).mappings().one_or_none())
 
 
 def uploaders(connection: Connection, invoice_id: uuid.UUID) -> set[uuid.UUID]:
@@ -95,12 +121,16 @@ def uploaders(connection: Connection, invoice_id: uuid.UUID) -> set[uuid.UUID]:
     )
 
 
-def insert_attachment(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(invoice_attachments).values(**values))
+def insert_attachment(connection: Connection, new: NewAttachment) -> None:
+    connection.execute(insert(invoice_attachments).values(**dataclasses.asdict(new)))
 
 
-def update_attachment(connection: Connection, attachment_id: uuid.UUID, **values: Any) -> None:
-    connection.execute(update(invoice_attachments).where(invoice_attachments.c.id == attachment_id).values(**values))
+def record_version(connection: Connection, attachment_id: uuid.UUID, uploaded: UploadedVersion) -> None:
+    connection.execute(
+        update(invoice_attachments)
+        .where(invoice_attachments.c.id == attachment_id)
+        .values(**dataclasses.asdict(uploaded))
+    )
 
 
 def duplicate_of(
@@ -141,12 +171,41 @@ def hashes_of(connection: Connection, invoice_id: uuid.UUID) -> list[bytes]:
 
 
 def page(
-    connection: Connection, *, filters: list[ColumnElement[bool]], limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[RowMapping]:
-    query = _with_link().where(*filters).order_by(INV.c.created_at.desc(), INV.c.id.desc()).limit(limit)
+    connection: Connection, narrowed: InvoiceFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> list[Invoice]:
+    """Newest first: `limit` invoices created before `after` (the last of the page before)."""
+    query = _with_link().where(*_conditions(narrowed)).order_by(INV.c.created_at.desc(), INV.c.id.desc()).limit(limit)
     if after is not None:
         query = query.where(tuple_(INV.c.created_at, INV.c.id) < tuple_(*after))
-    return list(connection.execute(query).mappings())
+    return records_of(Invoice, connection.execute(query).mappings())
+
+
+def _conditions(narrowed: InvoiceFilter) -> list[ColumnElement[bool]]:
+    number_key = rules.invoice_number_key(narrowed.number)
+    return [
+        condition
+        for condition in (
+            INV.c.status == narrowed.status if narrowed.status else None,
+            _contains(INV.c.vendor, narrowed.vendor) if narrowed.vendor else None,
+            INV.c.invoice_number_key == number_key if number_key else None,
+            INV.c.issue_date >= narrowed.issue_from if narrowed.issue_from else None,
+            INV.c.issue_date <= narrowed.issue_to if narrowed.issue_to else None,
+            INV.c.due_date >= narrowed.due_from if narrowed.due_from else None,
+            INV.c.due_date <= narrowed.due_to if narrowed.due_to else None,
+            INV.c.total >= narrowed.total_min if narrowed.total_min is not None else None,
+            INV.c.total <= narrowed.total_max if narrowed.total_max is not None else None,
+            _either(_linked(), narrowed.linked),
+            _either(_flagged(), narrowed.duplicate),
+        )
+        if condition is not None
+    ]
+
+
+def _either(condition: ColumnElement[bool], wanted: bool | None) -> ColumnElement[bool] | None:
+    """`condition` when True is wanted, its negation when False, no condition when None."""
+    if wanted is None:
+        return None
+    return condition if wanted else ~condition
 
 
 def linked_request_status(connection: Connection, invoice_id: uuid.UUID) -> str | None:
@@ -158,12 +217,17 @@ def linked_request_status(connection: Connection, invoice_id: uuid.UUID) -> str 
     )
 
 
-def linked() -> ColumnElement[bool]:
+def _linked() -> ColumnElement[bool]:
     """Linked to a payment request (pages read the link through an outer join)."""
     return pr_invoice_links.c.payment_request_id.is_not(None)
 
 
-def contains(column: Any, text: str) -> ColumnElement[bool]:
+def _flagged() -> ColumnElement[bool]:
+    """Flagged as a duplicate, and nobody has overridden the flag."""
+    return INV.c.duplicate_of.is_not(None) & INV.c.duplicate_override_reason.is_(None)
+
+
+def _contains(column: Any, text: str) -> ColumnElement[bool]:
     pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     result: ColumnElement[bool] = column.ilike(pattern, escape="\\")
     return result

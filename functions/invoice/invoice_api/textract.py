@@ -76,26 +76,10 @@ def from_response(response: Mapping[str, Any]) -> Reading:
         raise NotRead("no expense document in the response")
     document = documents[0]
     reading = Reading()
-    summary: dict[str, _Value] = {}
-    currency: str | None = None
-    for field in document.get("SummaryFields", []):
-        name = SUMMARY.get((field.get("Type") or {}).get("Text", ""))
-        value = _value(field)
-        code = (field.get("Currency") or {}).get("Code")
-        if code and code.upper() in currencies.codes():
-            currency = code.upper()
-        if name and value and (name not in summary or value.confidence > summary[name].confidence):
-            summary[name] = value
-    texts = " ".join(value.text for value in summary.values())
-    mark = decimal_mark(texts)
+    summary, currency = _summary(document.get("SummaryFields", []))
+    mark = decimal_mark(" ".join(value.text for value in summary.values()))
     for name, value in summary.items():
-        parsed: Any = value.text
-        if name in ("issue_date", "due_date"):
-            found = dates_in(value.text, "dmy")
-            parsed = found[0].value if found else None
-        elif name in ("subtotal", "tax", "total"):
-            number = amount_in(value.text, mark)
-            parsed = number.value if number else None
+        parsed = _parsed(name, value.text, mark)
         if parsed is not None:
             confidence = round(min(value.confidence, CAP), 2)
             reading.fields[name] = Field(parsed, confidence, value.page, 1, ("read from a scan by Amazon Textract",))
@@ -110,6 +94,32 @@ def from_response(response: Mapping[str, Any]) -> Reading:
         reading.items_confidence = round(min(item.confidence for item in reading.items), 2)
     reading.review_reasons.append("The invoice was read from a scan by Amazon Textract: check every field.")
     return reading
+
+
+def _summary(fields: list[Mapping[str, Any]]) -> tuple[dict[str, _Value], str | None]:
+    """The most confident value of each summary field Payreq knows, and the last currency named."""
+    summary: dict[str, _Value] = {}
+    currency: str | None = None
+    for field in fields:
+        name = SUMMARY.get((field.get("Type") or {}).get("Text", ""))
+        value = _value(field)
+        code = (field.get("Currency") or {}).get("Code")
+        if code and code.upper() in currencies.codes():
+            currency = code.upper()
+        if name and value and (name not in summary or value.confidence > summary[name].confidence):
+            summary[name] = value
+    return summary, currency
+
+
+def _parsed(name: str, text: str, mark: str) -> Any:
+    """A summary field's value as the invoice holds it (a date, an amount, or the text); None if unreadable."""
+    if name in ("issue_date", "due_date"):
+        found = dates_in(text, "dmy")
+        return found[0].value if found else None
+    if name in ("subtotal", "tax", "total"):
+        number = amount_in(text, mark)
+        return number.value if number else None
+    return text
 
 
 def _item(line: Mapping[str, Any], mark: str) -> Item | None:

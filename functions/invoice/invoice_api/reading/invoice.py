@@ -25,7 +25,7 @@ from invoice_api.reading.line_items import read_table, rows_that_add_up
 from invoice_api.reading.numbers import amount_in, decimal_mark, numbers_in, percentage_in
 from invoice_api.reading.parties import find_vendor
 from invoice_api.reading.records import DocumentType, Field, Item, Reading
-from invoice_api.reading.totals import Candidate, reconcile
+from invoice_api.reading.totals import Candidate, Choice, reconcile
 
 if TYPE_CHECKING:
     from invoice_api.pdftext import Page
@@ -226,32 +226,11 @@ def _currency(lines: list[Line], labelled: list[Labelled], reading: Reading, who
 
 def _dates(lines: list[Line], labelled: list[Labelled], reading: Reading, order: str, header_end: int) -> None:
     for name in ("issue_date", "due_date"):
-        best: tuple[float, date, int, tuple[str, ...]] | None = None
-        for label in labelled:
-            if label.kind != name:
-                continue
-            read = dates_in(label.value, order)
-            if not read:
-                continue
-            earliest = read[0]
-            score = 0.96 if label.strong else 0.9 if label.at_start else 0.75
-            evidence = [f"labelled ({'strong' if label.strong else 'weak'}, {label.placement})"]
-            if earliest.ambiguous:
-                score -= 0.02
-                evidence.append("day and month read in the document's order")
-            if best is None or score > best[0]:
-                best = (score, earliest.value, label.value_line, tuple(evidence))
+        best = _best_labelled_date(labelled, name, order)
         if best is not None:
             _put(reading, name, best[1], best[0], lines[best[2]], *best[3])
-    number = reading.fields.get("invoice_number")
-    if "issue_date" not in reading.fields and number is not None:
-        # "Rechnung Nr. 15 vom 5.3.2026", "Fattura n. 15 del 05/03/2026", "Invoice 15 dated ...".
-        index = next(i for i, line in enumerate(lines) if (line.page, line.number) == (number.page, number.line))
-        text = lines[index].text
-        after = text[text.find(str(number.value)) + len(str(number.value)) :]
-        found = dates_in(after, order)
-        if found:
-            _put(reading, "issue_date", found[0].value, 0.85, lines[index], "after the invoice number on its line")
+    if "issue_date" not in reading.fields:
+        _issue_date_after_number(lines, reading, order)
     if "issue_date" not in reading.fields:
         dated = [
             (index, found)
@@ -268,6 +247,39 @@ def _dates(lines: list[Line], labelled: list[Labelled], reading: Reading, order:
             reading.fields[name] = Field(
                 field.value, 0.5, field.page, field.line, (*field.evidence, "due before issue")
             )
+
+
+def _best_labelled_date(
+    labelled: list[Labelled], name: str, order: str
+) -> tuple[float, date, int, tuple[str, ...]] | None:
+    """(score, date, line, evidence) of the surest date under a label of `name`, if any."""
+    best: tuple[float, date, int, tuple[str, ...]] | None = None
+    for label in labelled:
+        read = dates_in(label.value, order) if label.kind == name else []
+        if not read:
+            continue
+        earliest = read[0]
+        score = 0.96 if label.strong else 0.9 if label.at_start else 0.75
+        evidence = [f"labelled ({'strong' if label.strong else 'weak'}, {label.placement})"]
+        if earliest.ambiguous:
+            score -= 0.02
+            evidence.append("day and month read in the document's order")
+        if best is None or score > best[0]:
+            best = (score, earliest.value, label.value_line, tuple(evidence))
+    return best
+
+
+def _issue_date_after_number(lines: list[Line], reading: Reading, order: str) -> None:
+    """ "Rechnung Nr. 15 vom 5.3.2026", "Fattura n. 15 del 05/03/2026", "Invoice 15 dated ..."."""
+    number = reading.fields.get("invoice_number")
+    if number is None:
+        return
+    index = next(i for i, line in enumerate(lines) if (line.page, line.number) == (number.page, number.line))
+    text = lines[index].text
+    after = text[text.find(str(number.value)) + len(str(number.value)) :]
+    found = dates_in(after, order)
+    if found:
+        _put(reading, "issue_date", found[0].value, 0.85, lines[index], "after the invoice number on its line")
 
 
 def _due_from_terms(lines: list[Line], reading: Reading) -> None:
@@ -329,6 +341,13 @@ def _by_elimination(lines: list[Line], reading: Reading, order: str, header_end:
     if "invoice_number" in missing and len(references) == 1:
         token, key, index = references[0]
         _put(reading, "invoice_number", token, 0.6, lines[index], f"the only reference in the header ({key})")
+    _dates_by_elimination(lines, reading, missing, dates)
+
+
+def _dates_by_elimination(
+    lines: list[Line], reading: Reading, missing: list[str], dates: list[tuple[date, str, int]]
+) -> None:
+    """The issue date is the earliest date left, the due date the latest; each after/before the other."""
     known: dict[str, date] = {
         name: printed
         for name in ("issue_date", "due_date")
@@ -338,7 +357,6 @@ def _by_elimination(lines: list[Line], reading: Reading, order: str, header_end:
     for name in ("issue_date", "due_date"):
         if name not in missing or not unused:
             continue
-        # The issue date is the earliest date left, the due date the latest; each after/before the other.
         when, key, index = unused.pop(0) if name == "issue_date" else unused.pop()
         other = known.get("due_date" if name == "issue_date" else "issue_date")
         if other is not None and (when > other if name == "issue_date" else when < other):
@@ -423,67 +441,11 @@ def _amounts(
     decimals: int,
     unlabelled: list[tuple[Decimal, int, str]],
 ) -> None:
-    candidates: list[Candidate] = []
-    for label in labelled:
-        if label.kind not in _AMOUNT_KINDS:
-            continue
-        value = _amount(label.value, mark, decimals)
-        line = label.value_line
-        if value is None and label.under:
-            value, line = _amount(label.under, mark, decimals), label.under_line
-        if value is None:
-            continue
-        if label.kind == "discount":
-            value = -abs(value)
-        rate = percentage_in(lines[label.line].text, mark) if label.kind == "tax" else None
-        printed = label.printed
-        candidates.append(Candidate(label.kind, value, label.strong, line, rate, printed))
-        candidates.extend(_breakdown(label, mark, decimals, printed))
-    # A field no known label gave may be an amount printed under a label we do not know.
-    for kind in ("subtotal", "total", "tax"):
-        if not any(candidate.kind == kind for candidate in candidates):
-            candidates.extend(
-                Candidate(kind, value, False, index, None, words, unlabelled=True) for value, index, words in unlabelled
-            )
+    candidates = _amount_candidates(lines, labelled, mark, decimals, unlabelled)
     items_sum = sum((item.amount for item in items), Decimal(0)) if items else None
     choice = reconcile(candidates, items_sum)
-    chosen = [c for c in (choice.total, choice.subtotal, *choice.taxes) if c is not None]
-    if not choice.total_agrees or all(candidate.unlabelled for candidate in chosen):
-        # Unnamed amounts count only when they make the arithmetic of named ones (or of the items)
-        # hold: never a guess on their own.
-        choice.total = None if choice.total and choice.total.unlabelled else choice.total
-        choice.subtotal = None if choice.subtotal and choice.subtotal.unlabelled else choice.subtotal
-        choice.taxes = [tax for tax in choice.taxes if not tax.unlabelled]
-    full = choice.total_agrees and choice.items_agree
-    arithmetic = "items, subtotal, taxes and total add up" if full else "subtotal and taxes add up to the total"
-
-    def confidence(candidate: Candidate) -> tuple[float, str]:
-        if candidate.unlabelled:
-            unnamed = f"under a label we do not know ({candidate.label or 'none'})"
-            return (0.85 if full else 0.6), f"{unnamed}; {arithmetic}"
-        if full:
-            return 0.99, arithmetic
-        if choice.total_agrees and items_sum is None:
-            return 0.95, arithmetic
-        if choice.total_agrees:
-            # The amounts agree with each other but not with the items: one side is misread.
-            return 0.75, f"{arithmetic}, but the items do not"
-        return (0.7 if candidate.strong else 0.55), "labelled; the arithmetic does not confirm it"
-
-    if choice.total is not None:
-        score, how = confidence(choice.total)
-        if choice.total_disputed:
-            score, how = min(score, 0.6), f"{how}; another total is printed below it"
-        _put(reading, "total", choice.total.value, score, lines[choice.total.line], how)
-    if choice.subtotal is not None:
-        score, how = confidence(choice.subtotal)
-        _put(reading, "subtotal", choice.subtotal.value, score, lines[choice.subtotal.line], how)
-    tax = choice.tax
-    if tax is not None:
-        anchor = choice.tax_total or choice.taxes[0]
-        score, how = confidence(anchor)
-        _put(reading, "tax", tax, score, lines[anchor.line], how)
-        reading.taxes = choice.breakdown()
+    _drop_unconfirmed(choice)
+    _put_amounts(reading, lines, choice, items_sum)
     reading.review_reasons.extend(choice.reasons)
     for name, candidate in (("subtotal", choice.subtotal), ("total", choice.total)):
         if candidate is not None and candidate.unlabelled and name in reading.fields:
@@ -491,6 +453,92 @@ def _amounts(
             reading.review_reasons.append(
                 f"The {name} was found by the arithmetic, under a label we do not know{shown}."
             )
+    _with_adjustments(reading, lines, items, choice)
+
+
+def _amount_candidates(
+    lines: list[Line], labelled: list[Labelled], mark: str, decimals: int, unlabelled: list[tuple[Decimal, int, str]]
+) -> list[Candidate]:
+    """Every amount that may be the subtotal, a tax, a discount or the total, for reconciliation."""
+    candidates: list[Candidate] = []
+    for label in labelled:
+        candidate = _labelled_amount(lines, label, mark, decimals)
+        if candidate is not None:
+            candidates.append(candidate)
+            candidates.extend(_breakdown(label, mark, decimals, label.printed))
+    # A field no known label gave may be an amount printed under a label we do not know.
+    for kind in ("subtotal", "total", "tax"):
+        if not any(candidate.kind == kind for candidate in candidates):
+            candidates.extend(
+                Candidate(kind, value, False, index, None, words, unlabelled=True) for value, index, words in unlabelled
+            )
+    return candidates
+
+
+def _labelled_amount(lines: list[Line], label: Labelled, mark: str, decimals: int) -> Candidate | None:
+    """The amount beside (or else under) a label of an amount, if it has one."""
+    if label.kind not in _AMOUNT_KINDS:
+        return None
+    value = _amount(label.value, mark, decimals)
+    line = label.value_line
+    if value is None and label.under:
+        value, line = _amount(label.under, mark, decimals), label.under_line
+    if value is None:
+        return None
+    if label.kind == "discount":
+        value = -abs(value)
+    rate = percentage_in(lines[label.line].text, mark) if label.kind == "tax" else None
+    return Candidate(label.kind, value, label.strong, line, rate, label.printed)
+
+
+def _drop_unconfirmed(choice: Choice) -> None:
+    """Unnamed amounts count only when they make the arithmetic of named ones (or of the items)
+    hold: never a guess on their own."""
+    chosen = [c for c in (choice.total, choice.subtotal, *choice.taxes) if c is not None]
+    if choice.total_agrees and not all(candidate.unlabelled for candidate in chosen):
+        return
+    choice.total = None if choice.total and choice.total.unlabelled else choice.total
+    choice.subtotal = None if choice.subtotal and choice.subtotal.unlabelled else choice.subtotal
+    choice.taxes = [tax for tax in choice.taxes if not tax.unlabelled]
+
+
+def _confidence(candidate: Candidate, choice: Choice, items_sum: Decimal | None) -> tuple[float, str]:
+    """How sure an amount is, and why: by how much of the arithmetic it takes part in."""
+    full = choice.total_agrees and choice.items_agree
+    arithmetic = "items, subtotal, taxes and total add up" if full else "subtotal and taxes add up to the total"
+    if candidate.unlabelled:
+        unnamed = f"under a label we do not know ({candidate.label or 'none'})"
+        return (0.85 if full else 0.6), f"{unnamed}; {arithmetic}"
+    if full:
+        return 0.99, arithmetic
+    if choice.total_agrees and items_sum is None:
+        return 0.95, arithmetic
+    if choice.total_agrees:
+        # The amounts agree with each other but not with the items: one side is misread.
+        return 0.75, f"{arithmetic}, but the items do not"
+    return (0.7 if candidate.strong else 0.55), "labelled; the arithmetic does not confirm it"
+
+
+def _put_amounts(reading: Reading, lines: list[Line], choice: Choice, items_sum: Decimal | None) -> None:
+    if choice.total is not None:
+        score, how = _confidence(choice.total, choice, items_sum)
+        if choice.total_disputed:
+            score, how = min(score, 0.6), f"{how}; another total is printed below it"
+        _put(reading, "total", choice.total.value, score, lines[choice.total.line], how)
+    if choice.subtotal is not None:
+        score, how = _confidence(choice.subtotal, choice, items_sum)
+        _put(reading, "subtotal", choice.subtotal.value, score, lines[choice.subtotal.line], how)
+    tax = choice.tax
+    if tax is not None:
+        anchor = choice.tax_total or choice.taxes[0]
+        score, how = _confidence(anchor, choice, items_sum)
+        _put(reading, "tax", tax, score, lines[anchor.line], how)
+        reading.taxes = choice.breakdown()
+
+
+def _with_adjustments(reading: Reading, lines: list[Line], items: list[Item], choice: Choice) -> None:
+    """The items, then the adjustments reconciliation found (discounts, shipping), each as sure as
+    the arithmetic makes it."""
     adjustments = [
         Item(
             description=a.label or "Adjustment",

@@ -85,58 +85,79 @@ def _split(cell: Cell) -> list[Column]:
     return [Column(hit.term.kind, cell.x0 + hit.start * width, cell.x0 + hit.end * width) for hit in hits]
 
 
-def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
-    """`ends[i]` says line i opens with a subtotal, tax or total label (where the table stops)."""
-    table = Table()
+@dataclass
+class _Reader:
+    """Where reading the table has got to, line by line."""
+
+    table: Table
     columns: list[Column] | None = None
     previous: int | None = None  # index of the last row that made an item or continued one
-    loose: list[str] = []  # text-only rows not yet given to an item (wrapped description lines)
+    loose: list[str] = field(default_factory=list)  # text-only rows not yet given to an item (wrapped lines)
     paused_on: int | None = None  # the page whose rest (a footer after a gap) is not the table
-    for index, line in enumerate(lines):
-        found = header_columns(line) or _two_line_header(lines, index)
-        if found is not None:
-            _settle(table, loose)
-            columns = found
-            table.header_lines.add(index)
-            table.first = index if table.first is None else table.first
-            previous, loose, paused_on = index, [], None
-            continue
-        if columns is None:
-            continue
-        if ends[index]:
-            table.end = index
-            break
-        if paused_on == line.page:
-            continue
+
+    def header(self, index: int, columns: list[Column]) -> None:
+        _settle(self.table, self.loose)
+        self.columns = columns
+        self.table.header_lines.add(index)
+        self.table.first = index if self.table.first is None else self.table.first
+        self.previous, self.loose, self.paused_on = index, [], None
+
+    def skips(self, lines: list[Line], index: int) -> bool:
+        """Whether the line is no row: the rest of a page after a gap, or a carried-over subtotal."""
+        line = lines[index]
+        if self.paused_on == line.page:
+            return True
         if vocabulary.carry_over().search(line.cells[0].folded):
-            table.lines.add(index)
-            continue
+            self.table.lines.add(index)
+            return True
+        previous = self.previous
         if previous is not None and lines[previous].page == line.page and line.y - lines[previous].y > line.size * 4.5:
-            paused_on = line.page  # a page footer, or notes under the table: until the next page
-            continue
+            self.paused_on = line.page  # a page footer, or notes under the table: until the next page
+            return True
+        return False
+
+    def row(self, index: int, line: Line, columns: list[Column], mark: str) -> None:
         row = _row(line, columns, mark)
         if row is None:
-            continue
+            return
         description, figures = row
         if not figures:
             if description and _continuation(line, columns) and not _only_column_words(line):
-                loose.append(description)
-                table.lines.add(index)
-                previous = index
-            continue
+                self.loose.append(description)
+                self.table.lines.add(index)
+                self.previous = index
+            return
         # Loose lines continue the item above, unless they run on into this one ("Installation on
         # site," above "two technicians 2 h 80.00 160.00"): then they open it.
+        loose, table = self.loose, self.table
         opens_this = bool(loose) and (not table.items or _runs_on(loose[-1], description))
         if not opens_this:
             _settle(table, loose)
         item = _item(" ".join([*loose, description] if opens_this else [description]).strip(), figures, line, mark)
-        loose = []
+        self.loose = []
         if item is not None:
             table.items.append(item)
             table.lines.add(index)
-            previous = index
-    _settle(table, loose)
-    return table
+            self.previous = index
+
+
+def read_table(lines: list[Line], mark: str, ends: list[bool]) -> Table:
+    """`ends[i]` says line i opens with a subtotal, tax or total label (where the table stops)."""
+    reader = _Reader(Table())
+    for index, line in enumerate(lines):
+        found = header_columns(line) or _two_line_header(lines, index)
+        if found is not None:
+            reader.header(index, found)
+            continue
+        if reader.columns is None:
+            continue
+        if ends[index]:
+            reader.table.end = index
+            break
+        if not reader.skips(lines, index):
+            reader.row(index, line, reader.columns, mark)
+    _settle(reader.table, reader.loose)
+    return reader.table
 
 
 def _runs_on(before: str, after: str) -> bool:
@@ -157,29 +178,16 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
     """(description, {numeric column kind: cell}) of a table row. The row's last figure is its
     amount (every item has one; a column the header did not name cannot steal it); the others go
     to the nearest numeric column, left to right."""
-    description: list[str] = []
-    figures: dict[str, Cell] = {}
     numeric = [column for column in columns if column.kind in NUMERIC]
-    text_columns = [column for column in columns if column.kind not in NUMERIC]
     first_numeric = min((column.x0 for column in numeric), default=float("inf"))
     figure_cells = [
         cell
         for cell in line.cells
         if cell.centre > first_numeric - 20 and _mostly_figures(cell.text) and numbers_in(cell.text, mark)
     ]
-    amounts = [cell for cell in figure_cells if "%" not in cell.text]
-    if amounts and any(column.kind == "amount" for column in numeric):
-        figures["amount"] = amounts[-1]
-    rest = [cell for cell in figure_cells if cell is not figures.get("amount")]
-    free = [column for column in numeric if column.kind not in figures]
-    if rest and free:
-        # Cells and columns both run left to right: the order-keeping match that lines them up best.
-        count = min(len(rest), len(free))
-        pairs = itertools.product(itertools.combinations(free, count), itertools.combinations(rest, count))
-        chosen, cells = min(
-            pairs, key=lambda pair: sum(column.distance(cell) for column, cell in zip(*pair, strict=True))
-        )
-        figures.update({column.kind: cell for column, cell in zip(chosen, cells, strict=True)})
+    figures = _figures(figure_cells, numeric)
+    text_columns = [column for column in columns if column.kind not in NUMERIC]
+    description: list[str] = []
     for cell in line.cells:
         if cell in figure_cells:
             continue
@@ -189,6 +197,25 @@ def _row(line: Line, columns: list[Column], mark: str) -> tuple[str, dict[str, C
         if home == "description" and _is_description(columns, cell):
             description.append(cell.text)
     return " ".join(description).strip(), figures
+
+
+def _figures(figure_cells: list[Cell], numeric: list[Column]) -> dict[str, Cell]:
+    """{numeric column kind: cell}: the last amount is the amount; the other figures go to the
+    numeric columns left, in the order-keeping match that lines them up best."""
+    figures: dict[str, Cell] = {}
+    amounts = [cell for cell in figure_cells if "%" not in cell.text]
+    if amounts and any(column.kind == "amount" for column in numeric):
+        figures["amount"] = amounts[-1]
+    rest = [cell for cell in figure_cells if cell is not figures.get("amount")]
+    free = [column for column in numeric if column.kind not in figures]
+    if rest and free:
+        count = min(len(rest), len(free))
+        pairs = itertools.product(itertools.combinations(free, count), itertools.combinations(rest, count))
+        chosen, cells = min(
+            pairs, key=lambda pair: sum(column.distance(cell) for column, cell in zip(*pair, strict=True))
+        )
+        figures.update({column.kind: cell for column, cell in zip(chosen, cells, strict=True)})
+    return figures
 
 
 def prepare() -> None:

@@ -100,34 +100,45 @@ def _most_prominent(lines: list[Line], header: range, customer: set[tuple[int, f
         if line.page != 1:
             break
         for cell in line.cells:
-            text = cell.text.strip()
-            if (index, cell.x0) in customer or not _name_like(text) or ":" in text:
+            if (index, cell.x0) in customer or not _could_name_vendor(cell):
                 continue
-            folded = cell.folded
-            if vocabulary.titles().whole(folded) or is_label(cell) or _heading(cell) or dates_in(text, "dmy"):
-                continue
-            score, evidence = 0.0, list[str]()
-            if cell.size > typical * 1.15:
-                score += 2.0
-                evidence.append("large type")
-            if cell.bold:
-                score += 1.0
-                evidence.append("bold")
-            if vocabulary.legal_forms().search(folded):
-                score += 2.0
-                evidence.append("legal form")
-            if len(folded) > 5 and footer.count(folded) >= 1:
-                score += 1.0
-                evidence.append("named again below")
-            if any(char.isdigit() for char in text):
-                score -= 1.5
-            if cell.size < typical * 0.85:
-                score -= 1.0  # a caption, a scanner's stamp or the sender line of a window envelope
-            score -= index * 0.15  # nearer the top, more likely the letterhead
+            score, evidence = _prominence(cell, index, typical, footer)
             if best is None or score > best[0]:
-                best = (score, index, text, tuple(evidence))
+                best = (score, index, cell.text.strip(), evidence)
     if best is None:
         return None
     score, index, text, reasons = best
     confidence = 0.93 if score >= 3.5 else 0.85 if score >= 2.0 else 0.7 if score >= 0.5 else 0.5
     return Vendor(text, index, confidence, ("most prominent name in the header", *reasons))
+
+
+def _could_name_vendor(cell: Cell) -> bool:
+    """A name, and not a title, a label, a heading or a date."""
+    text = cell.text.strip()
+    if not _name_like(text) or ":" in text:
+        return False
+    return not (vocabulary.titles().whole(cell.folded) or is_label(cell) or _heading(cell) or dates_in(text, "dmy"))
+
+
+def _prominence(cell: Cell, index: int, typical: float, footer: str) -> tuple[float, tuple[str, ...]]:
+    """How much a cell looks like the letterhead's name, and why."""
+    text, folded = cell.text.strip(), cell.folded
+    score, evidence = 0.0, list[str]()
+    if cell.size > typical * 1.15:
+        score += 2.0
+        evidence.append("large type")
+    if cell.bold:
+        score += 1.0
+        evidence.append("bold")
+    if vocabulary.legal_forms().search(folded):
+        score += 2.0
+        evidence.append("legal form")
+    if len(folded) > 5 and footer.count(folded) >= 1:
+        score += 1.0
+        evidence.append("named again below")
+    if any(char.isdigit() for char in text):
+        score -= 1.5
+    if cell.size < typical * 0.85:
+        score -= 1.0  # a caption, a scanner's stamp or the sender line of a window envelope
+    score -= index * 0.15  # nearer the top, more likely the letterhead
+    return score, tuple(evidence)

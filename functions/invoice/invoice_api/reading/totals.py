@@ -93,12 +93,8 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
     for total, subtotal, (tax_lines, tax_total), with_adjustments in itertools.product(
         total_options, subtotal_options, _tax_options(taxes), (True, False)
     ):
-        if (
-            subtotal is not None
-            and total is not None
-            and (subtotal is total or ((subtotal.unlabelled or total.unlabelled) and subtotal.line == total.line))
-        ):
-            continue  # one printed amount cannot be both
+        if _one_amount_twice(subtotal, total):
+            continue
         used = adjustments if with_adjustments else []
         choice = Choice(subtotal, tax_lines, tax_total, total, used)
         score = _score(choice, items_sum)
@@ -106,46 +102,74 @@ def reconcile(candidates: Sequence[Candidate], items_sum: Decimal | None) -> Cho
             best = (score, choice)
     assert best is not None
     choice = best[1]
-    if choice.total is not None:
-        chosen = choice.total
-        later = [t for t in totals if t.line > chosen.line and t.value != chosen.value and t.strong >= chosen.strong]
-        if later:
-            choice.total_disputed = True
-            choice.reasons.append(f"Two totals are printed: {chosen.value} adds up, but {later[-1].value} is below it.")
+    _dispute(choice, totals)
     _explain(choice, items_sum)
     return choice
+
+
+def _one_amount_twice(subtotal: Candidate | None, total: Candidate | None) -> bool:
+    """Whether the subtotal and total would be one printed amount, which cannot be both."""
+    if subtotal is None or total is None:
+        return False
+    return subtotal is total or ((subtotal.unlabelled or total.unlabelled) and subtotal.line == total.line)
+
+
+def _dispute(choice: Choice, totals: list[Candidate]) -> None:
+    """Another total printed below the chosen one, as strongly labelled, that says something else."""
+    if choice.total is None:
+        return
+    chosen = choice.total
+    later = [t for t in totals if t.line > chosen.line and t.value != chosen.value and t.strong >= chosen.strong]
+    if later:
+        choice.total_disputed = True
+        choice.reasons.append(f"Two totals are printed: {chosen.value} adds up, but {later[-1].value} is below it.")
 
 
 def _score(choice: Choice, items_sum: Decimal | None) -> float:
     score = 0.0
     # An unnamed amount must earn its place by the arithmetic alone.
     score -= 1.5 * sum(c.unlabelled for c in (choice.total, choice.subtotal, *choice.taxes) if c is not None)
-    tax = choice.tax or Decimal(0)
     adjustment = sum((a.value for a in choice.adjustments), Decimal(0))
     slack = 1 + len(choice.taxes)
     if choice.total is not None:
-        score += 2.0 if choice.total.strong else 1.0
-        base = choice.subtotal.value if choice.subtotal is not None else items_sum
-        if base is not None and _close(base + adjustment + tax, choice.total.value, slack):
-            choice.total_agrees = True
-            score += 6.0
-        elif items_sum is not None and _close(items_sum, choice.total.value, slack):
-            choice.total_agrees = choice.items_agree = True  # gross items, taxes included
-            score += 4.0
-        # Among equals, the total printed last and the larger is the amount to pay.
-        score += choice.total.line * 1e-4
+        score = _total_score(score, choice, choice.total, items_sum, adjustment, slack)
     if choice.subtotal is not None:
-        score += 1.0 if choice.subtotal.strong else 0.2
-        if items_sum is not None and (
-            _close(items_sum, choice.subtotal.value, slack) or _close(items_sum + adjustment, choice.subtotal.value)
-        ):
-            choice.items_agree = True
-            score += 3.0
+        score = _subtotal_score(score, choice, choice.subtotal, items_sum, adjustment, slack)
     elif items_sum is not None and choice.total_agrees:
         choice.items_agree = True
     score += 0.5 * len(choice.taxes) + (0.3 if choice.tax_total else 0.0)
     if choice.adjustments and not choice.total_agrees:
         score -= 1.0
+    return score
+
+
+def _total_score(
+    score: float, choice: Choice, total: Candidate, items_sum: Decimal | None, adjustment: Decimal, slack: int
+) -> float:
+    """`score` plus what the total adds: its label, and the arithmetic it closes (added in this
+    order, so equal choices compare as they always have)."""
+    score += 2.0 if total.strong else 1.0
+    base = choice.subtotal.value if choice.subtotal is not None else items_sum
+    if base is not None and _close(base + adjustment + (choice.tax or Decimal(0)), total.value, slack):
+        choice.total_agrees = True
+        score += 6.0
+    elif items_sum is not None and _close(items_sum, total.value, slack):
+        choice.total_agrees = choice.items_agree = True  # gross items, taxes included
+        score += 4.0
+    # Among equals, the total printed last and the larger is the amount to pay.
+    return score + total.line * 1e-4
+
+
+def _subtotal_score(
+    score: float, choice: Choice, subtotal: Candidate, items_sum: Decimal | None, adjustment: Decimal, slack: int
+) -> float:
+    """`score` plus what the subtotal adds: its label, and whether the items add up to it."""
+    score += 1.0 if subtotal.strong else 0.2
+    if items_sum is not None and (
+        _close(items_sum, subtotal.value, slack) or _close(items_sum + adjustment, subtotal.value)
+    ):
+        choice.items_agree = True
+        score += 3.0
     return score
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 
 from invoice_api import flows, rules
 from invoice_api.models import InvoiceChanges, InvoiceSummary, InvoiceView, NewInvoice, StatusChange
+from invoice_api.records import InvoiceFilter
 from payreq.db import get_engine, read_connection
-from payreq.http import authorize, request_context
+from payreq.http import authorize
 from payreq.http.guard import check_caller
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
@@ -57,23 +58,21 @@ def list_invoices(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[InvoiceSummary]:
+    narrowed = InvoiceFilter(
+        status=status,
+        vendor=vendor,
+        number=number,
+        issue_from=issue_from,
+        issue_to=issue_to,
+        due_from=due_from,
+        due_to=due_to,
+        total_min=total_min,
+        total_max=total_max,
+        linked=linked,
+        duplicate=duplicate,
+    )
     with read_connection(get_engine()) as connection:
-        items, next_cursor = flows.page_of(
-            connection,
-            status=status,
-            vendor=vendor,
-            number=number,
-            issue_from=issue_from,
-            issue_to=issue_to,
-            due_from=due_from,
-            due_to=due_to,
-            total_min=total_min,
-            total_max=total_max,
-            linked=linked,
-            duplicate=duplicate,
-            limit=limit,
-            cursor=cursor,
-        )
+        items, next_cursor = flows.page_of(connection, narrowed, limit=limit, cursor=cursor)
     return Page[InvoiceSummary](items=items, next_cursor=next_cursor)
 
 
@@ -81,13 +80,11 @@ def list_invoices(
     "/api/v1/invoices", summary="Enter an invoice by hand", responses=created(InvoiceView), middlewares=[WRITE]
 )
 def create(invoice: NewInvoice, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        invoice_id = flows.create(connection, context, invoice, now=now())
-        return respond(connection, invoice_id, HTTPStatus.CREATED)
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.create(connection, context, invoice, now=now()),
+        lambda connection, invoice_id: respond(connection, invoice_id, HTTPStatus.CREATED),
+    )
 
 
 @router.get(
@@ -110,13 +107,12 @@ def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
 def edit(
     invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    context, version = request_context(router), expected_version(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.edit(connection, context, invoice_id, changes, version=version, now=now())
-        return respond(connection, invoice_id)
-
-    return run_change(router, get_engine(), change)
+    version = expected_version(router)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.edit(connection, context, invoice_id, changes, version=version, now=now()),
+        lambda connection, _: respond(connection, invoice_id),
+    )
 
 
 @router.post(
@@ -128,14 +124,14 @@ def edit(
 def change_status(
     invoice_id: uuid.UUID, target: StatusChange, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    context = request_context(router)
     if target.status == "verified":
         # The permission depends on the body, so it is checked here, as the route guard would: 403, audited.
         check_caller(router, rules.VERIFY_PERMISSION)
     version = expected_version(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.change_status(connection, context, invoice_id, target, version=version, now=now())
-        return respond(connection, invoice_id)
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.change_status(
+            connection, context, invoice_id, target, version=version, now=now()
+        ),
+        lambda connection, _: respond(connection, invoice_id),
+    )

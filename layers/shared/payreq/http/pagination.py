@@ -10,14 +10,15 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from payreq.errors import InvalidInput
 from payreq.http.models import ApiModel
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -55,10 +56,22 @@ def decode_newest_first(cursor: str | None) -> tuple[datetime, uuid.UUID] | None
         raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
 
 
-def newest_first_page[R: Mapping[Any, Any]](rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
-    """The page and its nextCursor, from rows fetched with `limit + 1`: the extra row only says that
-    another page exists."""
+class Dated(Protocol):
+    """A typed record a newest-first page is sorted by."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def newest_first_page[R: Mapping[Any, Any] | Dated](rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
+    """The page and its nextCursor, from rows (row mappings or typed records) fetched with
+    `limit + 1`: the extra row only says that another page exists."""
     page = list(rows[:limit])
     if len(rows) <= limit:
         return page, None
-    return page, encode_cursor(page[-1]["created_at"].isoformat(), str(page[-1]["id"]))
+    last = page[-1]
+    created_at, row_id = (last["created_at"], last["id"]) if isinstance(last, Mapping) else (last.created_at, last.id)
+    return page, encode_cursor(created_at.isoformat(), str(row_id))
