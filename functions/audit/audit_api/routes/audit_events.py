@@ -15,7 +15,7 @@ from audit_api.models import AuditEvent, ChainVerification, ExportFormat
 from audit_api.repository import EventFilter
 from audit_api.settings import anchor_settings
 from payreq import aws
-from payreq.db import get_engine
+from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -44,8 +44,9 @@ def list_audit_events(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    rows, next_cursor = listing.page_of_events(get_engine(), where, limit=limit, cursor=cursor)
-    return Page[AuditEvent](items=[AuditEvent.from_row(row) for row in rows], next_cursor=next_cursor)
+    with read_connection(get_engine()) as connection:
+        events, next_cursor = listing.page_of_events(connection, where, limit=limit, cursor=cursor)
+    return Page[AuditEvent](items=[AuditEvent.from_record(event) for event in events], next_cursor=next_cursor)
 
 
 @router.get(
@@ -65,9 +66,13 @@ def export_audit_events(
     occurred_to: Annotated[AwareDatetime, Query(alias="to", description="exclusive")],
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> Response[str]:
-    exported = export.export_events(
-        get_engine(), request_context(router), occurred_from=occurred_from, occurred_to=occurred_to, fmt=fmt
-    )
+    engine = get_engine()
+    with read_connection(engine) as connection:
+        exported = export.export_events(connection, occurred_from=occurred_from, occurred_to=occurred_to, fmt=fmt)
+    # A unit of work of its own, and no change_and_respond: this is a read (an Idempotency-Key would
+    # store a whole export), and the chain's lock is taken only once the export is ready.
+    with transaction(engine) as connection:
+        export.record_export(connection, request_context(router), exported)
     headers = {
         "Content-Disposition": f'attachment; filename="{exported.file_name}"',
         "Cache-Control": "no-store",
@@ -82,5 +87,6 @@ def export_audit_events(
     middlewares=[AUDIT_READ],
 )
 def verify_audit_chain() -> ChainVerification:
-    verification = integrity.verify(get_engine(), aws.client("s3"), anchor_settings().anchor_bucket)
+    with read_connection(get_engine()) as connection:
+        verification = integrity.verify(connection, aws.client("s3"), anchor_settings().anchor_bucket)
     return ChainVerification.from_verification(verification)

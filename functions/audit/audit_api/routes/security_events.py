@@ -13,7 +13,7 @@ from audit_api import listing
 from audit_api.models import SecurityEvent
 from audit_api.repository import EventFilter
 from payreq.audit import SecurityAction
-from payreq.db import get_engine
+from payreq.db import get_engine, read_connection
 from payreq.http import authorize
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -38,5 +38,6 @@ def list_security_events(
         occurred_from=occurred_from,
         occurred_to=occurred_to,
     )
-    rows, next_cursor = listing.page_of_events(get_engine(), where, limit=limit, cursor=cursor)
-    return Page[SecurityEvent](items=[SecurityEvent.from_row(row) for row in rows], next_cursor=next_cursor)
+    with read_connection(get_engine()) as connection:
+        events, next_cursor = listing.page_of_events(connection, where, limit=limit, cursor=cursor)
+    return Page[SecurityEvent](items=[SecurityEvent.from_record(event) for event in events], next_cursor=next_cursor)
