@@ -15,12 +15,12 @@ class UserRecord:
     """A user with the permissions they hold, sorted."""
 
     id: uuid.UUID
+    version: int
+    created_at: datetime
     email: str
     display_name: str
     is_active: bool
     permissions: list[str]
-    version: int
-    created_at: datetime
 
 
 class UserUpdate(TypedDict, total=False):
@@ -35,12 +35,13 @@ class ApiTokenRecord:
     """An API token as its owner may see it: never its hash."""
 
     id: uuid.UUID
-    name: str
     token_prefix: str
+    name: str
     scopes: list[str]
+    # Made, last used, and when it stops working.
     created_at: datetime
-    expires_at: datetime | None
     last_used_at: datetime | None
+    expires_at: datetime | None
     revoked_at: datetime | None
 
 

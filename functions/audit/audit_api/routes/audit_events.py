@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AwareDatetime
 
-from audit_api import export, integrity, listing
+from audit_api import export, integrity
 from audit_api.models import AuditEvent, ChainVerification, ExportFormat
 from audit_api.repository import EventFilter
+from audit_api.routes.event_pages import events_page
 from audit_api.settings import anchor_settings
 from payreq import aws
 from payreq.db import get_engine, read_connection, transaction
@@ -36,17 +37,12 @@ def list_audit_events(
     cursor: str | None = None,
 ) -> Page[AuditEvent]:
     where = EventFilter(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        actor_id=actor,
-        action=action,
-        request_id=request_id,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
+        entity_type=entity_type, entity_id=entity_id, actor_id=actor, action=action, request_id=request_id
     )
-    with read_connection(get_engine()) as connection:
-        events, next_cursor = listing.page_of_events(connection, where, limit=limit, cursor=cursor)
-    return Page[AuditEvent](items=[AuditEvent.from_record(event) for event in events], next_cursor=next_cursor)
+    events, next_cursor = events_page(
+        AuditEvent.from_record, where, occurred_from=occurred_from, occurred_to=occurred_to, limit=limit, cursor=cursor
+    )
+    return Page[AuditEvent](items=events, next_cursor=next_cursor)
 
 
 @router.get(
