@@ -82,14 +82,14 @@ def change_user(
     if changes.permissions is not None:
         set_permissions(connection, user_id, changes.permissions, granted_by=context.user_id)
     # Any change, permissions included, makes a new version of the user.
-    repository.update_user(connection, user_id, _columns(changes), now=now)
+    repository.update_user(connection, user_id, changed_columns(changes), now=now)
     after = repository.user(connection, user_id)
     assert after is not None
     record_user_change(connection, context, "user.updated", user_id, before=before, after=after, fields=ADMINISTERED)
     return after
 
 
-def _columns(changes: UserChanges) -> UserUpdate:
+def changed_columns(changes: UserChanges) -> UserUpdate:
     """The user's own columns the request set (a field sent as null included, as sent)."""
     update: UserUpdate = {}
     if "display_name" in changes.model_fields_set:
