@@ -1,8 +1,9 @@
 """Browser sign-in: Google, test-token login, sign-out, and who am I.
 
-These routes are public and anonymous, so no Idempotency-Key applies: each runs its unit of work in
-a plain `transaction` rather than `change_and_respond`. A refused sign-in is counted in a
-transaction of its own (`record_denial_now`), after the refused one has rolled back.
+Signing in and out is public and anonymous (no user to key an Idempotency-Key to), so each of those
+routes runs its unit of work in a plain `transaction` rather than `change_and_respond`. A refused
+sign-in is counted in a transaction of its own (`record_denial_now`), after the refused one has
+rolled back.
 """
 
 from __future__ import annotations
