@@ -81,13 +81,15 @@ def authorizer_request(engine: Engine, data: Dataset) -> dict[str, Any]:
     """The authorizer's event for a CLI call with alice's API token (a real, hashed, stored one)."""
     from auth_api.api_tokens import issue
     from auth_api.models import NewApiToken
+    from payreq.db import transaction
 
-    _, secret = issue(
-        engine,
-        data.alice.context(),
-        NewApiToken.model_validate({"name": "bench", "scopes": ["pr.read"]}),
-        now=datetime.now(UTC),
-    )
+    with transaction(engine) as connection:
+        _, secret = issue(
+            connection,
+            data.alice.context(),
+            NewApiToken.model_validate({"name": "bench", "scopes": ["pr.read"]}),
+            now=datetime.now(UTC),
+        )
     event = load_event("authorizer_request")
     event["headers"]["authorization"] = f"Bearer {secret}"
     event["identitySource"] = [f"Bearer {secret}"]

@@ -107,9 +107,11 @@ def _ensure_user(
         user = find_user_by_email(connection, email)
     if user is None:
         request = NewUser(email=email, display_name=name, permissions=list(permissions))
-        return user_admin.create(engine, operator, request, now=now, user_id=demo_user_id(email))["id"]  # type: ignore[no-any-return]
+        with transaction(engine) as connection:
+            return user_admin.create(connection, operator, request, now=now, user_id=demo_user_id(email)).id
     if not set(permissions) <= set(user["permissions"]):
-        user_admin.grant(engine, operator, email, permissions, now=now)
+        with transaction(engine) as connection:
+            user_admin.grant(connection, operator, email, permissions, now=now)
     return user["id"]  # type: ignore[no-any-return]
 
 

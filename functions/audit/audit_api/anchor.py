@@ -5,6 +5,9 @@ recompute every hash after their edit. An anchor, the head's `seq` and `hash` wr
 bucket under Object Lock, is a copy they cannot reach: the chain's row at an anchored `seq` must
 still carry the anchored hash. One object per anchor, `anchors/<seq, 20 digits>-<hash>.json`, so keys
 sort by position and a head that has not moved since the last run writes nothing.
+
+This module is the scheduled entry point, so it opens its units of work itself: one to summarise
+refusal counts, a read for the head, and none while S3 is written.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from audit_api.settings import anchor_settings
 from payreq import aws
 from payreq.audit_anchors import anchor_key
-from payreq.audit_chain import canonical_timestamp, chain_head
+from payreq.audit_chain import ChainHead, canonical_timestamp, chain_head
 from payreq.db import get_engine, read_connection, transaction
 from payreq.denials import forget_old_windows, summarise_closed_windows
 from payreq.observability import instrument, logger
@@ -40,13 +43,17 @@ def anchor_chain_head(engine: Engine, s3: Any, bucket: str, *, now: datetime) ->
         head = chain_head(connection)
     if head is None:
         return None  # nothing logged yet, nothing to anchor
-    head_hash = bytes(head["hash"]).hex()
-    key = anchor_key(head["seq"], head_hash)
+    return write_anchor(s3, bucket, head, now=now)
+
+
+def write_anchor(s3: Any, bucket: str, head: ChainHead, *, now: datetime) -> Anchor:
+    head_hash = head.hash.hex()
+    key = anchor_key(head.seq, head_hash)
     body = {
-        "seq": head["seq"],
+        "seq": head.seq,
         "hash": head_hash,
-        "eventId": str(head["event_id"]),
-        "occurredAt": canonical_timestamp(head["occurred_at"]),
+        "eventId": str(head.event_id),
+        "occurredAt": canonical_timestamp(head.occurred_at),
         "anchoredAt": canonical_timestamp(now),
     }
     try:
@@ -58,8 +65,8 @@ def anchor_chain_head(engine: Engine, s3: Any, bucket: str, *, now: datetime) ->
     except s3.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") not in {"PreconditionFailed", "412"}:
             raise
-        return Anchor(key, head["seq"], head_hash, written=False)
-    return Anchor(key, head["seq"], head_hash, written=True)
+        return Anchor(key, head.seq, head_hash, written=False)
+    return Anchor(key, head.seq, head_hash, written=True)
 
 
 @instrument()

@@ -4,6 +4,7 @@ API Gateway's HTTP API cannot stream a Lambda response and Lambda returns at mos
 is one whole body for a bounded range: at most EXPORT_MAX_ROWS events and EXPORT_MAX_BYTES of text.
 A range holding more is refused (422) with a request to narrow it; never silently truncated. Each
 export is itself recorded as a security event (`audit_exported`): who took a copy of the log, of what.
+The route reads the export and records it in two units of work (see `record_export`).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from audit_api.listing import check_time_range
 from audit_api.models import AuditEvent, ExportFormat
 from audit_api.repository import EventFilter, oldest_events
 from payreq.audit import record_security_event
-from payreq.db import read_connection, transaction
 from payreq.errors import InvalidInput, detail
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from datetime import datetime
 
-    from sqlalchemy.engine import Engine, RowMapping
+    from sqlalchemy.engine import Connection
 
+    from audit_api.records import AuditEventRecord
     from payreq.context import RequestContext
 
 EXPORT_MAX_ROWS = 10_000
@@ -47,44 +48,55 @@ class Export:
     content_type: str
     file_name: str
     events: int
+    occurred_from: datetime
+    occurred_to: datetime
+    fmt: ExportFormat
 
 
 def export_events(
-    engine: Engine, context: RequestContext, *, occurred_from: datetime, occurred_to: datetime, fmt: ExportFormat
+    connection: Connection, *, occurred_from: datetime, occurred_to: datetime, fmt: ExportFormat
 ) -> Export:
+    """The range's events as one body; read only, so the caller can read on a connection without a transaction."""
     check_time_range(occurred_from, occurred_to)
     where = EventFilter(occurred_from=occurred_from, occurred_to=occurred_to)
-    with read_connection(engine) as connection:
-        rows = oldest_events(connection, where, limit=EXPORT_MAX_ROWS + 1)
-    if len(rows) > EXPORT_MAX_ROWS:
+    events = oldest_events(connection, where, limit=EXPORT_MAX_ROWS + 1)
+    if len(events) > EXPORT_MAX_ROWS:
         raise _too_large(f"more than {EXPORT_MAX_ROWS:,} events")
-    body = render_csv(rows) if fmt == "csv" else render_jsonl(rows)
+    body = render_csv(events) if fmt == "csv" else render_jsonl(events)
     if len(body.encode()) > EXPORT_MAX_BYTES:
         raise _too_large(f"more than {EXPORT_MAX_BYTES:,} bytes")
-    # Recorded only once the export is ready, in a short transaction of its own (the chain's lock
-    # is not held while reading); if it cannot be recorded, the export is not handed out.
-    with transaction(engine) as connection:
-        record_security_event(
-            connection,
-            context,
-            "audit_exported",
-            {"from": occurred_from.isoformat(), "to": occurred_to.isoformat(), "format": fmt, "events": len(rows)},
-        )
     stamp = f"{occurred_from.astimezone(UTC):%Y%m%dT%H%M%SZ}-{occurred_to.astimezone(UTC):%Y%m%dT%H%M%SZ}"
-    return Export(body, CONTENT_TYPES[fmt], f"audit-events-{stamp}.{fmt}", len(rows))
+    return Export(body, CONTENT_TYPES[fmt], f"audit-events-{stamp}.{fmt}", len(events), occurred_from, occurred_to, fmt)
 
 
-def render_jsonl(rows: Sequence[RowMapping]) -> str:
-    return "".join(AuditEvent.from_row(row).model_dump_json(by_alias=True) + "\n" for row in rows)
+def record_export(connection: Connection, context: RequestContext, export: Export) -> None:
+    """Put the export on record. Run it once the export is ready, in a short transaction of its own:
+    the chain's lock is then not held while reading, and if it cannot be recorded, the export is not
+    handed out."""
+    record_security_event(
+        connection,
+        context,
+        "audit_exported",
+        {
+            "from": export.occurred_from.isoformat(),
+            "to": export.occurred_to.isoformat(),
+            "format": export.fmt,
+            "events": export.events,
+        },
+    )
 
 
-def render_csv(rows: Sequence[RowMapping]) -> str:
+def render_jsonl(events: Sequence[AuditEventRecord]) -> str:
+    return "".join(AuditEvent.from_record(event).model_dump_json(by_alias=True) + "\n" for event in events)
+
+
+def render_csv(events: Sequence[AuditEventRecord]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([AuditEvent.model_fields[name].alias or name for name in CSV_COLUMNS])
-    for row in rows:
-        event = AuditEvent.from_row(row).model_dump(mode="json")
-        writer.writerow([_cell(event[name]) for name in CSV_COLUMNS])
+    for event in events:
+        shown = AuditEvent.from_record(event).model_dump(mode="json")
+        writer.writerow([_cell(shown[name]) for name in CSV_COLUMNS])
     return out.getvalue()
 
 

@@ -8,10 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from payreq.audit_anchors import AnchorCheck, check_against_anchor
 from payreq.audit_chain import ChainReport, verify_chain
-from payreq.db import read_connection
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +23,5 @@ class Verification:
         return self.chain.intact and self.anchor.consistent
 
 
-def verify(engine: Engine, s3: Any, anchor_bucket: str | None) -> Verification:
-    with read_connection(engine) as connection:
-        chain = verify_chain(connection)
-        return Verification(chain, check_against_anchor(connection, s3, anchor_bucket))
+def verify(connection: Connection, s3: Any, anchor_bucket: str | None) -> Verification:
+    return Verification(verify_chain(connection), check_against_anchor(connection, s3, anchor_bucket))

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from audit_api.repository import EventFilter, newest_events
-from payreq.db import read_connection
 from payreq.errors import InvalidInput, detail
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy.engine import Engine, RowMapping
+    from sqlalchemy.engine import Connection
+
+    from audit_api.records import AuditEventRecord
 
 
 def check_time_range(occurred_from: datetime | None, occurred_to: datetime | None) -> None:
@@ -23,14 +24,12 @@ def check_time_range(occurred_from: datetime | None, occurred_to: datetime | Non
 
 
 def page_of_events(
-    engine: Engine, where: EventFilter, *, limit: int, cursor: str | None
-) -> tuple[list[RowMapping], str | None]:
+    connection: Connection, where: EventFilter, *, limit: int, cursor: str | None
+) -> tuple[list[AuditEventRecord], str | None]:
     check_time_range(where.occurred_from, where.occurred_to)
-    before_seq = _seq_from(cursor)
-    with read_connection(engine) as connection:
-        rows = newest_events(connection, where, limit=limit + 1, before_seq=before_seq)
-    more, rows = len(rows) > limit, rows[:limit]
-    return rows, encode_cursor(rows[-1]["seq"]) if more else None
+    found = newest_events(connection, where, limit=limit + 1, before_seq=_seq_from(cursor))
+    more, events = len(found) > limit, found[:limit]
+    return events, encode_cursor(events[-1].seq) if more else None
 
 
 def _seq_from(cursor: str | None) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Self
@@ -9,9 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal, Self
 from payreq.http.models import ApiModel
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import RowMapping
-
     from audit_api.integrity import Verification
+    from audit_api.records import AuditEventRecord
     from payreq.audit_anchors import AnchorCheck
     from payreq.audit_chain import BrokenLink
 
@@ -35,8 +35,8 @@ class AuditEvent(ApiModel):
     hash: str
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Self:
-        return cls.model_validate({**row, "id": row["event_id"], "hash": bytes(row["hash"]).hex()})
+    def from_record(cls, event: AuditEventRecord) -> Self:
+        return cls.model_validate({**_columns(event), "id": event.event_id, "hash": bytes(event.hash).hex()})
 
 
 class SecurityEvent(ApiModel):
@@ -54,14 +54,14 @@ class SecurityEvent(ApiModel):
     hash: str
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> Self:
+    def from_record(cls, event: AuditEventRecord) -> Self:
         return cls.model_validate(
             {
-                **row,
-                "id": row["event_id"],
-                "user_id": row["actor_id"],
-                "details": row["after"],
-                "hash": bytes(row["hash"]).hex(),
+                **_columns(event),
+                "id": event.event_id,
+                "user_id": event.actor_id,
+                "details": event.after,
+                "hash": bytes(event.hash).hex(),
             }
         )
 
@@ -125,3 +125,8 @@ class ChainVerification(ApiModel):
             first_broken=BrokenLinkReport.from_link(report.first_broken) if report.first_broken else None,
             anchor=AnchorReport.from_check(verification.anchor),
         )
+
+
+def _columns(event: AuditEventRecord) -> dict[str, Any]:
+    # The id of a row is not the event's: each model maps `id` to `event_id` itself.
+    return {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from audit_api.records import AuditEventRecord
+from payreq.db.records import records_of
 from payreq.db.schema import audit_events
 
 if TYPE_CHECKING:
@@ -14,7 +16,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy import ColumnElement
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,13 +54,15 @@ class EventFilter:
 
 def newest_events(
     connection: Connection, where: EventFilter, *, limit: int, before_seq: int | None = None
-) -> list[RowMapping]:
+) -> list[AuditEventRecord]:
     query = select(audit_events).where(*where.conditions())
     if before_seq is not None:
         query = query.where(audit_events.c.seq < before_seq)
-    return list(connection.execute(query.order_by(audit_events.c.seq.desc()).limit(limit)).mappings())
+    return records_of(
+        AuditEventRecord, connection.execute(query.order_by(audit_events.c.seq.desc()).limit(limit)).mappings()
+    )
 
 
-def oldest_events(connection: Connection, where: EventFilter, *, limit: int) -> list[RowMapping]:
+def oldest_events(connection: Connection, where: EventFilter, *, limit: int) -> list[AuditEventRecord]:
     query = select(audit_events).where(*where.conditions()).order_by(audit_events.c.seq).limit(limit)
-    return list(connection.execute(query).mappings())
+    return records_of(AuditEventRecord, connection.execute(query).mappings())

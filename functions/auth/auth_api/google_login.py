@@ -1,11 +1,11 @@
 """Sign-in with Google (OpenID Connect, authorization code flow with PKCE).
 
 `begin` stores the pending sign-in server-side and sends the browser to Google, leaving a
-short-lived cookie with a hash of the state in that browser; `complete` takes the callback: it
-refuses a callback the browser did not start (login CSRF: an attacker's own consent, sent to a
-victim, would sign the victim into the attacker's account), consumes the pending sign-in
-(committed before anything else, so a replayed callback always fails), exchanges the code,
-verifies the ID token, and yields the Google identity.
+short-lived cookie with a hash of the state in that browser. The callback takes three steps:
+`accept` refuses a callback the browser did not start (login CSRF: an attacker's own consent, sent
+to a victim, would sign the victim into the attacker's account), `consume` marks the pending sign-in
+used (the caller commits that before anything else, so a replayed callback always fails), and
+`identify` exchanges the code, verifies the ID token, and yields the Google identity.
 """
 
 from __future__ import annotations
@@ -17,21 +17,20 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, update
-
+from auth_api import repository
+from auth_api.records import NewPendingLogin
 from payreq.auth.credentials import fingerprint, new_secret
 from payreq.auth.identities import ProvenIdentity
 from payreq.auth.jwt import JwksCache, TokenRejected, verify_jwt
-from payreq.db import transaction
-from payreq.db.schema import oauth_logins
 from payreq.errors import BadRequest, ServiceUnavailable, detail
 from payreq.outbound import OutboundError, fetch_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection
 
+    from auth_api.records import PendingLogin
     from payreq.settings import AuthSettings
 
 PENDING_LOGIN_LIFETIME = timedelta(minutes=10)
@@ -53,6 +52,14 @@ class GoogleIdentity:
     identity: ProvenIdentity
     name: str
     next_path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """Google's redirect back, once it is known to come to the browser that started the sign-in."""
+
+    code: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,6 @@ def safe_next_path(next_path: str | None) -> str:
 
 @dataclass
 class GoogleLogin:
-    engine: Engine
     settings: AuthSettings
     jwks: JwksCache = field(default_factory=JwksCache)
     fetch: Callable[..., Any] = fetch_json
@@ -91,7 +97,7 @@ class GoogleLogin:
     def redirect_uri(self) -> str:
         return self.settings.public_base_url.rstrip("/") + CALLBACK_PATH
 
-    def begin(self, next_path: str | None, *, now: datetime) -> PendingSignIn:
+    def begin(self, connection: Connection, next_path: str | None, *, now: datetime) -> PendingSignIn:
         """Record a pending sign-in: the Google URL to send the browser to, and its binding cookie."""
         from authlib.common.urls import add_params_to_uri
         from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -101,17 +107,17 @@ class GoogleLogin:
             raise LoginRejected("not_configured", "Google sign-in is not configured here.")
         path = safe_next_path(next_path)
         state, nonce, verifier = new_secret(), new_secret(), new_secret()
-        with transaction(self.engine) as connection:
-            connection.execute(
-                insert(oauth_logins).values(
-                    state_hash=fingerprint(state),
-                    nonce=nonce,
-                    code_verifier=verifier,
-                    next_path=path,
-                    created_at=now,
-                    expires_at=now + PENDING_LOGIN_LIFETIME,
-                )
-            )
+        repository.add_pending_login(
+            connection,
+            NewPendingLogin(
+                state_hash=fingerprint(state),
+                nonce=nonce,
+                code_verifier=verifier,
+                next_path=path,
+                created_at=now,
+                expires_at=now + PENDING_LOGIN_LIFETIME,
+            ),
+        )
         params = {
             "response_type": "code",
             "client_id": settings.google_client_id,
@@ -127,15 +133,7 @@ class GoogleLogin:
             params["hd"] = settings.google_allowed_domains[0]  # a hint for Google's account chooser only
         return PendingSignIn(str(add_params_to_uri(settings.google_authorization_url, params)), browser_binding(state))
 
-    def complete(
-        self,
-        *,
-        code: str | None,
-        state: str | None,
-        error: str | None,
-        binding: str | None,
-        now: datetime,
-    ) -> GoogleIdentity:
+    def accept(self, *, code: str | None, state: str | None, error: str | None, binding: str | None) -> Callback:
         """`binding` is the browser's sign-in cookie: the callback must come back to the browser
         that started it."""
         if error:
@@ -146,36 +144,25 @@ class GoogleLogin:
             raise LoginRejected(
                 "browser_mismatch", "This sign-in was not started in this browser; start again from the sign-in page."
             )
-        pending = self._consume(state, now)
-        tokens = self._exchange(code, pending["code_verifier"])
-        claims = self._verify(tokens, nonce=pending["nonce"])
+        return Callback(code, state)
+
+    def consume(self, connection: Connection, callback: Callback, *, now: datetime) -> PendingLogin:
+        pending = repository.consume_pending_login(connection, fingerprint(callback.state), now=now)
+        if pending is None:
+            raise LoginRejected("bad_state", "This sign-in link is unknown, expired or already used; start again.")
+        return pending
+
+    def identify(self, callback: Callback, pending: PendingLogin) -> GoogleIdentity:
+        """The Google identity the callback's code stands for, with the nonce the sign-in began with."""
+        tokens = self._exchange(callback.code, pending.code_verifier)
+        claims = self._verify(tokens, nonce=pending.nonce)
         # Google's `iss` comes with or without the scheme: one issuer, one spelling.
         identity = dataclasses.replace(ProvenIdentity.from_claims(claims), issuer=self.settings.google_issuer)
         return GoogleIdentity(
             identity=identity,
             name=str(claims.get("name") or claims.get("email") or identity.subject),
-            next_path=safe_next_path(pending["next_path"]),
+            next_path=safe_next_path(pending.next_path),
         )
-
-    def _consume(self, state: str, now: datetime) -> dict[str, Any]:
-        with transaction(self.engine) as connection:
-            row = (
-                connection.execute(
-                    update(oauth_logins)
-                    .where(
-                        oauth_logins.c.state_hash == fingerprint(state),
-                        oauth_logins.c.consumed_at.is_(None),
-                        oauth_logins.c.expires_at > now,
-                    )
-                    .values(consumed_at=now)
-                    .returning(oauth_logins.c.nonce, oauth_logins.c.code_verifier, oauth_logins.c.next_path)
-                )
-                .mappings()
-                .one_or_none()
-            )
-        if row is None:
-            raise LoginRejected("bad_state", "This sign-in link is unknown, expired or already used; start again.")
-        return dict(row)
 
     def _exchange(self, code: str, verifier: str) -> dict[str, Any]:
         settings = self.settings

@@ -1,7 +1,8 @@
 """Turning a proven identity into a session: Google sign-in, test-token login, sign-out.
 
 Every sign-in issues a new session id and revokes the one the browser came with, so a session id
-planted before sign-in (fixation) is worthless after it.
+planted before sign-in (fixation) is worthless after it. Each flow runs on the route's unit of work;
+a refusal is raised with what the route records of it in a transaction of its own.
 """
 
 from __future__ import annotations
@@ -9,25 +10,27 @@ from __future__ import annotations
 import dataclasses
 import hmac
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from auth_api import repository
 from auth_api.google_login import LoginRejected
-from payreq.audit import record_change, record_security_event
+from auth_api.user_audit import SIGNED_IN, record_user_change
+from payreq.audit import record_security_event
 from payreq.auth.identities import LinkRefused, bind, bound_user, link_by_email
 from payreq.auth.sessions import NewSession, revoke_session, start_session
-from payreq.auth.users import create_user, find_user_by_email, get_user, set_permissions, update_user
-from payreq.db import transaction
-from payreq.denials import Denial, record_denial_now
+from payreq.auth.users import create_user, set_permissions
+from payreq.denials import Denial
 from payreq.errors import Forbidden, NotFound, Unauthenticated, detail
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
 
-    from sqlalchemy.engine import Connection, Engine, RowMapping
+    from sqlalchemy.engine import Connection
 
     from auth_api.google_login import GoogleIdentity
     from auth_api.models import TestLogin
+    from auth_api.records import UserRecord
     from payreq.audit import SecurityAction
     from payreq.auth.identities import ProvenIdentity
     from payreq.context import RequestContext
@@ -39,7 +42,7 @@ TEST_LOGIN_ROUTE = "POST /auth/test-login"
 
 @dataclass(frozen=True)
 class SignedIn:
-    user: RowMapping
+    user: UserRecord
     session: NewSession
 
 
@@ -56,8 +59,17 @@ class IdentityNotLinked(Unauthenticated):
         self.reason = reason
 
 
+class WrongTestLoginToken(Unauthenticated):
+    """A test-login with the wrong token (401); `denial` is what the security log counts of it."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__("The test-login token is not right.")
+        details = {"method": "test_token", "reason": "bad_token", "email": email}
+        self.denial = Denial("login_failed", "bad_token", TEST_LOGIN_ROUTE, details)
+
+
 def sign_in_with_google(
-    engine: Engine,
+    connection: Connection,
     settings: AuthSettings,
     google: GoogleIdentity,
     context: RequestContext,
@@ -69,24 +81,23 @@ def sign_in_with_google(
     email only when Google verified it and linking is enabled for Google, or creates a user when
     nobody has that address."""
     identity = google.identity
-    with transaction(engine) as connection:
-        user_id = bound_user(connection, identity)
-        if user_id is None:
-            try:
-                user_id = link_by_email(
-                    connection, identity, linking_enabled=settings.links_by_email(identity.issuer), now=now
-                )
-            except LinkRefused as refused:
-                raise IdentityNotLinked(refused.reason) from refused
-            if user_id is not None:
-                _record_identity_linked(connection, context, user_id, identity)
-            else:
-                user_id = _create_google_user(connection, settings, google, context, now=now)
-        user = get_user(connection, user_id)
-        assert user is not None
-        if not user["is_active"]:
-            raise Forbidden("This account is disabled.", code="account_disabled")
-        return _open_session(connection, settings, context, user, "google", previous_session, now)
+    user_id = bound_user(connection, identity)
+    if user_id is None:
+        try:
+            user_id = link_by_email(
+                connection, identity, linking_enabled=settings.links_by_email(identity.issuer), now=now
+            )
+        except LinkRefused as refused:
+            raise IdentityNotLinked(refused.reason) from refused
+        if user_id is not None:
+            _record_identity_linked(connection, context, user_id, identity)
+        else:
+            user_id = _create_google_user(connection, settings, google, context, now=now)
+    user = repository.user(connection, user_id)
+    assert user is not None
+    if not user.is_active:
+        raise Forbidden("This account is disabled.", code="account_disabled")
+    return _open_session(connection, settings, context, user, "google", previous_session, now)
 
 
 def _create_google_user(
@@ -116,7 +127,7 @@ def _record_identity_linked(
 
 
 def test_login(
-    engine: Engine,
+    connection: Connection,
     settings: AuthSettings,
     request: TestLogin,
     context: RequestContext,
@@ -128,46 +139,40 @@ def test_login(
     if expected is None:
         raise NotFound("No such route.", code="route_not_found")  # disabled: as if it did not exist
     if not hmac.compare_digest(request.token.encode(), expected.get_secret_value().encode()):
-        details = {"method": "test_token", "reason": "bad_token", "email": request.email}
-        record_denial_now(engine, context, Denial("login_failed", "bad_token", TEST_LOGIN_ROUTE, details), now=now)
-        raise Unauthenticated("The test-login token is not right.")
-    with transaction(engine) as connection:
-        user = find_user_by_email(connection, request.email)
-        if user is None:
-            user_id = create_user(
-                connection,
-                email=request.email,
-                display_name=request.display_name or request.email,
-                permissions=request.permissions or [],
-                now=now,
-            )
-            _record_user_change(connection, context, "user.created", None, user_id)
-        else:
-            user_id = user["id"]
-            if request.permissions is not None:
-                set_permissions(connection, user_id, request.permissions, granted_by=None)
-            if request.display_name:
-                update_user(connection, user_id, now=now, display_name=request.display_name)
-            _record_user_change(connection, context, "user.updated", user, user_id)
-        signed_in = get_user(connection, user_id)
-        assert signed_in is not None
-        return _open_session(connection, settings, context, signed_in, "test_token", previous_session, now)
+        raise WrongTestLoginToken(request.email)
+    user = repository.user_by_email(connection, request.email)
+    if user is None:
+        user_id = create_user(
+            connection,
+            email=request.email,
+            display_name=request.display_name or request.email,
+            permissions=request.permissions or [],
+            now=now,
+        )
+        _record_user_change(connection, context, "user.created", None, user_id)
+    else:
+        user_id = user.id
+        if request.permissions is not None:
+            set_permissions(connection, user_id, request.permissions, granted_by=None)
+        if request.display_name:
+            repository.update_user(connection, user_id, {"display_name": request.display_name}, now=now)
+        _record_user_change(connection, context, "user.updated", user, user_id)
+    signed_in = repository.user(connection, user_id)
+    assert signed_in is not None
+    return _open_session(connection, settings, context, signed_in, "test_token", previous_session, now)
 
 
-def sign_out(engine: Engine, context: RequestContext, session_secret: str | None, *, now: datetime) -> None:
-    if not session_secret:
-        return
-    with transaction(engine) as connection:
-        session_id = revoke_session(connection, session_secret, now=now)
-        if session_id is not None:
-            record_security_event(connection, context, "logout", {"session": str(session_id)})
+def sign_out(connection: Connection, context: RequestContext, session_secret: str, *, now: datetime) -> None:
+    session_id = revoke_session(connection, session_secret, now=now)
+    if session_id is not None:
+        record_security_event(connection, context, "logout", {"session": str(session_id)})
 
 
 def _open_session(
     connection: Connection,
     settings: AuthSettings,
     context: RequestContext,
-    user: RowMapping,
+    user: UserRecord,
     method: str,
     previous_session: str | None,
     now: datetime,
@@ -175,35 +180,21 @@ def _open_session(
     if previous_session:
         revoke_session(connection, previous_session, now=now)
     session = start_session(
-        connection, user["id"], settings=settings, now=now, source_ip=context.source_ip, user_agent=context.user_agent
+        connection, user.id, settings=settings, now=now, source_ip=context.source_ip, user_agent=context.user_agent
     )
-    actor = dataclasses.replace(context, user_id=user["id"])
+    actor = dataclasses.replace(context, user_id=user.id)
     action: SecurityAction = "test_login" if method == "test_token" else "login_succeeded"
     record_security_event(
         connection,
         actor,
         action,
-        {"method": method, "session": str(session.id), "permissions": list(user["permissions"])},
+        {"method": method, "session": str(session.id), "permissions": list(user.permissions)},
     )
     return SignedIn(user, session)
 
 
 def _record_user_change(
-    connection: Connection, context: RequestContext, action: str, before: RowMapping | None, user_id: uuid.UUID
+    connection: Connection, context: RequestContext, action: str, before: UserRecord | None, user_id: uuid.UUID
 ) -> None:
-    after = get_user(connection, user_id)
-    record_change(
-        connection,
-        context,
-        action=action,
-        entity_type="user",
-        entity_id=user_id,
-        before=_user_fields(before),
-        after=_user_fields(after),
-    )
-
-
-def _user_fields(user: RowMapping | None) -> dict[str, Any] | None:
-    if user is None:
-        return None
-    return {key: user[key] for key in ("email", "display_name", "is_active", "permissions")}
+    after = repository.user(connection, user_id)
+    record_user_change(connection, context, action, user_id, before=before, after=after, fields=SIGNED_IN)

@@ -143,21 +143,34 @@ def record_security_event_now(
         logger.exception("could not record security event", extra={"security_action": action})
 
 
-def _append(connection: Connection, context: RequestContext, **values: Any) -> uuid.UUID:
+def _append(
+    connection: Connection,
+    context: RequestContext,
+    *,
+    category: Literal["change", "security"],
+    action: str,
+    entity_type: str | None,
+    entity_id: str | None,
+    before: Mapping[str, Any] | None,
+    after: Mapping[str, Any] | None,
+) -> uuid.UUID:
     event_id = uuid.uuid4()
     event = {
-        **values,
         "event_id": event_id,
         # Set here, not by the database's now(): the hash covers it, so it must be known before insert.
         "occurred_at": datetime.now(UTC),
+        "category": category,
+        "action": action,
         "actor_id": context.user_id,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        # As JSONB will give them back, so the hash is reproducible from the row.
+        "before": stored_json(before),
+        "after": stored_json(after),
         "request_id": context.request_id,
         "source_ip": context.source_ip,
         # A header is free text too: what reaches the append-only log must hold no card number.
         "user_agent": mask(context.user_agent) if context.user_agent else None,
-        # As JSONB will give them back, so the hash is reproducible from the row.
-        "before": stored_json(values["before"]),
-        "after": stored_json(values["after"]),
     }
     append_event(connection, event)
     return event_id

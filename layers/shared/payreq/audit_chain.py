@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Integer, LargeBinary, bindparam, func, insert, literal, literal_column, select, text, true
 
+from payreq.db.records import record_or_none
 from payreq.db.schema import audit_events
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import Iterator, Mapping
 
     from sqlalchemy import Insert
@@ -156,9 +158,24 @@ def append_event(connection: Connection, event: Mapping[str, Any]) -> ChainLink:
     return ChainLink(seq=row.seq, hash=bytes(row.hash))
 
 
-def chain_head(connection: Connection) -> RowMapping | None:
-    """The newest event (every column), or None while the log is empty."""
-    return connection.execute(select(audit_events).order_by(audit_events.c.seq.desc()).limit(1)).mappings().first()
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The newest event: its place in the chain, and what an anchor names it by."""
+
+    seq: int
+    hash: bytes
+    event_id: uuid.UUID
+    occurred_at: datetime
+
+
+_HEAD = select(audit_events.c.seq, audit_events.c.hash, audit_events.c.event_id, audit_events.c.occurred_at).order_by(
+    audit_events.c.seq.desc()
+)
+
+
+def chain_head(connection: Connection) -> ChainHead | None:
+    """The newest event, or None while the log is empty."""
+    return record_or_none(ChainHead, connection.execute(_HEAD.limit(1)).mappings().first())
 
 
 # --- verifying ---------------------------------------------------------------------------------

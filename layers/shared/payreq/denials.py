@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from payreq.audit import record_security_event
 from payreq.audit_chain import canonical_timestamp
 from payreq.context import RequestContext
+from payreq.db.records import records_of
 from payreq.db.schema import denial_windows
 from payreq.observability import logger
 
@@ -49,6 +50,19 @@ class Denial:
     kind: str  # why: unauthenticated, revoked_token, missing_permission, csrf, bad_state, ...
     route: str  # the route key, `GET /api/v1/prs/{id}`, so varying ids do not split a window
     details: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class DenialWindow:
+    """The refusals of one source, action, kind and route in one window."""
+
+    source: str
+    action: str
+    kind: str
+    route: str
+    window_start: datetime
+    count: int
+    last_request_id: str | None
 
 
 def window_start(moment: datetime) -> datetime:
@@ -125,7 +139,7 @@ def summarise_closed_windows(connection: Connection, *, now: datetime, limit: in
     )
     if limit is not None:
         closed = closed.limit(limit)
-    windows = connection.execute(closed).all()
+    windows = records_of(DenialWindow, connection.execute(closed).mappings())
     for window in windows:
         # As if from the window's last refusal: its source and request id, no actor.
         last = RequestContext(request_id=window.last_request_id or "", source_ip=_ip(window.source))

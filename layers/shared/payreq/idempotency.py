@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from payreq.db.records import record_or_none
 from payreq.db.schema import idempotency_keys
 from payreq.errors import Conflict, InvalidInput
 
@@ -33,6 +34,16 @@ class StoredResponse:
     status: int
     headers: dict[str, str]
     body: Any
+
+
+@dataclass(frozen=True, slots=True)
+class _KeyUse:
+    """A key's earlier use: the request it came with, and the response stored for it."""
+
+    request_hash: bytes
+    response_status: int
+    response_headers: dict[str, str] | None
+    response_body: str | None
 
 
 def fingerprint(*parts: str | bytes) -> bytes:
@@ -53,7 +64,8 @@ def claim(
             "A request with this Idempotency-Key is still being processed; retry shortly.",
             code="idempotency_in_progress",
         )
-    row = (
+    earlier = record_or_none(
+        _KeyUse,
         connection.execute(
             select(idempotency_keys).where(
                 idempotency_keys.c.user_id == user_id,
@@ -62,18 +74,18 @@ def claim(
             )
         )
         .mappings()
-        .one_or_none()
+        .one_or_none(),
     )
-    if row is None:
+    if earlier is None:
         return None
-    if row["request_hash"] != request:
+    if earlier.request_hash != request:
         raise InvalidInput(
             "This Idempotency-Key was already used for a different request.", code="idempotency_key_reused"
         )
     return StoredResponse(
-        row["response_status"],
-        dict(row["response_headers"] or {}),
-        json.loads(row["response_body"]) if row["response_body"] else None,
+        earlier.response_status,
+        dict(earlier.response_headers or {}),
+        json.loads(earlier.response_body) if earlier.response_body else None,
     )
 
 

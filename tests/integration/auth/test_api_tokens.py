@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from payreq.db.schema import api_tokens, audit_events, denial_windows
+from payreq.db.schema import api_tokens, audit_events, denial_windows, idempotency_keys
 from support.api_client import ApiClient
 
 if TYPE_CHECKING:
@@ -102,3 +102,22 @@ def test_garbage_bearer_tokens_are_401_and_recorded(database_url: str, engine: E
     # One event per reason and minute; the repeat is counted, not appended.
     assert reasons == ["unknown_token", "invalid_token"]
     assert counted == {"unknown_token": 1, "invalid_token": 2}
+
+
+def test_a_retried_token_issue_never_hands_out_a_stored_secret(
+    signed_in: Callable[..., ApiClient], engine: Engine
+) -> None:
+    # Given a token issued with an Idempotency-Key
+    browser = signed_in("ops@example.com", ("users.admin", "tokens.manage"))
+    retry = {"Idempotency-Key": "issue-ci-token"}
+    first = browser.post("/api/v1/tokens", json_body={"name": "ci", "scopes": ["users.admin"]}, headers=retry)
+
+    # When the same request is sent again with the same key
+    second = browser.post("/api/v1/tokens", json_body={"name": "ci", "scopes": ["users.admin"]}, headers=retry)
+
+    # Then it is not a replay: a second token with its own secret, and no response was stored for the key
+    assert (first.status, second.status) == (201, 201)
+    assert "idempotent-replayed" not in second.headers
+    assert second.body["id"] != first.body["id"] and second.body["token"] != first.body["token"]
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(idempotency_keys)) == 0

@@ -10,12 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AwareDatetime
 
-from audit_api import export, integrity, listing
+from audit_api import export, integrity
 from audit_api.models import AuditEvent, ChainVerification, ExportFormat
 from audit_api.repository import EventFilter
+from audit_api.routes.event_pages import events_page
 from audit_api.settings import anchor_settings
 from payreq import aws
-from payreq.db import get_engine
+from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -36,16 +37,12 @@ def list_audit_events(
     cursor: str | None = None,
 ) -> Page[AuditEvent]:
     where = EventFilter(
-        entity_type=entity_type,
-        entity_id=entity_id,
-        actor_id=actor,
-        action=action,
-        request_id=request_id,
-        occurred_from=occurred_from,
-        occurred_to=occurred_to,
+        entity_type=entity_type, entity_id=entity_id, actor_id=actor, action=action, request_id=request_id
     )
-    rows, next_cursor = listing.page_of_events(get_engine(), where, limit=limit, cursor=cursor)
-    return Page[AuditEvent](items=[AuditEvent.from_row(row) for row in rows], next_cursor=next_cursor)
+    events, next_cursor = events_page(
+        AuditEvent.from_record, where, occurred_from=occurred_from, occurred_to=occurred_to, limit=limit, cursor=cursor
+    )
+    return Page[AuditEvent](items=events, next_cursor=next_cursor)
 
 
 @router.get(
@@ -65,9 +62,13 @@ def export_audit_events(
     occurred_to: Annotated[AwareDatetime, Query(alias="to", description="exclusive")],
     fmt: Annotated[ExportFormat, Query(alias="format")] = "csv",
 ) -> Response[str]:
-    exported = export.export_events(
-        get_engine(), request_context(router), occurred_from=occurred_from, occurred_to=occurred_to, fmt=fmt
-    )
+    engine = get_engine()
+    with read_connection(engine) as connection:
+        exported = export.export_events(connection, occurred_from=occurred_from, occurred_to=occurred_to, fmt=fmt)
+    # A unit of work of its own, and no change_and_respond: this is a read (an Idempotency-Key would
+    # store a whole export), and the chain's lock is taken only once the export is ready.
+    with transaction(engine) as connection:
+        export.record_export(connection, request_context(router), exported)
     headers = {
         "Content-Disposition": f'attachment; filename="{exported.file_name}"',
         "Cache-Control": "no-store",
@@ -82,5 +83,6 @@ def export_audit_events(
     middlewares=[AUDIT_READ],
 )
 def verify_audit_chain() -> ChainVerification:
-    verification = integrity.verify(get_engine(), aws.client("s3"), anchor_settings().anchor_bucket)
+    with read_connection(get_engine()) as connection:
+        verification = integrity.verify(connection, aws.client("s3"), anchor_settings().anchor_bucket)
     return ChainVerification.from_verification(verification)

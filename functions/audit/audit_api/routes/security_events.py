@@ -9,11 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AwareDatetime
 
-from audit_api import listing
 from audit_api.models import SecurityEvent
 from audit_api.repository import EventFilter
+from audit_api.routes.event_pages import events_page
 from payreq.audit import SecurityAction
-from payreq.db import get_engine
 from payreq.http import authorize
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 
@@ -30,13 +29,12 @@ def list_security_events(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[SecurityEvent]:
-    where = EventFilter(
-        category="security",
-        actor_id=user,
-        source_ip=ip,
-        action=kind,
+    events, next_cursor = events_page(
+        SecurityEvent.from_record,
+        EventFilter(category="security", actor_id=user, source_ip=ip, action=kind),
         occurred_from=occurred_from,
         occurred_to=occurred_to,
+        limit=limit,
+        cursor=cursor,
     )
-    rows, next_cursor = listing.page_of_events(get_engine(), where, limit=limit, cursor=cursor)
-    return Page[SecurityEvent](items=[SecurityEvent.from_row(row) for row in rows], next_cursor=next_cursor)
+    return Page[SecurityEvent](items=events, next_cursor=next_cursor)

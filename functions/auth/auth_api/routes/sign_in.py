@@ -1,7 +1,14 @@
-"""Browser sign-in: Google, test-token login, sign-out, and who am I."""
+"""Browser sign-in: Google, test-token login, sign-out, and who am I.
+
+Signing in and out is public and anonymous (no user to key an Idempotency-Key to), so each of those
+routes runs its unit of work in a plain `transaction` rather than `change_and_respond`. A refused
+sign-in is counted in a transaction of its own (`record_denial_now`), after the refused one has
+rolled back.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Annotated, Any
@@ -10,14 +17,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from auth_api import sign_in
+from auth_api import repository, sign_in
 from auth_api.google_login import PENDING_LOGIN_LIFETIME, GoogleLogin, LoginRejected
 from auth_api.models import TestLogin, User
-from auth_api.sign_in import IdentityNotLinked
+from auth_api.sign_in import IdentityNotLinked, SignedIn, WrongTestLoginToken
 from payreq.auth.jwt import JwksCache
 from payreq.auth.sessions import cookie_value
-from payreq.auth.users import get_user
-from payreq.db import get_engine, read_connection
+from payreq.db import get_engine, read_connection, transaction
 from payreq.denials import Denial, record_denial_now
 from payreq.errors import NotFound
 from payreq.http import authorize, request_context
@@ -38,7 +44,7 @@ GOOGLE_KEYS = JwksCache()
 
 
 def _google() -> GoogleLogin:
-    return GoogleLogin(get_engine(), auth_settings(), jwks=GOOGLE_KEYS)
+    return GoogleLogin(auth_settings(), jwks=GOOGLE_KEYS)
 
 
 def _now() -> datetime:
@@ -62,7 +68,8 @@ def _presented_session() -> str | None:
 )
 def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -> Response[str]:
     try:
-        pending = _google().begin(next_path, now=_now())
+        with transaction(get_engine()) as connection:
+            pending = _google().begin(connection, next_path, now=_now())
     except LoginRejected as rejected:
         # Escaped: the refused value may hold NUL or line breaks, which are the reason it was refused.
         _record_refused_sign_in(rejected.reason, {"next": _printable(next_path)})
@@ -79,24 +86,43 @@ def google_login(next_path: Annotated[str | None, Query(alias="next")] = None) -
     },
 )
 def google_callback(code: str | None = None, state: str | None = None, error: str | None = None) -> Response[str]:
-    context = request_context(router)
     settings = auth_settings()
     binding = cookie_value(router.current_event.cookies, SIGN_IN_COOKIE)
     try:
-        identity = _google().complete(code=code, state=state, error=error, binding=binding, now=_now())
-        signed_in = sign_in.sign_in_with_google(
-            get_engine(), settings, identity, context, previous_session=_presented_session(), now=_now()
-        )
+        next_path, signed_in = _sign_in_with_google(code, state, error, binding)
     except (LoginRejected, IdentityNotLinked) as rejected:
         _record_refused_sign_in(rejected.reason, {})
         raise
-    location = settings.public_base_url.rstrip("/") + identity.next_path
+    location = settings.public_base_url.rstrip("/") + next_path
     return Response(
         HTTPStatus.FOUND,
         headers={"Location": location, "Cache-Control": "no-store"},
         body="",
         cookies=[session_cookie(signed_in.session.secret, settings=settings), cleared_sign_in_cookie()],
     )
+
+
+def _sign_in_with_google(
+    code: str | None, state: str | None, error: str | None, binding: str | None
+) -> tuple[str, SignedIn]:
+    """Where to send the browser, and the session of the user Google's callback signs in."""
+    google, engine = _google(), get_engine()
+    callback = google.accept(code=code, state=state, error=error, binding=binding)
+    # Committed on its own before the code is exchanged, so a replayed callback fails even when
+    # this one fails later (Google unreachable, a bad ID token, an unlinked identity).
+    with transaction(engine) as connection:
+        pending = google.consume(connection, callback, now=_now())
+    google_identity = google.identify(callback, pending)
+    with transaction(engine) as connection:
+        signed_in = sign_in.sign_in_with_google(
+            connection,
+            auth_settings(),
+            google_identity,
+            request_context(router),
+            previous_session=_presented_session(),
+            now=_now(),
+        )
+    return google_identity.next_path, signed_in
 
 
 def _printable(value: str | None, limit: int = 200) -> str | None:
@@ -111,11 +137,16 @@ def _record_refused_sign_in(reason: str, details: dict[str, Any]) -> None:
 
 @router.post("/auth/test-login", summary="Sign in with the test token (non-production stages only)")
 def test_login(request: TestLogin) -> Response[dict[str, Any]]:
-    settings = auth_settings()
-    signed_in = sign_in.test_login(
-        get_engine(), settings, request, request_context(router), previous_session=_presented_session(), now=_now()
-    )
-    user = User.model_validate(dict(signed_in.user))
+    settings, context, now = auth_settings(), request_context(router), _now()
+    try:
+        with transaction(get_engine()) as connection:
+            signed_in = sign_in.test_login(
+                connection, settings, request, context, previous_session=_presented_session(), now=now
+            )
+    except WrongTestLoginToken as wrong:
+        record_denial_now(get_engine(), context, wrong.denial, now=now)
+        raise
+    user = User.model_validate(signed_in.user)
     return json_response(HTTPStatus.OK, user, cookies=[session_cookie(signed_in.session.secret, settings=settings)])
 
 
@@ -126,8 +157,10 @@ def test_login(request: TestLogin) -> Response[dict[str, Any]]:
 )
 def logout() -> Response[str]:
     require_same_site(router)
-    settings = auth_settings()
-    sign_in.sign_out(get_engine(), request_context(router), _presented_session(), now=_now())
+    settings, session = auth_settings(), _presented_session()
+    if session:
+        with transaction(get_engine()) as connection:
+            sign_in.sign_out(connection, request_context(router), session, now=_now())
     return no_content(cookies=[cleared_session_cookie(settings=settings)])
 
 
@@ -136,8 +169,8 @@ def me() -> User:
     context = request_context(router)
     assert context.user_id is not None
     with read_connection(get_engine()) as connection:
-        user = get_user(connection, context.user_id)
+        user = repository.user(connection, context.user_id)
     if user is None:
         raise NotFound("Your account no longer exists.")
     # The permissions this credential carries (a token's may be fewer than the user holds).
-    return User.model_validate({**user, "permissions": sorted(context.permissions)})
+    return User.model_validate(dataclasses.replace(user, permissions=sorted(context.permissions)))

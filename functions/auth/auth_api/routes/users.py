@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,8 +13,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from auth_api import user_admin
 from auth_api.models import User, UserChanges
-from payreq.db import get_engine
-from payreq.http import authorize, request_context
+from payreq.db import get_engine, read_connection
+from payreq.http import authorize
+from payreq.http.mutations import change_and_respond
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import json_response
 from payreq.http.versioning import etag, expected_version
@@ -27,13 +29,18 @@ ADMIN = authorize("users.admin", recheck=True)
 def list_users(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[User]:
-    rows, next_cursor = user_admin.page_of_users(get_engine(), limit=limit, cursor=cursor)
-    return Page[User](items=[User.model_validate(dict(row)) for row in rows], next_cursor=next_cursor)
+    with read_connection(get_engine()) as connection:
+        users, next_cursor = user_admin.page_of_users(connection, limit=limit, cursor=cursor)
+    return Page[User](items=[User.model_validate(user) for user in users], next_cursor=next_cursor)
 
 
 @router.patch("/api/v1/users/<user_id>", summary="Change a user's permissions, name or status", middlewares=[ADMIN])
 def change_user(user_id: uuid.UUID, changes: UserChanges) -> Response[dict[str, Any]]:
-    user = user_admin.change_user(
-        get_engine(), request_context(router), user_id, changes, version=expected_version(router), now=datetime.now(UTC)
+    version = expected_version(router)
+    return change_and_respond(
+        router,
+        lambda connection, context: user_admin.change_user(
+            connection, context, user_id, changes, version=version, now=datetime.now(UTC)
+        ),
+        lambda _, user: json_response(HTTPStatus.OK, User.model_validate(user), headers={"ETag": etag(user.version)}),
     )
-    return json_response(200, User.model_validate(dict(user)), headers={"ETag": etag(user["version"])})
