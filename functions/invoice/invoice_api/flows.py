@@ -588,7 +588,7 @@ def _announce(
         before={key: before[key] for key in AUDITED} if before is not None else None,
         after={**{key: after[key] for key in AUDITED}, **(extra or {})},
     )
-    publish_change(connection, entity="invoice", entity_id=invoice_id, op=op, version=after["version"])  # type: ignore[arg-type]
+    publish_change(connection, entity="invoice", entity_id=invoice_id, op=op, version=after["version"], action=action)  # type: ignore[arg-type]
 
 
 def page_of(
