@@ -518,7 +518,10 @@ webhook_deliveries = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
     Column(
-        "subscription_id", UUID(as_uuid=True), ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False
+        "subscription_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
     ),
     # The outbox row it announces (NULL for a replay: the original holds it).
     Column("outbox_id", BigInteger),

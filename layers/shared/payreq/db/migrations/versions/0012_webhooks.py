@@ -72,7 +72,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_deliveries")),
         sa.UniqueConstraint("seq", name=op.f("uq_webhook_deliveries_seq")),
-        sa.UniqueConstraint("subscription_id", "outbox_id", name=op.f("uq_webhook_deliveries_subscription_id_outbox_id")),
+        sa.UniqueConstraint(
+            "subscription_id", "outbox_id", name=op.f("uq_webhook_deliveries_subscription_id_outbox_id")
+        ),
     )
     op.create_index(
         "ix_webhook_deliveries_pending",
