@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, func, insert, literal, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import Text, delete, exists, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from payreq.db.records import record_or_none, records_of
@@ -216,11 +216,18 @@ def claim_due_subscriptions(
 ) -> list[Subscription]:
     """Enabled subscriptions whose next delivery is due and that no other pass holds, claimed until
     `claim_until` (committed before anything is sent, so no transaction is held across the posts)."""
-    head = select(func.min(D.c.seq)).where(D.c.subscription_id == S.c.id, D.c.status == "pending").scalar_subquery()
-    due = exists().where(D.c.subscription_id == S.c.id, D.c.seq == head, D.c.next_attempt_at <= now)
+    # When the subscription's next delivery (its oldest pending one) is due.
+    head_due_at = (
+        select(D.c.next_attempt_at)
+        .where(D.c.subscription_id == S.c.id, D.c.status == "pending")
+        .order_by(D.c.seq)
+        .limit(1)
+        .correlate(S)
+        .scalar_subquery()
+    )
     candidates = (
         select(S.c.id)
-        .where(S.c.enabled, or_(S.c.claimed_until.is_(None), S.c.claimed_until < now), due)
+        .where(S.c.enabled, or_(S.c.claimed_until.is_(None), S.c.claimed_until < now), head_due_at <= now)
         .order_by(S.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -295,7 +302,7 @@ def advance_watermark(connection: Connection, *, settled_before: datetime) -> in
 
 def subscribers(connection: Connection, event: OutboxEvent) -> list[Subscription]:
     """Enabled subscriptions that want `event` (by its type or `<entity>.*`) and existed when it happened."""
-    wanted = array([event.event_type, f"{event.entity}.*"])
+    wanted = literal([event.event_type, f"{event.entity}.*"], ARRAY(Text))
     query = (
         select(S)
         .where(S.c.enabled, S.c.event_types.overlap(wanted), S.c.created_at <= event.occurred_at)
