@@ -56,7 +56,7 @@ class SubscriptionView(ApiModel):
 
 class SubscriptionWithSecret(SubscriptionView):
     secret: str = Field(
-        description="The signing secret (`whsec_...`), shown this once: Payreq keeps it encrypted, never shows it again."
+        description="The signing secret (`whsec_...`), shown this once; Payreq keeps it encrypted only."
     )
 
 

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import pytest
 from moto import mock_aws
+from webhooks_api import deliverer, dependencies
 
 from support.lambda_context import FakeLambdaContext
 from support.team import APPROVER, REQUESTER, Member
-from webhooks_api import deliverer, dependencies
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
