@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from payreq.announce import announce
 from payreq.db import transaction
+from payreq.errors import InvalidInput
 from payreq.observability import logger
 from webhooks_api import repository, signing
 from webhooks_api.addresses import ReceiverRefused, parse, resolve_allowed
@@ -112,8 +113,8 @@ def _attempt(
         address = resolve_allowed(receiver, resolve=deliverer.resolve, local_receivers=settings.local_receivers)
     except ReceiverRefused as refused:
         return Attempt(None, 0, f"refused: {refused}")
-    except Exception as error:  # an invalid URL stored before a rule tightened: fails like a dead receiver
-        return Attempt(None, 0, f"refused: {error}")
+    except InvalidInput as invalid:  # a URL stored before a rule tightened (https): fails like a dead receiver
+        return Attempt(None, 0, f"refused: {invalid.message}")
     timestamp = int(now.timestamp())
     headers = signing.headers(secrets, delivery.message_id, timestamp, delivery.payload)
     return deliverer.send(receiver, address, delivery.payload.encode(), headers)

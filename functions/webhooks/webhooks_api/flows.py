@@ -114,26 +114,20 @@ def change(
     if changes.url is not None and changes.url != before.url:
         checks.url(changes.url)
     enabling = changes.enabled is True and not before.enabled
+    disabling = changes.enabled is False and before.enabled
+    reason = None if enabling else "disabled by a person" if disabling else before.disabled_reason
     changed = dataclasses.replace(
         before,
         url=changes.url if changes.url is not None else before.url,
         description=changes.description if changes.description is not None else before.description,
         event_types=sorted(set(changes.event_types)) if changes.event_types is not None else before.event_types,
         enabled=changes.enabled if changes.enabled is not None else before.enabled,
+        disabled_reason=reason,
         # Enabled again by a person: the failures that disabled it are behind it.
-        disabled_reason=None
-        if enabling
-        else ("disabled by a person" if changes.enabled is False else before.disabled_reason),
         failed_deliveries_in_a_row=0 if enabling else before.failed_deliveries_in_a_row,
     )
     after = repository.save_subscription(connection, changed, now=now)
-    action = (
-        "webhook.enabled"
-        if enabling
-        else "webhook.disabled"
-        if changes.enabled is False and before.enabled
-        else "webhook.changed"
-    )
+    action = "webhook.enabled" if enabling else "webhook.disabled" if disabling else "webhook.changed"
     announce(
         connection,
         context,

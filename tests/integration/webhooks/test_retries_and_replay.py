@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import boto3
 import pytest
 from sqlalchemy import text
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -113,7 +114,7 @@ def test_a_subscription_that_keeps_failing_is_disabled_and_the_audit_log_says_so
     assert len(receiver.received) == sent
 
 
-def test_enabling_a_disabled_subscription_resumes_its_pending_deliveries(
+def test_a_disabled_subscription_gets_nothing_and_enabled_again_gets_what_follows(
     ops: ApiClient, receiver: Receiver, raise_pr: Callable[..., str], run_deliverer: Callable[[], Any]
 ) -> None:
     # Given a subscription disabled by a person while an event waits for it
@@ -246,3 +247,31 @@ def test_after_a_rotation_old_and_new_secret_both_verify_until_the_overlap_ends(
     for retired in (old_secret, new_secret):
         with pytest.raises(WebhookVerificationError):
             Webhook(retired).verify(after.body, after.headers)
+
+
+def test_a_retry_due_within_fifteen_minutes_is_a_delayed_message_on_the_queue(
+    ops: ApiClient,
+    receiver: Receiver,
+    raise_pr: Callable[..., str],
+    run_deliverer: Callable[[], Any],
+    kms: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the deliverer's queue, a retry schedule of 5 minutes then a day, and a failing receiver
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    queue_url = sqs.create_queue(QueueName="payreq-test-webhooks")["QueueUrl"]
+    monkeypatch.setenv("PAYREQ_WEBHOOK_QUEUE_URL", queue_url)
+    monkeypatch.setenv("PAYREQ_WEBHOOK_RETRY_SECONDS", "300 86400")
+    receiver.answers = [500]
+    subscription = subscribe(ops, receiver.url)
+    raise_pr()
+    # When the first attempt fails
+    run_deliverer()
+    # Then the delivery waits 5 minutes, and a message delayed by as much will run the pass then
+    [delivery] = log(ops, subscription["id"])
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attributes["ApproximateNumberOfMessagesDelayed"] == "1"
+    # ... and a pass before then sends nothing
+    run_deliverer()
+    assert len(receiver.received) == 1
