@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -71,9 +73,19 @@ def refusal(address: IPAddress) -> str | None:
     return next((reason for reason, matches in checks if matches), None)
 
 
+# getaddrinfo has no timeout of its own, and a user chooses the name: a lookup that hangs must not
+# hold a request or a deliverer pass, so it runs on a worker thread that is waited on this long.
+DNS_TIMEOUT_SECONDS = 2.0
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-dns")
+
+
 def system_resolver(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (A and AAAA)."""
-    answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    """Every address `host` resolves to (A and AAAA), or OSError."""
+    lookup = _lookups.submit(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
+    try:
+        answers = lookup.result(timeout=DNS_TIMEOUT_SECONDS)
+    except FutureTimeout:
+        raise OSError(f"no answer from DNS within {DNS_TIMEOUT_SECONDS:g} s") from None
     return list(dict.fromkeys(str(answer[4][0]) for answer in answers))
 
 
