@@ -119,3 +119,35 @@ def test_events_from_before_the_subscription_are_not_sent(
     run_deliverer()
     # Then only the later one is sent
     assert [message.json["data"]["object"]["title"] for message in receiver.received] == ["After"]
+
+
+def test_invoice_events_carry_the_invoice_as_it_stands(
+    ops: ApiClient,
+    receiver: Receiver,
+    raise_pr: Callable[..., str],
+    signed_in: Callable[..., ApiClient],
+    run_deliverer: Callable[[], Any],
+) -> None:
+    # Given a subscription to invoice events only
+    subscribe(ops, receiver.url, "invoice.*")
+    clerk = signed_in("clerk@example.com", ("invoice.read", "invoice.write"))
+    # When a clerk enters an invoice by hand (and a payment request is raised too)
+    entered = clerk.post(
+        "/api/v1/invoices",
+        json_body={"number": "INV-7", "vendor": "ACME Hardware", "currency": "EUR", "total": "99.50"},
+    )
+    assert entered.status == 201, entered.body
+    raise_pr()
+    run_deliverer()
+    # Then only the invoice's event arrives, with its fields in the API's form
+    [message] = receiver.received
+    assert message.json["type"] == "invoice.created"
+    shown = message.json["data"]["object"]
+    assert (shown["id"], shown["invoiceNumber"], shown["vendor"], shown["total"]) == (
+        entered.body["id"],
+        "INV-7",
+        "ACME Hardware",
+        "99.50",
+    )
+    # ... without the internal search keys
+    assert "vendorKey" not in shown and "invoiceNumberKey" not in shown
