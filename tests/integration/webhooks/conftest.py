@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,7 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     server: ThreadingHTTPServer | None = None
     extra_headers: dict[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0
 
     @property
     def url(self) -> str:
@@ -58,6 +60,7 @@ class Receiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+                time.sleep(receiver.delay_seconds)
                 status = receiver.answers[min(len(receiver.received), len(receiver.answers)) - 1]
                 self.send_response(status)
                 for name, value in receiver.extra_headers.items():

@@ -3,6 +3,7 @@ in order, retried while the receiver fails, given up and kept, and replayed on r
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -151,3 +152,19 @@ def test_invoice_events_carry_the_invoice_as_it_stands(
     )
     # ... without the internal search keys
     assert "vendorKey" not in shown and "invoiceNumberKey" not in shown
+
+
+def test_two_passes_at_once_send_each_message_once_and_in_order(
+    ops: ApiClient, receiver: Receiver, raise_pr: Callable[..., str], run_deliverer: Callable[[], Any]
+) -> None:
+    # Given three events for a receiver that takes its time to answer
+    receiver.delay_seconds = 0.3
+    subscribe(ops, receiver.url, "pr.*")
+    for title in ("One", "Two", "Three"):
+        raise_pr(title)
+    # When two deliverer passes run at the same time (a queue message and the schedule)
+    with ThreadPoolExecutor(max_workers=2) as passes:
+        for finished in [passes.submit(run_deliverer), passes.submit(run_deliverer)]:
+            finished.result()
+    # Then each message arrived once, in the order the changes happened
+    assert [message.json["data"]["object"]["title"] for message in receiver.received] == ["One", "Two", "Three"]
