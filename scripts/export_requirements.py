@@ -26,6 +26,7 @@ FUNCTION_EXTRAS: dict[str, tuple[str, ...]] = {
     "sync": ("jwt",),
     "migration": ("migrations",),
     "unrouted": (),
+    "webhooks": (),
 }
 HEADER = "# Generated from uv.lock by `make requirements`; do not edit.\n"
 

@@ -46,6 +46,7 @@ DEMO_USERS: dict[str, tuple[str, tuple[str, ...]]] = {
             "payment.write",
             "audit.read",
             "flows.manage",
+            "webhooks.manage",
             "users.admin",
             "tokens.manage",
         ),

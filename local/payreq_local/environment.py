@@ -136,7 +136,11 @@ def function_environment(
             "DATABASE_URL": endpoints.database_url,
             "AWS_ENDPOINT_URL_S3": endpoints.s3_url,
             "AWS_ENDPOINT_URL_SQS": endpoints.sqs_url,
+            # moto serves every service on the one endpoint: the template's KMS keys are there too.
+            "AWS_ENDPOINT_URL_KMS": endpoints.sqs_url,
             "PAYREQ_STAGE": "local",
+            # Webhook receivers on this machine are what the local stack delivers to.
+            "PAYREQ_WEBHOOK_LOCAL_RECEIVERS": "127.0.0.0/8 ::1/128",
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )

@@ -53,6 +53,7 @@ TAGS = {
     "AuthFunction": ("Sign-in and access", "Sessions, API tokens, the signed-in user, user administration."),
     "AuditFunction": ("Audit", "The tamper-evident audit log and security events."),
     "SyncFunction": ("Live sync", "WebSocket tickets and the changes a client missed."),
+    "WebhooksFunction": ("Webhooks", "Subscriptions to changes as signed Standard Webhooks, delivery logs, replays."),
 }
 HEALTH_TAG = ("Health", "Each function's health check (public).")
 _WRITES = ("post", "put", "patch", "delete")

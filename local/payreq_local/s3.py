@@ -124,13 +124,20 @@ class Storage:
 
 
 def provision(template: Mapping[str, Any], application: Application, resolver: Resolver, moto_url: str) -> Storage:
-    """Create the template's buckets and queues in moto and wire the S3 triggers (blocking)."""
+    """Create the template's buckets, queues and KMS keys in moto and wire the S3 triggers (blocking)."""
     s3, sqs = moto_client("s3", moto_url), moto_client("sqs", moto_url)
     resources = template.get("Resources") or {}
     queues: dict[str, str] = {}
     for name, resource in resources.items():
         if resource.get("Type") == "AWS::SQS::Queue":
             queues[name] = sqs.create_queue(QueueName=resolver.local_name(name))["QueueUrl"]
+    kms = moto_client("kms", moto_url)
+    for name, resource in resources.items():
+        if resource.get("Type") == "AWS::KMS::Alias":
+            # A key per alias: functions name keys by alias, which resolves the same here and in AWS.
+            alias = resolver.resolve_string(resource["Properties"]["AliasName"], f"{name}.AliasName")
+            key_id = kms.create_key(Description=f"local {name}")["KeyMetadata"]["KeyId"]
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
     buckets: dict[str, str] = {}
     for name, resource in resources.items():
         if resource.get("Type") != "AWS::S3::Bucket":

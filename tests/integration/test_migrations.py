@@ -53,6 +53,10 @@ EXPECTED_TABLES = {
     "idempotency_keys",
     "oauth_logins",
     "approval_flow_templates",
+    "webhook_subscriptions",
+    "webhook_deliveries",
+    "webhook_outbox_scans",
+    "webhook_watermark",
 }
 
 

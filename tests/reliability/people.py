@@ -33,6 +33,7 @@ EVERY_PERMISSION = (
     "tokens.manage",
     "users.admin",
     "audit.read",
+    "webhooks.manage",
 )
 
 

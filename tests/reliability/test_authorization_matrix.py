@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from reliability.conftest import Figures
     from reliability.people import People
 
-FUNCTION_PACKAGES = ("pr_api", "invoice_api", "payment_api", "auth_api", "audit_api", "sync_api")
+FUNCTION_PACKAGES = ("pr_api", "invoice_api", "payment_api", "auth_api", "audit_api", "sync_api", "webhooks_api")
 # A route that needs no permission (`authorize(None)`) admits any signed-in caller.
 ANY_SIGNED_IN = None
 

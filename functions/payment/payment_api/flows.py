@@ -120,6 +120,7 @@ def _announce_method(
         op=op,  # type: ignore[arg-type]
         version=after["version"],
         topics=["payments", f"payment_method:{method_id}"],
+        action=action,
     )
 
 
@@ -295,6 +296,7 @@ def _announce_payment(
         entity_id=payment_id,
         op=op,  # type: ignore[arg-type]
         topics=["payments", f"payment:{payment_id}", f"pr:{row['payment_request_id']}"],
+        action=action,
     )
 
 
@@ -302,13 +304,14 @@ def _set_request(
     connection: Connection, context: RequestContext, pr: RowMapping, status: str, *, now: datetime
 ) -> None:
     version = repository.set_request_status(connection, pr["id"], status, now=now)
+    action = f"pr.{status}" if status == "paid" else "pr.payment_voided"
     record_change(
         connection,
         context,
-        action=f"pr.{status}" if status == "paid" else "pr.payment_voided",
+        action=action,
         entity_type="payment_request",
         entity_id=pr["id"],
         before={"status": pr["status"], "version": pr["version"]},
         after={"status": status, "version": version},
     )
-    publish_change(connection, entity="pr", entity_id=pr["id"], op="updated", version=version)
+    publish_change(connection, entity="pr", entity_id=pr["id"], op="updated", version=version, action=action)

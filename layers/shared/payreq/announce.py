@@ -74,6 +74,7 @@ def announce(
         op=op,
         version=_field(last, "version") if last is not None else None,
         topics=entity.topics(entity_id, last) if entity.topics is not None else None,
+        action=action,
     )
 
 

@@ -41,7 +41,10 @@ def publish_change(
     op: Operation,
     version: int | None = None,
     topics: Sequence[str] | None = None,
+    action: str | None = None,
 ) -> uuid.UUID:
+    """Put a change in the outbox. `action` (`pr.submitted`, as audited) is the webhook event type;
+    without it webhooks announce `<entity>.<op>`."""
     event_id = uuid.uuid4()
     key = str(entity_id)
     connection.execute(
@@ -52,6 +55,7 @@ def publish_change(
             op=op,
             version=version,
             topics=list(topics) if topics is not None else default_topics(entity, key),
+            action=action,
         )
     )
     # One trigger per transaction however many rows it wrote; outside `transaction()` there is no

@@ -477,8 +477,89 @@ outbox = Table(
     Column("claimed_until", TIMESTAMP(timezone=True)),
     # Passes that claimed the row; after `payreq.broadcast.MAX_ATTEMPTS` failing ones it is given up.
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    # What happened (`pr.submitted`, the audit event's action): the webhook event type. NULL on rows
+    # written before it was recorded, and by writers that only know the operation.
+    Column("action", Text),
     CheckConstraint("op IN ('created', 'updated', 'deleted')", name="op_known"),
     Index("ix_outbox_undispatched", "id", postgresql_where=text("dispatched_at IS NULL")),
+)
+
+# --- outbound webhooks ---------------------------------------------------------------------------
+
+# A receiver's URL and the event types it wants. The signing secret is stored only as KMS ciphertext;
+# during a rotation the previous one signs too, until `previous_secret_expires_at`.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _user_ref("owner_id"),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("event_types", ARRAY(Text), nullable=False),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("disabled_reason", Text),
+    Column("secret_ciphertext", LargeBinary, nullable=False),
+    Column("previous_secret_ciphertext", LargeBinary),
+    Column("previous_secret_expires_at", TIMESTAMP(timezone=True)),
+    # Deliveries given up one after the other; a success resets it, too many disable the subscription.
+    Column("failed_deliveries_in_a_row", Integer, nullable=False, server_default=text("0")),
+    # The deliverer's claim: one attempt at a time per subscription keeps its deliveries in order.
+    Column("claimed_until", TIMESTAMP(timezone=True)),
+    _created_at(),
+    _updated_at(),
+    _version(),
+)
+
+# One message to one subscription, and its log. `seq` is the order they go out in, per subscription.
+# The payload is built once, when the event is fanned out, so every retry and replay sends the same bytes.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, Identity(always=True), nullable=False, unique=True),
+    Column(
+        "subscription_id",
+        UUID(as_uuid=True),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The outbox row it announces (NULL for a replay: the original holds it).
+    Column("outbox_id", BigInteger),
+    Column("message_id", Text, nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("replay_of", UUID(as_uuid=True)),
+    Column("status", String(16), nullable=False, server_default="pending"),
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("last_attempt_at", TIMESTAMP(timezone=True)),
+    Column("response_status", Integer),
+    Column("latency_ms", Integer),
+    Column("last_error", Text),
+    _created_at(),
+    CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status_known"),
+    UniqueConstraint("subscription_id", "outbox_id"),
+    Index("ix_webhook_deliveries_pending", "subscription_id", "seq", postgresql_where=text("status = 'pending'")),
+    Index("ix_webhook_deliveries_log", "subscription_id", "seq"),
+)
+
+# The outbox rows the dispatcher has fanned out. Outbox ids are assigned at insert but become
+# visible at commit, so a row can appear behind one already seen: rows are marked one by one, and
+# only ids below the watermark (older than any transaction can still be open) are forgotten.
+webhook_outbox_scans = Table(
+    "webhook_outbox_scans",
+    metadata,
+    Column("outbox_id", BigInteger, primary_key=True),
+    Column("scanned_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+)
+
+webhook_watermark = Table(
+    "webhook_watermark",
+    metadata,
+    Column("id", SmallInteger, primary_key=True),
+    # Every outbox row with a smaller id has been fanned out (or predates webhooks).
+    Column("below", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
 )
 
 ws_connections = Table(

@@ -1,0 +1,1 @@
+"""Outbound webhooks: subscriptions, their signed deliveries, retries and replays."""
