@@ -50,6 +50,7 @@ def test_a_refused_value_is_not_in_the_log_line_but_the_sqlstate_is(
     line = last_log_line()
     assert "4111" not in json.dumps(line)
     assert "sqlstate=22P02" in line["exception"]
+    assert "SELECT CAST(%s AS uuid)" in line["exception"]
     assert line["exception_name"] == "DatabaseError"
     assert any(
         frame["function"] == "test_a_refused_value_is_not_in_the_log_line_but_the_sqlstate_is"

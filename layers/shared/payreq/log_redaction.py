@@ -38,7 +38,12 @@ def summary(error: BaseException) -> DatabaseError | None:
                 for code, name in _SAFE_FIELDS.items()
                 if isinstance(fields, dict) and code in fields
             )
-            return DatabaseError(f"{type(exception).__qualname__} from {type(driver_error).__qualname__} {described}")
+            said = f"{type(exception).__qualname__} from {type(driver_error).__qualname__} {described}"
+            # SQLAlchemy's error carries the statement, whose values are bound parameters, never text.
+            statement = getattr(exception, "statement", None)
+            if isinstance(statement, str):
+                said += f"\n[SQL: {statement}]\n[SQL parameters hidden]"
+            return DatabaseError(said)
     return None
 
 
