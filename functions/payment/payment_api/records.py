@@ -1,0 +1,121 @@
+"""What the payment function's repository reads (one frozen record per table or view it reads) and
+what it takes (typed changes and the payments list's filter)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    import uuid
+    from datetime import datetime
+    from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethodRecord:
+    """A `payment_methods` row."""
+
+    id: uuid.UUID
+    payee: str
+    type: str
+    label: str
+    details: dict[str, Any]
+    is_default: bool
+    deleted_at: datetime | None
+    created_by: uuid.UUID
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewPaymentMethodRow:
+    id: uuid.UUID
+    payee: str
+    type: str
+    label: str
+    details: dict[str, Any]
+    is_default: bool
+    created_by: uuid.UUID | None
+    created_at: datetime
+
+
+class PaymentMethodUpdate(TypedDict, total=False):
+    """The columns a change of a payment method sets; the ones left out stay as they are."""
+
+    label: str | None
+    details: dict[str, Any] | None
+    is_default: bool | None
+    deleted_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRecord:
+    """A `payments` row."""
+
+    id: uuid.UUID
+    payment_request_id: uuid.UUID
+    payment_method_id: uuid.UUID | None
+    amount: Decimal
+    currency: str
+    external_reference: str | None
+    paid_at: datetime
+    recorded_by: uuid.UUID
+    created_at: datetime
+    voided_at: datetime | None
+    voided_by: uuid.UUID | None
+    void_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewPaymentRow:
+    id: uuid.UUID
+    payment_request_id: uuid.UUID
+    payment_method_id: uuid.UUID | None
+    amount: Decimal
+    currency: str
+    external_reference: str | None
+    paid_at: datetime
+    recorded_by: uuid.UUID
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RequestToPay:
+    """The `payment_requests` columns a payment is checked against and changes."""
+
+    id: uuid.UUID
+    status: str
+    payee: str
+    amount: Decimal
+    currency: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestPosition:
+    """A payment request with what its live payments add up to."""
+
+    id: uuid.UUID
+    status: str
+    amount: Decimal
+    currency: str
+    paid: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentFilter:
+    """Which payments a list shows: of one request, made with one method, the void ones too."""
+
+    pr_id: uuid.UUID | None = None
+    method_id: uuid.UUID | None = None
+    include_voided: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MethodFilter:
+    """Which payment methods a list shows: of one payee (any case), the removed ones too."""
+
+    payee: str | None = None
+    include_deleted: bool = False
