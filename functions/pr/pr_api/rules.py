@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
+    from pr_api.records import PaymentRequestRecord
+
 Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
 # From which statuses each action may start. rejected, cancelled and paid are terminal here
@@ -90,8 +92,8 @@ def material_hash(
     return hashlib.sha256(canonical.encode()).digest()
 
 
-def is_material(changes: Mapping[str, Any], current: Mapping[Any, Any]) -> bool:
-    return any(field in changes and changes[field] != current[field] for field in MATERIAL_FIELDS)
+def is_material(changes: Mapping[str, object], current: PaymentRequestRecord) -> bool:
+    return any(field in changes and changes[field] != getattr(current, field) for field in MATERIAL_FIELDS)
 
 
 def ensure_decided_on_current_terms(read_version: int, *, version: int, material_version: int) -> None:
