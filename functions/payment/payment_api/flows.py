@@ -8,8 +8,9 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from payment_api import repository, rules
-from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition, masked_details
-from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate
+from payment_api.method_details import masked_details
+from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
+from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate, columns_of
 from payreq.announce import Announced, announce
 from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
 from payreq.http.pagination import decode_newest_first
@@ -49,27 +50,9 @@ def add_method(
 ) -> uuid.UUID:
     if request.is_default:
         repository.clear_default(connection, request.payee, now=now)
-    new = NewPaymentMethodRow(
-        id=uuid.uuid4(),
-        payee=request.payee,
-        type=request.type,
-        label=request.label,
-        details=request.details,
-        is_default=request.is_default,
-        created_by=context.user_id,
-        created_at=now,
-    )
+    new = NewPaymentMethodRow(id=uuid.uuid4(), **request.model_dump(), created_by=context.user_id, created_at=now)
     added = repository.insert_method(connection, new)
-    announce(
-        connection,
-        context,
-        PAYMENT_METHOD,
-        "created",
-        action="payment_method.added",
-        entity_id=added.id,
-        before=None,
-        after=added,
-    )
+    _announce_method(connection, context, "payment_method.added", before=None, after=added, op="created")
     return added.id
 
 
@@ -92,16 +75,7 @@ def change_method(
     if update.get("is_default"):
         repository.clear_default(connection, current.payee, now=now, keep=method_id)
     changed = repository.update_method(connection, method_id, update, now=now)
-    announce(
-        connection,
-        context,
-        PAYMENT_METHOD,
-        "updated",
-        action="payment_method.changed",
-        entity_id=method_id,
-        before=current,
-        after=changed,
-    )
+    _announce_method(connection, context, "payment_method.changed", before=current, after=changed)
 
 
 def remove_method(connection: Connection, context: RequestContext, method_id: uuid.UUID, *, now: datetime) -> None:
@@ -110,16 +84,7 @@ def remove_method(connection: Connection, context: RequestContext, method_id: uu
     removed = repository.update_method(
         connection, method_id, PaymentMethodUpdate(deleted_at=now, is_default=False), now=now
     )
-    announce(
-        connection,
-        context,
-        PAYMENT_METHOD,
-        "deleted",
-        action="payment_method.removed",
-        entity_id=method_id,
-        before=current,
-        after=removed,
-    )
+    _announce_method(connection, context, "payment_method.removed", before=current, after=removed, op="deleted")
 
 
 def method_view(connection: Connection, method_id: uuid.UUID) -> PaymentMethod:
@@ -127,6 +92,18 @@ def method_view(connection: Connection, method_id: uuid.UUID) -> PaymentMethod:
     if method is None:
         raise NotFound("No payment method with this id.")
     return PaymentMethod.model_validate(method)
+
+
+def _announce_method(
+    connection: Connection,
+    context: RequestContext,
+    action: str,
+    *,
+    before: PaymentMethodRecord | None,
+    after: PaymentMethodRecord,
+    op: Operation = "updated",
+) -> None:
+    announce(connection, context, PAYMENT_METHOD, op, action=action, entity_id=after.id, before=before, after=after)
 
 
 def _live_method(connection: Connection, method_id: uuid.UUID) -> PaymentMethodRecord:
@@ -270,16 +247,8 @@ def _move_request(
     if status == pr.status:
         return
     moved = repository.set_request_status(connection, pr.id, status, now=now)
-    announce(
-        connection,
-        context,
-        PAYMENT_REQUEST,
-        "updated",
-        action="pr.paid" if status == "paid" else "pr.payment_voided",
-        entity_id=pr.id,
-        before=pr,
-        after=moved,
-    )
+    action = "pr.paid" if status == "paid" else "pr.payment_voided"
+    announce(connection, context, PAYMENT_REQUEST, "updated", action=action, entity_id=pr.id, before=pr, after=moved)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -297,22 +266,12 @@ def payment_views(connection: Connection, records: list[PaymentRecord]) -> list[
             paid=format_amount(pr.paid, pr.currency),
             outstanding=format_amount(pr.amount - pr.paid, pr.currency),
         )
-        views.append(
-            Payment(
-                id=payment.id,
-                payment_request_id=payment.payment_request_id,
-                method_id=payment.payment_method_id,
-                amount=format_amount(payment.amount, payment.currency),
-                currency=payment.currency,
-                external_reference=payment.external_reference,
-                paid_at=payment.paid_at,
-                recorded_by=payment.recorded_by,
-                created_at=payment.created_at,
-                voided_at=payment.voided_at,
-                void_reason=payment.void_reason,
-                payment_request=position,
-            )
-        )
+        shown = {
+            "method_id": payment.payment_method_id,
+            "amount": format_amount(payment.amount, payment.currency),
+            "payment_request": position,
+        }
+        views.append(Payment.model_validate({**columns_of(payment), **shown}))
     return views
 
 

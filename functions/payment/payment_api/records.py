@@ -3,6 +3,7 @@ what it takes (typed changes and the payments list's filter)."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -11,26 +12,13 @@ if TYPE_CHECKING:
     from datetime import datetime
     from decimal import Decimal
 
-
-@dataclass(frozen=True, slots=True)
-class PaymentMethodRecord:
-    """A `payment_methods` row."""
-
-    id: uuid.UUID
-    payee: str
-    type: str
-    label: str
-    details: dict[str, Any]
-    is_default: bool
-    deleted_at: datetime | None
-    created_by: uuid.UUID
-    version: int
-    created_at: datetime
-    updated_at: datetime
+    from _typeshed import DataclassInstance
 
 
 @dataclass(frozen=True, slots=True)
 class NewPaymentMethodRow:
+    """A payment method as it is added."""
+
     id: uuid.UUID
     payee: str
     type: str
@@ -39,6 +27,15 @@ class NewPaymentMethodRow:
     is_default: bool
     created_by: uuid.UUID | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentMethodRecord(NewPaymentMethodRow):
+    """A `payment_methods` row."""
+
+    deleted_at: datetime | None
+    version: int
+    updated_at: datetime
 
 
 class PaymentMethodUpdate(TypedDict, total=False):
@@ -51,8 +48,8 @@ class PaymentMethodUpdate(TypedDict, total=False):
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentRecord:
-    """A `payments` row."""
+class NewPaymentRow:
+    """A payment as it is recorded."""
 
     id: uuid.UUID
     payment_request_id: uuid.UUID
@@ -63,22 +60,15 @@ class PaymentRecord:
     paid_at: datetime
     recorded_by: uuid.UUID
     created_at: datetime
-    voided_at: datetime | None
-    voided_by: uuid.UUID | None
-    void_reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
-class NewPaymentRow:
-    id: uuid.UUID
-    payment_request_id: uuid.UUID
-    payment_method_id: uuid.UUID | None
-    amount: Decimal
-    currency: str
-    external_reference: str | None
-    paid_at: datetime
-    recorded_by: uuid.UUID
-    created_at: datetime
+class PaymentRecord(NewPaymentRow):
+    """A `payments` row: the payment as recorded, and its void if it was voided."""
+
+    voided_at: datetime | None
+    voided_by: uuid.UUID | None
+    void_reason: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,3 +109,9 @@ class MethodFilter:
 
     payee: str | None = None
     include_deleted: bool = False
+
+
+def columns_of(record: DataclassInstance) -> dict[str, Any]:
+    """A record's fields by name, shallow (unlike `dataclasses.asdict`): a JSON column's value stays
+    as it is, to be written or validated into a response as it is."""
+    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, tuple_, update
 
-from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay
+from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay, columns_of
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import invoices, payment_methods, payment_requests, payments, pr_invoice_links
 from payreq.http.pagination import newest_first_page
@@ -17,7 +16,6 @@ if TYPE_CHECKING:
     from datetime import datetime
     from decimal import Decimal
 
-    from _typeshed import DataclassInstance
     from sqlalchemy.engine import Connection
     from sqlalchemy.sql import ColumnElement
 
@@ -46,7 +44,7 @@ def methods(connection: Connection, which: MethodFilter) -> list[PaymentMethodRe
 
 def insert_method(connection: Connection, new: NewPaymentMethodRow) -> PaymentMethodRecord:
     """The new method as stored (no second read for its audit event)."""
-    row = connection.execute(insert(METHODS).values(**_columns(new), updated_at=new.created_at).returning(METHODS))
+    row = connection.execute(insert(METHODS).values(**columns_of(new), updated_at=new.created_at).returning(METHODS))
     return record_of(PaymentMethodRecord, row.mappings().one())
 
 
@@ -143,7 +141,7 @@ def positions_by_id(connection: Connection, pr_ids: set[uuid.UUID]) -> dict[uuid
 
 def insert_payment(connection: Connection, new: NewPaymentRow) -> PaymentRecord:
     """The new payment as stored (no second read for its audit event)."""
-    row = connection.execute(insert(PAYMENTS).values(**_columns(new)).returning(PAYMENTS))
+    row = connection.execute(insert(PAYMENTS).values(**columns_of(new)).returning(PAYMENTS))
     return record_of(PaymentRecord, row.mappings().one())
 
 
@@ -188,8 +186,3 @@ def _conditions(which: PaymentFilter) -> list[ColumnElement[bool]]:
     if not which.include_voided:
         conditions.append(PAYMENTS.c.voided_at.is_(None))
     return conditions
-
-
-def _columns(new: DataclassInstance) -> dict[str, Any]:
-    # Shallow, unlike dataclasses.asdict: a JSON column's value goes in as it is.
-    return {field.name: getattr(new, field.name) for field in dataclasses.fields(new)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
 
 from payreq.announce import Announced, announce
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
     from payreq.context import RequestContext
+    from payreq.outbox import Operation
     from pr_api.models import NewPaymentRequest, PaymentRequestChanges
     from pr_api.records import (
         Flow,
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
         StepWithApprovals,
     )
 
-PAYMENT_REQUEST = Announced(
+REQUEST = Announced(
     "payment_request",
     "pr",
     (
@@ -113,15 +114,8 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
     new = NewPaymentRequestRow(
         id=uuid.uuid4(),
         number=next_number(connection, "PR", now=now),
-        title=request.title,
-        description=request.description,
-        payee=request.payee,
-        amount=request.amount,
-        currency=request.currency,
-        due_date=request.due_date,
-        cost_centre=request.cost_centre,
+        **request.model_dump(exclude={"approval_flow"}),
         approval_flow=flow,
-        approval_flow_template_id=request.approval_flow_template_id,
         status="draft",
         requester_id=context.user_id,
         last_editor_id=context.user_id,
@@ -131,16 +125,7 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
         updated_at=now,
     )
     created = repository.insert_request(connection, new)
-    announce(
-        connection,
-        context,
-        PAYMENT_REQUEST,
-        "created",
-        action="pr.created",
-        entity_id=new.id,
-        before=None,
-        after=created,
-    )
+    _announce(connection, context, "pr.created", before=None, after=created, op="created")
     return created.id
 
 
@@ -194,7 +179,7 @@ def edit(
     if rules.is_material(update, row):
         update.update(_terms_changed(connection, merged, now=now))
     after = repository.update_request(connection, pr_id, update, now=now)
-    _updated(connection, context, "pr.edited", before=row, after=after)
+    _announce(connection, context, "pr.edited", before=row, after=after)
 
 
 def _update_of(connection: Connection, context: RequestContext, changes: PaymentRequestChanges) -> RequestUpdate:
@@ -221,19 +206,20 @@ def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     update = _freeze_steps(connection, row)
     update.update(RequestUpdate(status="pending", submitted_at=now))
     after = repository.update_request(connection, pr_id, update, now=now)
-    _updated(connection, context, "pr.submitted", before=row, after=after)
+    _announce(connection, context, "pr.submitted", before=row, after=after)
 
 
-def approve(
-    connection: Connection,
-    context: RequestContext,
-    pr_id: uuid.UUID,
-    *,
-    read_version: int,
-    comment: str | None,
-    now: datetime,
-) -> None:
-    row, step = _decide(connection, context, pr_id, "approved", read_version=read_version, comment=comment, now=now)
+class Decided(TypedDict):
+    """What a decision is made on and with: the version the approver read (If-Match), their comment."""
+
+    read_version: int
+    comment: str | None
+    now: datetime
+
+
+def approve(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
+    row, step = _decide(connection, context, pr_id, "approved", **decided)
+    now = decided["now"]
     update = RequestUpdate()
     if repository.live_approval_count(connection, step.id) >= step.required:
         repository.set_step_completion(
@@ -245,21 +231,14 @@ def approve(
         else:
             update.update(RequestUpdate(status="approved", decided_at=now))
     after = repository.update_request(connection, pr_id, update, now=now)
-    _updated(connection, context, "pr.approval_given", before=row, after=after, extra={"step": step.position})
+    _announce(connection, context, "pr.approval_given", before=row, after=after, extra={"step": step.position})
 
 
-def reject(
-    connection: Connection,
-    context: RequestContext,
-    pr_id: uuid.UUID,
-    *,
-    read_version: int,
-    comment: str | None,
-    now: datetime,
-) -> None:
-    row, step = _decide(connection, context, pr_id, "rejected", read_version=read_version, comment=comment, now=now)
+def reject(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
+    row, step = _decide(connection, context, pr_id, "rejected", **decided)
+    now = decided["now"]
     after = repository.update_request(connection, pr_id, RequestUpdate(status="rejected", decided_at=now), now=now)
-    _updated(connection, context, "pr.rejected", before=row, after=after, extra={"step": step.position})
+    _announce(connection, context, "pr.rejected", before=row, after=after, extra={"step": step.position})
 
 
 def _decide(
@@ -328,7 +307,7 @@ def unapprove(
         )
         update.update(RequestUpdate(status="pending", current_step=broken, decided_at=None))
     after = repository.update_request(connection, pr_id, update, now=now)
-    _updated(connection, context, "pr.approval_withdrawn", before=row, after=after)
+    _announce(connection, context, "pr.approval_withdrawn", before=row, after=after)
 
 
 def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
@@ -336,7 +315,7 @@ def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     rules.ensure_allowed("cancel", row.status)
     _ensure_requester(row, context, "cancel")
     after = repository.update_request(connection, pr_id, RequestUpdate(status="cancelled", decided_at=now), now=now)
-    _updated(connection, context, "pr.cancelled", before=row, after=after)
+    _announce(connection, context, "pr.cancelled", before=row, after=after)
 
 
 def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> None:
@@ -346,17 +325,13 @@ def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) ->
     rules.ensure_allowed("delete", row.status)
     _ensure_requester(row, context, "delete")
     repository.delete_request(connection, pr_id)
-    announce(
-        connection, context, PAYMENT_REQUEST, "deleted", action="pr.deleted", entity_id=pr_id, before=row, after=None
-    )
+    _announce(connection, context, "pr.deleted", before=row, after=None, op="deleted")
 
 
 def link_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
-    row = _lock(connection, pr_id)
-    rules.ensure_allowed("link", row.status)
-    _ensure_may_link(row, context)
+    row = _lock_for_linking(connection, context, pr_id)
     invoice = repository.invoice_for_linking(connection, invoice_id)
     if invoice is None:
         raise NotFound("No invoice with this id.")
@@ -376,45 +351,36 @@ def link_invoice(
     assert context.user_id is not None
     repository.link_invoice(connection, pr_id, invoice_id, context.user_id, now)
     after = repository.update_request(connection, pr_id, _invoices_changed(connection, row, context, now=now), now=now)
-    _updated(connection, context, "pr.invoice_linked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
+    _announce(connection, context, "pr.invoice_linked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
 
 
 def unlink_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
-    row = _lock(connection, pr_id)
-    rules.ensure_allowed("link", row.status)
-    _ensure_may_link(row, context)
+    row = _lock_for_linking(connection, context, pr_id)
     if not repository.unlink_invoice(connection, pr_id, invoice_id):
         raise NotFound("That invoice is not linked to this payment request.")
     after = repository.update_request(connection, pr_id, _invoices_changed(connection, row, context, now=now), now=now)
-    _updated(connection, context, "pr.invoice_unlinked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
+    _announce(connection, context, "pr.invoice_unlinked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _updated(
+def _announce(
     connection: Connection,
     context: RequestContext,
     action: str,
     *,
-    before: PaymentRequestRecord,
-    after: PaymentRequestRecord,
+    before: PaymentRequestRecord | None,
+    after: PaymentRequestRecord | None,
+    op: Operation = "updated",
     extra: dict[str, Any] | None = None,
 ) -> None:
-    """A change of the request announced (`payreq.announce`) from the row as the change left it."""
-    announce(
-        connection,
-        context,
-        PAYMENT_REQUEST,
-        "updated",
-        action=action,
-        entity_id=after.id,
-        before=before,
-        after=after,
-        extra=extra,
-    )
+    """The request's change announced (`payreq.announce`): its audit event and outbox row."""
+    pr_id = after.id if after is not None else before.id if before is not None else None
+    assert pr_id is not None, "a change has a before, an after or both"
+    announce(connection, context, REQUEST, op, action=action, entity_id=pr_id, before=before, after=after, extra=extra)
 
 
 def _lock(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestRecord:
@@ -429,12 +395,16 @@ def _ensure_requester(row: PaymentRequestRecord, context: RequestContext, verb: 
         raise Forbidden(f"Only the requester may {verb} this payment request.", code="not_requester")
 
 
-def _ensure_may_link(row: PaymentRequestRecord, context: RequestContext) -> None:
+def _lock_for_linking(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> PaymentRequestRecord:
+    """The request, locked, once the caller may change its invoices now."""
+    row = _lock(connection, pr_id)
+    rules.ensure_allowed("link", row.status)
     if row.requester_id != context.user_id and not context.can("pr.manage"):
         raise Forbidden(
             "Only the requester (or someone with pr.manage) may link or unlink this request's invoices.",
             code="not_requester",
         )
+    return row
 
 
 def _ensure_may_define_flows(context: RequestContext) -> None:

@@ -19,8 +19,8 @@ Flow = list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
-class PaymentRequestRecord:
-    """A `payment_requests` row."""
+class NewPaymentRequestRow:
+    """A request as it is created: the `payment_requests` columns its creator sets."""
 
     id: uuid.UUID
     number: str
@@ -31,20 +31,26 @@ class PaymentRequestRecord:
     currency: str
     due_date: date | None
     cost_centre: str | None
-    status: str
     approval_flow: Flow
     approval_flow_template_id: uuid.UUID | None
-    approval_round: int
-    current_step: int | None
+    status: str
     requester_id: uuid.UUID
     last_editor_id: uuid.UUID
-    submitted_at: datetime | None
-    decided_at: datetime | None
     material_version: int
     material_hash: bytes
-    version: int
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentRequestRecord(NewPaymentRequestRow):
+    """A `payment_requests` row: what its creator set, and what approval and edits move since."""
+
+    approval_round: int
+    current_step: int | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,28 +77,6 @@ class ViewedRequest(ListedRequest):
     """A request with its linked invoices themselves, as its own page shows it."""
 
     invoices: list[LinkedInvoice]
-
-
-@dataclass(frozen=True, slots=True)
-class NewPaymentRequestRow:
-    id: uuid.UUID
-    number: str
-    title: str
-    description: str
-    payee: str
-    amount: Decimal
-    currency: str
-    due_date: date | None
-    cost_centre: str | None
-    approval_flow: Flow
-    approval_flow_template_id: uuid.UUID | None
-    status: str
-    requester_id: uuid.UUID
-    last_editor_id: uuid.UUID
-    material_version: int
-    material_hash: bytes
-    created_at: datetime
-    updated_at: datetime
 
 
 class RequestUpdate(TypedDict, total=False):
@@ -191,27 +175,23 @@ class PaymentRequestFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class TemplateRecord:
-    """An `approval_flow_templates` row."""
+class NewTemplateRow:
+    """A template as it is created."""
 
     id: uuid.UUID
     name: str
     description: str
     steps: Flow
     created_by: uuid.UUID | None
-    version: int
     created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class NewTemplateRow:
-    id: uuid.UUID
-    name: str
-    description: str
-    steps: Flow
-    created_by: uuid.UUID | None
-    created_at: datetime
+class TemplateRecord(NewTemplateRow):
+    """An `approval_flow_templates` row."""
+
+    version: int
+    updated_at: datetime
 
 
 class TemplateUpdate(TypedDict, total=False):

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
-    from pr_api.records import PaymentRequestRecord
+    from pr_api.records import Flow, PaymentRequestRecord
 
 Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
@@ -61,7 +61,7 @@ def needed(step: Mapping[str, Any]) -> int:
     return int(step.get("required") or (1 if step["mode"] == "anyof" else len(step["approvers"])))
 
 
-def applicable_steps(flow: list[dict[str, Any]], amount: Decimal) -> list[dict[str, Any]]:
+def applicable_steps(flow: Flow, amount: Decimal) -> Flow:
     """The steps that apply to `amount`: a step with a threshold applies at or above it."""
     return [step for step in flow if step.get("threshold") is None or amount >= Decimal(str(step["threshold"]))]
 
@@ -70,7 +70,7 @@ def material_hash(
     amount: Decimal,
     currency: str,
     payee: str,
-    flow: list[dict[str, Any]],
+    flow: Flow,
     invoices: Iterable[tuple[uuid.UUID | str, Decimal | None]] = (),
 ) -> bytes:
     """What an approver saw, fingerprinted: the approval is evidence for exactly these terms, the

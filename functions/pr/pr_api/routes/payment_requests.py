@@ -14,7 +14,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
-from payreq.context import RequestContext
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
 from payreq.http.mutations import IdempotencyKey, change_and_respond
@@ -28,6 +27,7 @@ from pr_api.records import PaymentRequestFilter
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from payreq.context import RequestContext
     from payreq.http.guard import HttpScope
 
 router = APIGatewayHttpRouter()
@@ -187,38 +187,31 @@ def _decide(pr_id: uuid.UUID, decide: DecisionFlow) -> Response[Any]:
     )
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/approve",
-    responses=ok(PaymentRequestView),
-    summary="Approve the current step (If-Match)",
-    description="Approve the current step of a pending request." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+def _decision_route(action: str, summary: str, description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The route of a decision: `POST /api/v1/prs/<pr_id>/{action}`, for approvers."""
+    return router.post(
+        f"/api/v1/prs/<pr_id>/{action}",
+        responses=ok(PaymentRequestView),
+        summary=f"{summary} (If-Match)",
+        description=description + _DECIDED_ON,
+        middlewares=[APPROVE],
+    )
+
+
+@_decision_route("approve", "Approve the current step", "Approve the current step of a pending request.")
 def approve(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
     return _decide(pr_id, partial(flows.approve, comment=decision.comment))
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/reject",
-    responses=ok(PaymentRequestView),
-    summary="Reject the payment request (If-Match)",
-    description="Reject a pending request at its current step." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+@_decision_route("reject", "Reject the payment request", "Reject a pending request at its current step.")
 def reject(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
     return _decide(pr_id, partial(flows.reject, comment=decision.comment))
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/unapprove",
-    responses=ok(PaymentRequestView),
-    summary="Withdraw your approval (If-Match)",
-    description="Withdraw your own approval until a payment is recorded." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+@_decision_route("unapprove", "Withdraw your approval", "Withdraw your own approval until a payment is recorded.")
 def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     return _decide(pr_id, flows.unapprove)
