@@ -35,9 +35,9 @@ def method(connection: Connection, method_id: uuid.UUID, *, for_update: bool = F
 
 def methods(connection: Connection, which: MethodFilter) -> list[PaymentMethodRecord]:
     query = select(METHODS).order_by(func.lower(METHODS.c.payee), METHODS.c.created_at, METHODS.c.id)
-    if which.payee:
-        query = query.where(func.lower(METHODS.c.payee) == which.payee.strip().lower())
-    if not which.include_deleted:
+    if which["payee"]:
+        query = query.where(func.lower(METHODS.c.payee) == which["payee"].strip().lower())
+    if not which["include_deleted"]:
         query = query.where(METHODS.c.deleted_at.is_(None))
     return records_of(PaymentMethodRecord, connection.execute(query).mappings())
 
@@ -179,10 +179,10 @@ def page(
 
 def _conditions(which: PaymentFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if which.pr_id:
-        conditions.append(PAYMENTS.c.payment_request_id == which.pr_id)
-    if which.method_id:
-        conditions.append(PAYMENTS.c.payment_method_id == which.method_id)
-    if not which.include_voided:
+    if which["pr_id"]:
+        conditions.append(PAYMENTS.c.payment_request_id == which["pr_id"])
+    if which["method_id"]:
+        conditions.append(PAYMENTS.c.payment_method_id == which["method_id"])
+    if not which["include_voided"]:
         conditions.append(PAYMENTS.c.voided_at.is_(None))
     return conditions

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from typing import TYPE_CHECKING, Any, Literal, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.announce import Announced, announce
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
@@ -21,6 +21,7 @@ from pr_api.settings import pr_settings
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
     from datetime import datetime
+    from typing import TypedDict, Unpack
 
     from sqlalchemy.engine import Connection
 
@@ -36,6 +37,14 @@ if TYPE_CHECKING:
         StepRecord,
         StepWithApprovals,
     )
+
+    class Decided(TypedDict):
+        """What a decision is made on and with: the version the approver read (If-Match), their comment."""
+
+        read_version: int
+        comment: str | None
+        now: datetime
+
 
 REQUEST = Announced(
     "payment_request",
@@ -207,14 +216,6 @@ def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
     update.update(RequestUpdate(status="pending", submitted_at=now))
     after = repository.update_request(connection, pr_id, update, now=now)
     _announce(connection, context, "pr.submitted", before=row, after=after)
-
-
-class Decided(TypedDict):
-    """What a decision is made on and with: the version the approver read (If-Match), their comment."""
-
-    read_version: int
-    comment: str | None
-    now: datetime
 
 
 def approve(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:

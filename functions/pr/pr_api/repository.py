@@ -266,7 +266,7 @@ def has_live_decision(connection: Connection, step_id: uuid.UUID, approver_id: u
 
 
 def insert_decision(connection: Connection, new: NewDecision) -> None:
-    connection.execute(insert(approvals).values(id=uuid.uuid4(), **columns_of(new)))
+    connection.execute(insert(approvals).values(id=uuid.uuid4(), **new))
 
 
 def my_live_approvals(
@@ -404,22 +404,22 @@ def page(
 
 def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
-    if which.status:
-        conditions.append(PR.c.status == which.status)
-    if which.requester:
-        conditions.append(PR.c.requester_id == which.requester)
-    if which.awaiting:
-        conditions.append(_awaiting(which.awaiting))
-    if which.text:
-        conditions.append(_text_matches(which.text))
-    if which.amount_min is not None:
-        conditions.append(PR.c.amount >= which.amount_min)
-    if which.amount_max is not None:
-        conditions.append(PR.c.amount <= which.amount_max)
-    if which.created_from:
-        conditions.append(PR.c.created_at >= which.created_from)
-    if which.created_to:
-        conditions.append(PR.c.created_at < which.created_to)
+    if which["status"]:
+        conditions.append(PR.c.status == which["status"])
+    if which["requester"]:
+        conditions.append(PR.c.requester_id == which["requester"])
+    if which["awaiting"]:
+        conditions.append(_awaiting(which["awaiting"]))
+    if which["text"]:
+        conditions.append(_text_matches(which["text"]))
+    if which["amount_min"] is not None:
+        conditions.append(PR.c.amount >= which["amount_min"])
+    if which["amount_max"] is not None:
+        conditions.append(PR.c.amount <= which["amount_max"])
+    if which["created_from"]:
+        conditions.append(PR.c.created_at >= which["created_from"])
+    if which["created_to"]:
+        conditions.append(PR.c.created_at < which["created_to"])
     return conditions
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from functools import partial
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -26,9 +26,25 @@ from pr_api.records import PaymentRequestFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
     from payreq.context import RequestContext
     from payreq.http.guard import HttpScope
+
+    class DecisionFlow(Protocol):
+        """approve, reject, unapprove: a decision on the version the caller read (a type only: a
+        Protocol class would cost the cold start its creation)."""
+
+        def __call__(
+            self,
+            connection: Connection,
+            context: RequestContext,
+            pr_id: uuid.UUID,
+            *,
+            read_version: int,
+            now: datetime,
+        ) -> None: ...
+
 
 router = APIGatewayHttpRouter()
 READ, WRITE, APPROVE = authorize("pr.read"), authorize("pr.write"), authorize("pr.approve")
@@ -170,14 +186,6 @@ _DECIDED_ON = (
     " Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, "
     "payee, approval flow or linked invoices changed since (other approvers' decisions do not count)."
 )
-
-
-class DecisionFlow(Protocol):
-    """approve, reject, unapprove: a decision on the version the caller read."""
-
-    def __call__(
-        self, connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, read_version: int, now: datetime
-    ) -> None: ...
 
 
 def _decide(pr_id: uuid.UUID, decide: DecisionFlow) -> Response[Any]:
