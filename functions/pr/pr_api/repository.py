@@ -99,14 +99,9 @@ def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
     )
 
 
-# The hot reads are built once per container, not per request: building a statement and its
+# The hot read is built once per container, not per request: building a statement and its
 # cache key costs more Python time than the query's round trip.
-_BY_ID = _with_invoice_totals().where(PR.c.id == bindparam("pr_id"))
 _VIEW_BY_ID = _with_invoice_totals(listing_invoices=True).where(PR.c.id == bindparam("pr_id"))
-
-
-def get(connection: Connection, pr_id: uuid.UUID) -> ListedRequest | None:
-    return record_or_none(ListedRequest, connection.execute(_BY_ID, {"pr_id": pr_id}).mappings().one_or_none())
 
 
 def view(connection: Connection, pr_id: uuid.UUID) -> ViewedRequest | None:
