@@ -1,45 +1,64 @@
-"""The SQL of payment methods and payments."""
+"""The SQL of payment methods and payments: typed records out, typed changes in."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, tuple_, update
 
+from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay, columns_of
+from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import invoices, payment_methods, payment_requests, payments, pr_invoice_links
+from payreq.http.pagination import newest_first_page
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
+    from decimal import Decimal
 
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
     from sqlalchemy.sql import ColumnElement
+
+    from payment_api.records import MethodFilter, NewPaymentMethodRow, NewPaymentRow, PaymentFilter, PaymentMethodUpdate
 
 METHODS, PAYMENTS, PR = payment_methods, payments, payment_requests
 
 
-def method(connection: Connection, method_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
+# --- payment methods ----------------------------------------------------------------------------
+
+
+def method(connection: Connection, method_id: uuid.UUID, *, for_update: bool = False) -> PaymentMethodRecord | None:
     query = select(METHODS).where(METHODS.c.id == method_id)
-    return connection.execute(query.with_for_update() if for_update else query).mappings().one_or_none()
+    row = connection.execute(query.with_for_update() if for_update else query).mappings().one_or_none()
+    return record_or_none(PaymentMethodRecord, row)
 
 
-def methods(connection: Connection, *, payee: str | None, include_deleted: bool) -> list[RowMapping]:
+def methods(connection: Connection, which: MethodFilter) -> list[PaymentMethodRecord]:
     query = select(METHODS).order_by(func.lower(METHODS.c.payee), METHODS.c.created_at, METHODS.c.id)
-    if payee:
-        query = query.where(func.lower(METHODS.c.payee) == payee.strip().lower())
-    if not include_deleted:
+    if which["payee"]:
+        query = query.where(func.lower(METHODS.c.payee) == which["payee"].strip().lower())
+    if not which["include_deleted"]:
         query = query.where(METHODS.c.deleted_at.is_(None))
-    return list(connection.execute(query).mappings())
+    return records_of(PaymentMethodRecord, connection.execute(query).mappings())
 
 
-def insert_method(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(METHODS).values(**values))
+def insert_method(connection: Connection, new: NewPaymentMethodRow) -> PaymentMethodRecord:
+    """The new method as stored (no second read for its audit event)."""
+    row = connection.execute(insert(METHODS).values(**columns_of(new), updated_at=new.created_at).returning(METHODS))
+    return record_of(PaymentMethodRecord, row.mappings().one())
 
 
-def update_method(connection: Connection, method_id: uuid.UUID, *, now: datetime, **values: Any) -> None:
-    connection.execute(
-        update(METHODS).where(METHODS.c.id == method_id).values(**values, updated_at=now, version=METHODS.c.version + 1)
+def update_method(
+    connection: Connection, method_id: uuid.UUID, changes: PaymentMethodUpdate, *, now: datetime
+) -> PaymentMethodRecord:
+    """Apply `changes` as a new version; the method as it now stands."""
+    row = connection.execute(
+        update(METHODS)
+        .where(METHODS.c.id == method_id)
+        .values(**changes, updated_at=now, version=METHODS.c.version + 1)
+        .returning(METHODS)
     )
+    return record_of(PaymentMethodRecord, row.mappings().one())
 
 
 def clear_default(connection: Connection, payee: str, *, now: datetime, keep: uuid.UUID | None = None) -> None:
@@ -52,41 +71,30 @@ def clear_default(connection: Connection, payee: str, *, now: datetime, keep: uu
     )
 
 
-def lock_request(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
+# --- payment requests, as payments see them -----------------------------------------------------
+
+
+def lock_request(connection: Connection, pr_id: uuid.UUID) -> RequestToPay | None:
     """The payment request, locked: payments against one request take turns, so none overpays."""
-    return connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
+    row = connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
+    return record_or_none(RequestToPay, row)
 
 
-def paid_so_far(connection: Connection, pr_id: uuid.UUID) -> Any:
-    return connection.scalar(
+def set_request_status(connection: Connection, pr_id: uuid.UUID, status: str, *, now: datetime) -> RequestToPay:
+    """The request moved to `status` as a new version, as it now stands."""
+    row = connection.execute(
+        update(PR).where(PR.c.id == pr_id).values(status=status, updated_at=now, version=PR.c.version + 1).returning(PR)
+    )
+    return record_of(RequestToPay, row.mappings().one())
+
+
+def paid_so_far(connection: Connection, pr_id: uuid.UUID) -> Decimal:
+    paid: Decimal = connection.execute(
         select(func.coalesce(func.sum(PAYMENTS.c.amount), 0)).where(
             PAYMENTS.c.payment_request_id == pr_id, PAYMENTS.c.voided_at.is_(None)
         )
-    )
-
-
-def insert_payment(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(PAYMENTS).values(**values))
-
-
-def payment(connection: Connection, payment_id: uuid.UUID) -> RowMapping | None:
-    return connection.execute(select(PAYMENTS).where(PAYMENTS.c.id == payment_id)).mappings().one_or_none()
-
-
-def void(connection: Connection, payment_id: uuid.UUID, *, by: uuid.UUID, reason: str, now: datetime) -> None:
-    connection.execute(
-        update(PAYMENTS).where(PAYMENTS.c.id == payment_id).values(voided_at=now, voided_by=by, void_reason=reason)
-    )
-
-
-def set_request_status(connection: Connection, pr_id: uuid.UUID, status: str, *, now: datetime) -> int:
-    version: int = connection.execute(
-        update(PR)
-        .where(PR.c.id == pr_id)
-        .values(status=status, updated_at=now, version=PR.c.version + 1)
-        .returning(PR.c.version)
     ).scalar_one()
-    return version
+    return paid
 
 
 def unverified_linked_invoices(connection: Connection, pr_id: uuid.UUID) -> list[str]:
@@ -115,16 +123,8 @@ def set_linked_invoices(
     )
 
 
-def page(
-    connection: Connection, *, filters: list[ColumnElement[bool]], limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[RowMapping]:
-    query = select(PAYMENTS).where(*filters).order_by(PAYMENTS.c.created_at.desc(), PAYMENTS.c.id.desc()).limit(limit)
-    if after is not None:
-        query = query.where(tuple_(PAYMENTS.c.created_at, PAYMENTS.c.id) < tuple_(*after))
-    return list(connection.execute(query).mappings())
-
-
-def requests_by_id(connection: Connection, pr_ids: set[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:
+def positions_by_id(connection: Connection, pr_ids: set[uuid.UUID]) -> dict[uuid.UUID, RequestPosition]:
+    """Each request's status, amount and what its live payments add up to (one query)."""
     paid = (
         select(func.coalesce(func.sum(PAYMENTS.c.amount), 0))
         .where(PAYMENTS.c.payment_request_id == PR.c.id, PAYMENTS.c.voided_at.is_(None))
@@ -133,4 +133,56 @@ def requests_by_id(connection: Connection, pr_ids: set[uuid.UUID]) -> dict[uuid.
     rows = connection.execute(
         select(PR.c.id, PR.c.status, PR.c.amount, PR.c.currency, paid.label("paid")).where(PR.c.id.in_(pr_ids))
     ).mappings()
-    return {row["id"]: row for row in rows}
+    return {position.id: position for position in records_of(RequestPosition, rows)}
+
+
+# --- payments -----------------------------------------------------------------------------------
+
+
+def insert_payment(connection: Connection, new: NewPaymentRow) -> PaymentRecord:
+    """The new payment as stored (no second read for its audit event)."""
+    row = connection.execute(insert(PAYMENTS).values(**columns_of(new)).returning(PAYMENTS))
+    return record_of(PaymentRecord, row.mappings().one())
+
+
+def payment(connection: Connection, payment_id: uuid.UUID) -> PaymentRecord | None:
+    row = connection.execute(select(PAYMENTS).where(PAYMENTS.c.id == payment_id)).mappings().one_or_none()
+    return record_or_none(PaymentRecord, row)
+
+
+def void(connection: Connection, payment_id: uuid.UUID, *, by: uuid.UUID, reason: str, now: datetime) -> PaymentRecord:
+    """The payment voided, as it now stands."""
+    row = connection.execute(
+        update(PAYMENTS)
+        .where(PAYMENTS.c.id == payment_id)
+        .values(voided_at=now, voided_by=by, void_reason=reason)
+        .returning(PAYMENTS)
+    )
+    return record_of(PaymentRecord, row.mappings().one())
+
+
+def page(
+    connection: Connection, which: PaymentFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> tuple[list[PaymentRecord], str | None]:
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
+    query = (
+        select(PAYMENTS)
+        .where(*_conditions(which))
+        .order_by(PAYMENTS.c.created_at.desc(), PAYMENTS.c.id.desc())
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(tuple_(PAYMENTS.c.created_at, PAYMENTS.c.id) < tuple_(*after))
+    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
+    return records_of(PaymentRecord, rows), next_cursor
+
+
+def _conditions(which: PaymentFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if which["pr_id"]:
+        conditions.append(PAYMENTS.c.payment_request_id == which["pr_id"])
+    if which["method_id"]:
+        conditions.append(PAYMENTS.c.payment_method_id == which["method_id"])
+    if not which["include_voided"]:
+        conditions.append(PAYMENTS.c.voided_at.is_(None))
+    return conditions

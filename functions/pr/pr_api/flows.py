@@ -1,46 +1,69 @@
 """Payment-request flows: each runs on the caller's unit of work (one connection, one
-transaction), locks the request it changes, and writes the change, its audit event and its
-outbox row together."""
+transaction, owned by the route), locks the request it changes, and writes the change, its audit
+event and its outbox row together."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.announce import Announced, announce
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
-from payreq.http.pagination import decode_newest_first, newest_first_page
+from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
 from pr_api import repository, rules
 from pr_api.models import InvoiceSummary, PaymentRequestSummary, PaymentRequestView, StepView
+from pr_api.records import NewDecision, NewPaymentRequestRow, RequestUpdate, columns_of
 from pr_api.settings import pr_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Mapping
+    from collections.abc import Collection, Sequence
     from datetime import datetime
+    from typing import TypedDict, Unpack
 
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
     from payreq.context import RequestContext
     from payreq.outbox import Operation
     from pr_api.models import NewPaymentRequest, PaymentRequestChanges
+    from pr_api.records import (
+        Flow,
+        LinkedInvoice,
+        ListedRequest,
+        PaymentRequestFilter,
+        PaymentRequestRecord,
+        StepRecord,
+        StepWithApprovals,
+    )
 
-AUDITED = (
-    "number",
-    "title",
-    "description",
-    "payee",
-    "amount",
-    "currency",
-    "due_date",
-    "cost_centre",
-    "status",
-    "current_step",
-    "approval_round",
-    "approval_flow",
-    "version",
+    class Decided(TypedDict):
+        """What a decision is made on and with: the version the approver read (If-Match), their comment."""
+
+        read_version: int
+        comment: str | None
+        now: datetime
+
+
+REQUEST = Announced(
+    "payment_request",
+    "pr",
+    (
+        "number",
+        "title",
+        "description",
+        "payee",
+        "amount",
+        "currency",
+        "due_date",
+        "cost_centre",
+        "status",
+        "current_step",
+        "approval_round",
+        "approval_flow",
+        "version",
+    ),
 )
 
 
@@ -48,38 +71,44 @@ AUDITED = (
 
 
 def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
-    row = repository.get(connection, pr_id, with_invoices=True)
-    if row is None:
+    request = repository.view(connection, pr_id)
+    if request is None:
         raise NotFound("No payment request with this id.")
-    summary = summaries(connection, [row])[0]
-    linked = [
-        InvoiceSummary.model_validate(
-            {
-                **invoice,
-                "total": format_amount(Decimal(invoice["total"]), invoice["currency"])
-                if invoice["total"] is not None and invoice["currency"]
-                else None,
-            }
-        )
-        for invoice in row["invoices"]
-    ]
-    return PaymentRequestView.model_validate({**summary.model_dump(), "invoices": linked})
+    steps = repository.steps_by_request(connection, [request])[request.id]
+    linked = [_invoice_summary(invoice) for invoice in request.invoices]
+    return PaymentRequestView.model_validate({**_summary_fields(request, steps), "invoices": linked})
 
 
-def summaries(connection: Connection, rows: list[RowMapping]) -> list[PaymentRequestSummary]:
-    steps = repository.steps_by_request(connection, rows)
-    return [
-        PaymentRequestSummary.model_validate(
-            {
-                **row,
-                "amount": format_amount(row["amount"], row["currency"]),
-                "invoices_total": format_amount(row["invoices_total"], row["currency"]),
-                "material_hash": row["material_hash"].hex(),
-                "steps": [StepView.model_validate(step) for step in steps[row["id"]]],
-            }
-        )
-        for row in rows
-    ]
+def summaries(connection: Connection, requests: Sequence[ListedRequest]) -> list[PaymentRequestSummary]:
+    steps = repository.steps_by_request(connection, requests)
+    return [PaymentRequestSummary.model_validate(_summary_fields(request, steps[request.id])) for request in requests]
+
+
+def page_of(
+    connection: Connection, which: PaymentRequestFilter, *, limit: int, cursor: str | None
+) -> tuple[list[PaymentRequestSummary], str | None]:
+    requests, next_cursor = repository.page(connection, which, limit=limit, after=decode_newest_first(cursor))
+    return summaries(connection, requests), next_cursor
+
+
+def _summary_fields(request: ListedRequest, steps: list[StepWithApprovals]) -> dict[str, Any]:
+    return {
+        **columns_of(request),
+        "amount": format_amount(request.amount, request.currency),
+        "invoices_total": format_amount(request.invoices_total, request.currency),
+        "material_hash": request.material_hash.hex(),
+        "steps": [StepView.model_validate(step) for step in steps],
+    }
+
+
+def _invoice_summary(invoice: LinkedInvoice) -> InvoiceSummary:
+    total = invoice.total
+    return InvoiceSummary.model_validate(
+        {
+            **columns_of(invoice),
+            "total": format_amount(total, invoice.currency) if total is not None and invoice.currency else None,
+        }
+    )
 
 
 # --- creating and editing -----------------------------------------------------------------------
@@ -87,29 +116,15 @@ def summaries(connection: Connection, rows: list[RowMapping]) -> list[PaymentReq
 
 def create(connection: Connection, context: RequestContext, request: NewPaymentRequest, *, now: datetime) -> uuid.UUID:
     assert context.user_id is not None
-    if request.approval_flow_template_id is not None:
-        template = repository.template(connection, request.approval_flow_template_id)
-        if template is None:
-            raise InvalidInput(
-                "There is no approval flow template with this id.",
-                details=[detail("approvalFlowTemplateId", "no such template", "not_found")],
-            )
-        flow = template["steps"]
-    else:
-        _ensure_may_define_flows(context)
-        flow = [step.model_dump(mode="json") for step in request.approval_flow or ()]
+    flow = _flow_of(connection, context, request)
     ensure_approvers_exist(connection, flow)
     # Refused now rather than at submit: a request nobody could ever approve is no request.
     _ensure_completable(connection, rules.applicable_steps(flow, request.amount), makers={context.user_id})
-    pr_id = uuid.uuid4()
-    values = request.model_dump(exclude={"approval_flow", "approval_flow_template_id"})
-    created = repository.insert_request(
-        connection,
-        id=pr_id,
+    new = NewPaymentRequestRow(
+        id=uuid.uuid4(),
         number=next_number(connection, "PR", now=now),
-        **values,
+        **request.model_dump(exclude={"approval_flow"}),
         approval_flow=flow,
-        approval_flow_template_id=request.approval_flow_template_id,
         status="draft",
         requester_id=context.user_id,
         last_editor_id=context.user_id,
@@ -118,8 +133,23 @@ def create(connection: Connection, context: RequestContext, request: NewPaymentR
         created_at=now,
         updated_at=now,
     )
-    _announce(connection, context, created, "pr.created", before=None, op="created")
-    return pr_id
+    created = repository.insert_request(connection, new)
+    _announce(connection, context, "pr.created", before=None, after=created, op="created")
+    return created.id
+
+
+def _flow_of(connection: Connection, context: RequestContext, request: NewPaymentRequest) -> Flow:
+    """The new request's flow: its template's steps, or the one it brings (if it may)."""
+    if request.approval_flow_template_id is None:
+        _ensure_may_define_flows(context)
+        return [step.model_dump(mode="json") for step in request.approval_flow or ()]
+    template = repository.template(connection, request.approval_flow_template_id)
+    if template is None:
+        raise InvalidInput(
+            "There is no approval flow template with this id.",
+            details=[detail("approvalFlowTemplateId", "no such template", "not_found")],
+        )
+    return template.steps
 
 
 def edit(
@@ -132,37 +162,47 @@ def edit(
     now: datetime,
 ) -> None:
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("edit", row["status"])
+    rules.ensure_allowed("edit", row.status)
     _ensure_requester(row, context, "edit")
-    if row["version"] != version:
+    if row.version != version:
         raise PreconditionFailed(
             "The payment request changed since you read it; reload and edit again.",
-            details=[stale_version(row["version"])],
+            details=[stale_version(row.version)],
         )
-    values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"approval_flow"})
-    if changes.approval_flow is not None:
-        _ensure_may_define_flows(context)
-        values["approval_flow"] = [step.model_dump(mode="json") for step in changes.approval_flow]
-        ensure_approvers_exist(connection, values["approval_flow"])
+    update = _update_of(connection, context, changes)
     try:
-        check_fits(values.get("amount", row["amount"]), values.get("currency", row["currency"]))
+        check_fits(update.get("amount", row.amount), update.get("currency", row.currency))  # type: ignore[arg-type]
     except ValueError as error:
         raise InvalidInput(f"amount: {error}", details=[detail("amount", str(error), "invalid_amount")]) from None
-    values["last_editor_id"] = context.user_id
-    merged = {**row, **values}
-    if "approval_flow" in values or "amount" in values:
+    assert context.user_id is not None
+    update["last_editor_id"] = context.user_id
+    merged = dataclasses.replace(row, **update)  # type: ignore[arg-type]
+    if "approval_flow" in update or "amount" in update:
         # Which steps apply, and who approves them, changes only with the flow or the amount (only
         # the requester edits, so the makers stay who they were).
         _ensure_completable(
             connection,
-            rules.applicable_steps(merged["approval_flow"], merged["amount"]),
-            makers={row["requester_id"], context.user_id},
+            rules.applicable_steps(merged.approval_flow, merged.amount),
+            makers={row.requester_id, context.user_id},
         )
-    if rules.is_material(values, row):
-        values.update(_terms_changed(connection, merged, now=now))
-    before = dict(row)
-    after = repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, after, "pr.edited", before=before)
+    if rules.is_material(update, row):
+        update.update(_terms_changed(connection, merged, now=now))
+    after = repository.update_request(connection, pr_id, update, now=now)
+    _announce(connection, context, "pr.edited", before=row, after=after)
+
+
+def _update_of(connection: Connection, context: RequestContext, changes: PaymentRequestChanges) -> RequestUpdate:
+    """The columns an edit sets: those the request named (even to null), the flow as JSON."""
+    given = changes.model_fields_set
+    update = RequestUpdate()
+    for name in ("title", "description", "payee", "amount", "currency", "due_date", "cost_centre"):
+        if name in given:
+            update[name] = getattr(changes, name)
+    if changes.approval_flow is not None:
+        _ensure_may_define_flows(context)
+        update["approval_flow"] = [step.model_dump(mode="json") for step in changes.approval_flow]
+        ensure_approvers_exist(connection, update["approval_flow"])
+    return update
 
 
 # --- transitions --------------------------------------------------------------------------------
@@ -170,208 +210,202 @@ def edit(
 
 def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("submit", row["status"])
+    rules.ensure_allowed("submit", row.status)
     _ensure_requester(row, context, "submit")
-    values = _freeze_steps(connection, row, now=now)
-    after = repository.update_request(connection, pr_id, now=now, status="pending", submitted_at=now, **values)
-    _announce(connection, context, after, "pr.submitted", before=row)
+    update = _freeze_steps(connection, row)
+    update.update(RequestUpdate(status="pending", submitted_at=now))
+    after = repository.update_request(connection, pr_id, update, now=now)
+    _announce(connection, context, "pr.submitted", before=row, after=after)
 
 
-def approve(
+def approve(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
+    row, step = _decide(connection, context, pr_id, "approved", **decided)
+    now = decided["now"]
+    update = RequestUpdate()
+    if repository.live_approval_count(connection, step.id) >= step.required:
+        repository.set_step_completion(
+            connection, pr_id, row.approval_round, positions_from=step.position, only=step.position, completed_at=now
+        )
+        steps = repository.round_steps(connection, pr_id, row.approval_round)
+        if step.position + 1 < len(steps):
+            update["current_step"] = step.position + 1
+        else:
+            update.update(RequestUpdate(status="approved", decided_at=now))
+    after = repository.update_request(connection, pr_id, update, now=now)
+    _announce(connection, context, "pr.approval_given", before=row, after=after, extra={"step": step.position})
+
+
+def reject(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
+    row, step = _decide(connection, context, pr_id, "rejected", **decided)
+    now = decided["now"]
+    after = repository.update_request(connection, pr_id, RequestUpdate(status="rejected", decided_at=now), now=now)
+    _announce(connection, context, "pr.rejected", before=row, after=after, extra={"step": step.position})
+
+
+def _decide(
     connection: Connection,
     context: RequestContext,
     pr_id: uuid.UUID,
+    decision: Literal["approved", "rejected"],
     *,
     read_version: int,
     comment: str | None,
     now: datetime,
-) -> None:
+) -> tuple[PaymentRequestRecord, StepRecord]:
+    """Record the caller's decision on the current step of a request they read at `read_version`:
+    the request as it was and the step decided."""
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("approve", row["status"])
+    rules.ensure_allowed("approve" if decision == "approved" else "reject", row.status)
     _ensure_current_terms(row, read_version)
-    if context.user_id in (row["requester_id"], row["last_editor_id"]):
+    if decision == "approved" and context.user_id in (row.requester_id, row.last_editor_id):
         raise Forbidden(
             "You raised or last edited this payment request, so someone else must approve it.", code="maker_checker"
         )
     step = _my_current_step(connection, row, context)
-    repository.insert_decision(
-        connection,
+    assert context.user_id is not None
+    new = NewDecision(
         payment_request_id=pr_id,
-        step_id=step["id"],
+        step_id=step.id,
         approver_id=context.user_id,
-        decision="approved",
+        decision=decision,
         comment=comment,
         created_at=now,
-        material_hash=row["material_hash"],
+        material_hash=row.material_hash,
     )
-    values: dict[str, Any] = {}
-    if repository.live_approval_count(connection, step["id"]) >= step["required"]:
-        repository.set_step_completion(
-            connection,
-            pr_id,
-            row["approval_round"],
-            positions_from=step["position"],
-            only=step["position"],
-            completed_at=now,
-        )
-        steps = repository.round_steps(connection, pr_id, row["approval_round"])
-        if step["position"] + 1 < len(steps):
-            values["current_step"] = step["position"] + 1
-        else:
-            values.update(status="approved", decided_at=now)
-    after = repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, after, "pr.approval_given", before=row, extra={"step": step["position"]})
-
-
-def reject(
-    connection: Connection,
-    context: RequestContext,
-    pr_id: uuid.UUID,
-    *,
-    read_version: int,
-    comment: str | None,
-    now: datetime,
-) -> None:
-    row = _lock(connection, pr_id)
-    rules.ensure_allowed("reject", row["status"])
-    _ensure_current_terms(row, read_version)
-    step = _my_current_step(connection, row, context)
-    repository.insert_decision(
-        connection,
-        payment_request_id=pr_id,
-        step_id=step["id"],
-        approver_id=context.user_id,
-        decision="rejected",
-        comment=comment,
-        created_at=now,
-        material_hash=row["material_hash"],
-    )
-    after = repository.update_request(connection, pr_id, now=now, status="rejected", decided_at=now)
-    _announce(connection, context, after, "pr.rejected", before=row, extra={"step": step["position"]})
+    repository.insert_decision(connection, new)
+    return row, step
 
 
 def unapprove(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, read_version: int, now: datetime
 ) -> None:
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("unapprove", row["status"])
+    rules.ensure_allowed("unapprove", row.status)
     _ensure_current_terms(row, read_version)
     assert context.user_id is not None
     if repository.has_live_payments(connection, pr_id):
         raise Conflict(
             "A payment is recorded against this request: approvals can no longer be withdrawn.", code="payment_recorded"
         )
-    mine = repository.my_live_approvals(connection, pr_id, row["approval_round"], context.user_id)
+    mine = repository.my_live_approvals(connection, pr_id, row.approval_round, context.user_id)
     if not mine:
         raise Conflict("You have no approval on this payment request to withdraw.", code="nothing_to_withdraw")
     repository.void_approvals(
-        connection, pr_id, reason="withdrawn", now=now, approval_ids=[approval["id"] for approval in mine]
+        connection, pr_id, reason="withdrawn", now=now, approval_ids=[approval.id for approval in mine]
     )
-    values: dict[str, Any] = {}
-    broken = _first_broken_step(connection, row, from_position=mine[0]["position"])
+    update = RequestUpdate()
+    broken = _first_broken_step(connection, row, from_position=mine[0].position)
     if broken is not None:
         # The step is no longer complete: approval resumes there, and what came after it is void.
-        repository.set_step_completion(
-            connection, pr_id, row["approval_round"], positions_from=broken, completed_at=None
-        )
+        repository.set_step_completion(connection, pr_id, row.approval_round, positions_from=broken, completed_at=None)
         repository.void_approvals(
             connection,
             pr_id,
             reason="earlier step reopened",
             now=now,
             from_position=broken + 1,
-            round_=row["approval_round"],
+            round_=row.approval_round,
         )
-        values.update(status="pending", current_step=broken, decided_at=None)
-    after = repository.update_request(connection, pr_id, now=now, **values)
-    _announce(connection, context, after, "pr.approval_withdrawn", before=row)
+        update.update(RequestUpdate(status="pending", current_step=broken, decided_at=None))
+    after = repository.update_request(connection, pr_id, update, now=now)
+    _announce(connection, context, "pr.approval_withdrawn", before=row, after=after)
 
 
 def cancel(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *, now: datetime) -> None:
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("cancel", row["status"])
+    rules.ensure_allowed("cancel", row.status)
     _ensure_requester(row, context, "cancel")
-    after = repository.update_request(connection, pr_id, now=now, status="cancelled", decided_at=now)
-    _announce(connection, context, after, "pr.cancelled", before=row)
+    after = repository.update_request(connection, pr_id, RequestUpdate(status="cancelled", decided_at=now), now=now)
+    _announce(connection, context, "pr.cancelled", before=row, after=after)
 
 
 def delete(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> None:
     """The requester removes a draft (its invoice links with it). Its number stays used: the audit
     event keeps what the draft said, so the gap in the numbering is accounted for."""
     row = _lock(connection, pr_id)
-    rules.ensure_allowed("delete", row["status"])
+    rules.ensure_allowed("delete", row.status)
     _ensure_requester(row, context, "delete")
     repository.delete_request(connection, pr_id)
-    announce(
-        connection, context, PAYMENT_REQUEST, "deleted", action="pr.deleted", entity_id=pr_id, before=row, after=None
-    )
+    _announce(connection, context, "pr.deleted", before=row, after=None, op="deleted")
 
 
 def link_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
-    row = _lock(connection, pr_id)
-    rules.ensure_allowed("link", row["status"])
-    _ensure_may_link(row, context)
+    row = _lock_for_linking(connection, context, pr_id)
     invoice = repository.invoice_for_linking(connection, invoice_id)
     if invoice is None:
         raise NotFound("No invoice with this id.")
-    if invoice["payment_request_id"] == pr_id:
+    if invoice.payment_request_id == pr_id:
         return  # already linked here: linking again changes nothing
-    if invoice["payment_request_id"] is not None:
+    if invoice.payment_request_id is not None:
         raise Conflict(
             "The invoice is already linked to another payment request.",
             code="invoice_already_linked",
-            details=[detail("invoiceId", f"linked to {invoice['payment_request_id']}", "invoice_already_linked")],
+            details=[detail("invoiceId", f"linked to {invoice.payment_request_id}", "invoice_already_linked")],
         )
-    if invoice["currency"] is not None and invoice["currency"] != row["currency"]:
+    if invoice.currency is not None and invoice.currency != row.currency:
         raise InvalidInput(
-            f"The invoice is in {invoice['currency']}, the payment request in {row['currency']}.",
+            f"The invoice is in {invoice.currency}, the payment request in {row.currency}.",
             code="currency_mismatch",
         )
     assert context.user_id is not None
     repository.link_invoice(connection, pr_id, invoice_id, context.user_id, now)
-    after = repository.update_request(
-        connection, pr_id, now=now, **_invoices_changed(connection, row, context, now=now)
-    )
-    _announce(connection, context, after, "pr.invoice_linked", before=row, extra={"invoiceId": str(invoice_id)})
+    after = repository.update_request(connection, pr_id, _invoices_changed(connection, row, context, now=now), now=now)
+    _announce(connection, context, "pr.invoice_linked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
 
 
 def unlink_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
-    row = _lock(connection, pr_id)
-    rules.ensure_allowed("link", row["status"])
-    _ensure_may_link(row, context)
+    row = _lock_for_linking(connection, context, pr_id)
     if not repository.unlink_invoice(connection, pr_id, invoice_id):
         raise NotFound("That invoice is not linked to this payment request.")
-    after = repository.update_request(
-        connection, pr_id, now=now, **_invoices_changed(connection, row, context, now=now)
-    )
-    _announce(connection, context, after, "pr.invoice_unlinked", before=row, extra={"invoiceId": str(invoice_id)})
+    after = repository.update_request(connection, pr_id, _invoices_changed(connection, row, context, now=now), now=now)
+    _announce(connection, context, "pr.invoice_unlinked", before=row, after=after, extra={"invoiceId": str(invoice_id)})
 
 
 # --- helpers ------------------------------------------------------------------------------------
 
 
-def _lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping:
+def _announce(
+    connection: Connection,
+    context: RequestContext,
+    action: str,
+    *,
+    before: PaymentRequestRecord | None,
+    after: PaymentRequestRecord | None,
+    op: Operation = "updated",
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The request's change announced (`payreq.announce`): its audit event and outbox row."""
+    pr_id = after.id if after is not None else before.id if before is not None else None
+    assert pr_id is not None, "a change has a before, an after or both"
+    announce(connection, context, REQUEST, op, action=action, entity_id=pr_id, before=before, after=after, extra=extra)
+
+
+def _lock(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestRecord:
     row = repository.lock(connection, pr_id)
     if row is None:
         raise NotFound("No payment request with this id.")
     return row
 
 
-def _ensure_requester(row: RowMapping, context: RequestContext, verb: str) -> None:
-    if row["requester_id"] != context.user_id:
+def _ensure_requester(row: PaymentRequestRecord, context: RequestContext, verb: str) -> None:
+    if row.requester_id != context.user_id:
         raise Forbidden(f"Only the requester may {verb} this payment request.", code="not_requester")
 
 
-def _ensure_may_link(row: RowMapping, context: RequestContext) -> None:
-    if row["requester_id"] != context.user_id and not context.can("pr.manage"):
+def _lock_for_linking(connection: Connection, context: RequestContext, pr_id: uuid.UUID) -> PaymentRequestRecord:
+    """The request, locked, once the caller may change its invoices now."""
+    row = _lock(connection, pr_id)
+    rules.ensure_allowed("link", row.status)
+    if row.requester_id != context.user_id and not context.can("pr.manage"):
         raise Forbidden(
             "Only the requester (or someone with pr.manage) may link or unlink this request's invoices.",
             code="not_requester",
         )
+    return row
 
 
 def _ensure_may_define_flows(context: RequestContext) -> None:
@@ -384,13 +418,11 @@ def _ensure_may_define_flows(context: RequestContext) -> None:
         )
 
 
-def _ensure_current_terms(row: RowMapping, read_version: int) -> None:
-    rules.ensure_decided_on_current_terms(
-        read_version, version=row["version"], material_version=row["material_version"]
-    )
+def _ensure_current_terms(row: PaymentRequestRecord, read_version: int) -> None:
+    rules.ensure_decided_on_current_terms(read_version, version=row.version, material_version=row.material_version)
 
 
-def _ensure_completable(connection: Connection, steps: list[dict[str, Any]], *, makers: Collection[object]) -> None:
+def _ensure_completable(connection: Connection, steps: Flow, *, makers: Collection[object]) -> None:
     approvers = {uuid.UUID(str(approver)) for step in steps for approver in step["approvers"]}
     active = approvers - set(repository.unknown_users(connection, approvers))
     name = rules.unfulfillable_step(steps, makers={str(maker) for maker in makers}, eligible={str(a) for a in active})
@@ -403,35 +435,38 @@ def _ensure_completable(connection: Connection, steps: list[dict[str, Any]], *, 
         )
 
 
-def _terms_changed(connection: Connection, merged: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
+def _terms_changed(connection: Connection, merged: PaymentRequestRecord, *, now: datetime) -> RequestUpdate:
     """The values a change of material terms adds: a new fingerprint, the version it happened at,
     and for a request under approval, approval starting over."""
-    values: dict[str, Any] = {
-        "material_version": merged["version"] + 1,
-        "material_hash": rules.material_hash(
-            merged["amount"],
-            merged["currency"],
-            merged["payee"],
-            merged["approval_flow"],
-            repository.linked_invoice_totals(connection, merged["id"]),
+    update = RequestUpdate(
+        material_version=merged.version + 1,
+        material_hash=rules.material_hash(
+            merged.amount,
+            merged.currency,
+            merged.payee,
+            merged.approval_flow,
+            repository.linked_invoice_totals(connection, merged.id),
         ),
-    }
-    if merged["status"] in ("pending", "approved"):
+    )
+    if merged.status in ("pending", "approved"):
         # Approvers agreed to the old terms: their approvals lapse and approval starts over.
-        repository.void_approvals(connection, merged["id"], reason="material change", now=now)
-        values.update(_freeze_steps(connection, merged, now=now), status="pending", decided_at=None)
-    return values
+        repository.void_approvals(connection, merged.id, reason="material change", now=now)
+        update.update(_freeze_steps(connection, merged))
+        update.update(RequestUpdate(status="pending", decided_at=None))
+    return update
 
 
 def _invoices_changed(
-    connection: Connection, row: RowMapping, context: RequestContext, *, now: datetime
-) -> dict[str, Any]:
+    connection: Connection, row: PaymentRequestRecord, context: RequestContext, *, now: datetime
+) -> RequestUpdate:
     # Whoever changes what is to be paid is its last editor: maker-checker keeps them from approving.
-    merged = {**row, "last_editor_id": context.user_id}
-    return {"last_editor_id": context.user_id, **_terms_changed(connection, merged, now=now)}
+    assert context.user_id is not None
+    update = RequestUpdate(last_editor_id=context.user_id)
+    update.update(_terms_changed(connection, dataclasses.replace(row, last_editor_id=context.user_id), now=now))
+    return update
 
 
-def ensure_approvers_exist(connection: Connection, flow: list[dict[str, Any]]) -> None:
+def ensure_approvers_exist(connection: Connection, flow: Flow) -> None:
     unknown = repository.unknown_users(connection, (uuid.UUID(str(a)) for step in flow for a in step["approvers"]))
     if unknown:
         raise InvalidInput(
@@ -440,97 +475,34 @@ def ensure_approvers_exist(connection: Connection, flow: list[dict[str, Any]]) -
         )
 
 
-def _freeze_steps(connection: Connection, row: Any, *, now: datetime) -> dict[str, Any]:
+def _freeze_steps(connection: Connection, row: PaymentRequestRecord) -> RequestUpdate:
     """Freeze the request's flow, as it applies to its amount, into the steps of a new round."""
-    steps = rules.applicable_steps(row["approval_flow"], row["amount"])
+    steps = rules.applicable_steps(row.approval_flow, row.amount)
     if not steps:
         raise InvalidInput("No step of the approval flow applies to this amount.", code="no_applicable_step")
     # Maker-checker would make a step that counts on its maker impossible to complete; an approver
     # deactivated since the flow was written cannot complete one either.
-    _ensure_completable(connection, steps, makers={row["requester_id"], row["last_editor_id"]})
-    round_ = row["approval_round"] + 1
-    repository.insert_steps(connection, row["id"], round_, steps, rules.needed)
-    return {"approval_round": round_, "current_step": 0}
+    _ensure_completable(connection, steps, makers={row.requester_id, row.last_editor_id})
+    round_ = row.approval_round + 1
+    repository.insert_steps(connection, row.id, round_, steps, rules.needed)
+    return RequestUpdate(approval_round=round_, current_step=0)
 
 
-def _my_current_step(connection: Connection, row: RowMapping, context: RequestContext) -> RowMapping:
-    step = repository.step(connection, row["id"], row["approval_round"], row["current_step"])
-    if context.user_id not in step["approvers"]:
+def _my_current_step(connection: Connection, row: PaymentRequestRecord, context: RequestContext) -> StepRecord:
+    assert row.current_step is not None, "a pending request is at a step"
+    step = repository.step(connection, row.id, row.approval_round, row.current_step)
+    if context.user_id not in step.approvers:
         raise Forbidden("You are not an approver of the current step.", code="not_an_approver")
     assert context.user_id is not None
-    if repository.live_decision(connection, step["id"], context.user_id) is not None:
+    if repository.has_live_decision(connection, step.id, context.user_id):
         raise Conflict("You have already decided on this step.", code="already_decided")
     return step
 
 
-def _first_broken_step(connection: Connection, row: RowMapping, *, from_position: int) -> int | None:
-    for step in repository.round_steps(connection, row["id"], row["approval_round"]):
-        if step["position"] < from_position or step["completed_at"] is None:
+def _first_broken_step(connection: Connection, row: PaymentRequestRecord, *, from_position: int) -> int | None:
+    for step in repository.round_steps(connection, row.id, row.approval_round):
+        if step.position < from_position or step.completed_at is None:
             continue
-        if repository.live_approval_count(connection, step["id"]) < step["required"]:
-            return int(step["position"])
+        if repository.live_approval_count(connection, step.id) < step.required:
+            return step.position
     return None
-
-
-PAYMENT_REQUEST = Announced("payment_request", "pr", AUDITED)
-
-
-def _announce(
-    connection: Connection,
-    context: RequestContext,
-    after: RowMapping,
-    action: str,
-    *,
-    before: Any,
-    op: Operation = "updated",
-    extra: dict[str, Any] | None = None,
-) -> None:
-    """The change's audit event and outbox row, from the row as the change left it."""
-    announce(
-        connection,
-        context,
-        PAYMENT_REQUEST,
-        op,
-        action=action,
-        entity_id=after["id"],
-        before=before,
-        after=after,
-        extra=extra,
-    )
-
-
-def page_of(
-    connection: Connection,
-    context: RequestContext,
-    *,
-    status: str | None,
-    requester: uuid.UUID | None,
-    awaiting_me: bool,
-    text: str | None,
-    amount_min: Any,
-    amount_max: Any,
-    created_from: datetime | None,
-    created_to: datetime | None,
-    limit: int,
-    cursor: str | None,
-) -> tuple[list[PaymentRequestSummary], str | None]:
-    from payreq.db.schema import payment_requests as pr
-
-    position = decode_newest_first(cursor)
-    filters = [
-        condition
-        for condition in (
-            pr.c.status == status if status else None,
-            pr.c.requester_id == requester if requester else None,
-            repository.awaiting(context.user_id) if awaiting_me and context.user_id else None,
-            repository.text_matches(text) if text else None,
-            pr.c.amount >= amount_min if amount_min is not None else None,
-            pr.c.amount <= amount_max if amount_max is not None else None,
-            pr.c.created_at >= created_from if created_from else None,
-            pr.c.created_at < created_to if created_to else None,
-        )
-        if condition is not None
-    ]
-    rows = repository.page(connection, filters=filters, limit=limit + 1, after=position)
-    rows, next_cursor = newest_first_page(rows, limit)
-    return summaries(connection, rows), next_cursor

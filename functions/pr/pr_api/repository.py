@@ -1,9 +1,11 @@
-"""The SQL of payment requests. Reads fetch a page of requests with their steps, live approvals
-and invoice totals in two queries, whatever the page size."""
+"""The SQL of payment requests and approval flow templates: typed records out (`records.py`), typed
+changes in. Reads fetch a page of requests with their steps, live approvals and invoice totals in
+two queries, whatever the page size."""
 
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -24,7 +26,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.exc import IntegrityError
 
+from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import (
     approval_flow_templates,
     approval_steps,
@@ -35,14 +39,35 @@ from payreq.db.schema import (
     pr_invoice_links,
     users,
 )
+from payreq.http.pagination import newest_first_page
+from pr_api.records import (
+    InvoiceToLink,
+    LinkedInvoice,
+    ListedRequest,
+    MyApproval,
+    PaymentRequestRecord,
+    StepRecord,
+    StepWithApprovals,
+    TemplateRecord,
+    ViewedRequest,
+    columns_of,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from datetime import datetime
-    from decimal import Decimal
 
-    from sqlalchemy.engine import Connection, RowMapping
-    from sqlalchemy.sql import ColumnElement
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.sql import ColumnElement, Executable
+
+    from pr_api.records import (
+        NewDecision,
+        NewPaymentRequestRow,
+        NewTemplateRow,
+        PaymentRequestFilter,
+        RequestUpdate,
+        TemplateUpdate,
+    )
 
 PR = payment_requests
 
@@ -74,25 +99,41 @@ def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
     )
 
 
-# The hot reads are built once per container, not per request: building a statement and its
+# The hot read is built once per container, not per request: building a statement and its
 # cache key costs more Python time than the query's round trip.
-_BY_ID = _with_invoice_totals().where(PR.c.id == bindparam("pr_id"))
 _VIEW_BY_ID = _with_invoice_totals(listing_invoices=True).where(PR.c.id == bindparam("pr_id"))
 
 
-def get(connection: Connection, pr_id: uuid.UUID, *, with_invoices: bool = False) -> RowMapping | None:
-    query = _VIEW_BY_ID if with_invoices else _BY_ID
-    return connection.execute(query, {"pr_id": pr_id}).mappings().one_or_none()
+def view(connection: Connection, pr_id: uuid.UUID) -> ViewedRequest | None:
+    """The request with its linked invoices, in the order they were linked."""
+    row = connection.execute(_VIEW_BY_ID, {"pr_id": pr_id}).mappings().one_or_none()
+    if row is None:
+        return None
+    return record_of(ViewedRequest, {**row, "invoices": [_linked_invoice(invoice) for invoice in row["invoices"]]})
 
 
-def lock(connection: Connection, pr_id: uuid.UUID) -> RowMapping | None:
+def _linked_invoice(invoice: Mapping[str, Any]) -> LinkedInvoice:
+    # As JSON: the id and the total come back as text.
+    return record_of(
+        LinkedInvoice,
+        {
+            **invoice,
+            "id": uuid.UUID(invoice["id"]),
+            "total": None if invoice["total"] is None else Decimal(invoice["total"]),
+        },
+    )
+
+
+def lock(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestRecord | None:
     """The request's row, locked until commit: decisions on one request take turns here."""
-    return connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
+    row = connection.execute(select(PR).where(PR.c.id == pr_id).with_for_update()).mappings().one_or_none()
+    return record_or_none(PaymentRequestRecord, row)
 
 
-def insert_request(connection: Connection, **values: Any) -> RowMapping:
+def insert_request(connection: Connection, new: NewPaymentRequestRow) -> PaymentRequestRecord:
     """The new request's row, as stored (no second read for its audit event)."""
-    return connection.execute(insert(PR).values(**values).returning(PR)).mappings().one()
+    row = connection.execute(insert(PR).values(**columns_of(new)).returning(PR)).mappings().one()
+    return record_of(PaymentRequestRecord, row)
 
 
 def delete_request(connection: Connection, pr_id: uuid.UUID) -> None:
@@ -100,15 +141,14 @@ def delete_request(connection: Connection, pr_id: uuid.UUID) -> None:
     connection.execute(delete(PR).where(PR.c.id == pr_id))
 
 
-def update_request(connection: Connection, pr_id: uuid.UUID, *, now: datetime, **values: Any) -> RowMapping:
-    """Apply `values` as a new version; the row as it now stands."""
-    return (
-        connection.execute(
-            update(PR).where(PR.c.id == pr_id).values(**values, updated_at=now, version=PR.c.version + 1).returning(PR)
-        )
-        .mappings()
-        .one()
+def update_request(
+    connection: Connection, pr_id: uuid.UUID, changes: RequestUpdate, *, now: datetime
+) -> PaymentRequestRecord:
+    """Apply `changes` as a new version; the row as it now stands."""
+    row = connection.execute(
+        update(PR).where(PR.c.id == pr_id).values(**changes, updated_at=now, version=PR.c.version + 1).returning(PR)
     )
+    return record_of(PaymentRequestRecord, row.mappings().one())
 
 
 def _current_steps_with_live_approvals() -> Any:
@@ -143,19 +183,25 @@ def _current_steps_with_live_approvals() -> Any:
 _STEPS = _current_steps_with_live_approvals()
 
 
-def steps_by_request(connection: Connection, requests: Sequence[RowMapping]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+def steps_by_request(
+    connection: Connection, requests: Sequence[PaymentRequestRecord]
+) -> dict[uuid.UUID, list[StepWithApprovals]]:
     """The current round's steps of each request, each with its live approvals (one query)."""
     if not requests:
         return {}
-    keys = [(row["id"], row["approval_round"]) for row in requests]
-    steps: dict[uuid.UUID, list[dict[str, Any]]] = {row["id"]: [] for row in requests}
-    for row in connection.execute(_STEPS, {"keys": keys}).mappings():
-        steps[row["payment_request_id"]].append(dict(row))
+    keys = [(request.id, request.approval_round) for request in requests]
+    steps: dict[uuid.UUID, list[StepWithApprovals]] = {request.id: [] for request in requests}
+    for step in records_of(StepWithApprovals, connection.execute(_STEPS, {"keys": keys}).mappings()):
+        steps[step.payment_request_id].append(step)
     return steps
 
 
 def insert_steps(
-    connection: Connection, pr_id: uuid.UUID, round_: int, steps: Iterable[dict[str, Any]], needed: Any
+    connection: Connection,
+    pr_id: uuid.UUID,
+    round_: int,
+    steps: Iterable[Mapping[str, Any]],
+    needed: Callable[[Mapping[str, Any]], int],
 ) -> None:
     rows = [
         {
@@ -174,28 +220,24 @@ def insert_steps(
         connection.execute(insert(approval_steps), rows)
 
 
-def step(connection: Connection, pr_id: uuid.UUID, round_: int, position: int) -> RowMapping:
-    return (
-        connection.execute(
-            select(approval_steps).where(
-                approval_steps.c.payment_request_id == pr_id,
-                approval_steps.c.round == round_,
-                approval_steps.c.position == position,
-            )
+def step(connection: Connection, pr_id: uuid.UUID, round_: int, position: int) -> StepRecord:
+    row = connection.execute(
+        select(approval_steps).where(
+            approval_steps.c.payment_request_id == pr_id,
+            approval_steps.c.round == round_,
+            approval_steps.c.position == position,
         )
-        .mappings()
-        .one()
     )
+    return record_of(StepRecord, row.mappings().one())
 
 
-def round_steps(connection: Connection, pr_id: uuid.UUID, round_: int) -> list[RowMapping]:
-    return list(
-        connection.execute(
-            select(approval_steps)
-            .where(approval_steps.c.payment_request_id == pr_id, approval_steps.c.round == round_)
-            .order_by(approval_steps.c.position)
-        ).mappings()
+def round_steps(connection: Connection, pr_id: uuid.UUID, round_: int) -> list[StepRecord]:
+    rows = connection.execute(
+        select(approval_steps)
+        .where(approval_steps.c.payment_request_id == pr_id, approval_steps.c.round == round_)
+        .order_by(approval_steps.c.position)
     )
+    return records_of(StepRecord, rows.mappings())
 
 
 def live_approval_count(connection: Connection, step_id: uuid.UUID) -> int:
@@ -209,26 +251,24 @@ def live_approval_count(connection: Connection, step_id: uuid.UUID) -> int:
     )
 
 
-def live_decision(connection: Connection, step_id: uuid.UUID, approver_id: uuid.UUID) -> RowMapping | None:
-    return (
-        connection.execute(
-            select(approvals).where(
-                approvals.c.step_id == step_id, approvals.c.approver_id == approver_id, approvals.c.voided_at.is_(None)
-            )
+def has_live_decision(connection: Connection, step_id: uuid.UUID, approver_id: uuid.UUID) -> bool:
+    found = connection.execute(
+        select(approvals.c.id).where(
+            approvals.c.step_id == step_id, approvals.c.approver_id == approver_id, approvals.c.voided_at.is_(None)
         )
-        .mappings()
-        .one_or_none()
-    )
+    ).one_or_none()
+    return found is not None
 
 
-def insert_decision(connection: Connection, **values: Any) -> None:
-    connection.execute(insert(approvals).values(id=uuid.uuid4(), **values))
+def insert_decision(connection: Connection, new: NewDecision) -> None:
+    connection.execute(insert(approvals).values(id=uuid.uuid4(), **new))
 
 
 def my_live_approvals(
     connection: Connection, pr_id: uuid.UUID, round_: int, approver_id: uuid.UUID
-) -> list[RowMapping]:
-    return list(
+) -> list[MyApproval]:
+    return records_of(
+        MyApproval,
         connection.execute(
             select(approvals.c.id, approval_steps.c.position)
             .join(approval_steps, approval_steps.c.id == approvals.c.step_id)
@@ -240,7 +280,7 @@ def my_live_approvals(
                 approvals.c.decision == "approved",
             )
             .order_by(approval_steps.c.position)
-        ).mappings()
+        ).mappings(),
     )
 
 
@@ -309,17 +349,14 @@ def linked_invoice_totals(connection: Connection, pr_id: uuid.UUID) -> list[tupl
     return [(row.id, row.total) for row in rows]
 
 
-def invoice_for_linking(connection: Connection, invoice_id: uuid.UUID) -> RowMapping | None:
-    return (
-        connection.execute(
-            select(invoices.c.id, invoices.c.currency, invoices.c.status, pr_invoice_links.c.payment_request_id)
-            .outerjoin(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
-            .where(invoices.c.id == invoice_id)
-            .with_for_update(of=invoices)
-        )
-        .mappings()
-        .one_or_none()
+def invoice_for_linking(connection: Connection, invoice_id: uuid.UUID) -> InvoiceToLink | None:
+    row = connection.execute(
+        select(invoices.c.id, invoices.c.currency, invoices.c.status, pr_invoice_links.c.payment_request_id)
+        .outerjoin(pr_invoice_links, pr_invoice_links.c.invoice_id == invoices.c.id)
+        .where(invoices.c.id == invoice_id)
+        .with_for_update(of=invoices)
     )
+    return record_or_none(InvoiceToLink, row.mappings().one_or_none())
 
 
 def link_invoice(
@@ -342,19 +379,46 @@ def unlink_invoice(connection: Connection, pr_id: uuid.UUID, invoice_id: uuid.UU
 
 def page(
     connection: Connection,
+    which: PaymentRequestFilter,
     *,
-    filters: list[ColumnElement[bool]],
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
-) -> list[RowMapping]:
-    """Newest first; `after` is the (created_at, id) of the last row of the previous page."""
-    query = _with_invoice_totals().where(*filters).order_by(PR.c.created_at.desc(), PR.c.id.desc()).limit(limit)
+) -> tuple[list[ListedRequest], str | None]:
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
+    query = (
+        _with_invoice_totals()
+        .where(*_conditions(which))
+        .order_by(PR.c.created_at.desc(), PR.c.id.desc())
+        .limit(limit + 1)
+    )
     if after is not None:
         query = query.where(tuple_(PR.c.created_at, PR.c.id) < tuple_(*after))
-    return list(connection.execute(query).mappings())
+    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
+    return records_of(ListedRequest, rows), next_cursor
 
 
-def awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
+def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if which["status"]:
+        conditions.append(PR.c.status == which["status"])
+    if which["requester"]:
+        conditions.append(PR.c.requester_id == which["requester"])
+    if which["awaiting"]:
+        conditions.append(_awaiting(which["awaiting"]))
+    if which["text"]:
+        conditions.append(_text_matches(which["text"]))
+    if which["amount_min"] is not None:
+        conditions.append(PR.c.amount >= which["amount_min"])
+    if which["amount_max"] is not None:
+        conditions.append(PR.c.amount <= which["amount_max"])
+    if which["created_from"]:
+        conditions.append(PR.c.created_at >= which["created_from"])
+    if which["created_to"]:
+        conditions.append(PR.c.created_at < which["created_to"])
+    return conditions
+
+
+def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
     """Pending requests whose current step `user_id` may still decide (and is allowed to)."""
     my_step = (
         select(approval_steps.c.id)
@@ -374,15 +438,53 @@ def awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(PR.c.status == "pending", exists(my_step), PR.c.requester_id != user_id, PR.c.last_editor_id != user_id)
 
 
-def text_matches(query: str) -> ColumnElement[bool]:
+def _text_matches(query: str) -> ColumnElement[bool]:
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return or_(
         *(column.ilike(pattern, escape="\\") for column in (PR.c.title, PR.c.description, PR.c.payee, PR.c.number))
     )
 
 
-def template(connection: Connection, template_id: uuid.UUID, *, for_update: bool = False) -> RowMapping | None:
-    query = select(approval_flow_templates).where(approval_flow_templates.c.id == template_id)
+# --- approval flow templates --------------------------------------------------------------------
+
+TEMPLATES = approval_flow_templates
+
+
+def template(connection: Connection, template_id: uuid.UUID, *, for_update: bool = False) -> TemplateRecord | None:
+    query = select(TEMPLATES).where(TEMPLATES.c.id == template_id)
     if for_update:
         query = query.with_for_update()
-    return connection.execute(query).mappings().one_or_none()
+    return record_or_none(TemplateRecord, connection.execute(query).mappings().one_or_none())
+
+
+def all_templates(connection: Connection) -> list[TemplateRecord]:
+    return records_of(
+        TemplateRecord, connection.execute(select(TEMPLATES).order_by(func.lower(TEMPLATES.c.name))).mappings()
+    )
+
+
+def insert_template(connection: Connection, new: NewTemplateRow) -> bool:
+    """Store the template; False, and nothing stored, when another has its name."""
+    return _unless_name_taken(connection, insert(TEMPLATES).values(**columns_of(new), updated_at=new.created_at))
+
+
+def update_template(connection: Connection, template_id: uuid.UUID, changes: TemplateUpdate, *, now: datetime) -> bool:
+    """Apply `changes` as a new version; False, and nothing changed, when another has the new name."""
+    statement = (
+        update(TEMPLATES)
+        .where(TEMPLATES.c.id == template_id)
+        .values(**changes, updated_at=now, version=TEMPLATES.c.version + 1)
+    )
+    return _unless_name_taken(connection, statement)
+
+
+def _unless_name_taken(connection: Connection, statement: Executable) -> bool:
+    # A savepoint, so a taken name leaves the caller's transaction usable for its error response.
+    savepoint = connection.begin_nested()
+    try:
+        connection.execute(statement)
+    except IntegrityError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
+    from pr_api.records import Flow, PaymentRequestRecord
+
 Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
 # From which statuses each action may start. rejected, cancelled and paid are terminal here
@@ -59,7 +61,7 @@ def needed(step: Mapping[str, Any]) -> int:
     return int(step.get("required") or (1 if step["mode"] == "anyof" else len(step["approvers"])))
 
 
-def applicable_steps(flow: list[dict[str, Any]], amount: Decimal) -> list[dict[str, Any]]:
+def applicable_steps(flow: Flow, amount: Decimal) -> Flow:
     """The steps that apply to `amount`: a step with a threshold applies at or above it."""
     return [step for step in flow if step.get("threshold") is None or amount >= Decimal(str(step["threshold"]))]
 
@@ -68,7 +70,7 @@ def material_hash(
     amount: Decimal,
     currency: str,
     payee: str,
-    flow: list[dict[str, Any]],
+    flow: Flow,
     invoices: Iterable[tuple[uuid.UUID | str, Decimal | None]] = (),
 ) -> bytes:
     """What an approver saw, fingerprinted: the approval is evidence for exactly these terms, the
@@ -90,8 +92,8 @@ def material_hash(
     return hashlib.sha256(canonical.encode()).digest()
 
 
-def is_material(changes: Mapping[str, Any], current: Mapping[Any, Any]) -> bool:
-    return any(field in changes and changes[field] != current[field] for field in MATERIAL_FIELDS)
+def is_material(changes: Mapping[str, object], current: PaymentRequestRecord) -> bool:
+    return any(field in changes and changes[field] != getattr(current, field) for field in MATERIAL_FIELDS)
 
 
 def ensure_decided_on_current_terms(read_version: int, *, version: int, material_version: int) -> None:

@@ -13,9 +13,10 @@ from sqlalchemy.engine import Connection
 
 from payment_api import flows, repository
 from payment_api.models import NewPaymentMethod, PaymentMethod, PaymentMethodChanges
+from payment_api.records import MethodFilter
 from payreq.db import get_engine, read_connection
-from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http import authorize
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.responses import created, json_response, no_content, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 
@@ -34,21 +35,19 @@ def respond(connection: Connection, method_id: uuid.UUID, status: int = HTTPStat
 @router.get("/api/v1/payment-methods", summary="Payment methods, by payee", middlewares=[READ])
 def list_methods(payee: str | None = None, include_deleted: bool = False) -> list[PaymentMethod]:
     with read_connection(get_engine()) as connection:
-        rows = repository.methods(connection, payee=payee, include_deleted=include_deleted)
-    return [PaymentMethod.model_validate(dict(row)) for row in rows]
+        methods = repository.methods(connection, MethodFilter(payee=payee, include_deleted=include_deleted))
+    return [PaymentMethod.model_validate(method) for method in methods]
 
 
 @router.post(
     "/api/v1/payment-methods", summary="Add a payment method", responses=created(PaymentMethod), middlewares=[WRITE]
 )
 def add_method(request: NewPaymentMethod, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        method_id = flows.add_method(connection, context, request, now=datetime.now(UTC))
-        return respond(connection, method_id, HTTPStatus.CREATED)
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.add_method(connection, context, request, now=datetime.now(UTC)),
+        lambda connection, method_id: respond(connection, method_id, HTTPStatus.CREATED),
+    )
 
 
 @router.get(
@@ -74,13 +73,14 @@ def change_method(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
-    context, version = request_context(router), expected_version(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.change_method(connection, context, method_id, changes, version=version, now=datetime.now(UTC))
-        return respond(connection, method_id)
-
-    return run_change(router, get_engine(), change)
+    version = expected_version(router)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.change_method(
+            connection, context, method_id, changes, version=version, now=datetime.now(UTC)
+        ),
+        lambda connection, _: respond(connection, method_id),
+    )
 
 
 @router.delete(
@@ -90,10 +90,8 @@ def change_method(
     middlewares=[WRITE],
 )
 def remove_method(method_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.remove_method(connection, context, method_id, now=datetime.now(UTC))
-        return no_content()
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.remove_method(connection, context, method_id, now=datetime.now(UTC)),
+        lambda _connection, _: no_content(),
+    )

@@ -10,13 +10,13 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from sqlalchemy.engine import Connection
 
 from payment_api import flows
 from payment_api.models import NewPayment, Payment, VoidPayment
+from payment_api.records import PaymentFilter
 from payreq.db import get_engine, read_connection
-from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http import authorize
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response, ok
 
@@ -31,17 +31,15 @@ READ, WRITE = authorize("payment.read"), authorize("payment.write")
     middlewares=[WRITE],
 )
 def record(pr_id: uuid.UUID, request: NewPayment, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        payment_id = flows.record_payment(connection, context, pr_id, request, now=datetime.now(UTC))
-        return json_response(
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.record_payment(connection, context, pr_id, request, now=datetime.now(UTC)),
+        lambda connection, payment_id: json_response(
             HTTPStatus.CREATED,
             flows.payment_view(connection, payment_id),
             headers={"Location": f"/api/v1/payments/{payment_id}"},
-        )
-
-    return run_change(router, get_engine(), change)
+        ),
+    )
 
 
 @router.post(
@@ -51,13 +49,13 @@ def record(pr_id: uuid.UUID, request: NewPayment, idempotency_key: IdempotencyKe
     middlewares=[WRITE],
 )
 def void(payment_id: uuid.UUID, request: VoidPayment, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.void_payment(connection, context, payment_id, request.reason, now=datetime.now(UTC))
-        return json_response(HTTPStatus.OK, flows.payment_view(connection, payment_id))
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.void_payment(
+            connection, context, payment_id, request.reason, now=datetime.now(UTC)
+        ),
+        lambda connection, _: json_response(HTTPStatus.OK, flows.payment_view(connection, payment_id)),
+    )
 
 
 @router.get("/api/v1/payments", summary="Payments, newest first", middlewares=[READ])
@@ -68,10 +66,9 @@ def list_payments(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[Payment]:
+    which = PaymentFilter(pr_id=pr_id, method_id=method_id, include_voided=include_voided)
     with read_connection(get_engine()) as connection:
-        items, next_cursor = flows.page_of(
-            connection, pr_id=pr_id, method_id=method_id, include_voided=include_voided, limit=limit, cursor=cursor
-        )
+        items, next_cursor = flows.page_of(connection, which, limit=limit, cursor=cursor)
     return Page[Payment](items=items, next_cursor=next_cursor)
 
 

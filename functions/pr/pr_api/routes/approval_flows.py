@@ -12,11 +12,11 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
 from payreq.db import get_engine, read_connection
-from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http import authorize
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.responses import created, json_response, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
-from pr_api import templates
+from pr_api import repository, templates
 from pr_api.models import ApprovalFlowTemplateChanges, ApprovalFlowTemplateView, NewApprovalFlowTemplate
 
 router = APIGatewayHttpRouter()
@@ -24,7 +24,7 @@ READ, MANAGE = authorize("pr.read"), authorize("flows.manage")
 
 
 def respond(connection: Connection, template_id: uuid.UUID, status: int = HTTPStatus.OK) -> Response[Any]:
-    template = ApprovalFlowTemplateView.model_validate(dict(templates.get(connection, template_id)))
+    template = ApprovalFlowTemplateView.model_validate(templates.get(connection, template_id))
     headers = {"ETag": etag(template.version)}
     if status == HTTPStatus.CREATED:
         headers["Location"] = f"/api/v1/approval-flows/{template_id}"
@@ -34,7 +34,7 @@ def respond(connection: Connection, template_id: uuid.UUID, status: int = HTTPSt
 @router.get("/api/v1/approval-flows", summary="Approval flow templates, by name", middlewares=[READ])
 def list_templates() -> list[ApprovalFlowTemplateView]:
     with read_connection(get_engine()) as connection:
-        return [ApprovalFlowTemplateView.model_validate(dict(row)) for row in templates.all_templates(connection)]
+        return [ApprovalFlowTemplateView.model_validate(row) for row in repository.all_templates(connection)]
 
 
 @router.post(
@@ -44,13 +44,11 @@ def list_templates() -> list[ApprovalFlowTemplateView]:
     middlewares=[MANAGE],
 )
 def create(request: NewApprovalFlowTemplate, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        template_id = templates.create(connection, context, request, now=datetime.now(UTC))
-        return respond(connection, template_id, HTTPStatus.CREATED)
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: templates.create(connection, context, request, now=datetime.now(UTC)),
+        lambda connection, template_id: respond(connection, template_id, HTTPStatus.CREATED),
+    )
 
 
 @router.get(
@@ -76,10 +74,11 @@ def change_template(
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
-    context, version = request_context(router), expected_version(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        templates.change(connection, context, template_id, changes, version=version, now=datetime.now(UTC))
-        return respond(connection, template_id)
-
-    return run_change(router, get_engine(), change)
+    version = expected_version(router)
+    return change_and_respond(
+        router,
+        lambda connection, context: templates.change(
+            connection, context, template_id, changes, version=version, now=datetime.now(UTC)
+        ),
+        lambda connection, _: respond(connection, template_id),
+    )

@@ -8,15 +8,13 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from sqlalchemy.engine import Connection
 
-from payreq.db import get_engine
-from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, run_change
+from payreq.http import authorize
+from payreq.http.mutations import IdempotencyKey
 from payreq.http.responses import ok
 from pr_api import flows
 from pr_api.models import InvoiceLink, PaymentRequestView
-from pr_api.routes.payment_requests import respond
+from pr_api.routes.payment_requests import change_request
 
 router = APIGatewayHttpRouter()
 WRITE = authorize("pr.write")
@@ -29,13 +27,13 @@ WRITE = authorize("pr.write")
     middlewares=[WRITE],
 )
 def link(pr_id: uuid.UUID, link: InvoiceLink, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.link_invoice(connection, context, pr_id, link.invoice_id, now=datetime.now(UTC))
-        return respond(connection, pr_id)
-
-    return run_change(router, get_engine(), change)
+    return change_request(
+        router,
+        pr_id,
+        lambda connection, context: flows.link_invoice(
+            connection, context, pr_id, link.invoice_id, now=datetime.now(UTC)
+        ),
+    )
 
 
 @router.delete(
@@ -45,10 +43,8 @@ def link(pr_id: uuid.UUID, link: InvoiceLink, idempotency_key: IdempotencyKey = 
     middlewares=[WRITE],
 )
 def unlink(pr_id: uuid.UUID, invoice_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.unlink_invoice(connection, context, pr_id, invoice_id, now=datetime.now(UTC))
-        return respond(connection, pr_id)
-
-    return run_change(router, get_engine(), change)
+    return change_request(
+        router,
+        pr_id,
+        lambda connection, context: flows.unlink_invoice(connection, context, pr_id, invoice_id, now=datetime.now(UTC)),
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -15,17 +16,35 @@ from sqlalchemy.engine import Connection
 
 from payreq.db import get_engine, read_connection
 from payreq.http import authorize, request_context
-from payreq.http.mutations import IdempotencyKey, change_and_respond, run_change
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from payreq.http.responses import created, json_response, no_content, ok
 from payreq.http.versioning import IfMatch, etag, expected_version
 from pr_api import flows
 from pr_api.models import Decision, NewPaymentRequest, PaymentRequestChanges, PaymentRequestSummary, PaymentRequestView
+from pr_api.records import PaymentRequestFilter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
     from payreq.context import RequestContext
+    from payreq.http.guard import HttpScope
+
+    class DecisionFlow(Protocol):
+        """approve, reject, unapprove: a decision on the version the caller read (a type only: a
+        Protocol class would cost the cold start its creation)."""
+
+        def __call__(
+            self,
+            connection: Connection,
+            context: RequestContext,
+            pr_id: uuid.UUID,
+            *,
+            read_version: int,
+            now: datetime,
+        ) -> None: ...
+
 
 router = APIGatewayHttpRouter()
 READ, WRITE, APPROVE = authorize("pr.read"), authorize("pr.write"), authorize("pr.approve")
@@ -43,6 +62,13 @@ def respond(connection: Connection, pr_id: uuid.UUID, status: int = HTTPStatus.O
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def change_request(
+    scope: HttpScope, pr_id: uuid.UUID, act: Callable[[Connection, RequestContext], object]
+) -> Response[Any]:
+    """Run a flow that changes the request, and answer the request as the change left it."""
+    return change_and_respond(scope, act, lambda connection, _: respond(connection, pr_id))
 
 
 @router.post(
@@ -72,21 +98,18 @@ def list_requests(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[PaymentRequestSummary]:
+    which = PaymentRequestFilter(
+        status=status,
+        requester=requester,
+        awaiting=request_context(router).user_id if awaiting == "me" else None,
+        text=q,
+        amount_min=amount_min,
+        amount_max=amount_max,
+        created_from=created_from,
+        created_to=created_to,
+    )
     with read_connection(get_engine()) as connection:
-        items, next_cursor = flows.page_of(
-            connection,
-            request_context(router),
-            status=status,
-            requester=requester,
-            awaiting_me=awaiting == "me",
-            text=q,
-            amount_min=amount_min,
-            amount_max=amount_max,
-            created_from=created_from,
-            created_to=created_to,
-            limit=limit,
-            cursor=cursor,
-        )
+        items, next_cursor = flows.page_of(connection, which, limit=limit, cursor=cursor)
     return Page[PaymentRequestSummary](items=items, next_cursor=next_cursor)
 
 
@@ -110,17 +133,12 @@ def get_request(pr_id: uuid.UUID) -> Response[Any]:
 def edit(
     pr_id: uuid.UUID, changes: PaymentRequestChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    context, version = request_context(router), expected_version(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.edit(connection, context, pr_id, changes, version=version, now=now())
-        return respond(connection, pr_id)
-
-    return run_change(router, get_engine(), change)
-
-
-def _transition(pr_id: uuid.UUID, act: Callable[[Connection, RequestContext], object]) -> Response[Any]:
-    return change_and_respond(router, act, lambda connection, _: respond(connection, pr_id))
+    version = expected_version(router)
+    return change_request(
+        router,
+        pr_id,
+        lambda connection, context: flows.edit(connection, context, pr_id, changes, version=version, now=now()),
+    )
 
 
 @router.post(
@@ -130,7 +148,9 @@ def _transition(pr_id: uuid.UUID, act: Callable[[Connection, RequestContext], ob
     middlewares=[WRITE],
 )
 def submit(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return _transition(pr_id, lambda connection, context: flows.submit(connection, context, pr_id, now=now()))
+    return change_request(
+        router, pr_id, lambda connection, context: flows.submit(connection, context, pr_id, now=now())
+    )
 
 
 @router.delete(
@@ -141,13 +161,11 @@ def submit(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response
     middlewares=[WRITE],
 )
 def delete(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[str]:
-    context = request_context(router)
-
-    def change(connection: Connection) -> Response[Any]:
-        flows.delete(connection, context, pr_id)
-        return no_content()
-
-    return run_change(router, get_engine(), change)
+    return change_and_respond(
+        router,
+        lambda connection, context: flows.delete(connection, context, pr_id),
+        lambda _connection, _: no_content(),
+    )
 
 
 @router.post(
@@ -157,7 +175,9 @@ def delete(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response
     middlewares=[WRITE],
 )
 def cancel(pr_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return _transition(pr_id, lambda connection, context: flows.cancel(connection, context, pr_id, now=now()))
+    return change_request(
+        router, pr_id, lambda connection, context: flows.cancel(connection, context, pr_id, now=now())
+    )
 
 
 # A decision binds to what the approver read: If-Match carries the ETag of that version, and the
@@ -168,53 +188,38 @@ _DECIDED_ON = (
 )
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/approve",
-    responses=ok(PaymentRequestView),
-    summary="Approve the current step (If-Match)",
-    description="Approve the current step of a pending request." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+def _decide(pr_id: uuid.UUID, decide: DecisionFlow) -> Response[Any]:
+    read = expected_version(router)
+    return change_request(
+        router, pr_id, lambda connection, context: decide(connection, context, pr_id, read_version=read, now=now())
+    )
+
+
+def _decision_route(action: str, summary: str, description: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The route of a decision: `POST /api/v1/prs/<pr_id>/{action}`, for approvers."""
+    return router.post(
+        f"/api/v1/prs/<pr_id>/{action}",
+        responses=ok(PaymentRequestView),
+        summary=f"{summary} (If-Match)",
+        description=description + _DECIDED_ON,
+        middlewares=[APPROVE],
+    )
+
+
+@_decision_route("approve", "Approve the current step", "Approve the current step of a pending request.")
 def approve(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    read = expected_version(router)
-    return _transition(
-        pr_id,
-        lambda connection, context: flows.approve(
-            connection, context, pr_id, read_version=read, comment=decision.comment, now=now()
-        ),
-    )
+    return _decide(pr_id, partial(flows.approve, comment=decision.comment))
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/reject",
-    responses=ok(PaymentRequestView),
-    summary="Reject the payment request (If-Match)",
-    description="Reject a pending request at its current step." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+@_decision_route("reject", "Reject the payment request", "Reject a pending request at its current step.")
 def reject(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    read = expected_version(router)
-    return _transition(
-        pr_id,
-        lambda connection, context: flows.reject(
-            connection, context, pr_id, read_version=read, comment=decision.comment, now=now()
-        ),
-    )
+    return _decide(pr_id, partial(flows.reject, comment=decision.comment))
 
 
-@router.post(
-    "/api/v1/prs/<pr_id>/unapprove",
-    responses=ok(PaymentRequestView),
-    summary="Withdraw your approval (If-Match)",
-    description="Withdraw your own approval until a payment is recorded." + _DECIDED_ON,
-    middlewares=[APPROVE],
-)
+@_decision_route("unapprove", "Withdraw your approval", "Withdraw your own approval until a payment is recorded.")
 def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    read = expected_version(router)
-    return _transition(
-        pr_id, lambda connection, context: flows.unapprove(connection, context, pr_id, read_version=read, now=now())
-    )
+    return _decide(pr_id, flows.unapprove)
