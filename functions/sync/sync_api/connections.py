@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_secret
-from payreq.broadcast import READ_PERMISSION, entity_of
+from payreq.broadcast_plan import READ_PERMISSION, bucket_of, entity_of
 from payreq.db.schema import outbox, user_permissions, users, ws_connections, ws_tickets
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ def register(connection: Connection, connection_id: str, holder: Holder, *, now:
             connected_at=now,
             last_seen_at=now,
             expires_at=now + CONNECTION_LIFETIME,
+            bucket=bucket_of(connection_id),
         )
     )
 

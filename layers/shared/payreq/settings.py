@@ -165,6 +165,9 @@ class SyncSettings(BaseSettings):
     broadcast_concurrency: int = Field(default=32, ge=1, le=256)
     # Outbox rows claimed (FOR UPDATE SKIP LOCKED) per batch.
     broadcast_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Partitions of the WebSocket connections, each delivered by its own broadcaster invocation
+    # (the template's SyncPartitions; at most payreq.broadcast_plan.BUCKETS).
+    sync_partitions: int = Field(default=1, ge=1, le=64)
 
 
 @cache
