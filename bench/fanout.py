@@ -1,27 +1,170 @@
-"""Fan-out through the local stack, over real sockets: N WebSocket clients subscribed to `prs`,
-then one change (a payment request raised over HTTP). Measured from the moment the request is
-sent until the last client has the change: the commit, the outbox trigger on the sync queue, the
-queue poll, the broadcaster, and N posts to @connections, each pushed down its socket."""
+"""Fan-out: how fast one change reaches every subscribed WebSocket connection, and what each post costs.
+
+Three measurements, each over real sockets:
+
+- **poster CPU**: the CPU one `post_to_connection` costs the broadcaster's process, boto3's
+  `apigatewaymanagementapi` client against the lean poster (`payreq.connections_poster`), both from
+  32 threads as the broadcaster posts, to an `@connections` endpoint in its own process
+  (`bench.connections_receiver`). boto3 is the baseline: what the broadcaster used before.
+- **one invocation** (`fanout_1000_s`): the local stack (`make run`) with N real WebSocket clients
+  subscribed to `prs`, then a change (a payment request raised over HTTP). The figure is the
+  broadcaster invocation's duration as the local stack recorded it: the claim, N posts to the
+  gateway's `@connections`, each pushed down its socket, and the settlement. Also reported: the
+  time from the request until the last client had the change (commit, queue poll, broadcaster).
+- **partitions** (`fanout_10000_partition_max_s`): 10 x N connections (rows of `ws_connections`,
+  hashed into 10 partitions as `$connect` hashes them) and 3 changes; each partition is delivered
+  by its own broadcaster invocation (the real handler, a queue message naming the partition), one
+  after the other, each timed. The receiving endpoint counts what every connection got: each must
+  have had the 3 changes exactly once and in order, or the run fails. The invocations run in turn
+  here (on Lambda they run side by side, each on its own CPU), so each one's time is its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench import system  # noqa: F401  (puts tests/ on sys.path)
+from bench import system
 from support.local_stack import LocalStack
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
 OPENING_AT_ONCE = 50
+PARTITIONS = 10
+CHANGES = 3
+POSTING_THREADS = 32
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 def measure(*, connections: int) -> dict[str, Any]:
+    """Every fan-out figure; `fanout_1000_s` and `fanout_10000_partition_max_s` are the targets'
+    (measured with `connections` and 10 x `connections`: 1,000 and 10,000 in a full run)."""
+    cpu = poster_cpu(posts=max(connections, 500))
+    one = one_invocation(connections=connections)
+    partitioned = partitioned_fan_out(connections=connections * PARTITIONS, partitions=PARTITIONS)
+    return {
+        "fanout_1000_s": one["broadcaster_invocation_s"],
+        "fanout_10000_partition_max_s": partitioned["partition_max_s"],
+        **{f"poster_{key}": value for key, value in cpu.items()},
+        **{f"one_invocation_{key}": value for key, value in one.items()},
+        **{f"partitioned_{key}": value for key, value in partitioned.items()},
+        "peer": "boto3 apigatewaymanagementapi (the broadcaster's poster before), CPU per post only",
+        "load": _load(),
+    }
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} / {five:.1f} / {fifteen:.1f} on {len(os.sched_getaffinity(0))} CPUs"
+
+
+# ------------------------------------------------------------------------------------------ receiver
+
+
+@contextmanager
+def receiver() -> Iterator[str]:
+    """An `@connections` endpoint in its own process; yields its base URL (`http://.../bench`)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.connections_receiver"],
+        cwd=system.ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        if not line.startswith("PORT="):
+            raise RuntimeError(f"the @connections receiver did not start: {line!r}")
+        yield f"http://127.0.0.1:{line.removeprefix('PORT=')}/bench"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def received(url: str) -> dict[str, list[int]]:
+    base = url.rsplit("/", 1)[0]
+    return httpx.get(f"{base}/_received", timeout=60).json()  # type: ignore[no-any-return]
+
+
+def forget(url: str) -> None:
+    httpx.delete(f"{url.rsplit('/', 1)[0]}/_received", timeout=60)
+
+
+# ---------------------------------------------------------------------------------------- poster CPU
+
+
+def poster_cpu(*, posts: int, rounds: int = 2) -> dict[str, Any]:
+    """CPU ms per post, boto3 and the lean poster alternately (ABAB), each from 32 threads."""
+    for name, value in LOCAL_CREDENTIALS.items():
+        os.environ.setdefault(name, value)
+    from payreq.connections_poster import ConnectionsPoster, connections_poster
+
+    with receiver() as url:
+        boto = _boto3_client(url)
+        lean: ConnectionsPoster = connections_poster(url, POSTING_THREADS)
+        posters: dict[str, Callable[[str, bytes], Any]] = {
+            "boto3": lambda connection_id, data: boto.post_to_connection(ConnectionId=connection_id, Data=data),
+            "lean": lean.post,
+        }
+        figures: dict[str, list[tuple[float, float]]] = {name: [] for name in posters}
+        with ThreadPoolExecutor(POSTING_THREADS) as pool:
+            for post in posters.values():  # warm: connections opened, models loaded
+                _post_many(pool, post, 200)
+            for _ in range(rounds):
+                for name, post in posters.items():
+                    figures[name].append(_post_many(pool, post, posts))
+    result: dict[str, Any] = {"posts": posts, "threads": POSTING_THREADS}
+    for name, runs in figures.items():
+        result[f"{name}_cpu_ms"] = statistics.median(cpu for cpu, _ in runs) * 1000 / posts
+        result[f"{name}_wall_s"] = statistics.median(wall for _, wall in runs)
+    return result
+
+
+def _boto3_client(url: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 1},
+        max_pool_connections=POSTING_THREADS,
+        connect_timeout=2,
+        read_timeout=5,
+    )
+    return boto3.client("apigatewaymanagementapi", endpoint_url=url, config=config)
+
+
+def _post_many(pool: ThreadPoolExecutor, post: Callable[[str, bytes], Any], count: int) -> tuple[float, float]:
+    data = [json.dumps({"type": "change", "cursor": n, "id": str(uuid.uuid4())}).encode() for n in range(count)]
+    ids = [f"Bz{uuid.uuid4().hex[:10]}=" for _ in range(count)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    list(pool.map(post, ids, data))
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+# ------------------------------------------------------------------------------------ one invocation
+
+
+def one_invocation(*, connections: int) -> dict[str, Any]:
+    """N real WebSocket clients on the local stack, one change; the broadcaster's invocation timed."""
     with tempfile.TemporaryDirectory(prefix="payreq-bench-stack-") as scratch:
         # No demo data: its changes would be a backlog for the first broadcast to work through.
         stack = LocalStack.start(Path(scratch) / "postgres", "--no-seed")
@@ -73,21 +216,28 @@ async def _fan_out(stack: LocalStack, connections: int) -> dict[str, Any]:
             bob = (await client.get("/api/v1/me", headers={"Cookie": reader})).json()["id"]
             # The first change also starts the broadcaster's container; the second is the figure.
             first = await _one_change(client, sockets, writer, bob)
+            before = len(_broadcasts(stack))
             second = await _one_change(client, sockets, writer, bob)
+            await asyncio.sleep(0.5)  # the invocation's record lands once it has returned
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
-    broadcasts = [item for item in stack.invocations() if item.get("function") == "BroadcasterFunction"]
+    delivering = [item for item in _broadcasts(stack)[before:] if item.get("status") == 200]
+    durations = [float(item.get("durationMs", 0)) / 1000 for item in delivering]
     return {
         "connections": connections,
         "clients_reached": second["clients_reached"],
+        "broadcaster_invocation_s": max(durations) if durations else float("nan"),
+        "broadcaster_invocations": len(delivering),
         "open_and_subscribe_all_s": opened,
         "request_answered_s": second["answered_s"],
         "first_client_s": second["first_s"],
         "last_client_s": second["last_s"],
         "last_client_first_change_s": first["last_s"],
-        "broadcaster_invocations": len(broadcasts),
-        "broadcaster_last_ms": float(broadcasts[-1].get("durationMs", 0)) if broadcasts else 0.0,
     }
+
+
+def _broadcasts(stack: LocalStack) -> list[dict[str, Any]]:
+    return [item for item in stack.invocations() if item.get("function") == "BroadcasterFunction"]
 
 
 async def _one_change(
@@ -119,3 +269,129 @@ async def _one_change(
         "first_s": min(arrivals) - sent,
         "last_s": max(arrivals) - sent,
     }
+
+
+# ---------------------------------------------------------------------------------------- partitions
+
+
+def partitioned_fan_out(*, connections: int, partitions: int) -> dict[str, Any]:
+    """In a child process (its own environment and engine): see `_partitioned`."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.fanout", str(connections), str(partitions)],
+        cwd=system.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the partitioned fan-out failed:\n{completed.stderr[-4000:]}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    if result["lost"] or result["doubled"] or result["out_of_order"]:
+        raise RuntimeError(f"the partitioned fan-out lost, doubled or reordered changes: {result}")
+    return result
+
+
+def _partitioned(connections: int, partitions: int) -> dict[str, Any]:
+    from sqlalchemy import insert
+
+    from payreq.broadcast_plan import bucket_of, partition_of
+    from payreq.db.schema import user_permissions, users, ws_connections
+
+    with system.database() as database_url, receiver() as url:
+        environment = system.function_environment("BroadcasterFunction", database_url)
+        environment.update(
+            PAYREQ_WEBSOCKET_MANAGEMENT_URL=url,
+            PAYREQ_SYNC_PARTITIONS=str(partitions),
+            PAYREQ_SYNC_QUEUE_URL="",
+            POWERTOOLS_LOG_LEVEL="WARNING",
+        )
+        system.use_environment(environment)
+        from payreq.db import get_engine, transaction
+        from payreq.outbox import publish_change
+        from support.lambda_context import FakeLambdaContext
+        from sync_api import broadcaster
+
+        engine = get_engine()
+        reader = uuid.uuid4()
+        ids = [f"Bz{uuid.uuid4().hex[:10]}=" for _ in range(connections)]
+        with transaction(engine) as connection:
+            connection.execute(insert(users).values(id=reader, email="reader@example.com", display_name="Reader"))
+            connection.execute(insert(user_permissions).values(user_id=reader, permission="pr.read"))
+            connection.execute(
+                insert(ws_connections),
+                [
+                    {
+                        "connection_id": connection_id,
+                        "user_id": reader,
+                        "topics": ["prs"],
+                        "scopes": ["pr.read"],
+                        "expires_at": _in_an_hour(),
+                        "bucket": bucket_of(connection_id),
+                    }
+                    for connection_id in ids
+                ],
+            )
+        # A warm container: the first invocation's imports and connections are not the figure.
+        broadcaster.lambda_handler(_queued(0), FakeLambdaContext("BroadcasterFunction", time_limit_ms=60_000))
+        for _ in range(CHANGES):
+            with transaction(engine) as connection:
+                publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
+        seconds, sent = [], 0
+        for partition in range(partitions):
+            started = time.perf_counter()
+            summary = broadcaster.lambda_handler(
+                _queued(partition), FakeLambdaContext("BroadcasterFunction", time_limit_ms=60_000)
+            )
+            seconds.append(time.perf_counter() - started)
+            sent += int(summary["sent"])
+        heard = received(url)
+        with engine.connect() as connection:
+            from sqlalchemy import select
+
+            from payreq.db.schema import outbox
+
+            cursors = list(connection.scalars(select(outbox.c.id).order_by(outbox.c.id)))
+    sizes = [0] * partitions
+    for connection_id in ids:
+        sizes[partition_of(bucket_of(connection_id), partitions)] += 1
+    got = [heard.get(connection_id, []) for connection_id in ids]
+    return {
+        "connections": connections,
+        "partitions": partitions,
+        "changes": CHANGES,
+        "partition_max_s": max(seconds),
+        "partition_median_s": statistics.median(seconds),
+        "partition_min_s": min(seconds),
+        "connections_per_partition_min": min(sizes),
+        "connections_per_partition_max": max(sizes),
+        "posts_sent": sent,
+        "lost": sum(1 for cursors_got in got for cursor in cursors if cursor not in cursors_got),
+        "doubled": sum(len(cursors_got) - len(set(cursors_got)) for cursors_got in got),
+        "out_of_order": sum(1 for cursors_got in got if cursors_got != sorted(cursors_got)),
+    }
+
+
+def _queued(partition: int) -> dict[str, Any]:
+    """The sync queue's event for one partition's trigger, as Lambda's FIFO poller hands it over."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "body": json.dumps({"outbox": True, "partition": partition}),
+                "attributes": {"MessageGroupId": f"partition-{partition}"},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:payreq-bench-sync.fifo",
+            }
+        ]
+    }
+
+
+def _in_an_hour() -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(hours=1)
+
+
+if __name__ == "__main__":
+    print(json.dumps(_partitioned(int(sys.argv[1]), int(sys.argv[2]))))
