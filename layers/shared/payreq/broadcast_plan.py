@@ -90,8 +90,8 @@ def change_message(row: Any, seqs: Mapping[str, int] | None = None) -> dict[str,
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """A change to deliver, as the claim read it (its per-topic numbers are in `topic_seqs`)."""
+class ChangeRow:
+    """An outbox row: a committed change (its per-topic numbers in `topic_seqs` once numbered)."""
 
     id: int
     event_id: Any
@@ -102,6 +102,12 @@ class OutboxRow:
     version: int | None
     topics: list[str]
     topic_seqs: list[int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow(ChangeRow):
+    """A change to deliver, as a partition's claim read it."""
+
     attempts: int  # this partition's passes so far, this one included
 
 
