@@ -113,26 +113,35 @@ def forget(url: str) -> None:
 
 
 def poster_cpu(*, posts: int, rounds: int = 2) -> dict[str, Any]:
-    """CPU ms per post, boto3 and the lean poster alternately (ABAB), each from 32 threads."""
+    """CPU ms per post: boto3 from 32 threads (the broadcaster before) and the lean poster over 32
+    connections as `payreq.broadcast.post_all` drives it, alternately (ABAB), medians of `rounds`."""
     for name, value in LOCAL_CREDENTIALS.items():
         os.environ.setdefault(name, value)
-    from payreq.connections_poster import ConnectionsPoster, connections_poster
+    from payreq.broadcast import post_all
+    from payreq.broadcast_plan import Message
+    from payreq.connections_poster import connections_poster
 
-    with receiver() as url:
+    with receiver() as url, ThreadPoolExecutor(POSTING_THREADS) as pool:
         boto = _boto3_client(url)
-        lean: ConnectionsPoster = connections_poster(url, POSTING_THREADS)
-        posters: dict[str, Callable[[str, bytes], Any]] = {
-            "boto3": lambda connection_id, data: boto.post_to_connection(ConnectionId=connection_id, Data=data),
-            "lean": lean.post,
-        }
-        figures: dict[str, list[tuple[float, float]]] = {name: [] for name in posters}
-        with ThreadPoolExecutor(POSTING_THREADS) as pool:
-            for post in posters.values():  # warm: connections opened, models loaded
-                _post_many(pool, post, 200)
-            for _ in range(rounds):
-                for name, post in posters.items():
-                    figures[name].append(_post_many(pool, post, posts))
-    result: dict[str, Any] = {"posts": posts, "threads": POSTING_THREADS}
+        lean = connections_poster(url, POSTING_THREADS)
+
+        def with_boto3(batch: dict[str, bytes]) -> None:
+            list(pool.map(lambda item: boto.post_to_connection(ConnectionId=item[0], Data=item[1]), batch.items()))
+
+        def with_lean(batch: dict[str, bytes]) -> None:
+            messages = {connection_id: [Message(1, data)] for connection_id, data in batch.items()}
+            results = post_all(lean, messages, concurrency=POSTING_THREADS)
+            if any(result.status != "sent" for posted in results.values() for _, result in posted):
+                raise RuntimeError("the lean poster's posts were refused")
+
+        senders: dict[str, Callable[[dict[str, bytes]], None]] = {"boto3": with_boto3, "lean": with_lean}
+        figures: dict[str, list[tuple[float, float]]] = {name: [] for name in senders}
+        for send in senders.values():  # warm: connections opened, models loaded
+            _timed(send, 200)
+        for _ in range(rounds):
+            for name, send in senders.items():
+                figures[name].append(_timed(send, posts))
+    result: dict[str, Any] = {"posts": posts, "concurrency": POSTING_THREADS}
     for name, runs in figures.items():
         result[f"{name}_cpu_ms"] = statistics.median(cpu for cpu, _ in runs) * 1000 / posts
         result[f"{name}_wall_s"] = statistics.median(wall for _, wall in runs)
@@ -152,11 +161,14 @@ def _boto3_client(url: str) -> Any:
     return boto3.client("apigatewaymanagementapi", endpoint_url=url, config=config)
 
 
-def _post_many(pool: ThreadPoolExecutor, post: Callable[[str, bytes], Any], count: int) -> tuple[float, float]:
-    data = [json.dumps({"type": "change", "cursor": n, "id": str(uuid.uuid4())}).encode() for n in range(count)]
-    ids = [f"Bz{uuid.uuid4().hex[:10]}=" for _ in range(count)]
+def _timed(send: Callable[[dict[str, bytes]], None], count: int) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) to post `count` change messages, one per connection."""
+    batch = {
+        f"Bz{uuid.uuid4().hex[:10]}=": json.dumps({"type": "change", "cursor": n, "id": str(uuid.uuid4())}).encode()
+        for n in range(count)
+    }
     cpu, wall = time.process_time(), time.perf_counter()
-    list(pool.map(post, ids, data))
+    send(batch)
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
@@ -206,7 +218,8 @@ async def _arrival(socket: ClientConnection, created: asyncio.Future[str]) -> fl
 
 async def _fan_out(stack: LocalStack, connections: int) -> dict[str, Any]:
     reader = stack.session_cookie("bob@example.com", ["pr.read"])
-    writer = stack.session_cookie("alice@example.com", ["pr.read", "pr.write"])
+    # An inline approval flow needs flows.manage (the stack has no demo flow templates here).
+    writer = stack.session_cookie("alice@example.com", ["pr.read", "pr.write", "flows.manage"])
     opening = time.perf_counter()
     gate = asyncio.Semaphore(OPENING_AT_ONCE)
     sockets = await asyncio.gather(*(_subscribed(stack, reader, gate) for _ in range(connections)))
@@ -221,7 +234,9 @@ async def _fan_out(stack: LocalStack, connections: int) -> dict[str, Any]:
             await asyncio.sleep(0.5)  # the invocation's record lands once it has returned
     finally:
         await asyncio.gather(*(socket.close() for socket in sockets), return_exceptions=True)
-    delivering = [item for item in _broadcasts(stack)[before:] if item.get("status") == 200]
+    delivering = [
+        item for item in _broadcasts(stack)[before:] if item.get("source") == "sqs" and item.get("status") == "ok"
+    ]
     durations = [float(item.get("durationMs", 0)) / 1000 for item in delivering]
     return {
         "connections": connections,

@@ -14,9 +14,9 @@ API Gateway:
    passes never number a row twice). Then the pass takes a batch of `p`'s due deliveries nobody
    else holds (`FOR UPDATE SKIP LOCKED`), claims them for `CLAIM_SECONDS`, finds `p`'s connections
    subscribed to a matching topic whose user *currently* holds the read permission, and commits;
-2. **post** the small change message to each of them from a bounded thread pool, outside any
-   transaction: a slow or throttled API Gateway never holds row locks, a pooled connection or the
-   `sync_topics` counters;
+2. **post** the small change message to each of them over `concurrency` keep-alive connections
+   (`payreq.connections_poster`, one event loop), outside any transaction: a slow or throttled
+   API Gateway never holds row locks, a pooled connection or the `sync_topics` counters;
 3. **settle** (one short transaction): delete the connections API Gateway reports gone (410), mark
    the deliveries every post of which went out `delivered_at`, and give the rest a retry.
 
@@ -36,9 +36,8 @@ outbox's contract with every reader (the broadcaster, the resync route, the topi
 
 from __future__ import annotations
 
+import asyncio
 import random
-import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +60,7 @@ from payreq.broadcast_plan import (
     settle_plan,
     verdict,
 )
-from payreq.connections_poster import ConnectionsPoster, connections_poster
+from payreq.connections_poster import ConnectionsPoster, ConnectionUser, connections_poster
 from payreq.db import transaction
 from payreq.db.records import records_of
 from payreq.db.schema import outbox, outbox_deliveries, sync_topics, user_permissions, users, ws_connections
@@ -116,22 +115,21 @@ def deliver_pending(
 ) -> Outcome:
     """Deliver partition `partition`'s due outbox rows (batch after batch, until none is left)."""
     total = Outcome()
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="broadcast") as pool:
-        batches = 0
-        while max_batches is None or batches < max_batches:
-            batches += 1
-            with transaction(engine) as connection:
-                fanned = fan_out(connection, batch_size=batch_size, partitions=partitions, now=clock())
-                claim = claim_batch(
-                    connection, partition=partition, partitions=partitions, batch_size=batch_size, now=clock()
-                )
-            if claim is None:
-                if fanned:
-                    continue  # rows fanned out for other partitions only; there may be more to fan
-                break
-            results = post_all(poster, pool, claim.messages)
-            with transaction(engine) as connection:
-                total.add(settle(connection, claim, results, partition=partition, now=clock()))
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        batches += 1
+        with transaction(engine) as connection:
+            fanned = fan_out(connection, batch_size=batch_size, partitions=partitions, now=clock())
+            claim = claim_batch(
+                connection, partition=partition, partitions=partitions, batch_size=batch_size, now=clock()
+            )
+        if claim is None:
+            if fanned:
+                continue  # rows fanned out for other partitions only; there may be more to fan
+            break
+        results = post_all(poster, claim.messages, concurrency=concurrency)
+        with transaction(engine) as connection:
+            total.add(settle(connection, claim, results, partition=partition, now=clock()))
     return total
 
 
@@ -203,13 +201,27 @@ def claim_batch(
 
 
 def post_all(
-    poster: ConnectionsPoster, pool: ThreadPoolExecutor, messages: Mapping[str, Sequence[Message]]
+    poster: ConnectionsPoster, messages: Mapping[str, Sequence[Message]], *, concurrency: int
 ) -> dict[str, list[tuple[Message, PostResult]]]:
-    """Post every connection's messages; connections in parallel, each one's in order."""
+    """Post every connection's messages; connections side by side, each one's in order."""
+    return poster.run(_post_everything(poster, messages, concurrency))
+
+
+async def _post_everything(
+    poster: ConnectionsPoster, messages: Mapping[str, Sequence[Message]], concurrency: int
+) -> dict[str, list[tuple[Message, PostResult]]]:
     # Each connection's messages go out in order, from one worker: a client must see a request's
     # changes in the order they were made (across passes of a partition, the FIFO group keeps it).
-    results = pool.map(lambda item: _post_in_order(poster, *item), messages.items())
-    return dict(zip(messages, results, strict=True))
+    pending = iter(messages.items())
+    results: dict[str, list[tuple[Message, PostResult]]] = {}
+
+    async def worker() -> None:
+        async with poster.connection() as http:
+            for connection_id, queued in pending:
+                results[connection_id] = await _post_in_order(http, connection_id, queued)
+
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, len(messages)))))
+    return {connection_id: results[connection_id] for connection_id in messages}
 
 
 def settle(
@@ -333,31 +345,31 @@ def _subscribers(
     ]
 
 
-def _post_in_order(
-    poster: ConnectionsPoster, connection_id: str, messages: Sequence[Message]
+async def _post_in_order(
+    http: ConnectionUser, connection_id: str, messages: Sequence[Message]
 ) -> list[tuple[Message, PostResult]]:
     """Post one connection's messages in order; stop at the first 410 (the connection is gone)."""
     results = []
     for message in messages:
-        result = _post(poster, connection_id, message.data)
+        result = await _post(http, connection_id, message.data)
         results.append((message, result))
         if result.status == "gone":
             break
     return results
 
 
-def _post(poster: ConnectionsPoster, connection_id: str, data: bytes) -> PostResult:
+async def _post(http: ConnectionUser, connection_id: str, data: bytes) -> PostResult:
     """Post one message: sent, gone (410), or failed (anything else, once throttling is exhausted)."""
     throttled = 0
     while True:
-        reply = poster.post(connection_id, data)
+        reply = await http.post(connection_id, data)
         meaning = verdict(reply)
         if meaning == "sent" or meaning == "gone":
             return PostResult(meaning, throttled)
         if meaning == "throttled":
             throttled += 1
             if throttled < THROTTLE_ATTEMPTS:
-                time.sleep(THROTTLE_BASE_SECONDS * 2 ** (throttled - 1) * (1 + random.random()))
+                await asyncio.sleep(THROTTLE_BASE_SECONDS * 2 ** (throttled - 1) * (1 + random.random()))
                 continue
         logger.warning(
             "post_to_connection failed",
