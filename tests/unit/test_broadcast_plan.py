@@ -4,9 +4,11 @@ API Gateway's answers mean, and what a batch's posts settle."""
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -25,7 +27,7 @@ from payreq.broadcast_plan import (
     settle_plan,
     verdict,
 )
-from payreq.connections_poster import Reply, region_of
+from payreq.connections_poster import ConnectionsPoster, Reply, region_of
 
 
 def row(row_id: int, entity: str = "pr", topics: tuple[str, ...] = ("prs", "pr:7"), attempts: int = 1) -> OutboxRow:
@@ -48,8 +50,8 @@ def reader(connection_id: str, *topics: str, may: str = "pr.read") -> Subscriber
 
 
 def test_a_connection_keeps_its_bucket_and_partitions_split_the_connections_evenly() -> None:
-    # Given 10,000 connection ids as API Gateway makes them
-    ids = [f"{uuid.uuid4().hex[:14]}=" for _ in range(10_000)]
+    # Given 10,000 connection ids as API Gateway makes them (the same ones every run)
+    ids = [f"{uuid.UUID(int=random.Random(21 + n).getrandbits(128)).hex[:14]}=" for n in range(10_000)]
 
     # When they are hashed into 10 partitions
     sizes = Counter(partition_of(bucket_of(connection_id), 10) for connection_id in ids)
@@ -144,3 +146,38 @@ def test_queue_messages_name_their_partitions_and_one_without_asks_for_all() -> 
 
 def test_posts_are_signed_for_the_region_of_the_api() -> None:
     assert region_of("https://m3p8v1zc6b.execute-api.eu-west-1.amazonaws.com/prod") == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "token"),
+    [
+        ("https://m3p8v1zc6b.execute-api.eu-west-1.amazonaws.com/prod", "session-token"),
+        ("http://localhost:3000", None),
+    ],
+)
+def test_the_posters_signer_signs_exactly_as_botocores(
+    endpoint: str, token: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given one moment, one set of credentials and one post
+    import botocore.auth
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: datetime(2026, 12, 2, 4, 20, 5))
+    credentials = Credentials("AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", token)
+    poster = ConnectionsPoster(endpoint, region="eu-west-1", credentials=credentials, concurrency=1)
+    connection_id = "L0SM9cOFvHcCIhw="
+
+    # When the poster builds its request, and botocore's own signer signs the same one
+    sent = poster.request_bytes(connection_id, b'{"type":"change"}').decode()
+    request = AWSRequest(
+        method="POST", url=f"{endpoint}/@connections/{quote(connection_id, safe='')}", data=b'{"type":"change"}'
+    )
+    SigV4Auth(credentials, "execute-api", "eu-west-1").add_auth(request)
+
+    # Then both carry the same signature (twice: the second from the kept signing key)
+    assert f"Authorization: {request.headers['Authorization']}" in sent
+    again = poster.request_bytes(connection_id, b'{"type":"change"}').decode()
+    assert f"Authorization: {request.headers['Authorization']}" in again
+    assert sent.startswith(f"POST {urlsplit(endpoint).path}/@connections/L0SM9cOFvHcCIhw%3D HTTP/1.1\r\n")
