@@ -105,7 +105,7 @@ class ConnectionsPoster:
         self.concurrency = concurrency
         # Without credentials (a local endpoint that checks none) requests go unsigned.
         self._signer = _signer_for(endpoint_url, credentials, region) if credentials is not None else None
-        self._ssl = ssl.create_default_context() if self.secure else None
+        self._ssl = _tls_context() if self.secure else None
         self._local = threading.local()
 
     def run[T](self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -182,6 +182,13 @@ class ConnectionUser:
                 continue
             return reply
         return reply
+
+
+def _tls_context() -> ssl.SSLContext:
+    """Verified TLS with the CA bundle botocore itself trusts (certifi's, or its own)."""
+    from botocore.httpsession import get_cert_path
+
+    return ssl.create_default_context(cafile=get_cert_path(True))
 
 
 def _signer_for(endpoint_url: str, credentials: Credentials, region: str) -> Any:
