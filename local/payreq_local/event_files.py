@@ -412,18 +412,27 @@ def _sqs_file(application: Application, resolver: Resolver, index: int) -> Event
     queue = resolver.resolve({"Fn::GetAtt": [trigger.queue, "QueueName"]}, trigger.queue)
     queue_name = queue if isinstance(queue, str) and queue else trigger.queue
     sent = str(int(NOW * 1000))
+    attributes = {
+        "ApproximateReceiveCount": "1",
+        "SentTimestamp": sent,
+        "SenderId": "AROA3X7QZB2KEXAMPLE1:payreq-dev-PrFunction",
+        "ApproximateFirstReceiveTimestamp": sent,
+    }
+    if queue_name.endswith(".fifo"):
+        # A FIFO queue's message carries its group (the partition) and its place in the group.
+        attributes |= {
+            "MessageGroupId": "partition-0",
+            "MessageDeduplicationId": _sample_id(f"sqs {trigger.event} deduplication"),
+            "SequenceNumber": "18888888888888888888",
+        }
     message = {
         "MessageId": _sample_id(f"sqs {trigger.event}"),
         "ReceiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + "Example" * 4,
-        # What `payreq.outbox` sends after a change commits: a nudge; the rows are in the outbox.
-        "Body": json.dumps({"outbox": True}),
-        "Attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": sent,
-            "SenderId": "AROA3X7QZB2KEXAMPLE1:payreq-dev-PrFunction",
-            "ApproximateFirstReceiveTimestamp": sent,
-        },
-        "MD5OfBody": "b8d7d5c4a6c6d1f2ac4a0b4ac44c4b8e",
+        # What `payreq.outbox` sends after a change commits: a nudge for one partition of the
+        # WebSocket connections; the rows are in the outbox.
+        "Body": json.dumps({"outbox": True, "partition": 0}),
+        "Attributes": attributes,
+        "MD5OfBody": hashlib.md5(json.dumps({"outbox": True, "partition": 0}).encode()).hexdigest(),
     }
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
     event = sqs_event([message], queue_arn=arn, region=REGION)

@@ -123,6 +123,16 @@ class Storage:
     trigger_queues: dict[S3Trigger, str]  # notification queue URL of each trigger
 
 
+def _fifo_attributes(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A FIFO queue is one from its creation (the live-sync queue's message groups are its partitions)."""
+    if str(properties.get("FifoQueue", "")).lower() != "true":
+        return {}
+    return {
+        "FifoQueue": "true",
+        "ContentBasedDeduplication": str(properties.get("ContentBasedDeduplication", False)).lower(),
+    }
+
+
 def provision(template: Mapping[str, Any], application: Application, resolver: Resolver, moto_url: str) -> Storage:
     """Create the template's buckets, queues and KMS keys in moto and wire the S3 triggers (blocking)."""
     s3, sqs = moto_client("s3", moto_url), moto_client("sqs", moto_url)
@@ -130,7 +140,9 @@ def provision(template: Mapping[str, Any], application: Application, resolver: R
     queues: dict[str, str] = {}
     for name, resource in resources.items():
         if resource.get("Type") == "AWS::SQS::Queue":
-            queues[name] = sqs.create_queue(QueueName=resolver.local_name(name))["QueueUrl"]
+            queues[name] = sqs.create_queue(
+                QueueName=resolver.local_name(name), Attributes=_fifo_attributes(resource.get("Properties") or {})
+            )["QueueUrl"]
     kms = moto_client("kms", moto_url)
     for name, resource in resources.items():
         if resource.get("Type") == "AWS::KMS::Alias":

@@ -47,6 +47,7 @@ EXPECTED_TABLES = {
     "payments",
     "audit_events",
     "outbox",
+    "outbox_deliveries",
     "ws_connections",
     "ws_tickets",
     "sync_topics",

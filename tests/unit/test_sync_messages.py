@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from payreq.broadcast import MAX_FRAME_BYTES, change_message, entity_of
+from payreq.broadcast_plan import MAX_FRAME_BYTES, change_message, entity_of
 from payreq.outbox import default_topics
 from sync_api.connections import TOPIC, readable
 

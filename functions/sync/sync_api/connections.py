@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_secret
-from payreq.broadcast import READ_PERMISSION, entity_of
+from payreq.broadcast_plan import READ_PERMISSION, ChangeRow, bucket_of, entity_of
+from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import outbox, user_permissions, users, ws_connections, ws_tickets
 
 if TYPE_CHECKING:
@@ -30,6 +31,16 @@ TOPIC = re.compile(r"^(prs|invoices|payments|(pr|invoice|payment):[A-Za-z0-9_-]{
 class Ticket:
     secret: str
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenConnection:
+    """A live connection as the WebSocket routes read it."""
+
+    connection_id: str
+    user_id: uuid.UUID
+    topics: list[str]
+    scopes: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +104,7 @@ def register(connection: Connection, connection_id: str, holder: Holder, *, now:
             connected_at=now,
             last_seen_at=now,
             expires_at=now + CONNECTION_LIFETIME,
+            bucket=bucket_of(connection_id),
         )
     )
 
@@ -101,10 +113,17 @@ def forget(connection: Connection, connection_id: str) -> None:
     connection.execute(delete(ws_connections).where(ws_connections.c.connection_id == connection_id))
 
 
-def find(connection: Connection, connection_id: str, *, now: datetime) -> Any:
-    return connection.execute(
-        select(ws_connections).where(ws_connections.c.connection_id == connection_id, ws_connections.c.expires_at > now)
-    ).one_or_none()
+def find(connection: Connection, connection_id: str, *, now: datetime) -> OpenConnection | None:
+    return record_or_none(
+        OpenConnection,
+        connection.execute(
+            select(ws_connections).where(
+                ws_connections.c.connection_id == connection_id, ws_connections.c.expires_at > now
+            )
+        )
+        .mappings()
+        .one_or_none(),
+    )
 
 
 def set_topics(connection: Connection, connection_id: str, topics: Iterable[str], *, now: datetime) -> None:
@@ -124,13 +143,16 @@ def latest_cursor(connection: Connection) -> int:
     return int(connection.scalar(select(func.coalesce(func.max(outbox.c.id), 0))) or 0)
 
 
-def changes_since(connection: Connection, since: int, until: int, *, entities: Iterable[str], limit: int) -> list[Any]:
+def changes_since(
+    connection: Connection, since: int, until: int, *, entities: Iterable[str], limit: int
+) -> list[ChangeRow]:
     """Outbox rows in (`since`, `until`], of the given entities, oldest first (`limit` + 1 to tell if more)."""
-    return list(
+    return records_of(
+        ChangeRow,
         connection.execute(
             select(outbox)
             .where(outbox.c.id > since, outbox.c.id <= until, outbox.c.entity.in_(sorted(entities)))
             .order_by(outbox.c.id)
             .limit(limit + 1)
-        ).all()
+        ).mappings(),
     )

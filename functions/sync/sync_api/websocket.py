@@ -27,6 +27,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayWebSocketEvent
 
 from payreq.auth.authenticate import Authenticator
 from payreq.auth.live_connections import credential_key
@@ -57,19 +58,19 @@ def _reply(body: Mapping[str, Any], status: int = 200) -> dict[str, Any]:
     return {"statusCode": status, "body": json.dumps(body, separators=(",", ":"))}
 
 
-def _context(event: Mapping[str, Any], user_id: uuid.UUID | None = None) -> RequestContext:
-    request = event.get("requestContext") or {}
+def _context(event: APIGatewayWebSocketEvent, user_id: uuid.UUID | None = None) -> RequestContext:
+    request = event.request_context
     identity = request.get("identity") or {}
     return RequestContext(
         request_id=str(request.get("requestId", "")),
         user_id=user_id,
-        source_ip=viewer_address(identity.get("sourceIp"), event.get("headers")),
+        source_ip=viewer_address(identity.get("sourceIp"), event.headers),
         user_agent=identity.get("userAgent"),
     )
 
 
-def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
-    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+def connect(event: APIGatewayWebSocketEvent, connection_id: str) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in event.headers.items()}
     origin = headers.get("origin")
     # Browsers always send Origin on a WebSocket; a client that sends none is not a browser, and
     # holds no ambient cookie a foreign page could borrow.
@@ -77,7 +78,7 @@ def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
         _deny(event, "origin", {"origin": origin})
         logger.info("WebSocket refused: origin not allowed", extra={"origin": origin})
         return {"statusCode": 403}
-    ticket = (event.get("queryStringParameters") or {}).get("ticket")
+    ticket = event.query_string_parameters.get("ticket")
     moment = now()
     try:
         holder, reason = _holder_of(headers, ticket, event, moment)
@@ -94,7 +95,7 @@ def connect(event: Mapping[str, Any], connection_id: str) -> dict[str, Any]:
     return {"statusCode": 200}
 
 
-def _deny(event: Mapping[str, Any], reason: str, details: Mapping[str, Any] | None = None) -> None:
+def _deny(event: APIGatewayWebSocketEvent, reason: str, details: Mapping[str, Any] | None = None) -> None:
     denial = Denial("access_denied", reason, "$connect", {"reason": reason, **(details or {})})
     try:
         record_denial_now(get_engine(), _context(event), denial)
@@ -103,14 +104,14 @@ def _deny(event: Mapping[str, Any], reason: str, details: Mapping[str, Any] | No
 
 
 def _holder_of(
-    headers: Mapping[str, str], ticket: str | None, event: Mapping[str, Any], moment: datetime
+    headers: Mapping[str, str], ticket: str | None, event: APIGatewayWebSocketEvent, moment: datetime
 ) -> tuple[connections.Holder | None, str]:
     if ticket:
         with transaction(get_engine()) as connection:
             return connections.redeem_ticket(connection, ticket, now=moment), "invalid_ticket"
     # The cookie (or a non-browser client's Authorization header), checked as the authorizer does.
     cookies = [part.strip() for part in headers.get("cookie", "").split(";") if part.strip()]
-    shim = {"headers": headers, "cookies": cookies, "requestContext": event.get("requestContext") or {}}
+    shim = {"headers": headers, "cookies": cookies, "requestContext": dict(event.request_context)}
     context = authenticator().context_for(shim)
     if "userId" not in context:
         return None, context.get("authError", "unauthenticated")
@@ -173,10 +174,19 @@ def ping() -> dict[str, Any]:
     return _reply({"type": "pong"})
 
 
+def message_of(event: APIGatewayWebSocketEvent) -> Mapping[str, Any] | None:
+    """The frame's JSON object; None when it is not one."""
+    try:
+        body = event.json_body if event.body else {}
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = event.get("requestContext") or {}
-    route, connection_id = request.get("routeKey"), str(request.get("connectionId", ""))
+def lambda_handler(raw_event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    event = APIGatewayWebSocketEvent(raw_event)
+    route, connection_id = event.request_context.route_key, event.request_context.connection_id
     if route == "$connect":
         return connect(event, connection_id)
     if route == "$disconnect":
@@ -185,11 +195,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return {"statusCode": 200}
     if route == "ping":
         return ping()
-    try:
-        body = json.loads(event.get("body") or "{}")
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    body = message_of(event)
+    if body is None:
         return _reply({"type": "error", "code": "invalid_message", "message": "Send a JSON object."})
     if route == "subscribe":
         return subscribe(connection_id, body)

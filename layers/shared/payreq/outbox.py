@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import insert
 
@@ -19,7 +19,7 @@ from payreq.db.transaction import after_commit
 from payreq.observability import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Sequence
 
     from sqlalchemy.engine import Connection
 
@@ -65,15 +65,38 @@ def publish_change(
 
 
 def trigger_broadcast() -> None:
-    """Ask the broadcaster to deliver now (after commit). Never raises: the change has committed,
-    and an undelivered row is the scheduled sweep's to deliver."""
+    """Ask the broadcaster to deliver now (after commit), one message per partition. Never raises:
+    the change has committed, and an undelivered row is the scheduled sweep's to deliver."""
     from payreq.settings import sync_settings
 
     try:
         settings = sync_settings()
         if settings.sync_queue_url:
-            from payreq import aws
-
-            aws.client("sqs").send_message(QueueUrl=settings.sync_queue_url, MessageBody=json.dumps({"outbox": True}))
+            nudge(settings.sync_queue_url, range(settings.sync_partitions))
     except Exception:
         logger.exception("live-sync trigger failed; the broadcaster's sweep will deliver the change")
+
+
+def nudge(queue_url: str, partitions: Iterable[int]) -> None:
+    """Send the sync queue one message per partition. On a FIFO queue each partition is its own
+    message group, so Lambda runs one broadcaster at a time per partition (one connection's changes
+    leave in order) and the partitions in parallel."""
+    from payreq import aws
+
+    fifo = queue_url.endswith(".fifo")
+    entries: list[dict[str, Any]] = []
+    for partition in partitions:
+        entry: dict[str, Any] = {
+            "Id": str(partition),
+            "MessageBody": json.dumps({"outbox": True, "partition": partition}),
+        }
+        if fifo:
+            # Every trigger counts (a later one may follow a commit the earlier pass did not see):
+            # never deduplicated.
+            entry.update(MessageGroupId=f"partition-{partition}", MessageDeduplicationId=uuid.uuid4().hex)
+        entries.append(entry)
+    sqs = aws.client("sqs")
+    for start in range(0, len(entries), 10):
+        reply = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries[start : start + 10])
+        if reply.get("Failed"):
+            raise RuntimeError(f"sync queue refused triggers: {reply['Failed']}")

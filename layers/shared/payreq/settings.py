@@ -161,10 +161,13 @@ class SyncSettings(BaseSettings):
     websocket_management_url: str | None = None
     # The queue whose messages run the broadcaster right after a change commits.
     sync_queue_url: str | None = None
-    # Concurrent post_to_connection calls of one broadcaster invocation.
+    # Concurrent posts to @connections of one broadcaster invocation (its keep-alive connections).
     broadcast_concurrency: int = Field(default=32, ge=1, le=256)
     # Outbox rows claimed (FOR UPDATE SKIP LOCKED) per batch.
     broadcast_batch_size: int = Field(default=100, ge=1, le=1000)
+    # Partitions of the WebSocket connections, each delivered by its own broadcaster invocation
+    # (the template's SyncPartitions; at most payreq.broadcast_plan.BUCKETS).
+    sync_partitions: int = Field(default=1, ge=1, le=64)
 
 
 @cache

@@ -1,7 +1,6 @@
-"""Live sync under test: the WebSocket function, the broadcaster and moto's @connections endpoint.
-
-moto's `apigatewaymanagementapi` keeps, per connection id, every byte posted to it; `Sockets`
-splits that back into the JSON messages a browser would have received.
+"""Live sync under test: the WebSocket function, the broadcaster and an `@connections` endpoint
+over real HTTP (`support.connections_endpoint`), which the broadcaster's poster signs and posts to
+as it does to API Gateway; `Sockets` reads back the JSON messages a browser would have received.
 """
 
 from __future__ import annotations
@@ -10,14 +9,12 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import pytest
 from moto import mock_aws
-from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
-from moto.core.models import DEFAULT_ACCOUNT_ID
 
-from payreq import broadcast
+from payreq import connections_poster
+from support.connections_endpoint import ConnectionsEndpoint
 from support.events import load_event
 from support.lambda_context import FakeLambdaContext
 from support.team import APPROVER, REQUESTER, Member
@@ -28,24 +25,14 @@ if TYPE_CHECKING:
 
     from support.api_client import ApiClient
 
-MANAGEMENT_URL = "https://m3p8v1zc6b.execute-api.us-east-1.amazonaws.com/test"
 ORIGIN = "https://payreq.example"  # AUTH_ALLOWED_ORIGINS in tests/integration/conftest.py
-
-
-def split_messages(data: bytes) -> list[dict[str, Any]]:
-    """moto appends each post to the connection's bytes: decode them back one JSON value at a time."""
-    decoder, text, messages, at = json.JSONDecoder(), data.decode(), [], 0
-    while at < len(text):
-        message, at = decoder.raw_decode(text, at)
-        messages.append(message)
-    return messages
 
 
 @dataclass
 class Sockets:
     """WebSocket clients as API Gateway would present them to the function."""
 
-    backend: Any
+    backend: ConnectionsEndpoint
     opened: list[str] = field(default_factory=list)
 
     def connect(
@@ -95,36 +82,38 @@ class Sockets:
         return connection_id
 
     def received(self, connection_id: str) -> list[dict[str, Any]]:
-        # moto files posts under the id as it appears in the request path (URL-encoded: `=` is %3D).
-        connection = self.backend.connections.get(quote(connection_id, safe=""))
-        return split_messages(connection.data) if connection is not None else []
+        return [json.loads(data) for data in self.backend.received(connection_id)]
 
     def changes(self, connection_id: str) -> list[dict[str, Any]]:
         return [message for message in self.received(connection_id) if message.get("type") == "change"]
 
 
 @pytest.fixture
-def management(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto's @connections backend, with the functions pointed at it."""
-    monkeypatch.setenv("PAYREQ_WEBSOCKET_MANAGEMENT_URL", MANAGEMENT_URL)
-    broadcast.management_client.cache_clear()
-    with mock_aws():
-        yield apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
-    broadcast.management_client.cache_clear()
+def management(monkeypatch: pytest.MonkeyPatch) -> Iterator[ConnectionsEndpoint]:
+    """An @connections endpoint, with the functions pointed at it (and moto for the other AWS calls)."""
+    endpoint = ConnectionsEndpoint()
+    monkeypatch.setenv("PAYREQ_WEBSOCKET_MANAGEMENT_URL", endpoint.url)
+    connections_poster.connections_poster.cache_clear()
+    try:
+        with mock_aws():
+            yield endpoint
+    finally:
+        connections_poster.connections_poster.cache_clear()
+        endpoint.close()
 
 
 @pytest.fixture
-def sockets(management: Any, database_url: str) -> Sockets:
+def sockets(management: ConnectionsEndpoint, database_url: str) -> Sockets:
     websocket.authenticator.cache_clear()
     return Sockets(management)
 
 
-def sqs_trigger(count: int = 1) -> dict[str, Any]:
+def sqs_trigger(count: int = 1, partition: int = 0) -> dict[str, Any]:
     return {
         "Records": [
             {
                 "messageId": str(uuid.uuid4()),
-                "body": json.dumps({"outbox": True}),
+                "body": json.dumps({"outbox": True, "partition": partition}),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:payreq-test-sync",
             }
@@ -137,7 +126,7 @@ SCHEDULED = {"source": "aws.events", "detail-type": "Scheduled Event", "detail":
 
 
 @pytest.fixture
-def broadcast_now(management: Any) -> Callable[..., dict[str, Any]]:
+def broadcast_now(management: ConnectionsEndpoint) -> Callable[..., dict[str, Any]]:
     def run(event: dict[str, Any] | None = None) -> dict[str, Any]:
         return broadcaster.lambda_handler(event or sqs_trigger(), FakeLambdaContext())
 

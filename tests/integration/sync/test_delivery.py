@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 import pytest
-from moto.core.exceptions import JsonRESTError
 from sqlalchemy import delete, func, select, text, update
 
 from integration.sync.conftest import SCHEDULED, Crew, Sockets
 from payreq import broadcast
 from payreq.db import transaction
-from payreq.db.schema import outbox, sync_topics, user_permissions, ws_connections
+from payreq.db.schema import outbox, outbox_deliveries, sync_topics, user_permissions, ws_connections
 from payreq.outbox import publish_change
+from support.connections_endpoint import Answer, ConnectionsEndpoint
 from support.team import decide, raise_request, submitted
 
 if TYPE_CHECKING:
@@ -23,14 +22,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 pytestmark = pytest.mark.usefixtures("management")
-
-
-class Gone(JsonRESTError):
-    code = 410
-
-
-class Throttled(JsonRESTError):
-    code = 429
 
 
 def flow(team: Crew) -> list[dict[str, Any]]:
@@ -106,19 +97,16 @@ def test_a_rolled_back_change_sends_nothing(
 
 
 def test_a_gone_connection_is_deleted_and_the_others_still_hear(
-    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+    team: Crew,
+    sockets: Sockets,
+    broadcast_now: Callable[..., dict[str, Any]],
+    engine: Engine,
+    management: ConnectionsEndpoint,
 ) -> None:
     first = sockets.subscribed(team.requester.browser, "prs")
     stale = sockets.subscribed(team.alice.browser, "prs")
     last = sockets.subscribed(team.bob.browser, "prs")
-    real_post = management.post_to_connection
-
-    def post(data: bytes, connection_id: str) -> None:
-        if connection_id == quote(stale, safe=""):
-            raise Gone("GoneException", f"Connection {connection_id} is gone")
-        real_post(data=data, connection_id=connection_id)
-
-    management.post_to_connection = post
+    management.answer = lambda connection_id, data: Answer(410) if connection_id == stale else None
     raise_request(team.requester, flow(team))
     result = broadcast_now()
 
@@ -130,18 +118,18 @@ def test_a_gone_connection_is_deleted_and_the_others_still_hear(
 
 
 def test_throttled_posts_are_retried_with_backoff(
-    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], management: Any
+    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], management: ConnectionsEndpoint
 ) -> None:
     listener = sockets.subscribed(team.requester.browser, "prs")
-    real_post, refusals = management.post_to_connection, [2]
+    refusals = [2]
 
-    def post(data: bytes, connection_id: str) -> None:
+    def answer(connection_id: str, data: bytes) -> Answer | None:
         if refusals[0] > 0:
             refusals[0] -= 1
-            raise Throttled("LimitExceededException", "Rate exceeded")
-        real_post(data=data, connection_id=connection_id)
+            return Answer(429)
+        return None
 
-    management.post_to_connection = post
+    management.answer = answer
     raise_request(team.requester, flow(team))
     result = broadcast_now()
 
@@ -219,25 +207,19 @@ def test_one_connection_hears_a_requests_changes_in_the_order_they_were_made(
     assert heard == [(1, 1), (2, 2), (3, 3), (4, 4)]
 
 
-class Forbidden(JsonRESTError):
-    code = 403
-
-
 def test_a_403_from_connections_is_a_failure_retried_later_not_a_delivery(
-    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+    team: Crew,
+    sockets: Sockets,
+    broadcast_now: Callable[..., dict[str, Any]],
+    engine: Engine,
+    management: ConnectionsEndpoint,
 ) -> None:
     # Given two subscribers, and API Gateway refusing posts to one of them with 403 (as a private-DNS
     # execute-api endpoint in the VPC, or a missing ManageConnections permission, would)
     heard = sockets.subscribed(team.requester.browser, "prs")
     refused = sockets.subscribed(team.alice.browser, "prs")
-    real_post, refusing = management.post_to_connection, [True]
-
-    def post(data: bytes, connection_id: str) -> None:
-        if refusing[0] and connection_id == quote(refused, safe=""):
-            raise Forbidden("ForbiddenException", "Forbidden")
-        real_post(data=data, connection_id=connection_id)
-
-    management.post_to_connection = post
+    refusing = [True]
+    management.answer = lambda connection_id, data: Answer(403) if refusing[0] and connection_id == refused else None
     raise_request(team.requester, flow(team))
 
     # When the broadcaster runs
@@ -248,8 +230,10 @@ def test_a_403_from_connections_is_a_failure_retried_later_not_a_delivery(
     assert (first["sent"], first["failed"], first["retrying"], first["gone"]) == (1, 1, 1, 0)
     assert sockets.changes(refused) == []
     with engine.connect() as connection:
-        row = connection.execute(select(outbox.c.dispatched_at, outbox.c.claimed_until, outbox.c.attempts)).one()
-        assert row.dispatched_at is None and row.claimed_until is not None and row.attempts == 1
+        row = connection.execute(
+            select(outbox_deliveries.c.delivered_at, outbox_deliveries.c.claimed_until, outbox_deliveries.c.attempts)
+        ).one()
+        assert row.delivered_at is None and row.claimed_until is not None and row.attempts == 1
         assert refused in set(connection.scalars(select(ws_connections.c.connection_id)))
 
     # And a pass before the retry is due leaves it alone
@@ -258,7 +242,7 @@ def test_a_403_from_connections_is_a_failure_retried_later_not_a_delivery(
     # When API Gateway accepts posts again and the retry is due, the sweep delivers it
     refusing[0] = False
     with transaction(engine) as connection:
-        connection.execute(update(outbox).values(claimed_until=func.now()))
+        connection.execute(update(outbox_deliveries).values(claimed_until=func.now()))
     second = broadcast_now(SCHEDULED)
 
     # Then the refused connection hears the change, with the same event id and seq as the other one
@@ -269,19 +253,20 @@ def test_a_403_from_connections_is_a_failure_retried_later_not_a_delivery(
     assert [message["eventId"] for message in early] == [late["eventId"]] * 2
     assert late["seq"] == early[0]["seq"] == {"prs": 1}
     with engine.connect() as connection:
-        assert connection.scalar(select(outbox.c.dispatched_at)) is not None
+        assert connection.scalar(select(outbox_deliveries.c.delivered_at)) is not None
 
 
 def test_a_row_whose_posts_keep_failing_is_given_up_after_the_last_attempt(
-    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+    team: Crew,
+    sockets: Sockets,
+    broadcast_now: Callable[..., dict[str, Any]],
+    engine: Engine,
+    management: ConnectionsEndpoint,
 ) -> None:
     # Given a subscriber API Gateway always refuses
     sockets.subscribed(team.requester.browser, "prs")
 
-    def post(data: bytes, connection_id: str) -> None:
-        raise Forbidden("ForbiddenException", "Forbidden")
-
-    management.post_to_connection = post
+    management.answer = lambda connection_id, data: Answer(403)
     raise_request(team.requester, flow(team))
 
     # When every retry comes due and fails
@@ -289,7 +274,7 @@ def test_a_row_whose_posts_keep_failing_is_given_up_after_the_last_attempt(
     for _ in range(broadcast.MAX_ATTEMPTS):
         outcomes.append(broadcast_now(SCHEDULED))
         with transaction(engine) as connection:
-            connection.execute(update(outbox).values(claimed_until=func.now()))
+            connection.execute(update(outbox_deliveries).values(claimed_until=func.now()))
 
     # Then it was tried MAX_ATTEMPTS times, and then marked done so it stops costing passes
     assert [outcome["failed"] for outcome in outcomes] == [1] * broadcast.MAX_ATTEMPTS
@@ -298,14 +283,18 @@ def test_a_row_whose_posts_keep_failing_is_given_up_after_the_last_attempt(
 
 
 def test_no_database_lock_or_transaction_is_held_while_posting(
-    team: Crew, sockets: Sockets, broadcast_now: Callable[..., dict[str, Any]], engine: Engine, management: Any
+    team: Crew,
+    sockets: Sockets,
+    broadcast_now: Callable[..., dict[str, Any]],
+    engine: Engine,
+    management: ConnectionsEndpoint,
 ) -> None:
     # Given a subscriber, and a post that looks at the database while API Gateway "is slow"
     sockets.subscribed(team.requester.browser, "prs")
     raise_request(team.requester, flow(team))
-    real_post, seen = management.post_to_connection, []
+    seen = []
 
-    def post(data: bytes, connection_id: str) -> None:
+    def answer(connection_id: str, data: bytes) -> Answer | None:
         with engine.connect() as connection:
             connection.execute(text("SET LOCAL lock_timeout = '100ms'"))
             # the outbox row and the topic counter can be locked by someone else right now...
@@ -321,9 +310,9 @@ def test_no_database_lock_or_transaction_is_held_while_posting(
                 )
             )
             connection.rollback()
-        real_post(data=data, connection_id=connection_id)
+        return None
 
-    management.post_to_connection = post
+    management.answer = answer
 
     # When the broadcaster posts
     result = broadcast_now()

@@ -1,4 +1,4 @@
-"""Fan-out: one change to 1,000 connections in one broadcaster invocation (bounded thread pool)."""
+"""Fan-out: one change to 1,000 connections in one broadcaster invocation (the lean poster, 32 connections)."""
 
 from __future__ import annotations
 
@@ -59,4 +59,4 @@ def test_a_change_reaches_1000_connections_in_one_invocation(
     assert (result["events"], result["sent"], result["failed"]) == (1, CONNECTIONS, 0)
     assert all(len(sockets.changes(connection_id)) == 1 for connection_id in ids)
     with capsys.disabled():
-        print(f"\nfan-out to {CONNECTIONS} connections (moto @connections, 32 threads): {elapsed:.2f} s")
+        print(f"\nfan-out to {CONNECTIONS} connections (@connections over HTTP, 32 connections): {elapsed:.2f} s")

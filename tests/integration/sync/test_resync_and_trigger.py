@@ -11,6 +11,7 @@ import pytest
 
 from payreq.db import transaction
 from payreq.outbox import publish_change
+from payreq.settings import sync_settings
 from support.team import raise_request
 
 if TYPE_CHECKING:
@@ -78,21 +79,28 @@ def test_changes_need_a_signed_in_caller_and_a_valid_cursor(
 
 @pytest.fixture
 def sync_queue(management: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The sync queue as the template makes it (FIFO); reading it answers (body, message group) pairs."""
     sqs = boto3.client("sqs", region_name="us-east-1")
-    url = sqs.create_queue(QueueName="payreq-test-sync")["QueueUrl"]
+    url = sqs.create_queue(QueueName="payreq-test-sync.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     monkeypatch.setenv("PAYREQ_SYNC_QUEUE_URL", url)
-    return lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+
+    def read() -> list[tuple[dict[str, Any], str]]:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        return [(json.loads(message["Body"]), message["Attributes"]["MessageGroupId"]) for message in messages]
+
+    return read
 
 
 def test_a_committed_change_sends_one_trigger_and_a_rolled_back_one_none(
-    team: Crew, sync_queue: Callable[[], list[dict[str, Any]]], engine: Engine
+    team: Crew, sync_queue: Callable[[], list[tuple[dict[str, Any], str]]], engine: Engine
 ) -> None:
-    # A change with two outbox rows: one message
+    # A change with two outbox rows: one message, for the one partition
     with transaction(engine) as connection:
         publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
         publish_change(connection, entity="pr", entity_id=uuid.uuid4(), op="created", version=1)
-    (message,) = sync_queue()
-    assert json.loads(message["Body"]) == {"outbox": True}
+    assert sync_queue() == [({"outbox": True, "partition": 0}, "partition-0")]
 
     # A rolled-back one: none
     with pytest.raises(RuntimeError), transaction(engine) as connection:
@@ -103,6 +111,23 @@ def test_a_committed_change_sends_one_trigger_and_a_rolled_back_one_none(
     # A flow's change, through the API
     assert raise_request(team.requester, team.flow()).status == 201
     assert len(sync_queue()) == 1
+
+
+def test_with_partitions_a_change_nudges_each_partition_in_its_own_message_group(
+    team: Crew, sync_queue: Callable[[], list[tuple[dict[str, Any], str]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three partitions
+    monkeypatch.setenv("PAYREQ_SYNC_PARTITIONS", "3")
+    sync_settings.cache_clear()
+    try:
+        # When a change commits
+        assert raise_request(team.requester, team.flow()).status == 201
+
+        # Then each partition's broadcaster is asked for, in the partition's own group
+        heard = sorted(sync_queue(), key=lambda message: message[1])
+        assert heard == [({"outbox": True, "partition": p}, f"partition-{p}") for p in range(3)]
+    finally:
+        sync_settings.cache_clear()
 
 
 def test_a_trigger_that_cannot_be_sent_does_not_fail_the_committed_change(

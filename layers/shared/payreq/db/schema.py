@@ -470,12 +470,11 @@ outbox = Table(
     # Each topic's sequence number for this event (parallel to `topics`), assigned by the
     # broadcaster when it first delivers the row, so a redelivery repeats the same numbers.
     Column("topic_seqs", ARRAY(BigInteger)),
+    # When the broadcaster numbered the row and gave it a delivery per partition (`outbox_deliveries`).
     Column("dispatched_at", TIMESTAMP(timezone=True)),
-    # The broadcaster's claim: posts go out after the claim commits, so no transaction is held
-    # across them; a pass that dies mid-way leaves rows claimed until then, and the next pass after
-    # that delivers them again. Rows whose posts failed are claimed until their retry is due.
+    # Before partitions (migration 0011), the broadcaster's claim and attempts per row; unused since
+    # (`outbox_deliveries` holds them per partition), kept so the previous code can still run.
     Column("claimed_until", TIMESTAMP(timezone=True)),
-    # Passes that claimed the row; after `payreq.broadcast.MAX_ATTEMPTS` failing ones it is given up.
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
     # What happened (`pr.submitted`, the audit event's action): the webhook event type. NULL on rows
     # written before it was recorded, and by writers that only know the operation.
@@ -562,6 +561,23 @@ webhook_watermark = Table(
     CheckConstraint("id = 1", name="single_row"),
 )
 
+# One outbox row's delivery to one partition of the WebSocket connections: each partition's pass
+# claims, posts and settles its own, so partitions never wait for each other.
+outbox_deliveries = Table(
+    "outbox_deliveries",
+    metadata,
+    Column("outbox_id", BigInteger, ForeignKey("outbox.id", ondelete="CASCADE"), nullable=False),
+    Column("partition", SmallInteger, nullable=False),
+    # Posts go out after the claim commits, so no transaction is held across them; a pass that dies
+    # mid-way leaves the delivery claimed until then. A failed one is claimed until its retry is due.
+    Column("claimed_until", TIMESTAMP(timezone=True)),
+    # Passes that claimed it; after `payreq.broadcast_plan.MAX_ATTEMPTS` failing ones it is given up.
+    Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
+    Column("delivered_at", TIMESTAMP(timezone=True)),
+    PrimaryKeyConstraint("outbox_id", "partition"),
+    Index("ix_outbox_deliveries_due", "partition", "outbox_id", postgresql_where=text("delivered_at IS NULL")),
+)
+
 ws_connections = Table(
     "ws_connections",
     metadata,
@@ -576,6 +592,9 @@ ws_connections = Table(
     Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     # The credential that opened it (`session:<id>`, `api_token:<id>`): revoking it drops the connection.
     Column("credential", Text),
+    # A stable hash of the id (`payreq.broadcast_plan.bucket_of`): the connection's partition is
+    # `bucket % partitions`, so changing the number of partitions moves no row.
+    Column("bucket", SmallInteger, nullable=False, server_default=text("0")),
     Index("ix_ws_connections_credential", "credential"),
     Index("ix_ws_connections_topics", "topics", postgresql_using="gin"),
     Index("ix_ws_connections_user_id", "user_id"),

@@ -3,7 +3,7 @@ subscription with its log, the dispatcher's watermark over the outbox, and the o
 (`pr.submitted`), which names the webhook event type.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -14,8 +14,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
-# 0011 may come from a parallel branch: the merge re-chains this one after it.
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 

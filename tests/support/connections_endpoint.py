@@ -1,0 +1,101 @@
+"""API Gateway's `@connections` endpoint over real HTTP, for tests: the broadcaster's poster signs
+and posts to it exactly as it does to AWS.
+
+Every accepted post is kept per connection id, in arrival order; `answer` lets a test decide what
+API Gateway says instead (410 Gone, 429 throttled, 403, 500, a slow answer), per connection.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+PATH = re.compile(r"^/(?P<stage>[^/]+)/@connections/(?P<id>[^/?]+)$")
+ERROR_TYPES = {
+    403: "ForbiddenException",
+    410: "GoneException",
+    429: "LimitExceededException",
+    500: "InternalServerErrorException",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    error_type: str | None = None  # x-amzn-ErrorType; the usual one for the status when None
+
+
+class ConnectionsEndpoint:
+    """A running endpoint at `url` (`http://127.0.0.1:<port>/<stage>`); `close()` stops it."""
+
+    def __init__(self, stage: str = "test") -> None:
+        self._lock = threading.Lock()
+        self._received: defaultdict[str, list[bytes]] = defaultdict(list)
+        self.authorizations: list[str] = []
+        # Return None to accept the post; called from the server's threads.
+        self.answer: Callable[[str, bytes], Answer | None] = lambda connection_id, data: None
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="connections-endpoint", daemon=True)
+        self._thread.start()
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/{stage}"
+
+    def received(self, connection_id: str) -> list[bytes]:
+        with self._lock:
+            return list(self._received.get(connection_id, ()))
+
+    def posts(self) -> int:
+        with self._lock:
+            return sum(len(messages) for messages in self._received.values())
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _post(self, connection_id: str, data: bytes, authorization: str) -> Answer:
+        answer = self.answer(connection_id, data)
+        with self._lock:
+            self.authorizations.append(authorization)
+            if answer is None:
+                self._received[connection_id].append(data)
+        return answer or Answer(200)
+
+
+def _handler(endpoint: ConnectionsEndpoint) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as API Gateway
+
+        def do_POST(self) -> None:
+            data = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            matched = PATH.match(self.path)
+            if matched is None:
+                self._reply(404, "NotFoundException")
+                return
+            answer = endpoint._post(unquote(matched["id"]), data, self.headers.get("Authorization", ""))
+            error_type = answer.error_type or (ERROR_TYPES.get(answer.status) if answer.status >= 400 else None)
+            self._reply(answer.status, error_type)
+
+        def _reply(self, status: int, error_type: str | None) -> None:
+            body = b"" if status < 400 else b'{"message":"refused"}'
+            self.send_response(status)
+            if error_type:
+                self.send_header(
+                    "x-amzn-ErrorType",
+                    f"{error_type}:http://internal.amazon.com/coral/com.amazonaws.gatewayconnections/",
+                )
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: one line per post would drown the test output
+
+    return Handler
