@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from audit_api.settings import anchor_settings
-from payreq import aws
+from payreq import aws, snapstart
 from payreq.audit_anchors import anchor_key
 from payreq.audit_chain import canonical_timestamp, chain_head
 from payreq.db import get_engine, read_connection, transaction
@@ -60,6 +60,9 @@ def anchor_chain_head(engine: Engine, s3: Any, bucket: str, *, now: datetime) ->
             raise
         return Anchor(key, head["seq"], head_hash, written=False)
     return Anchor(key, head["seq"], head_hash, written=True)
+
+
+snapstart.register()
 
 
 @instrument()

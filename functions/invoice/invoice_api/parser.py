@@ -26,7 +26,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 
 from invoice_api import flows, repository, rules
 from invoice_api.settings import attachment_settings, parser_settings
-from payreq import aws
+from payreq import aws, snapstart
 from payreq.context import RequestContext
 from payreq.db import get_engine, read_connection, transaction
 from payreq.observability import instrument, logger
@@ -188,6 +188,9 @@ def _records(event: S3Event, context: LambdaContext) -> list[str]:
         )
         received.append(key)
     return received
+
+
+snapstart.register()
 
 
 @instrument()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from payreq import snapstart
 from payreq.broadcast import deliver_pending, management_client, sweep_connections
 from payreq.db import get_engine
 from payreq.observability import instrument, logger, metrics
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_BATCHES = 50
+
+
+snapstart.register()
 
 
 @instrument()

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.auth.authenticate import Authenticator
 from payreq.auth.live_connections import credential_key
 from payreq.context import RequestContext
@@ -171,6 +172,9 @@ def unsubscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
 def ping() -> dict[str, Any]:
     # Keeps API Gateway's 10-minute idle timer from closing the socket; no database round trip.
     return _reply({"type": "pong"})
+
+
+snapstart.register()
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_REST)

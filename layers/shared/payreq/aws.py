@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,18 @@ def _endpoint_from_environment(service_name: str) -> str | None:
     """The endpoint boto3 itself would take from the environment (`AWS_ENDPOINT_URL_<SERVICE>`)."""
     variable = f"AWS_ENDPOINT_URL_{service_name.upper().replace('-', '_')}"
     return os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def forget_credentials() -> None:
+    """Drop the clients (each holds the credentials it was built with) and the default session's
+    credentials, keeping its loaded service models: after a SnapStart restore the next client is
+    built with the restored environment's credentials in a few milliseconds."""
+    client.cache_clear()
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None)
+    if session is not None:
+        # botocore keeps resolved credentials on the session; None makes it resolve them again.
+        session._session._credentials = None
 
 
 def reset() -> None:

@@ -1,0 +1,165 @@
+"""SnapStart: what a function does before Lambda snapshots it, and after Lambda restores it.
+
+Every handler module calls `register(...)` once, at import (its init). Lambda initialises a
+published version once, runs the before-snapshot hooks and snapshots the memory; each new execution
+environment then resumes from that snapshot instead of importing anything. So:
+
+- before the snapshot, do what a first request would otherwise pay for: the imports a request
+  makes lazily, the HTTP resolver's per-route validation models, the database dialect's first
+  connect (when the database answers; a snapshot taken without one is still valid), and for IAM
+  database auth the boto3 client that signs tokens;
+- after restore, undo what must not be shared between environments resumed from one snapshot: the
+  pooled database connections (their sockets belong to the environment that opened them), cached
+  AWS credentials and secrets (the snapshot's may have expired; Lambda gives the restored
+  environment its own), and the random generator's state (each copy would draw the same numbers).
+
+`snapshot_restore_py` exists only in Lambda's Python runtime. Elsewhere the hooks are kept here, and
+the local stack and the benchmarks run them themselves (`run_before_snapshot`, `run_after_restore`)
+to emulate a snapshot with fork().
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from typing import TYPE_CHECKING, Any
+
+from payreq.observability import logger
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+_before: list[Callable[[], None]] = []
+_after: list[Callable[[], None]] = []
+
+
+def register(resolver: APIGatewayHttpResolver | None = None, *, database: bool = True) -> None:
+    """Register this function's hooks (its handler module calls it once, with its resolver if any;
+    `database=False` for a function that never connects)."""
+    before: list[Callable[[], None]] = [prime_database, prime_aws_signing] if database else []
+    if resolver is not None:
+        before.append(lambda: prime_routes(resolver))
+    for hook in before:
+        _on_before_snapshot(hook)
+    if not _after:
+        for hook in (drop_connections, drop_credentials, reseed_random):
+            _on_after_restore(hook)
+
+
+def run_before_snapshot() -> None:
+    """Lambda's order: the hooks registered last run first."""
+    for hook in reversed(_before):
+        hook()
+
+
+def run_after_restore() -> None:
+    """Lambda's order: the hooks run in the order they were registered."""
+    for hook in _after:
+        hook()
+
+
+def _on_before_snapshot(hook: Callable[[], None]) -> None:
+    _before.append(hook)
+    runtime = _runtime()
+    if runtime is not None:
+        runtime.register_before_snapshot(_guarded(hook))
+
+
+def _on_after_restore(hook: Callable[[], None]) -> None:
+    _after.append(hook)
+    runtime = _runtime()
+    if runtime is not None:
+        runtime.register_after_restore(hook)
+
+
+def _runtime() -> Any:
+    try:
+        import snapshot_restore_py  # type: ignore[import-not-found]
+    except ImportError:
+        return None  # not in Lambda's runtime (tests, the local stack, the benchmarks)
+    return snapshot_restore_py
+
+
+def _guarded(hook: Callable[[], None]) -> Callable[[], None]:
+    """Priming is an optimisation: a failed one must not fail the version's publication."""
+
+    def run() -> None:
+        try:
+            hook()
+        except Exception:
+            logger.warning("snapshot priming step failed; the first request will do it", exc_info=True)
+
+    return run
+
+
+# ------------------------------------------------------------------ before the snapshot
+
+
+def prime_database() -> None:
+    """Build the engine and, when the database answers, run its dialect's first connect (server
+    version, settings: several round trips), then give the connection back. Reads `DB_*` settings."""
+    from sqlalchemy.exc import DBAPIError
+
+    from payreq.db import get_engine
+
+    engine = get_engine()
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("select 1")
+    except DBAPIError:
+        logger.info("database not reachable before the snapshot; its first connect is left to a request")
+    finally:
+        engine.dispose()
+
+
+def prime_aws_signing() -> None:
+    """With IAM database auth every new connection signs a token: import boto3 and build the RDS
+    client now (service models loaded), so the restored environment only signs."""
+    from payreq.settings import database_settings
+
+    settings = database_settings()
+    if settings.url is None and settings.auth == "iam":
+        from payreq import aws
+
+        aws.client("rds")
+
+
+def prime_routes(resolver: APIGatewayHttpResolver) -> None:
+    """Build each route's request-validation models, which Powertools builds on the route's first
+    request (its dependant, body field and response fields)."""
+    routes = [*resolver._static_routes, *resolver._dynamic_routes]
+    for route in routes:
+        for attribute in ("dependant", "body_field"):
+            getattr(route, attribute, None)
+
+
+# ------------------------------------------------------------------ after restore
+
+
+def drop_connections() -> None:
+    """Close the pooled connections the snapshot holds: their sockets are not this environment's.
+    The engine itself (its dialect, compiled statements) is kept."""
+    from payreq.db.engine import get_engine
+
+    if get_engine.cache_info().currsize:
+        get_engine().dispose(close=False)
+
+
+def drop_credentials() -> None:
+    """Forget AWS credentials and secrets read before the snapshot; the next use fetches fresh ones.
+    The clients' service models stay loaded."""
+    from payreq import aws
+
+    aws.forget_credentials()
+    # Only if a secret was read: importing Powertools' parameters would import boto3 (~100 ms).
+    parameters = sys.modules.get("aws_lambda_powertools.utilities.parameters")
+    if parameters is not None:
+        parameters.clear_caches()
+
+
+def reseed_random() -> None:
+    """Each restored copy would otherwise draw the same sequence (`secrets`, `uuid4` and
+    `os.urandom` read the kernel and need nothing)."""
+    random.seed()
