@@ -89,7 +89,7 @@ def test_in_lambda_the_hooks_are_given_to_the_runtime_and_a_failed_priming_does_
     snapstart.register()
 
     # Then the runtime has the priming and the restore hooks, and priming without a database passes
-    assert len(given["before"]) == 2 and len(given["after"]) == 3
+    assert len(given["before"]) == 3 and len(given["after"]) == 3
     for hook in given["before"]:
         hook()
 

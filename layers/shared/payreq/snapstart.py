@@ -21,6 +21,7 @@ to emulate a snapshot with fork().
 from __future__ import annotations
 
 import random
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,9 @@ _after: list[Callable[[], None]] = []
 def register(resolver: APIGatewayHttpResolver | None = None, *, database: bool = True) -> None:
     """Register this function's hooks (its handler module calls it once, with its resolver if any;
     `database=False` for a function that never connects)."""
-    before: list[Callable[[], None]] = [prime_database, prime_aws_signing] if database else []
+    before: list[Callable[[], None]] = [prime_imports]
+    if database:
+        before += [prime_database, prime_aws_signing]
     if resolver is not None:
         before.append(lambda: prime_routes(resolver))
     for hook in before:
@@ -97,6 +100,19 @@ def _guarded(hook: Callable[[], None]) -> Callable[[], None]:
 # ------------------------------------------------------------------ before the snapshot
 
 
+# What a first request imports on first use, found by diffing sys.modules around a restored
+# environment's first request (bench/cold.py measures it): strptime's module (the driver parses
+# timestamps with it) and the currency table money formatting reads.
+LAZY_IMPORTS = ("_strptime", "iso4217")
+
+
+def prime_imports() -> None:
+    import importlib
+
+    for name in LAZY_IMPORTS:
+        importlib.import_module(name)
+
+
 def prime_database() -> None:
     """Build the engine and, when the database answers, run its dialect's first connect (server
     version, settings: several round trips), then give the connection back. Reads `DB_*` settings."""
@@ -126,13 +142,67 @@ def prime_aws_signing() -> None:
         aws.client("rds")
 
 
+# A read of a record that does not exist: the route runs its query and answers 404, writing nothing.
+NOBODY = "00000000-0000-4000-8000-000000000000"
+
+
 def prime_routes(resolver: APIGatewayHttpResolver) -> None:
-    """Build each route's request-validation models, which Powertools builds on the route's first
-    request (its dependant, body field and response fields)."""
+    """Build each route's request-validation models (Powertools builds them on the route's first
+    request), then serve each read of one record by id once, for an id that does not exist: its
+    middleware stack, its statements (compiled and cached by SQLAlchemy) and its error envelope
+    are ready when the first real request comes. Only GETs by id, whose answer is a 404 that
+    changes nothing; none whose guard re-checks the credential (that would audit a refusal)."""
     routes = [*resolver._static_routes, *resolver._dynamic_routes]
     for route in routes:
         for attribute in ("dependant", "body_field"):
             getattr(route, attribute, None)
+    for route in routes:
+        guards = [middleware for middleware in route.middlewares if hasattr(middleware, "required_permission")]
+        if route.method != "GET" or "<" not in route.path or any(getattr(g, "recheck", False) for g in guards):
+            continue
+        permissions = " ".join(str(g.required_permission) for g in guards if g.required_permission)
+        path = re.sub(r"<[^>]+>", NOBODY, route.path)
+        resolver.resolve(_read_by(path, permissions), _PrimingContext())  # type: ignore[arg-type]
+
+
+def _read_by(path: str, permissions: str) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"user-agent": "payreq-snapstart-priming"},
+        "requestContext": {
+            "http": {
+                "method": "GET",
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": "payreq-snapstart-priming",
+            },
+            "accountId": "000000000000",
+            "apiId": "priming",
+            "domainName": "priming.invalid",
+            "time": "01/Jan/2026:00:00:00 +0000",
+            "timeEpoch": 0,
+            "requestId": "snapstart-priming",
+            "routeKey": "$default",
+            "stage": "$default",
+            "authorizer": {"lambda": {"userId": NOBODY, "permissions": permissions, "authMethod": "api_token"}},
+        },
+        "isBase64Encoded": False,
+    }
+
+
+class _PrimingContext:
+    function_name = "snapstart-priming"
+    aws_request_id = "snapstart-priming"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:000000000000:function:snapstart-priming"
+    memory_limit_in_mb = 512
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
 
 
 # ------------------------------------------------------------------ after restore
@@ -148,8 +218,8 @@ def drop_connections() -> None:
 
 
 def drop_credentials() -> None:
-    """Forget AWS credentials and secrets read before the snapshot; the next use fetches fresh ones.
-    The clients' service models stay loaded."""
+    """Replace the AWS credentials read before the snapshot, and forget cached secrets (the next use
+    fetches them again). The clients themselves are kept."""
     from payreq import aws
 
     aws.forget_credentials()
