@@ -125,13 +125,17 @@ def serve(spec: dict[str, Any]) -> None:
         timings: list[int] = []
         statuses: dict[int, int] = {}
         statements[0] = 0
+        refused = None
         for item in events:
             started = time.perf_counter_ns()
             response = handler(item, Context())
             timings.append(time.perf_counter_ns() - started)
             status = status_of(response)
             statuses[status] = statuses.get(status, 0) + 1
-        channel.write(json.dumps({"ns": timings, "statuses": statuses, "statements": statements[0]}) + "\n")
+            if status >= 300 and refused is None:
+                refused = str(response.get("body", ""))[:500]
+        answer = {"ns": timings, "statuses": statuses, "statements": statements[0], "refused": refused}
+        channel.write(json.dumps(answer) + "\n")
         channel.flush()
 
 
