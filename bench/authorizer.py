@@ -45,7 +45,7 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
         session = start_session(
             connection, data.alice.id, settings=settings, now=now, source_ip="203.0.113.7", user_agent="bench"
         )
-    credentials = {
+    credentials: dict[str, tuple[dict[str, Any], str, str]] = {
         "api token": ({"headers": {"authorization": f"Bearer {token}"}}, token, "bearer"),
         "session cookie": (
             {"headers": {}, "cookies": [f"{settings.session_cookie}={session.secret}"]},
@@ -69,7 +69,7 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
             answer = handler(_authorizer_event(event), _Context())
             assert answer["context"].get("userId"), answer
 
-        calls = {"before": before, "now": now_check, "handler": whole}
+        calls: dict[str, Callable[[], None]] = {"before": before, "now": now_check, "handler": whole}
         figures = _interleaved(calls, invocations, warmup)
         trips = {name: _round_trips(call) for name, call in calls.items()}
         results[label] = {

@@ -39,7 +39,7 @@ class Summary:
         p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
         return cls(len(ordered), ordered[0], statistics.median(ordered), p99, ordered[-1], tuple(ordered))
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         low, high = median_interval(self.values) if self.values else (self.median, self.median)
         return {
             "n": self.count,

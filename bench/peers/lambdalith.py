@@ -86,7 +86,10 @@ if os.environ.get("PEER_DB_IAM") == "1":
         import boto3
 
         cparams["password"] = boto3.client("rds").generate_db_auth_token(
-            DBHostname=url.host, Port=url.port or 5432, DBUsername=url.username, Region=os.environ["AWS_REGION"]
+            DBHostname=str(url.host),
+            Port=url.port or 5432,
+            DBUsername=str(url.username),
+            Region=os.environ["AWS_REGION"],
         )
 
 
