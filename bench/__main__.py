@@ -7,7 +7,9 @@ import argparse
 import json
 import logging
 import platform
+import sys
 import time
+import traceback
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,9 +101,12 @@ def main() -> None:
 
 
 class _SectionTimer:
-    """Records each section's wall time under results["section_seconds"]."""
+    """Records each section's wall time under results["section_seconds"]; a section that fails is
+    recorded as `{"failed": <traceback>}` and the run goes on, so one broken section does not
+    cost the others' figures."""
 
     def __init__(self, results: dict[str, Any]) -> None:
+        self.results = results
         self.seconds: dict[str, float] = results.setdefault("section_seconds", {})
 
     @contextmanager
@@ -109,6 +114,10 @@ class _SectionTimer:
         started = time.perf_counter()
         try:
             yield
+        except Exception:
+            failure = traceback.format_exc()
+            print(f"section {name} failed:\n{failure}", file=sys.stderr)
+            self.results[name] = {"failed": failure[-3000:]}
         finally:
             self.seconds[name] = round(time.perf_counter() - started, 1)
 

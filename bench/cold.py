@@ -35,7 +35,7 @@ WARM_AFTER_RESTORE = 200
 def measure(engine: Engine, database_url: str, data: Dataset, *, runs: int) -> dict[str, Any]:
     from support.tcp_relay import tcp_relay
 
-    results: dict[str, Any] = {"functions": _functions(engine, database_url, data, runs=max(3, runs // 3))}
+    results: dict[str, Any] = {"functions": _functions(engine, database_url, data, runs=max(1, runs // 3))}
     unix_socket = f"{_socket_dir(database_url)}/.s.PGSQL.5432"
     with tcp_relay(unix_socket) as port:
         results.update(_as_deployed(engine, database_url, data, port, runs=runs))

@@ -39,7 +39,10 @@ def render(results: dict[str, Any]) -> str:
     if results.get("quick"):
         parts.append("QUICK RUN: counts too small for figures")
     for name, render_section in SECTIONS.items():
-        if name in results:
+        if name in results and "failed" in results[name]:
+            last = results[name]["failed"].strip().splitlines()[-1]
+            parts.append(f"\n== {name}: FAILED ==\n   {last}")
+        elif name in results:
             parts.append(render_section(results[name]))
     if "summary" in results:
         parts.append(_summary(results["summary"]))

@@ -8,12 +8,16 @@ from typing import Any
 
 
 def entries(results: dict[str, Any]) -> list[dict[str, Any]]:
-    cold = results.get("cold") or {}
+    def section(name: str) -> dict[str, Any]:
+        found = results.get(name) or {}
+        return {} if "failed" in found else dict(found)
+
+    cold = section("cold")
     deployed = cold.get("as_deployed") or {}
-    warm_ratios = (results.get("warm") or {}).get("ratios") or {}
-    fanout = results.get("fanout") or {}
-    parsing = results.get("parsing") or {}
-    package = results.get("package") or {}
+    warm_ratios = section("warm").get("ratios") or {}
+    fanout = section("fanout")
+    parsing = section("parsing")
+    package = section("package")
     return [
         _entry(
             "cold_as_deployed_ratio",
