@@ -7,12 +7,18 @@ import argparse
 import json
 import logging
 import platform
+import sys
 import time
+import traceback
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench import system
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 SECTIONS = ("package", "parsing", "cold", "warm", "authorizer", "contention", "fanout")
 RESULTS = Path(__file__).with_name("results.json")
@@ -30,21 +36,24 @@ def main() -> None:
         parser.error(f"unknown sections: {', '.join(unknown)}")
     logging.basicConfig(level=logging.WARNING)
 
-    runs, invocations, warmup = (3, 50, 10) if args.quick else (15, 2000, 200)
+    runs, invocations, warmup = (2, 100, 10) if args.quick else (12, 1000, 100)
     results: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
         "quick": args.quick,
     }
     started = time.perf_counter()
+    timer = _SectionTimer(results)
     if "package" in only:
         from bench import package
 
-        results["package"] = package.measure()
+        with timer("package"):
+            results["package"] = package.measure()
     if "parsing" in only:
         from bench import parsing
 
-        results["parsing"] = parsing.measure(repeats=3 if args.quick else 20)
+        with timer("parsing"):
+            results["parsing"] = parsing.measure(repeats=3 if args.quick else 20)
     if {"cold", "warm", "authorizer", "contention"} & set(only):
         with system.database() as database_url:
             from bench import dataset
@@ -55,31 +64,62 @@ def main() -> None:
             if "cold" in only:
                 from bench import cold
 
-                results["cold"] = cold.measure(engine, database_url, data, runs=runs)
+                with timer("cold"):
+                    results["cold"] = cold.measure(engine, database_url, data, runs=runs)
             if "warm" in only:
                 from bench import warm
 
-                results["warm"] = warm.measure(engine, database_url, data, invocations=invocations, warmup=warmup)
+                with timer("warm"):
+                    results["warm"] = warm.measure(engine, database_url, data, invocations=invocations, warmup=warmup)
             if "authorizer" in only:
                 from bench import authorizer
 
-                results["authorizer"] = authorizer.measure(engine, data, invocations=invocations, warmup=warmup)
+                with timer("authorizer"):
+                    results["authorizer"] = authorizer.measure(
+                        engine, database_url, data, invocations=invocations, warmup=warmup
+                    )
             if "contention" in only:
                 from bench import contention
 
-                results["contention"] = contention.measure(engine, database_url, approvers=50)
+                with timer("contention"):
+                    results["contention"] = contention.measure(engine, database_url, approvers=50)
             engine.dispose()
     if "fanout" in only:
         from bench import fanout
 
-        results["fanout"] = fanout.measure(connections=100 if args.quick else 1000)
+        with timer("fanout"):
+            results["fanout"] = fanout.measure(connections=100 if args.quick else 1000)
     results["seconds"] = time.perf_counter() - started
 
-    from bench import report
+    from bench import report, summary
+
+    results["summary"] = summary.entries(results)
 
     print(report.render(results))
     args.output.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(f"\nwritten to {args.output}")
+
+
+class _SectionTimer:
+    """Records each section's wall time under results["section_seconds"]; a section that fails is
+    recorded as `{"failed": <traceback>}` and the run goes on, so one broken section does not
+    cost the others' figures."""
+
+    def __init__(self, results: dict[str, Any]) -> None:
+        self.results = results
+        self.seconds: dict[str, float] = results.setdefault("section_seconds", {})
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        except Exception:
+            failure = traceback.format_exc()
+            print(f"section {name} failed:\n{failure}", file=sys.stderr)
+            self.results[name] = {"failed": failure[-3000:]}
+        finally:
+            self.seconds[name] = round(time.perf_counter() - started, 1)
 
 
 def _cpus() -> int:

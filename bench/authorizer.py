@@ -1,16 +1,22 @@
-"""The authorizer's cost per request, before and after revocation took effect at once.
+"""The authorizer's cost per API call: it runs before every request, and looks the credential up
+each time (sign-out and token revocation take effect at once, so nothing is cached across requests).
 
-Before, a warm container reused a credential check for 30 s: a request whose credential it had
-seen paid a dictionary lookup (`hit`), one it had not paid the check inside a transaction (`miss`:
-BEGIN, the lookup, the sliding-expiry touch when due, COMMIT). Now every request with a session
-cookie or an API token pays the lookup itself: one statement on a unique index, in autocommit
-(`now`). All three run here in one warm process against the embedded PostgreSQL, on the same
-credential, so the ratios compare like with like; deployed, each statement also pays the round
-trip to RDS Proxy (typically 0.3 to 1 ms in one AZ), which the `hit` path did not.
+Measured in one warm process against the embedded PostgreSQL, on the same credential, interleaved:
+- `before`: the lookup as it was: a SQLAlchemy Core `select()` built per request (statement
+  construction, cache key), run with pg8000's extended protocol (Parse, Describe, Execute: three
+  round trips) on a `read_connection`;
+- `now`: the written-out statement run with the simple query protocol (one round trip);
+- `handler`: the whole warm invocation of `auth_api.authorizer.lambda_handler` (Powertools' event
+  class, logging and metrics decorators included), as API Gateway calls it.
+Round trips are counted at pg8000's socket flush. Deployed, each round trip also pays the way to
+RDS Proxy and back (typically 0.3-1 ms in one AZ), which the local socket hides: the count is what
+carries over.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -20,20 +26,16 @@ from bench.measure import Summary
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from bench.dataset import Dataset
 
-OLD_CACHE_SECONDS = 30.0
 
-
-def measure(engine: Engine, data: Dataset, *, invocations: int, warmup: int) -> dict[str, Any]:
-    from payreq.auth.api_tokens import issue_token, token_principal
+def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: int, warmup: int) -> dict[str, Any]:
+    from payreq.auth.api_tokens import issue_token
     from payreq.auth.authenticate import Authenticator
-    from payreq.auth.credentials import fingerprint
-    from payreq.auth.principal import Principal
-    from payreq.auth.sessions import session_principal, start_session
-    from payreq.db import transaction
+    from payreq.auth.sessions import start_session
+    from payreq.db import read_connection, transaction
     from payreq.settings import auth_settings
 
     settings = auth_settings()
@@ -43,61 +45,141 @@ def measure(engine: Engine, data: Dataset, *, invocations: int, warmup: int) -> 
         session = start_session(
             connection, data.alice.id, settings=settings, now=now, source_ip="203.0.113.7", user_agent="bench"
         )
-    events: dict[str, dict[str, Any]] = {
-        "api token": {"headers": {"authorization": f"Bearer {token}"}, "requestContext": {}},
-        "session cookie": {"headers": {}, "cookies": [f"{settings.session_cookie}={session.secret}"]},
+    credentials: dict[str, tuple[dict[str, Any], str, str]] = {
+        "api token": ({"headers": {"authorization": f"Bearer {token}"}}, token, "bearer"),
+        "session cookie": (
+            {"headers": {}, "cookies": [f"{settings.session_cookie}={session.secret}"]},
+            session.secret,
+            "session",
+        ),
     }
-    checks = {"api token": token_principal, "session cookie": session_principal}
     authenticator = Authenticator(engine, settings)
+    handler = _authorizer_handler(database_url)
     results: dict[str, Any] = {}
-    for label, event in events.items():
-        secret = token if label == "api token" else session.secret
-        kind = "bearer" if label == "api token" else "session"
-        check = checks[label]
+    for label, (event, secret, kind) in credentials.items():
 
-        def before_miss(check: Any = check, secret: str = secret) -> None:
-            with transaction(engine) as connection:
-                if check is session_principal:
-                    principal = check(connection, secret, settings=settings, now=datetime.now(UTC))
-                else:
-                    principal = check(connection, secret, now=datetime.now(UTC))
-            assert isinstance(principal, Principal)
-            principal.authorizer_context()
+        def before(secret: str = secret, kind: str = kind) -> None:
+            with read_connection(engine) as connection:
+                _core_lookup(connection, kind, secret)
 
-        # The old CredentialCache's hit path, as it ran: fingerprint, lookup, expiry, context.
-        remembered = {fingerprint(f"{kind}:{secret}"): (time.monotonic() + OLD_CACHE_SECONDS, None)}
-        principal = authenticator.check(kind, secret)
-
-        def before_hit(
-            kind: str = kind, secret: str = secret, principal: Any = principal, remembered: Any = remembered
-        ) -> None:
-            entry = remembered.get(fingerprint(f"{kind}:{secret}"))
-            assert entry is not None and entry[0] >= time.monotonic()
-            principal.authorizer_context()
-
-        def now_every_request(event: dict[str, Any] = event) -> None:
+        def now_check(event: dict[str, Any] = event) -> None:
             assert "userId" in authenticator.context_for(event)
 
-        figures = {
-            "before_hit": _time(before_hit, invocations, warmup),
-            "before_miss": _time(before_miss, invocations, warmup),
-            "now": _time(now_every_request, invocations, warmup),
-        }
+        def whole(event: dict[str, Any] = event) -> None:
+            answer = handler(_authorizer_event(event), _Context())
+            assert answer["context"].get("userId"), answer
+
+        calls: dict[str, Callable[[], None]] = {"before": before, "now": now_check, "handler": whole}
+        figures = _interleaved(calls, invocations, warmup)
+        trips = {name: _round_trips(call) for name, call in calls.items()}
         results[label] = {
             **{name: summary.as_dict() for name, summary in figures.items()},
-            "now_over_before_hit": figures["now"].median / figures["before_hit"].median,
-            "now_over_before_miss": figures["now"].median / figures["before_miss"].median,
-            "now_minus_before_hit_us": (figures["now"].median - figures["before_hit"].median) * 1000,
+            "round_trips": trips,
+            "now_over_before": figures["now"].median / figures["before"].median,
         }
     return results
 
 
-def _time(call: Callable[[], None], invocations: int, warmup: int) -> Summary:
-    for _ in range(warmup):
+def _core_lookup(connection: Connection, kind: str, secret: str) -> Any:
+    """The lookup as it was before: a Core statement built for each request."""
+    from sqlalchemy import select
+
+    from payreq.auth.credentials import fingerprint
+    from payreq.auth.users import permissions_of
+    from payreq.db.schema import api_tokens, sessions, users
+
+    table = api_tokens if kind == "bearer" else sessions
+    statement = (
+        select(
+            table.c.id,
+            table.c.user_id,
+            table.c.expires_at,
+            table.c.revoked_at,
+            users.c.is_active,
+            permissions_of(table.c.user_id).label("permissions"),
+        )
+        .join(users, users.c.id == table.c.user_id)
+        .where(table.c.token_hash == fingerprint(secret))
+    )
+    return connection.execute(statement).one_or_none()
+
+
+def _authorizer_handler(database_url: str) -> Callable[..., dict[str, Any]]:
+    import importlib
+
+    from bench.system import function_environment, use_environment
+    from payreq import settings
+
+    use_environment(function_environment("AuthorizerFunction", database_url))
+    settings.reset()
+    with contextlib.redirect_stdout(io.StringIO()):
+        module = importlib.import_module("auth_api.authorizer")
+    handler: Callable[..., dict[str, Any]] = module.lambda_handler
+
+    def quietly(*args: Any) -> dict[str, Any]:
+        with contextlib.redirect_stdout(io.StringIO()):  # its log lines, as CloudWatch would get them
+            return handler(*args)
+
+    return quietly
+
+
+def _authorizer_event(credential: dict[str, Any]) -> dict[str, Any]:
+    from support.events import load_event
+
+    event = load_event("authorizer_request")
+    event["headers"] = {k: v for k, v in event["headers"].items() if k != "authorization"}
+    event["headers"].update(credential["headers"])
+    event.pop("cookies", None)
+    event.pop("identitySource", None)
+    if "cookies" in credential:
+        event["cookies"] = credential["cookies"]
+    return event
+
+
+class _Context:
+    function_name = "bench"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
+    memory_limit_in_mb = 512
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    log_group_name = "/aws/lambda/bench"
+    log_stream_name = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 15_000
+
+
+def _interleaved(calls: dict[str, Callable[[], None]], invocations: int, warmup: int) -> dict[str, Summary]:
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    timings: dict[str, list[float]] = {name: [] for name in calls}
+    block = 50
+    for round_ in range(max(1, invocations // block)):
+        for name in list(calls) if round_ % 2 == 0 else reversed(list(calls)):
+            call = calls[name]
+            for _ in range(block):
+                started = time.perf_counter()
+                call()
+                timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: Summary.of(values) for name, values in timings.items()}
+
+
+def _round_trips(call: Callable[[], None]) -> int:
+    """Socket flushes pg8000 makes during one call (each is a wait for the server's answer)."""
+    import pg8000.core
+
+    flush = pg8000.core._flush
+    count = [0]
+
+    def counted(sock: Any) -> None:
+        count[0] += 1
+        flush(sock)
+
+    pg8000.core._flush = counted
+    try:
         call()
-    timings = []
-    for _ in range(invocations):
-        started = time.perf_counter()
-        call()
-        timings.append((time.perf_counter() - started) * 1000)
-    return Summary.of(timings)
+    finally:
+        pg8000.core._flush = flush
+    return count[0]

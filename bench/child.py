@@ -1,9 +1,12 @@
-"""A measured process: `python -m bench.child <cold|warm|contend> <spec.json> <result.json>`.
+"""A measured process: `python -m bench.child <cold|snapstart|serve|contend> <spec.json> <result.json>`.
 
 Cold: import one handler and serve one request, as a fresh Lambda container does, then exit at
-once (`os._exit`: teardown is not part of a cold start). Warm: import once, then invoke each
-endpoint many times in this process, timing every invocation and counting its SQL statements.
-The results go to a file, because handlers log to stdout as they do in Lambda.
+once (`os._exit`: teardown is not part of a cold start). SnapStart: import, run the before-snapshot
+hooks, then fork (the snapshot) and in the child (the restored environment) run the after-restore
+hooks and serve the first request, then the same request again, warm. Serve: a warm container
+that runs blocks of invocations when the orchestrator asks (one JSON line per block on stdin, one
+answer per block), so that targets can be interleaved. Results go to a file or to the inherited
+stdout descriptor, because handlers log to stdout as they do in Lambda.
 """
 
 from __future__ import annotations
@@ -55,6 +58,87 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def snapstart(spec: dict[str, Any]) -> dict[str, Any]:
+    """Init, snapshot (fork), restore, first response; then the warm median of the same request."""
+    module = importlib.import_module(spec["module"])
+    handler = module.lambda_handler
+    hooks = sys.modules.get("payreq.snapstart")
+    if hooks is not None:
+        hooks.run_before_snapshot()
+    initialised = time.perf_counter()
+    reading, writing = os.pipe()
+    forked = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # the restored environment
+        os.close(reading)
+        if hooks is not None:
+            hooks.run_after_restore()
+        else:
+            # The peer's restore: its pooled connection belongs to the snapshot (SQLAlchemy's fork recipe).
+            module.engine.dispose(close=False)
+        restored = time.perf_counter()
+        response = handler(spec["event"], Context())
+        answered = time.perf_counter()
+        warm_ns = []
+        for _ in range(spec.get("warm", 0)):
+            started = time.perf_counter_ns()
+            handler(spec["event"], Context())
+            warm_ns.append(time.perf_counter_ns() - started)
+        result = {
+            "init_s": initialised - STARTED,
+            "restore_hooks_s": restored - forked,
+            "restore_to_response_s": answered - forked,
+            "status": status_of(response),
+            "warm_ns": warm_ns,
+        }
+        os.write(writing, json.dumps(result).encode())
+        sys.stdout.flush()
+        os._exit(0)
+    os.close(writing)
+    chunks = []
+    while chunk := os.read(reading, 65536):
+        chunks.append(chunk)
+    os.waitpid(pid, 0)
+    return dict(json.loads(b"".join(chunks)))
+
+
+def serve(spec: dict[str, Any]) -> None:
+    """Blocks on request: `{"endpoint", "start", "count"}` runs events[start:start+count] of that
+    endpoint and answers `{"ns": [...], "statuses": {...}, "statements": n}`."""
+    channel = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # what the handlers print goes to the log, not into the answers
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    statements = [0]
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def _count(*_: Any) -> None:
+        statements[0] += 1
+
+    handler = importlib.import_module(spec["module"]).lambda_handler
+    channel.write("{}\n")
+    channel.flush()
+    for line in sys.stdin:
+        order = json.loads(line)
+        events = spec["endpoints"][order["endpoint"]][order["start"] : order["start"] + order["count"]]
+        timings: list[int] = []
+        statuses: dict[int, int] = {}
+        statements[0] = 0
+        refused = None
+        for item in events:
+            started = time.perf_counter_ns()
+            response = handler(item, Context())
+            timings.append(time.perf_counter_ns() - started)
+            status = status_of(response)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status >= 300 and refused is None:
+                refused = str(response.get("body", ""))[:500]
+        answer = {"ns": timings, "statuses": statuses, "statements": statements[0], "refused": refused}
+        channel.write(json.dumps(answer) + "\n")
+        channel.flush()
+
+
 def warm(spec: dict[str, Any]) -> dict[str, Any]:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
@@ -89,10 +173,16 @@ def main() -> None:
     with open(spec_path) as stream:  # noqa: PTH123  (pathlib would be one more import to time)
         spec = json.load(stream)
     sys.path[:0] = spec.get("path", [])
+    if mode == "serve":
+        serve(spec)
+        sys.stdout.flush()
+        os._exit(0)
     if mode == "contend":
         from bench.contention import contend
 
         result = contend(spec)
+    elif mode == "snapstart":
+        result = snapstart(spec)
     else:
         result = cold(spec) if mode == "cold" else warm(spec)
     with open(result_path, "w") as stream:  # noqa: PTH123

@@ -1,9 +1,23 @@
-"""Cold starts: a fresh process imports one handler and serves its first real request, as a new
-Lambda container does (init + first invoke), beside the lambdalith peer and the raw-driver floor.
-Runs are interleaved across targets so that machine noise falls on all of them alike."""
+"""Cold starts, three ways, each run interleaved with the others so that machine noise falls on all:
+
+- `functions`: each function locally (tracing off, a password-less socket URL): a fresh process
+  imports its handler and serves its first real request (spawn to answer), with `-X importtime`;
+- `as_deployed`: an API call as API Gateway runs it when nothing is warm: the authorizer cold,
+  then the route's function cold, each in Lambda's configuration (active tracing; the X-Ray SDK
+  off as the template ships it, and on as its TracingSdk parameter makes it; an IAM token signed
+  for a TCP connection), against the peer as it is usually deployed (one function that
+  authenticates the bearer token itself, same tracing, same IAM auth) on psycopg 3;
+- `snapstart`: the same call with SnapStart emulated: each function initialised and primed, then
+  fork() as the snapshot and the restore; measured from the fork to the first response (the init
+  happened when the version was published), and then the same request warm in the restored copy.
+
+Spawn and fork are not Lambda's sandbox start nor its microVM restore (both add platform time to
+either side); every configuration pays the same here.
+"""
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from bench import endpoints, targets
@@ -14,39 +28,122 @@ if TYPE_CHECKING:
 
     from bench.dataset import Dataset
 
+# How many warm repeats of the first request the restored copy serves (the restore ratio's base).
+WARM_AFTER_RESTORE = 200
+
 
 def measure(engine: Engine, database_url: str, data: Dataset, *, runs: int) -> dict[str, Any]:
+    from support.tcp_relay import tcp_relay
+
+    results: dict[str, Any] = {"functions": _functions(engine, database_url, data, runs=max(1, runs // 3))}
+    unix_socket = f"{_socket_dir(database_url)}/.s.PGSQL.5432"
+    with tcp_relay(unix_socket) as port:
+        results.update(_as_deployed(engine, database_url, data, port, runs=runs))
+    return results
+
+
+def _functions(engine: Engine, database_url: str, data: Dataset, *, runs: int) -> dict[str, Any]:
     first = endpoints.first_requests(engine, data)
-    subjects: list[tuple[str, targets.Target, dict[str, Any]]] = [
-        (function, targets.payreq(function, database_url), first[function]) for function in targets.FUNCTIONS
-    ]
-    subjects += [
-        ("peer", targets.peer(database_url), endpoints.get_pr(data)),
-        ("floor", targets.floor(database_url), endpoints.get_pr(data)),
-    ]
+    subjects = [(name, targets.payreq(name, database_url), first[name]) for name in targets.FUNCTIONS]
+    subjects.append(("peer", targets.peer(database_url, "psycopg"), endpoints.get_pr(data)))
     walls: dict[str, list[float]] = {name: [] for name, _, _ in subjects}
-    imports: dict[str, list[float]] = {name: [] for name, _, _ in subjects}
-    firsts: dict[str, list[float]] = {name: [] for name, _, _ in subjects}
     for round_ in range(runs + 1):
         for name, target, event in subjects:
             result, wall = run_child("cold", target, {"event": event})
-            if result["status"] >= 500:
-                raise RuntimeError(f"{name}: the first request answered {result['status']}")
-            if round_ == 0:
-                continue  # the first round fills the page cache and the broadcaster's backlog
-            walls[name].append(wall * 1000)
-            imports[name].append(result["import_s"] * 1000)
-            firsts[name].append(result["first_request_s"] * 1000)
-    results: dict[str, Any] = {}
-    for name, target, _ in subjects:
-        results[name] = {
+            _check(name, result)
+            if round_:  # the first round fills the page cache
+                walls[name].append(wall * 1000)
+    return {
+        name: {
             "label": target.label,
-            "module": target.module,
             "total_ms": Summary.of(walls[name]).as_dict(),
-            "import_ms_median": Summary.of(imports[name]).median,
-            "first_request_ms_median": Summary.of(firsts[name]).median,
             "importtime_top_ms": import_profile(target),
         }
-    pr, peer, floor = (results[name]["total_ms"]["median"] for name in ("PrFunction", "peer", "floor"))
-    results["ratios"] = {"pr_vs_peer": pr / peer, "pr_vs_floor": pr / floor}
-    return results
+        for name, target, _ in subjects
+    }
+
+
+def _as_deployed(engine: Engine, database_url: str, data: Dataset, port: int, *, runs: int) -> dict[str, Any]:
+    sdk_off, sdk_on = targets.Deployed(port), targets.Deployed(port, tracing_sdk=True)
+    authorize, get_pr = endpoints.authorizer_request(engine, data), endpoints.get_pr(data)
+    by_itself = _bearer_only(get_pr, authorize)
+
+    def api_call(deployed: targets.Deployed) -> list[tuple[targets.Target, dict[str, Any]]]:
+        return [
+            (targets.payreq("AuthorizerFunction", database_url, deployed=deployed), authorize),
+            (targets.payreq("PrFunction", database_url, deployed=deployed), get_pr),
+        ]
+
+    peer = [(targets.peer(database_url, "psycopg", deployed=sdk_off), by_itself)]
+    configurations: dict[str, tuple[str, list[tuple[targets.Target, dict[str, Any]]]]] = {
+        "payreq": ("cold", api_call(sdk_off)),
+        "payreq_tracing_sdk": ("cold", api_call(sdk_on)),
+        "peer": ("cold", peer),
+        "payreq_snapstart": ("snapstart", api_call(sdk_off)),
+        "peer_snapstart": ("snapstart", peer),
+    }
+    totals: dict[str, list[float]] = {name: [] for name in configurations}
+    parts: dict[str, list[list[float]]] = {name: [[] for _ in members] for name, (_, members) in configurations.items()}
+    warm_us: list[float] = []
+    for round_ in range(runs + 1):
+        for name, (mode, members) in configurations.items():
+            total = 0.0
+            for index, (target, event) in enumerate(members):
+                last = index == len(members) - 1
+                spec = {"event": event, "warm": WARM_AFTER_RESTORE if name == "payreq_snapstart" and last else 0}
+                result, wall = run_child(mode, target, spec)
+                _check(f"{name}: {target.label}", result)
+                ms = result["restore_to_response_s"] * 1000 if mode == "snapstart" else wall * 1000
+                total += ms
+                if round_:
+                    parts[name][index].append(ms)
+                    warm_us += [ns / 1000 for ns in result.get("warm_ns", [])[20:]]  # after 20 to settle
+            if round_:
+                totals[name].append(total)
+    deployed: dict[str, Any] = {}
+    for name, (mode, members) in configurations.items():
+        deployed[name] = {
+            "mode": "fresh init (spawn to answer)" if mode == "cold" else "SnapStart restore (fork to answer)",
+            "members": [target.label + f" [{target.module}]" for target, _ in members],
+            "total_ms": Summary.of(totals[name]).as_dict(),
+            "member_ms_median": [Summary.of(values).median for values in parts[name]],
+        }
+    median = {name: Summary.of(values).median for name, values in totals.items()}
+    restore_pr = Summary.of(parts["payreq_snapstart"][1])
+    warm = Summary.of(warm_us)
+    return {
+        "as_deployed": {
+            **deployed,
+            "ratios": {
+                "payreq_snapstart_vs_peer": median["payreq_snapstart"] / median["peer"],
+                "payreq_vs_peer": median["payreq"] / median["peer"],
+                "payreq_snapstart_vs_peer_snapstart": median["payreq_snapstart"] / median["peer_snapstart"],
+                "tracing_sdk_vs_off": median["payreq_tracing_sdk"] / median["payreq"],
+            },
+        },
+        "snapstart": {
+            "request": "GET /api/v1/prs/{id} (PrFunction, as deployed)",
+            "restore_to_first_response_ms": restore_pr.as_dict(),
+            "warm_same_request_us": warm.as_dict(),
+            "ratio": restore_pr.median * 1000 / warm.median,
+        },
+    }
+
+
+def _bearer_only(get_pr: dict[str, Any], authorize: dict[str, Any]) -> dict[str, Any]:
+    """The GET as a lambdalith gets it: no authorizer ran, the API token is in the header."""
+    event = copy.deepcopy(get_pr)
+    event["requestContext"].pop("authorizer", None)
+    event["headers"]["authorization"] = authorize["headers"]["authorization"]
+    return event
+
+
+def _check(name: str, result: dict[str, Any]) -> None:
+    if result["status"] >= 400:
+        raise RuntimeError(f"{name}: the first request answered {result['status']}: {result.get('errors')}")
+
+
+def _socket_dir(database_url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return str(make_url(database_url).query["host"])

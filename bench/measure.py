@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -30,15 +31,83 @@ class Summary:
     median: float
     p99: float
     maximum: float
+    values: tuple[float, ...] = ()
 
     @classmethod
     def of(cls, values: Sequence[float]) -> Summary:
         ordered = sorted(values)
         p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-        return cls(len(ordered), ordered[0], statistics.median(ordered), p99, ordered[-1])
+        return cls(len(ordered), ordered[0], statistics.median(ordered), p99, ordered[-1], tuple(ordered))
 
-    def as_dict(self) -> dict[str, float]:
-        return {"n": self.count, "min": self.minimum, "median": self.median, "p99": self.p99, "max": self.maximum}
+    def as_dict(self) -> dict[str, Any]:
+        low, high = median_interval(self.values) if self.values else (self.median, self.median)
+        return {
+            "n": self.count,
+            "min": self.minimum,
+            "median": self.median,
+            "median_ci95": [low, high],
+            "p99": self.p99,
+            "max": self.maximum,
+        }
+
+
+def median_interval(values: Sequence[float]) -> tuple[float, float]:
+    """A distribution-free 95% confidence interval for the median: the order statistics at
+    n/2 -+ 1.96 sqrt(n)/2 (the binomial's normal approximation; fine from n ~ 10)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    half = 1.96 * math.sqrt(n) / 2
+    low = max(0, math.floor(n / 2 - half))
+    high = min(n - 1, math.ceil(n / 2 + half) - 1)
+    return ordered[low], ordered[high]
+
+
+class Serving:
+    """A warm container kept running (`python -m bench.child serve`), asked for blocks of
+    invocations in turn with other containers, so that machine noise falls on every target alike."""
+
+    def __init__(self, target: Target, spec: dict[str, Any]) -> None:
+        self.target = target
+        self._scratch = tempfile.TemporaryDirectory(prefix="payreq-bench-serve-")
+        spec_path = Path(self._scratch.name) / "spec.json"
+        spec_path.write_text(json.dumps({"module": target.module, "path": PEER_PATH, **spec}, default=str))
+        self._log = (Path(self._scratch.name) / "output.log").open("w")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.child", "serve", str(spec_path), "-"],
+            cwd=ROOT,
+            env=target.environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        self._answer()  # imported and ready
+
+    def run(self, endpoint: str, start: int, count: int) -> dict[str, Any]:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps({"endpoint": endpoint, "start": start, "count": count}) + "\n")
+        self._process.stdin.flush()
+        return self._answer()
+
+    def _answer(self) -> dict[str, Any]:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            self._log.flush()
+            output = (Path(self._scratch.name) / "output.log").read_text()
+            raise RuntimeError(f"{self.target.label} stopped serving:\n{output[-3000:]}")
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()
+        self._scratch.cleanup()
 
 
 def run_child(

@@ -1,6 +1,8 @@
-"""The floor: the same reads as Payreq's handlers, hand-written on the raw driver (pg8000's DB-API),
-with no framework, no validation and no models: a bare handler that routes on the path, runs the
-same queries and dumps the rows as JSON. Nothing real can be faster on this driver."""
+"""The floor: the same reads as Payreq's handlers, hand-written on psycopg 3 with server-side prepared
+statements (`prepare=True`: after its first run each statement is one Bind/Execute round trip), in
+autocommit, with no framework, no validation and no models: a bare handler that routes on the
+path, runs the same queries and dumps the rows as JSON. Nothing real can be faster on this driver;
+if Payreq on psycopg 3 beats it, the floor is wrong."""
 
 from __future__ import annotations
 
@@ -9,9 +11,9 @@ import os
 import uuid
 from typing import Any
 
-import pg8000.dbapi
+import psycopg
 
-_connection: pg8000.dbapi.Connection | None = None
+_connection: psycopg.Connection[Any] | None = None
 
 PR_WITH_TOTALS = """
 SELECT pr.*, linked.invoice_count, linked.invoices_total
@@ -53,22 +55,17 @@ ORDER BY i.created_at DESC, i.id DESC LIMIT %s
 """
 
 
-def connection() -> pg8000.dbapi.Connection:
+def connection() -> psycopg.Connection[Any]:
     global _connection
     if _connection is None:
-        _connection = pg8000.dbapi.connect(
-            user=os.environ["FLOOR_DB_USER"],
-            database=os.environ["FLOOR_DB_NAME"],
-            unix_sock=os.environ["FLOOR_DB_SOCKET"],
-        )
-        _connection.autocommit = True
+        _connection = psycopg.connect(os.environ["FLOOR_CONNINFO"], autocommit=True)
     return _connection
 
 
 def rows(sql: str, *parameters: Any) -> list[dict[str, Any]]:
-    cursor = connection().cursor()
-    cursor.execute(sql, parameters)
-    names = [column[0] for column in cursor.description]
+    cursor = connection().execute(sql, parameters, prepare=True)
+    assert cursor.description is not None
+    names = [column.name for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 

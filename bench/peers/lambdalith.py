@@ -1,49 +1,105 @@
 """The peer: Payreq's hot endpoints written the common way, as one FastAPI app behind Mangum
 (a "lambdalith") with the SQLAlchemy ORM and a session per request.
 
-It does the same work as Payreq's handlers, so that only the way of writing them differs: the same
-tables (mapped declaratively onto `payreq.db.schema`), the same response models, and for writes
-the same audit-chain append, outbox row and gapless number. It reads the authorizer's context
-from the API Gateway event, as Payreq does. What it leaves out is Payreq's own edge work
-(request validation against OpenAPI, CSRF, the error envelope, ETags), which only adds to
-Payreq's side of the comparison.
+It imports nothing of Payreq's but the table definitions (`payreq.db.schema`, plain SQLAlchemy
+`Table`s): no layer, no Powertools. Its models, its money formatting, its audit-chain append, its
+outbox row and its gapless number are its own, doing the same work as Payreq's. Each response is
+validated once (built with `model_validate`, then dumped; no `response_model` to validate it again).
+
+Configuration (environment):
+- `PEER_DATABASE_URL`: the driver is whatever the URL names (`postgresql+pg8000://` gets the same
+  placeholder memo Payreq gives pg8000; `postgresql+psycopg://` is psycopg 3);
+- `PEER_DB_IAM=1`: sign an RDS IAM token (boto3) for each new connection, as deployed;
+- the caller comes from the authorizer's context when API Gateway ran one (the warm figures: both
+  sides are measured behind the same authorizer); with none (one function, as a lambdalith is
+  usually deployed), it checks the `Authorization: Bearer` API token itself: one indexed lookup.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from functools import lru_cache
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from mangum import Mangum
-from sqlalchemy import create_engine, select
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, relationship, selectinload, sessionmaker
 
-from invoice_api.models import InvoiceSummary as InvoiceListItem
-from payreq.audit import record_change
-from payreq.context import RequestContext
-from payreq.db import schema
-from payreq.money import format_amount
-from payreq.numbering import next_number
-from payreq.outbox import publish_change
-from pr_api.models import (
-    InvoiceSummary,
-    NewPaymentRequest,
-    PaymentRequestSummary,
-    PaymentRequestView,
-    StepView,
-)
-from pr_api.rules import material_hash
+
+def _table_definitions() -> Any:
+    """Payreq's `payreq/db/schema.py` (SQLAlchemy `Table`s and nothing else), loaded from its file:
+    importing it as `payreq.db.schema` would run the layer's package `__init__`s (engine, settings)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "layers" / "shared" / "payreq" / "db" / "schema.py"
+    spec = importlib.util.spec_from_file_location("peer_tables", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["peer_tables"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+schema = _table_definitions()
+
+# ---------------------------------------------------------------- the database
+
+
+def _remember_placeholder_rewrites() -> None:
+    """pg8000 rescans each statement to turn `%s` into `$n` on every execution; remembered per text
+    (the same memo Payreq gives itself, so the drivers compare like with like)."""
+    import pg8000.legacy
+
+    scan = pg8000.legacy.convert_paramstyle
+
+    @lru_cache(maxsize=1024)
+    def rewritten(statement: str) -> str:
+        return str(scan("format", statement, ())[0])
+
+    def convert(style: str, statement: str, args: Any) -> tuple[str, Any]:
+        return (rewritten(statement), args) if style == "format" else scan(style, statement, args)
+
+    pg8000.legacy.convert_paramstyle = convert
+
+
+url = make_url(os.environ["PEER_DATABASE_URL"])
+if url.drivername == "postgresql+pg8000":
+    _remember_placeholder_rewrites()
+engine = create_engine(url, pool_size=1, max_overflow=0)
+
+if os.environ.get("PEER_DB_IAM") == "1":
+
+    @event.listens_for(engine, "do_connect")
+    def _iam_token(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        import boto3
+
+        cparams["password"] = boto3.client("rds").generate_db_auth_token(
+            DBHostname=str(url.host),
+            Port=url.port or 5432,
+            DBUsername=str(url.username),
+            Region=os.environ["AWS_REGION"],
+        )
+
+
+Sessions = sessionmaker(engine, expire_on_commit=False)
 
 
 class Base(DeclarativeBase):
     pass
 
 
-# Mapped onto Payreq's own tables; the annotations type the columns the endpoints use.
 class Approval(Base):
     __table__ = schema.approvals
     id: Mapped[uuid.UUID]
@@ -78,6 +134,8 @@ class Invoice(Base):
     invoice_number: Mapped[str | None]
     vendor: Mapped[str | None]
     currency: Mapped[str | None]
+    subtotal: Mapped[Decimal | None]
+    tax: Mapped[Decimal | None]
     total: Mapped[Decimal | None]
     status: Mapped[str]
     created_at: Mapped[datetime]
@@ -106,9 +164,140 @@ class PaymentRequest(Base):
     invoices: Mapped[list[Invoice]] = relationship(secondary=schema.pr_invoice_links, viewonly=True)
 
 
-engine = create_engine(os.environ["PEER_DATABASE_URL"], pool_size=1, max_overflow=0)
-Sessions = sessionmaker(engine, expire_on_commit=False)
-app = FastAPI()
+# ---------------------------------------------------------------- the models
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class StepIn(Model):
+    name: str = Field(min_length=1, max_length=200)
+    mode: Literal["anyof", "allof"]
+    approvers: list[uuid.UUID] = Field(min_length=1, max_length=20)
+    required: int | None = Field(default=None, ge=1)
+
+
+class NewPaymentRequest(Model):
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=10_000)
+    payee: str = Field(min_length=1, max_length=200)
+    amount: Decimal = Field(gt=0, max_digits=14, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    due_date: date | None = None
+    cost_centre: str | None = Field(default=None, max_length=100)
+    approval_flow: list[StepIn] | None = None
+
+
+class ApprovalView(Model):
+    approver_id: uuid.UUID
+    decision: str
+    comment: str | None
+    created_at: datetime
+    material_hash: str
+
+
+class StepView(Model):
+    position: int
+    name: str
+    mode: str
+    required: int
+    approvers: list[uuid.UUID]
+    completed_at: datetime | None
+    approvals: list[ApprovalView]
+
+
+class InvoiceSummary(Model):
+    id: uuid.UUID
+    reference: str
+    invoice_number: str | None
+    vendor: str | None
+    currency: str | None
+    total: str | None
+    status: str
+
+
+class PaymentRequestSummary(Model):
+    id: uuid.UUID
+    number: str
+    title: str
+    description: str
+    payee: str
+    amount: str
+    currency: str
+    due_date: date | None
+    cost_centre: str | None
+    status: str
+    current_step: int | None
+    approval_round: int
+    requester_id: uuid.UUID
+    last_editor_id: uuid.UUID
+    approval_flow: list[dict[str, Any]]
+    approval_flow_template_id: uuid.UUID | None
+    version: int
+    material_version: int
+    material_hash: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    steps: list[StepView]
+    invoice_count: int
+    invoices_total: str
+
+
+class PaymentRequestView(PaymentRequestSummary):
+    invoices: list[InvoiceSummary]
+
+
+class InvoiceListItem(Model):
+    id: uuid.UUID
+    reference: str
+    number: str | None
+    vendor: str | None
+    currency: str | None
+    subtotal: str | None
+    tax: str | None
+    total: str | None
+    status: str
+    payment_request_id: uuid.UUID | None
+    created_at: datetime
+
+
+class Page(Model):
+    items: list[Any]
+
+
+def as_json(model: BaseModel, status: int = 200) -> Response:
+    return Response(model.model_dump_json(by_alias=True), status_code=status, media_type="application/json")
+
+
+MINOR_UNITS = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
+
+
+def money(amount: Decimal, currency: str) -> str:
+    return str(amount.quantize(Decimal(1).scaleb(-MINOR_UNITS.get(currency, 2))))
+
+
+# ---------------------------------------------------------------- the caller
+
+
+@dataclass(frozen=True)
+class Caller:
+    request_id: str
+    user_id: uuid.UUID
+    permissions: frozenset[str]
+
+
+TOKEN_LOOKUP = text(
+    """
+    SELECT t.user_id, t.scopes, t.expires_at, t.revoked_at, u.is_active,
+           coalesce((SELECT array_agg(p.permission) FROM user_permissions p WHERE p.user_id = t.user_id),
+                    '{}'::text[]) AS permissions
+    FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = :hash
+    """
+)
 
 
 def session() -> Any:
@@ -116,128 +305,215 @@ def session() -> Any:
         yield db
 
 
-def caller(request: Request) -> RequestContext:
+Db = Annotated[Session, Depends(session)]
+
+
+def caller(request: Request, db: Db) -> Caller:
     event = request.scope["aws.event"]
+    request_id = event["requestContext"]["requestId"]
     identity = event["requestContext"].get("authorizer", {}).get("lambda", {})
-    if not identity.get("userId"):
+    if identity.get("userId"):
+        return Caller(request_id, uuid.UUID(identity["userId"]), frozenset(identity.get("permissions", "").split()))
+    scheme, _, secret = (event.get("headers") or {}).get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
         raise HTTPException(401, "Sign in first.")
-    return RequestContext(
-        request_id=event["requestContext"]["requestId"],
-        user_id=uuid.UUID(identity["userId"]),
-        permissions=frozenset(identity.get("permissions", "").split()),
-        auth_method=identity.get("authMethod"),
-    )
+    row = db.execute(TOKEN_LOOKUP, {"hash": hashlib.sha256(secret.encode()).digest()}).one_or_none()
+    now = datetime.now(UTC)
+    if row is None or row.revoked_at or not row.is_active or (row.expires_at and now >= row.expires_at):
+        raise HTTPException(401, "Sign in first.")
+    return Caller(request_id, row.user_id, frozenset(row.scopes) & frozenset(row.permissions))
 
 
 def allowed(permission: str) -> Any:
-    def check(context: Annotated[RequestContext, Depends(caller)]) -> RequestContext:
-        if not context.can(permission):
+    def check(context: Annotated[Caller, Depends(caller)]) -> Caller:
+        if permission not in context.permissions:
             raise HTTPException(403, f"Needs {permission}.")
         return context
 
     return Depends(check)
 
 
-Db = Annotated[Session, Depends(session)]
-PrReader = Annotated[RequestContext, allowed("pr.read")]
-PrWriter = Annotated[RequestContext, allowed("pr.write")]
-PrApprover = Annotated[RequestContext, allowed("pr.approve")]
-InvoiceReader = Annotated[RequestContext, allowed("invoice.read")]
+PrReader = Annotated[Caller, allowed("pr.read")]
+PrWriter = Annotated[Caller, allowed("pr.write")]
+PrApprover = Annotated[Caller, allowed("pr.approve")]
+InvoiceReader = Annotated[Caller, allowed("invoice.read")]
+
+# ---------------------------------------------------------------- the views
 
 
-def summary(pr: PaymentRequest) -> PaymentRequestSummary:
+def summary_fields(pr: PaymentRequest) -> dict[str, Any]:
     steps = [step for step in pr.steps if step.round == pr.approval_round]
     total = sum((invoice.total or Decimal(0) for invoice in pr.invoices), Decimal(0))
-    return PaymentRequestSummary.model_validate(
-        {
-            **{column.key: getattr(pr, column.key) for column in schema.payment_requests.columns},
-            "amount": format_amount(pr.amount, pr.currency),
-            "material_hash": pr.material_hash.hex(),
-            "invoice_count": len(pr.invoices),
-            "invoices_total": format_amount(total, pr.currency),
-            "steps": [
-                StepView.model_validate(
+    return {
+        **{column.key: getattr(pr, column.key) for column in schema.payment_requests.columns},
+        "amount": money(pr.amount, pr.currency),
+        "material_hash": pr.material_hash.hex(),
+        "invoice_count": len(pr.invoices),
+        "invoices_total": money(total, pr.currency),
+        "steps": [
+            {
+                **{column.key: getattr(step, column.key) for column in schema.approval_steps.columns},
+                "approvals": [
                     {
-                        **{column.key: getattr(step, column.key) for column in schema.approval_steps.columns},
-                        "approvals": [
-                            {
-                                "approver_id": a.approver_id,
-                                "decision": a.decision,
-                                "comment": a.comment,
-                                "created_at": a.created_at,
-                                "material_hash": a.material_hash.hex(),
-                            }
-                            for a in step.approvals
-                            if a.voided_at is None
-                        ],
+                        "approver_id": a.approver_id,
+                        "decision": a.decision,
+                        "comment": a.comment,
+                        "created_at": a.created_at,
+                        "material_hash": a.material_hash.hex(),
                     }
-                )
-                for step in steps
-            ],
-        }
-    )
+                    for a in step.approvals
+                    if a.voided_at is None
+                ],
+            }
+            for step in steps
+        ],
+    }
 
 
 def view(pr: PaymentRequest) -> PaymentRequestView:
     invoices = [
-        InvoiceSummary.model_validate(
-            {
-                "id": invoice.id,
-                "reference": invoice.reference,
-                "invoice_number": invoice.invoice_number,
-                "vendor": invoice.vendor,
-                "currency": invoice.currency,
-                "total": format_amount(invoice.total, invoice.currency) if invoice.total and invoice.currency else None,
-                "status": invoice.status,
-            }
-        )
+        {
+            "id": invoice.id,
+            "reference": invoice.reference,
+            "invoice_number": invoice.invoice_number,
+            "vendor": invoice.vendor,
+            "currency": invoice.currency,
+            "total": money(invoice.total, invoice.currency) if invoice.total and invoice.currency else None,
+            "status": invoice.status,
+        }
         for invoice in pr.invoices
     ]
-    return PaymentRequestView.model_validate({**summary(pr).model_dump(), "invoices": invoices})
+    return PaymentRequestView.model_validate({**summary_fields(pr), "invoices": invoices})
+
+
+EAGER = (
+    selectinload(PaymentRequest.steps).selectinload(ApprovalStep.approvals),
+    selectinload(PaymentRequest.invoices),
+)
 
 
 def loaded(db: Session, pr_id: uuid.UUID) -> PaymentRequest:
-    pr = db.get(
-        PaymentRequest,
-        pr_id,
-        options=[
-            selectinload(PaymentRequest.steps).selectinload(ApprovalStep.approvals),
-            selectinload(PaymentRequest.invoices),
-        ],
-        populate_existing=True,
-    )
+    pr = db.get(PaymentRequest, pr_id, options=list(EAGER), populate_existing=True)
     if pr is None:
         raise HTTPException(404, "No payment request with this id.")
     return pr
 
 
-@app.get("/api/v1/prs/{pr_id}", response_model=PaymentRequestView, response_model_by_alias=True)
-def get_request(pr_id: uuid.UUID, db: Db, _: PrReader) -> PaymentRequestView:
-    return view(loaded(db, pr_id))
+# ---------------------------------------------------------------- the writes' bookkeeping
 
 
-@app.get("/api/v1/prs", response_model_by_alias=True)
-def list_requests(db: Db, _: PrReader, limit: int = 50) -> dict[str, Any]:
+def next_number(db: Session, prefix: str, now: datetime) -> str:
+    value = db.execute(
+        text(
+            "INSERT INTO document_counters (kind, year, last_value) VALUES (:kind, :year, 1) "
+            "ON CONFLICT (kind, year) DO UPDATE SET last_value = document_counters.last_value + 1 "
+            "RETURNING last_value"
+        ),
+        {"kind": prefix, "year": now.year},
+    ).scalar_one()
+    return f"{prefix}-{now.year}-{value:06d}"
+
+
+CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+CHAIN_APPEND = text(
+    """
+    INSERT INTO audit_events (event_id, occurred_at, category, action, actor_id, entity_type, entity_id,
+                              before, after, request_id, source_ip, user_agent, seq, hash)
+    SELECT :event_id, :occurred_at, 'change', :action, :actor_id, :entity_type, :entity_id,
+           NULL, CAST(:after AS jsonb), :request_id, NULL, NULL,
+           coalesce(head.seq, 0) + 1, sha256(coalesce(head.hash, decode(repeat('00', 32), 'hex')) || :canonical)
+    FROM (SELECT 1) one LEFT JOIN (SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1) head ON true
+    """
+)
+
+
+def announce(db: Session, context: Caller, pr: PaymentRequest, action: str, op: str) -> None:
+    """The change's audit event (appended to the hash chain) and its outbox row, in the transaction."""
+    now = datetime.now(UTC)
+    after = {"status": pr.status, "version": pr.version, "currentStep": pr.current_step}
+    event_id = uuid.uuid4()
+    fields = {
+        "event_id": str(event_id),
+        "occurred_at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "category": "change",
+        "action": action,
+        "actor_id": str(context.user_id),
+        "entity_type": "payment_request",
+        "entity_id": str(pr.id),
+        "before": None,
+        "after": after,
+        "request_id": context.request_id,
+        "source_ip": None,
+        "user_agent": None,
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    db.execute(CHAIN_LOCK, {"key": 0x7061_7972_6571_0001})
+    db.execute(
+        CHAIN_APPEND,
+        {
+            "event_id": event_id,
+            "occurred_at": now,
+            "action": action,
+            "actor_id": context.user_id,
+            "entity_type": "payment_request",
+            "entity_id": str(pr.id),
+            "after": json.dumps(after),
+            "request_id": context.request_id,
+            "canonical": canonical,
+        },
+    )
+    db.execute(
+        schema.outbox.insert().values(
+            event_id=uuid.uuid4(),
+            entity="pr",
+            entity_id=str(pr.id),
+            op=op,
+            version=pr.version,
+            topics=["prs", f"pr:{pr.id}"],
+        )
+    )
+
+
+def material_hash(amount: Decimal, currency: str, payee: str, flow: list[dict[str, Any]]) -> bytes:
+    canonical = json.dumps(
+        {"amount": str(amount.normalize()), "currency": currency, "payee": payee, "flow": flow, "invoices": []},
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+# ---------------------------------------------------------------- the routes
+
+app = FastAPI()
+
+
+@app.get("/api/v1/prs/{pr_id}")
+def get_request(pr_id: uuid.UUID, db: Db, _: PrReader) -> Response:
+    return as_json(view(loaded(db, pr_id)))
+
+
+@app.get("/api/v1/prs")
+def list_requests(db: Db, _: PrReader, limit: int = 50) -> Response:
     query = (
         select(PaymentRequest)
-        .options(
-            selectinload(PaymentRequest.steps).selectinload(ApprovalStep.approvals),
-            selectinload(PaymentRequest.invoices),
-        )
+        .options(*EAGER)
         .order_by(PaymentRequest.created_at.desc(), PaymentRequest.id.desc())
         .limit(limit)
     )
-    return {"items": [summary(pr).model_dump(by_alias=True, mode="json") for pr in db.scalars(query)]}
+    items = [PaymentRequestSummary.model_validate(summary_fields(pr)) for pr in db.scalars(query)]
+    return as_json(Page(items=items))
 
 
-@app.post("/api/v1/prs", status_code=201, response_model=PaymentRequestView, response_model_by_alias=True)
-def create_request(body: NewPaymentRequest, db: Db, context: PrWriter) -> PaymentRequestView:
+@app.post("/api/v1/prs", status_code=201)
+def create_request(body: NewPaymentRequest, db: Db, context: PrWriter) -> Response:
     now = datetime.now(UTC)
     flow = [step.model_dump(mode="json") for step in body.approval_flow or ()]
     pr = PaymentRequest(
         id=uuid.uuid4(),
-        number=next_number(db.connection(), "PR", now=now),
-        **body.model_dump(exclude={"approval_flow", "approval_flow_template_id"}),
+        number=next_number(db, "PR", now),
+        **body.model_dump(exclude={"approval_flow"}),
         approval_flow=flow,
         status="draft",
         requester_id=context.user_id,
@@ -249,19 +525,19 @@ def create_request(body: NewPaymentRequest, db: Db, context: PrWriter) -> Paymen
     )
     db.add(pr)
     db.flush()
-    _announce(db, context, pr, "pr.created", op="created")
+    announce(db, context, pr, "pr.created", op="created")
     db.commit()
-    return view(loaded(db, pr.id))
+    return as_json(view(loaded(db, pr.id)), 201)
 
 
-@app.post("/api/v1/prs/{pr_id}/approve", response_model=PaymentRequestView, response_model_by_alias=True)
+@app.post("/api/v1/prs/{pr_id}/approve")
 def approve(
     pr_id: uuid.UUID,
     body: dict[str, Any],
     db: Db,
     context: PrApprover,
     if_match: Annotated[str | None, Header()] = None,
-) -> PaymentRequestView:
+) -> Response:
     now = datetime.now(UTC)
     if if_match is None or not if_match.strip('W/"').isdigit():
         raise HTTPException(428, "Send If-Match with the ETag you read.")
@@ -301,13 +577,13 @@ def approve(
     pr.version += 1
     pr.updated_at = now
     db.flush()
-    _announce(db, context, pr, "pr.approval_given", op="updated")
+    announce(db, context, pr, "pr.approval_given", op="updated")
     db.commit()
-    return view(loaded(db, pr.id))
+    return as_json(view(loaded(db, pr.id)))
 
 
-@app.get("/api/v1/invoices", response_model_by_alias=True)
-def list_invoices(db: Db, _: InvoiceReader, limit: int = 50) -> dict[str, Any]:
+@app.get("/api/v1/invoices")
+def list_invoices(db: Db, _: InvoiceReader, limit: int = 50) -> Response:
     query = (
         select(Invoice)
         .options(selectinload(Invoice.links))
@@ -316,32 +592,28 @@ def list_invoices(db: Db, _: InvoiceReader, limit: int = 50) -> dict[str, Any]:
     )
     items = []
     for invoice in db.scalars(query):
-        money = {
-            name: format_amount(getattr(invoice, name), invoice.currency)
+        amounts = {
+            name: money(getattr(invoice, name), invoice.currency)
             if getattr(invoice, name) is not None and invoice.currency
             else None
             for name in ("subtotal", "tax", "total")
         }
-        fields = {column.key: getattr(invoice, column.key) for column in schema.invoices.columns}
-        link = invoice.links[0].payment_request_id if invoice.links else None
-        item = InvoiceListItem.model_validate(
-            {**fields, **money, "number": invoice.invoice_number, "payment_request_id": link}
+        items.append(
+            InvoiceListItem.model_validate(
+                {
+                    "id": invoice.id,
+                    "reference": invoice.reference,
+                    "number": invoice.invoice_number,
+                    "vendor": invoice.vendor,
+                    "currency": invoice.currency,
+                    "status": invoice.status,
+                    "created_at": invoice.created_at,
+                    "payment_request_id": invoice.links[0].payment_request_id if invoice.links else None,
+                    **amounts,
+                }
+            )
         )
-        items.append(item.model_dump(by_alias=True, mode="json"))
-    return {"items": items}
-
-
-def _announce(db: Session, context: RequestContext, pr: PaymentRequest, action: str, *, op: str) -> None:
-    connection = db.connection()
-    record_change(
-        connection,
-        context,
-        action=action,
-        entity_type="payment_request",
-        entity_id=pr.id,
-        after={"status": pr.status, "version": pr.version, "currentStep": pr.current_step},
-    )
-    publish_change(connection, entity="pr", entity_id=pr.id, op=op, version=pr.version)  # type: ignore[arg-type]
+    return as_json(Page(items=items))
 
 
 lambda_handler = Mangum(app, lifespan="off")

@@ -139,7 +139,26 @@ class Resolver:
             if name in self.resource_names:
                 return self.resource_names[name]
             return self.local_name(name)
+        alias = self._published_alias(name)
+        if alias is not None:
+            return alias
         raise TemplateError(f"{where}: Ref to unknown parameter or resource {name!r}")
+
+    def _published_alias(self, name: str) -> str | None:
+        """SAM's alias of a function with AutoPublishAlias, referenced as `<Function>.Alias` or by its
+        generated id `<Function>Alias<alias>`: locally, the function's ARN qualified with the alias."""
+        resources = self.template.get("Resources") or {}
+        globals_ = ((self.template.get("Globals") or {}).get("Function")) or {}
+        for logical_id, resource in resources.items():
+            if resource.get("Type") != "AWS::Serverless::Function":
+                continue
+            alias = (resource.get("Properties") or {}).get("AutoPublishAlias", globals_.get("AutoPublishAlias"))
+            if alias is None:
+                continue
+            alias = str(self._resolve(alias, f"{logical_id}.AutoPublishAlias"))
+            if name in (f"{logical_id}.Alias", f"{logical_id}Alias{alias}"):
+                return f"{self.attribute(logical_id, 'Arn', name)}:{alias}"
+        return None
 
     def _parameter_value(self, name: str, value: Any) -> Any:
         declared = (self.template.get("Parameters") or {}).get(name) or {}
@@ -327,16 +346,22 @@ def referenced_resources(value: Any) -> set[str]:
     elif isinstance(value, dict):
         for key, argument in value.items():
             if key == "Ref" and isinstance(argument, str):
-                found.add(argument)
+                found |= {argument, *_alias_owners(argument)}
             elif key == "Fn::GetAtt":
                 found.add(argument.split(".", 1)[0] if isinstance(argument, str) else str(argument[0]))
             elif key == "Fn::Sub":
                 text = argument if isinstance(argument, str) else argument[0]
                 for name in _SUB_VARIABLE.findall(text):
                     if not name.startswith(("!", "AWS::")):
-                        found.add(name.split(".", 1)[0])
+                        found |= {name.split(".", 1)[0], *_alias_owners(name)}
                 if isinstance(argument, list):
                     found |= referenced_resources(argument[1])
             else:
                 found |= referenced_resources(argument)
     return found
+
+
+def _alias_owners(name: str) -> set[str]:
+    """The function a SAM alias reference may belong to: `Fn.Alias`, or the generated `FnAlias<alias>`."""
+    owner = re.sub(r"(\.Alias|Alias[A-Za-z0-9]+)$", "", name)
+    return {owner} if owner != name else set()

@@ -24,6 +24,8 @@ import time
 import traceback
 from typing import IO, Any
 
+from payreq_local import snapstart
+
 
 class LambdaContext:
     """What the Python Lambda runtime passes as `context` (same attribute names and types)."""
@@ -108,7 +110,9 @@ def main() -> int:
         traceback.print_exc()
         _send(channel, {"type": "init_error", "error": _error(error, kind)})
         return 1
-    _send(channel, {"type": "ready", "initMs": round((time.perf_counter() - started) * 1000, 1)})
+    init_ms = round((time.perf_counter() - started) * 1000, 1)
+    restore_ms = snapstart.snapshot_and_restore()
+    _send(channel, {"type": "ready", "initMs": init_ms, "restoreMs": restore_ms})
 
     for line in sys.stdin.buffer:
         request = json.loads(line)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from audit_api.settings import anchor_settings
-from payreq import aws
+from payreq import aws, snapstart
 from payreq.audit_anchors import anchor_key
 from payreq.audit_chain import ChainHead, canonical_timestamp, chain_head
 from payreq.db import get_engine, read_connection, transaction
@@ -67,6 +67,9 @@ def write_anchor(s3: Any, bucket: str, head: ChainHead, *, now: datetime) -> Anc
             raise
         return Anchor(key, head.seq, head_hash, written=False)
     return Anchor(key, head.seq, head_hash, written=True)
+
+
+snapstart.register()
 
 
 @instrument()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from audit_api.routes import audit_events, security_events
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 app = create_app("audit")
 for routes in (audit_events, security_events):
     app.include_router(routes.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -17,6 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponseV2,
 )
 
+from payreq import snapstart
 from payreq.auth.authenticate import Authenticator, VerifiedTokens
 from payreq.auth.jwt import IssuerDiscovery, JwksCache
 from payreq.db import get_engine
@@ -38,6 +39,9 @@ ISSUER_KEYS = JwksCache()
 @cache
 def verified_jwts(ttl_seconds: int) -> VerifiedTokens:
     return VerifiedTokens(ttl_seconds)
+
+
+snapstart.register()
 
 
 @instrument()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from auth_api.routes import sign_in, tokens, users
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 from payreq.settings import auth_settings
@@ -20,6 +21,9 @@ auth_settings()
 app = create_app("auth")
 for routes in (sign_in, tokens, users):
     app.include_router(routes.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

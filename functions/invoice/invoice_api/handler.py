@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from invoice_api.routes import attachments, invoices
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 
@@ -17,6 +18,9 @@ app = create_app("invoice")
 # attachments first: POST /api/v1/invoices/uploads must not be read as an invoice id.
 for routes in (attachments, invoices):
     app.include_router(routes.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

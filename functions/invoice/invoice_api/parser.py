@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from invoice_api import flows, repository, rules, uploads
 from invoice_api.records import UploadedVersion
 from invoice_api.settings import attachment_settings, parser_settings
-from payreq import aws
+from payreq import aws, snapstart
 from payreq.context import RequestContext
 from payreq.db import get_engine, read_connection, transaction
 from payreq.observability import instrument, logger
@@ -189,6 +189,9 @@ def _records(event: S3Event, context: LambdaContext) -> list[str]:
         )
         received.append(key)
     return received
+
+
+snapstart.register()
 
 
 @instrument()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 
 from payment_api.routes import payment_methods, payments
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 app = create_app("payment")
 for routes in (payment_methods, payments):
     app.include_router(routes.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 from pr_api.routes import approval_flows, invoice_links, payment_requests
@@ -16,6 +17,9 @@ if TYPE_CHECKING:
 app = create_app("pr")
 for routes in (payment_requests, invoice_links, approval_flows):
     app.include_router(routes.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

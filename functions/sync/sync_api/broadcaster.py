@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from payreq import snapstart
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 
 from payreq.broadcast import connections_poster, deliver_pending, due_partitions, sweep_connections
@@ -85,6 +86,10 @@ def queued(engine: Engine, settings: SyncSettings, event: dict[str, Any]) -> tup
         nudge(settings.sync_queue_url, others)
         return deliver(engine, settings, asked), others
     return deliver(engine, settings, list(range(settings.sync_partitions)) if everything else asked), []
+
+
+# The poster keeps the snapshot's credentials and sockets: a restored environment builds its own.
+snapstart.register(forget=(connections_poster.cache_clear,))
 
 
 @instrument()

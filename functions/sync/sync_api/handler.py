@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 from sync_api.routes import sync
@@ -15,6 +16,9 @@ if TYPE_CHECKING:
 
 app = create_app("sync")
 app.include_router(sync.router)
+
+
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

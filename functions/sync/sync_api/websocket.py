@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayWebSocketEvent
 
+from payreq import snapstart
 from payreq.auth.authenticate import Authenticator
 from payreq.auth.live_connections import credential_key
 from payreq.context import RequestContext
@@ -181,6 +182,9 @@ def message_of(event: APIGatewayWebSocketEvent) -> Mapping[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
+
+
+snapstart.register()
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_REST)

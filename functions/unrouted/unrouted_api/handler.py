@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.http.envelope import error_response
 from payreq.observability import instrument
 from unrouted_api.route_table import methods_for
@@ -40,6 +41,9 @@ def unrouted(_: NotFoundError) -> Response[Any]:
             headers={"Allow": ", ".join(methods)},
         )
     return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.", request_id=request_id)
+
+
+snapstart.register(database=False)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)

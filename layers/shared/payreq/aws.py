@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from botocore.config import Config
+
+
+# Every client `client` has built (a functools cache cannot be walked): forget_credentials updates them.
+_built: list[Any] = []
 
 
 @cache
@@ -17,7 +22,9 @@ def client(service_name: str, endpoint_url: str | None = None) -> Any:
     import boto3
 
     config = client_config(service_name, custom_endpoint=bool(endpoint_url or _endpoint_from_environment(service_name)))
-    return boto3.client(service_name, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+    built = boto3.client(service_name, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
+    _built.append(built)
+    return built
 
 
 def client_config(service_name: str, *, custom_endpoint: bool = False) -> Config:
@@ -55,6 +62,25 @@ def _endpoint_from_environment(service_name: str) -> str | None:
     return os.environ.get(variable) or os.environ.get("AWS_ENDPOINT_URL")
 
 
+def forget_credentials() -> None:
+    """Give every client built so far the credentials the environment has now (after a SnapStart
+    restore: the snapshot's may have expired, and each restored environment gets its own).
+
+    The clients are kept: building one again costs ~0.1 s (botocore builds its methods from the
+    service model), which a restored environment's first request would pay.
+    """
+    boto3 = sys.modules.get("boto3")
+    session = getattr(boto3, "DEFAULT_SESSION", None)
+    if session is None:
+        return
+    # botocore keeps resolved credentials on the session and in each client's signer.
+    session._session._credentials = None
+    credentials = session._session.get_credentials()
+    for built in _built:
+        built._request_signer._credentials = credentials
+
+
 def reset() -> None:
     """Drop cached clients (tests switch between moto and real endpoints)."""
     client.cache_clear()
+    _built.clear()

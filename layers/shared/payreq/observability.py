@@ -1,8 +1,13 @@
-"""Logger, metrics and (when tracing is on) tracer: the one place handlers get them from.
+"""Logger, metrics and (when the X-Ray SDK is asked for) tracer: the one place handlers get them from.
 
-Powertools' `Tracer()` imports aws-xray-sdk, which builds botocore clients and roughly doubles a
-handler's cold import, even with tracing disabled. So the tracer is created lazily, and only when
-tracing is actually on (in Lambda, not disabled by POWERTOOLS_TRACE_DISABLED).
+Tracing has two levels. The template turns on Lambda's active tracing for every function: Lambda
+itself records each invocation's init, invoke and overhead segments, at no cost to the function's
+own start. The X-Ray SDK in the function (Powertools' `Tracer`, subsegments per call, patched
+botocore) is off unless the stack's `TracingSdk` parameter sets `PAYREQ_TRACING_SDK=true`: it
+imports aws-xray-sdk and botocore, which took a cold start from ~0.45 s to ~0.7-1.0 s, paid twice
+by every API call that cold-starts (the authorizer, then the route's function); `bench/cold.py`
+measures both (`python -m bench --only cold`). Even then, the tracer is created lazily and only in
+Lambda (not under SAM local, not when POWERTOOLS_TRACE_DISABLED is set).
 """
 
 from __future__ import annotations
@@ -35,9 +40,11 @@ Handler = TypeVar("Handler", bound="Callable[..., Any]")
 
 
 def tracing_enabled() -> bool:
+    """Whether this function traces itself with the X-Ray SDK (beyond Lambda's own segments)."""
+    asked = os.environ.get("PAYREQ_TRACING_SDK", "").lower() in {"1", "true", "yes"}
     disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "").lower() in {"1", "true", "yes"}
     in_lambda = "AWS_LAMBDA_FUNCTION_NAME" in os.environ and "AWS_SAM_LOCAL" not in os.environ
-    return in_lambda and not disabled
+    return asked and in_lambda and not disabled
 
 
 @cache

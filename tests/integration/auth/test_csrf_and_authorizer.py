@@ -84,7 +84,8 @@ def test_the_template_wires_the_authorizer_for_every_protected_route() -> None:
     config = api["Authorizers"][api["DefaultAuthorizer"]]
 
     assert (config["AuthorizerPayloadFormatVersion"], config["EnableSimpleResponses"]) == ("2.0", True)
-    assert config["FunctionArn"] == {"Fn::GetAtt": "AuthorizerFunction.Arn"}
+    # The published alias: SnapStart resumes versions, never $LATEST.
+    assert config["FunctionArn"] == {"Ref": "AuthorizerFunction.Alias"}
     # Either credential may be missing, so no identity source can be required (API Gateway would
     # answer 401 before asking); the authorizer caches checks itself instead.
     assert config["Identity"] == {"ReauthorizeEvery": 0}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -11,8 +12,9 @@ from sqlalchemy import insert, select, update
 from payreq.auth.credentials import fingerprint, new_api_token
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
-from payreq.auth.users import permissions_of
-from payreq.db.schema import api_tokens, users
+from payreq.db.one_round_trip import bytea_literal, one_row
+from payreq.db.records import record_or_none
+from payreq.db.schema import api_tokens
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,22 +56,33 @@ def issue_token(
     return row, secret
 
 
+@dataclass(frozen=True, slots=True)
+class TokenCheck:
+    """What the per-request check reads: the credential, its user's state and permissions."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    scopes: list[str]
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+    is_active: bool
+    permissions: list[str]
+
+
+# The authorizer runs this on every API call with a token, as payreq.auth.sessions.SESSION_BY_HASH
+# (one round trip, no statement building per request).
+TOKEN_BY_HASH = """
+SELECT t.id, t.user_id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, u.is_active,
+       coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
+                 FROM user_permissions p WHERE p.user_id = t.user_id), '{}'::text[]) AS permissions
+FROM api_tokens t JOIN users u ON u.id = t.user_id
+WHERE t.token_hash = """
+
+
 def token_principal(connection: Connection, secret: str, *, now: datetime) -> Principal | AuthFailure:
-    permissions = permissions_of(api_tokens.c.user_id)
-    row = connection.execute(
-        select(
-            api_tokens.c.id,
-            api_tokens.c.user_id,
-            api_tokens.c.scopes,
-            api_tokens.c.expires_at,
-            api_tokens.c.revoked_at,
-            api_tokens.c.last_used_at,
-            users.c.is_active,
-            permissions.label("permissions"),
-        )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .where(api_tokens.c.token_hash == fingerprint(secret))
-    ).one_or_none()
+    found = one_row(connection, TOKEN_BY_HASH + bytea_literal(fingerprint(secret)))
+    row = record_or_none(TokenCheck, found)
     if row is None:
         return AuthFailure("unknown_token")
     if row.revoked_at is not None:

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 
 from payreq.auth.credentials import fingerprint, new_secret
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
-from payreq.auth.users import permissions_of
-from payreq.db.schema import sessions, users
+from payreq.db.one_round_trip import bytea_literal, one_row
+from payreq.db.records import record_or_none
+from payreq.db.schema import sessions
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -58,24 +59,37 @@ def start_session(
     return NewSession(session_id, secret, expires_at)
 
 
+@dataclass(frozen=True, slots=True)
+class SessionCheck:
+    """What the per-request check reads: the credential, its user's state and permissions."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    expires_at: datetime
+    idle_expires_at: datetime
+    last_seen_at: datetime
+    revoked_at: datetime | None
+    is_active: bool
+    permissions: list[str]
+
+
+# The authorizer runs this on every API call: one unique-index probe on token_hash, joined to the
+# user, with their permissions sorted into an array. Written out rather than built with Core (no
+# statement building or cache key per request), and completed with the digest as a literal so it
+# runs in one round trip (payreq.db.one_round_trip).
+SESSION_BY_HASH = """
+SELECT s.id, s.user_id, s.expires_at, s.idle_expires_at, s.last_seen_at, s.revoked_at, u.is_active,
+       coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
+                 FROM user_permissions p WHERE p.user_id = s.user_id), '{}'::text[]) AS permissions
+FROM sessions s JOIN users u ON u.id = s.user_id
+WHERE s.token_hash = """
+
+
 def session_principal(
     connection: Connection, secret: str, *, settings: AuthSettings, now: datetime
 ) -> Principal | AuthFailure:
-    permissions = permissions_of(sessions.c.user_id)
-    row = connection.execute(
-        select(
-            sessions.c.id,
-            sessions.c.user_id,
-            sessions.c.expires_at,
-            sessions.c.idle_expires_at,
-            sessions.c.last_seen_at,
-            sessions.c.revoked_at,
-            users.c.is_active,
-            permissions.label("permissions"),
-        )
-        .join(users, users.c.id == sessions.c.user_id)
-        .where(sessions.c.token_hash == fingerprint(secret))
-    ).one_or_none()
+    found = one_row(connection, SESSION_BY_HASH + bytea_literal(fingerprint(secret)))
+    row = record_or_none(SessionCheck, found)
     if row is None:
         return AuthFailure("unknown_session")
     if row.revoked_at is not None:

@@ -1,0 +1,67 @@
+"""`results["summary"]`: one entry per target of issue 21, each `{"name", "value", "unit", "peer",
+"target"}`. `peer` is the peer's figure for the same quantity where there is one (null otherwise;
+null too where `value` is already a ratio to the peer). A section that did not run gives null values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def entries(results: dict[str, Any]) -> list[dict[str, Any]]:
+    def section(name: str) -> dict[str, Any]:
+        found = results.get(name) or {}
+        return {} if "failed" in found else dict(found)
+
+    cold = section("cold")
+    deployed = cold.get("as_deployed") or {}
+    warm_ratios = section("warm").get("ratios") or {}
+    fanout = section("fanout")
+    parsing = section("parsing")
+    package = section("package")
+    return [
+        _entry(
+            "cold_as_deployed_ratio",
+            (deployed.get("ratios") or {}).get("payreq_snapstart_vs_peer"),
+            "x",
+            None,
+            0.8,
+        ),
+        _entry("snapstart_restore_ratio", (cold.get("snapstart") or {}).get("ratio"), "x", None, 3.0),
+        _entry(
+            "warm_get_pr_floor_ratio",
+            (warm_ratios.get("get_pr_vs_floor_psycopg") or {}).get("median"),
+            "x",
+            (warm_ratios.get("peer_get_pr_vs_floor_psycopg") or {}).get("median"),
+            1.5,
+        ),
+        # bench/fanout.py belongs to the fan-out work (issue 21, item 4): its own names once it has
+        # them, until then what it measures today (one invocation, every connection).
+        _entry("fanout_1000_s", fanout.get("fanout_1000_s", fanout.get("last_client_s")), "s", None, 0.5),
+        _entry("fanout_10000_partition_max_s", fanout.get("fanout_10000_partition_max_s"), "s", None, 1.0),
+        _entry(
+            "parse_ms_per_page",
+            max((document["ms_per_page"] for document in parsing.values()), default=None),
+            "ms",
+            None,
+            50.0,
+        ),
+        # The parser child's peak resident size: the whole process, not only what Python allocated.
+        _entry(
+            "parse_peak_mib",
+            max((document["child_rss_mib"] for document in parsing.values()), default=None),
+            "MiB",
+            None,
+            128.0,
+        ),
+        _entry(
+            "layer_mib",
+            (package.get("sizes_mib") or {}).get("shared layer (boto3/botocore & co excluded)"),
+            "MiB",
+            None,
+            40.0,
+        ),
+    ]
+
+
+def _entry(name: str, value: float | None, unit: str, peer: float | None, target: float) -> dict[str, Any]:
+    return {"name": name, "value": value, "unit": unit, "peer": peer, "target": target}
