@@ -22,9 +22,9 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from payreq import snapstart
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 
+from payreq import snapstart
 from payreq.broadcast import connections_poster, deliver_pending, due_partitions, sweep_connections
 from payreq.broadcast_plan import Outcome, partitions_asked
 from payreq.db import get_engine
