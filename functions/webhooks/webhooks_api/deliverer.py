@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from payreq import snapstart
 from payreq.context import RequestContext
 from payreq.db import get_engine, transaction
 from payreq.observability import instrument, logger, metrics
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_SQS_DELAY = 900
+
+snapstart.register()
 
 
 def _now() -> datetime:

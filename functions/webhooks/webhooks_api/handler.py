@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
 from webhooks_api.routes import deliveries, subscriptions
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 app = create_app("webhooks")
 for routes in (subscriptions, deliveries):
     app.include_router(routes.router)
+snapstart.register(app)
 
 
 @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
