@@ -38,6 +38,9 @@ def summary(error: BaseException) -> DatabaseError | None:
                 for code, name in _SAFE_FIELDS.items()
                 if isinstance(fields, dict) and code in fields
             )
+            if isinstance(fields, str) and type(driver_error).__name__ == "InterfaceError":
+                # The driver's own words about the connection (refused, lost, timed out): no values.
+                described = fields
             said = f"{type(exception).__qualname__} from {type(driver_error).__qualname__} {described}"
             # SQLAlchemy's error carries the statement, whose values are bound parameters, never text.
             statement = getattr(exception, "statement", None)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 import re
 import sys
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from payreq.observability import logger
@@ -61,6 +62,7 @@ def register(
 
 def run_before_snapshot() -> None:
     """Lambda's order: the hooks registered last run first."""
+    database_answers.cache_clear()
     for hook in reversed(_before):
         hook()
 
@@ -124,18 +126,26 @@ def prime_imports() -> None:
 def prime_database() -> None:
     """Build the engine and, when the database answers, run its dialect's first connect (server
     version, settings: several round trips), then give the connection back. Reads `DB_*` settings."""
+    from payreq.db import get_engine
+
+    database_answers()
+    get_engine().dispose()
+
+
+@cache
+def database_answers() -> bool:
+    """Whether the database answered before the snapshot (asked once: the other hooks depend on it)."""
     from sqlalchemy.exc import DBAPIError
 
     from payreq.db import get_engine
 
-    engine = get_engine()
     try:
-        with engine.connect() as connection:
+        with get_engine().connect() as connection:
             connection.exec_driver_sql("select 1")
     except DBAPIError:
         logger.info("database not reachable before the snapshot; its first connect is left to a request")
-    finally:
-        engine.dispose()
+        return False
+    return True
 
 
 def prime_aws_signing() -> None:
@@ -168,6 +178,9 @@ def prime_routes(resolver: APIGatewayHttpResolver) -> None:
         guards = [middleware for middleware in route.middlewares if hasattr(middleware, "required_permission")]
         if route.method != "GET" or "<" not in route.path or any(getattr(g, "recheck", False) for g in guards):
             continue
+        if not database_answers():
+            # Without a database each read would be a 503 and an error in the log, priming nothing.
+            return
         permissions = " ".join(str(g.required_permission) for g in guards if g.required_permission)
         path = re.sub(r"<[^>]+>", NOBODY, route.path)
         resolver.resolve(_read_by(path, permissions), _PrimingContext())  # type: ignore[arg-type]

@@ -7,16 +7,22 @@ from typing import TYPE_CHECKING, Any, cast
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
+from aws_lambda_powertools.logging import correlation_paths
 
+from payreq import snapstart
 from payreq.errors import BadRequest, detail
 from payreq.http.errors import register_error_handlers
 from payreq.http.guard import check_csrf, route_permission_check
 from payreq.http.health import health_router
+from payreq.observability import instrument
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.event_handler.api_gateway import Response
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.event_handler.api_gateway import Response, Router
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
     from aws_lambda_powertools.event_handler.types import EventHandlerInstance
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class AuthorizedValidation(OpenAPIRequestValidationMiddleware):
@@ -50,6 +56,27 @@ def _invalid_json(problem: str) -> BadRequest:
     return BadRequest(
         "The request body is not valid JSON.", code="invalid_json", details=[detail(None, problem, "invalid_json")]
     )
+
+
+def http_function(
+    function: str, *routers: Router
+) -> tuple[APIGatewayHttpResolver, Callable[[dict[str, Any], LambdaContext], dict[str, Any]]]:
+    """A function's HTTP entry point: its resolver with `routers` included in the order given (the
+    first route that matches a path serves it), its SnapStart hooks registered, and the Lambda
+    handler that resolves each event behind the entry points' decorator stack.
+
+    The handler module keeps both as module attributes (`app, lambda_handler = http_function(...)`):
+    the template names `handler.lambda_handler`, the OpenAPI export and the tests read `app`."""
+    app = create_app(function)
+    for router in routers:
+        app.include_router(router)
+    snapstart.register(app)
+
+    @instrument(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return app.resolve(event, context)
+
+    return app, lambda_handler
 
 
 def create_app(function: str) -> APIGatewayHttpResolver:
