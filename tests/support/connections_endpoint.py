@@ -33,6 +33,13 @@ class Answer:
     error_type: str | None = None  # x-amzn-ErrorType; the usual one for the status when None
 
 
+class _Server(ThreadingHTTPServer):
+    # Every partition's poster opens up to 32 keep-alive connections at once; socketserver's default
+    # backlog of 5 would drop their SYNs, and a retransmitted one comes after the poster's 2 s
+    # connect timeout (API Gateway accepts them all).
+    request_queue_size = 256
+
+
 class ConnectionsEndpoint:
     """A running endpoint at `url` (`http://127.0.0.1:<port>/<stage>`); `close()` stops it."""
 
@@ -42,7 +49,7 @@ class ConnectionsEndpoint:
         self.authorizations: list[str] = []
         # Return None to accept the post; called from the server's threads.
         self.answer: Callable[[str, bytes], Answer | None] = lambda connection_id, data: None
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="connections-endpoint", daemon=True)
         self._thread.start()

@@ -115,13 +115,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         metrics.add_metric(name="SyncEventsAbandoned", unit=MetricUnit.Count, value=outcome.abandoned)
     summary = {
         "trigger": "schedule" if scheduled else "queue",
-        "events": outcome.events,
-        "sent": outcome.sent,
-        "gone": outcome.gone,
-        "failed": outcome.failed,
-        "throttled": outcome.throttled,
-        "retrying": outcome.retrying,
-        "abandoned": outcome.abandoned,
+        **outcome.counts(),
         "nudged": nudged,
         "expiredConnections": expired,
         "ms": elapsed_ms,

@@ -41,9 +41,12 @@ from payreq.settings import auth_settings
 from sync_api import connections
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from sqlalchemy.engine import Connection
+
+    from sync_api.connections import OpenConnection
 
 
 @cache
@@ -132,14 +135,7 @@ def _topics(body: Mapping[str, Any]) -> list[str] | None:
 
 
 def subscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
-    requested = _topics(body)
-    if requested is None:
-        return _reply({"type": "error", "code": "invalid_topics", "message": "Send topics: a list of topic names."})
-    moment = now()
-    with transaction(get_engine()) as connection:
-        current = connections.find(connection, connection_id, now=moment)
-        if current is None:
-            return _reply({"type": "error", "code": "not_connected", "message": "Reconnect: this connection expired."})
+    def add(connection: Connection, current: OpenConnection, requested: list[str], moment: datetime) -> dict[str, Any]:
         # The user's grants today, within the scopes of the credential that opened the socket.
         permissions = connections.permissions_of(connection, current.user_id) & frozenset(current.scopes)
         accepted = [
@@ -147,16 +143,37 @@ def subscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         ]
         topics = sorted({*current.topics, *accepted})
         if len(topics) > connections.MAX_TOPICS:
-            return _reply(
-                {"type": "error", "code": "too_many_topics", "message": f"At most {connections.MAX_TOPICS} topics."}
-            )
+            return {"type": "error", "code": "too_many_topics", "message": f"At most {connections.MAX_TOPICS} topics."}
         connections.set_topics(connection, connection_id, topics, now=moment)
-        cursor = connections.latest_cursor(connection)
-    refused = [topic for topic in requested if topic not in accepted]
-    return _reply({"type": "subscribed", "topics": topics, "refused": refused, "cursor": cursor})
+        refused = [topic for topic in requested if topic not in accepted]
+        return {
+            "type": "subscribed",
+            "topics": topics,
+            "refused": refused,
+            "cursor": connections.latest_cursor(connection),
+        }
+
+    return _change_topics(connection_id, body, add)
 
 
 def unsubscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
+    def remove(
+        connection: Connection, current: OpenConnection, requested: list[str], moment: datetime
+    ) -> dict[str, Any]:
+        topics = sorted(set(current.topics) - set(requested))
+        connections.set_topics(connection, connection_id, topics, now=moment)
+        return {"type": "unsubscribed", "topics": topics}
+
+    return _change_topics(connection_id, body, remove)
+
+
+def _change_topics(
+    connection_id: str,
+    body: Mapping[str, Any],
+    change: Callable[[Connection, OpenConnection, list[str], datetime], dict[str, Any]],
+) -> dict[str, Any]:
+    """Run `change` on the connection's topics, in one transaction, when the frame names topics and
+    the connection is still open; answer the client either way."""
     requested = _topics(body)
     if requested is None:
         return _reply({"type": "error", "code": "invalid_topics", "message": "Send topics: a list of topic names."})
@@ -165,9 +182,7 @@ def unsubscribe(connection_id: str, body: Mapping[str, Any]) -> dict[str, Any]:
         current = connections.find(connection, connection_id, now=moment)
         if current is None:
             return _reply({"type": "error", "code": "not_connected", "message": "Reconnect: this connection expired."})
-        topics = sorted(set(current.topics) - set(requested))
-        connections.set_topics(connection, connection_id, topics, now=moment)
-    return _reply({"type": "unsubscribed", "topics": topics})
+        return _reply(change(connection, current, requested, moment))
 
 
 def ping() -> dict[str, Any]:

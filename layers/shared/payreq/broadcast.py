@@ -258,16 +258,7 @@ def settle(
         )
     logger.info(
         "outbox batch delivered",
-        extra={
-            "partition": partition,
-            "events": outcome.events,
-            "sent": outcome.sent,
-            "gone": outcome.gone,
-            "failed": outcome.failed,
-            "throttled": outcome.throttled,
-            "retrying": outcome.retrying,
-            "abandoned": outcome.abandoned,
-        },
+        extra={"partition": partition, **outcome.counts()},
     )
     return outcome
 

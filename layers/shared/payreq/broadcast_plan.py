@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.timestamps import utc_timestamp
@@ -145,8 +145,12 @@ class Outcome:
     abandoned: int = 0
 
     def add(self, other: Outcome) -> None:
-        for name in ("events", "sent", "gone", "failed", "throttled", "retrying", "abandoned"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, count in other.counts().items():
+            setattr(self, name, getattr(self, name) + count)
+
+    def counts(self) -> dict[str, int]:
+        """Every count by name, as logs and the broadcaster's answer show them."""
+        return {spec.name: getattr(self, spec.name) for spec in fields(self)}
 
 
 @dataclass(frozen=True)
