@@ -1,4 +1,5 @@
-"""HTTP entry point of the pr function: payment requests, their approvals, approval flow templates."""
+"""HTTP entry point of the pr function: payment requests, their approvals, approval flow templates and
+approval delegations."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ from aws_lambda_powertools.logging import correlation_paths
 from payreq import snapstart
 from payreq.http import create_app
 from payreq.observability import instrument
-from pr_api.routes import approval_flows, invoice_links, payment_requests
+from pr_api.routes import approval_flows, delegations, invoice_links, payment_requests
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 app = create_app("pr")
-for routes in (payment_requests, invoice_links, approval_flows):
+for routes in (payment_requests, invoice_links, approval_flows, delegations):
     app.include_router(routes.router)
 
 
