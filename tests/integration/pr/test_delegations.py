@@ -181,7 +181,7 @@ def test_a_delegate_approves_on_behalf_of_the_delegator(team: Team, engine: Engi
                 audit_events.c.action == "pr.approval_given", audit_events.c.entity_id == pr_id
             )
         )
-    assert after["onBehalfOf"] == team.alice.id
+    assert after is not None and after["onBehalfOf"] == team.alice.id
 
 
 def test_a_delegate_who_is_no_approver_of_the_step_acts_for_the_one_delegation_that_applies(team: Team) -> None:
