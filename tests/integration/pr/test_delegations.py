@@ -20,7 +20,7 @@ from payreq.db.engine import engine_from_url
 from payreq.db.schema import approvals, audit_events, outbox
 from payreq.errors import PayreqError
 from pr_api import flows
-from support.team import Member, Team, decide, submitted
+from support.team import Member, Team, decide, raise_request, submitted
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -273,6 +273,55 @@ def test_maker_checker_applies_to_the_delegate(team: Team) -> None:
 
     # Then maker-checker refuses: a delegation never lets the requester approve their own request
     assert (refused.status, refused.error_code) == (403, "maker_checker")
+
+
+def test_maker_checker_applies_to_a_delegate_who_last_edited_the_request(
+    team: Team, signed_in: Callable[..., ApiClient]
+) -> None:
+    # Given max (who may approve and manage requests) holds alice's rights, and linked an invoice
+    # to a request alice approves, so is its last editor
+    max_browser = signed_in("max@example.com", ("pr.read", "pr.write", "pr.manage", "pr.approve"))
+    manager = Member(max_browser, max_browser.get("/api/v1/me").body["id"])
+    delegated(team.alice, manager)
+    pr_id = raise_request(team.requester, [team.step("Manager", "anyof", team.alice)]).body["id"]
+    linked = max_browser.post(f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": an_invoice(signed_in)})
+    assert linked.body["lastEditorId"] == manager.id, linked.body
+    assert team.requester.browser.post(f"/api/v1/prs/{pr_id}/submit").status == 200
+
+    # When max approves it on alice's behalf
+    refused = decide_for(manager, pr_id, "approve", team.alice)
+
+    # Then maker-checker refuses, and alice may still approve it herself
+    assert (refused.status, refused.error_code) == (403, "maker_checker")
+    assert decide(team.alice, pr_id, "approve").body["status"] == "approved"
+
+
+def test_maker_checker_applies_to_the_delegator_too(team: Team, signed_in: Callable[..., ApiClient]) -> None:
+    # Given mia (an approver who manages requests) last edited a request that she or carol approves,
+    # and has delegated to bob
+    mia_browser = signed_in("mia@example.com", ("pr.read", "pr.write", "pr.manage", "pr.approve"))
+    mia = Member(mia_browser, mia_browser.get("/api/v1/me").body["id"])
+    delegated(mia, team.bob)
+    pr_id = raise_request(team.requester, [team.step("Managers", "anyof", mia, team.carol)]).body["id"]
+    linked = mia_browser.post(f"/api/v1/prs/{pr_id}/invoices", json_body={"invoiceId": an_invoice(signed_in)})
+    assert linked.body["lastEditorId"] == mia.id, linked.body
+    assert team.requester.browser.post(f"/api/v1/prs/{pr_id}/submit").status == 200
+
+    # When bob approves it on mia's behalf
+    refused = decide_for(team.bob, pr_id, "approve", mia)
+
+    # Then maker-checker refuses: her delegate cannot give the approval she may not
+    assert (refused.status, refused.error_code) == (403, "maker_checker")
+    unnamed = decide_for(team.bob, pr_id, "approve", None)  # the one delegation that applies: the same
+    assert (unnamed.status, unnamed.error_code) == (403, "maker_checker")
+
+
+def an_invoice(signed_in: Callable[..., ApiClient]) -> str:
+    clerk = signed_in("ivy@example.com", ("invoice.write",))
+    body = {"number": f"INV-{uuid.uuid4().hex[:8]}", "vendor": "ACME GmbH", "currency": "EUR", "total": "1250.00"}
+    created = clerk.post("/api/v1/invoices", json_body=body)
+    assert created.status == 201, created.body
+    return str(created.body["id"])
 
 
 def test_the_delegator_already_decided_is_a_409(team: Team) -> None:
