@@ -464,7 +464,8 @@ def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
             literal(user_id, approval_steps.c.id.type) == any_(approval_steps.c.approvers),
             ~exists().where(
                 approvals.c.step_id == approval_steps.c.id,
-                approvals.c.approver_id == user_id,
+                # decided by them, or by their delegate for them
+                or_(approvals.c.approver_id == user_id, approvals.c.on_behalf_of == user_id),
                 approvals.c.voided_at.is_(None),
             ),
         )

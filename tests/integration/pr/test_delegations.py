@@ -184,6 +184,18 @@ def test_a_delegate_approves_on_behalf_of_the_delegator(team: Team, engine: Engi
     assert after is not None and after["onBehalfOf"] == team.alice.id
 
 
+def test_a_request_decided_for_the_delegator_no_longer_awaits_her(team: Team) -> None:
+    delegated(team.alice, team.bob)
+    pr_id = submitted(team.requester, [team.step("Everyone", "allof", team.alice, team.carol)])
+    awaiting = {"awaiting": "me"}
+    before = [pr["id"] for pr in team.alice.browser.get("/api/v1/prs", query=awaiting).body["items"]]
+
+    decide_for(team.bob, pr_id, "approve", team.alice)
+
+    after = [pr["id"] for pr in team.alice.browser.get("/api/v1/prs", query=awaiting).body["items"]]
+    assert (before, after) == ([pr_id], [])
+
+
 def test_a_delegate_who_is_no_approver_of_the_step_acts_for_the_one_delegation_that_applies(team: Team) -> None:
     delegated(team.alice, team.bob)
     pr_id = alices_request(team)
