@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 LIVE_MS = 15_000  # a change reaches another browser in well under a second; this is the give-up point
 LAPTOPS, CHAIRS = "Laptops for the design team", "Chairs for the Lisbon office"
 FLOW = "Team lead: Bob"
+DEMO_FLOW = "Demo: approver, then finance"  # seeded: bob or carol approve, then carol from 1000
 
 
 @pytest.fixture(scope="module")
@@ -212,3 +214,33 @@ def _screenshot(page: Page, tmp_path: Path) -> Path:
     if stable:
         shutil.copyfile(path, stable)
     return Path(stable) if stable else path
+
+
+def test_a_decision_made_on_someones_behalf_says_so_on_the_page(stack: LocalStack, chromium: Browser) -> None:
+    # Given alice's request on the demo flow, and bob, away, who has delegated his approvals to carol
+    alice = DemoPage(chromium, stack.api_url, "Alice Requester — alice@example.com")
+    alice.raise_request("Monitors for the support desk", "400.00", DEMO_FLOW)
+    pr_id = alice.request_row("Monitors for the support desk").get_attribute("data-pr-id")
+    bob, carol = (
+        {"Cookie": stack.session_cookie(email, ["pr.read", "pr.approve"]), "X-Requested-With": "e2e"}
+        for email in ("bob@example.com", "carol@example.com")
+    )
+    with stack.client() as api:
+        bob_id, carol_id = (api.get("/api/v1/me", headers=person).json()["id"] for person in (bob, carol))
+        ends = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+        made = api.post("/api/v1/delegations", headers=bob, json={"delegateId": carol_id, "endsAt": ends})
+        assert made.status_code == 201, made.text
+
+        # When carol approves it on bob's behalf
+        etag = api.get(f"/api/v1/prs/{pr_id}", headers=carol).headers["etag"]
+        approved = api.post(
+            f"/api/v1/prs/{pr_id}/approve", headers={**carol, "If-Match": etag}, json={"onBehalfOf": bob_id}
+        )
+        assert approved.status_code == 200, approved.text
+        # (bob's delegation ends here, so the other tests see the demo users as they were)
+        api.post(f"/api/v1/delegations/{made.json()['id']}/revoke", headers=bob, json={})
+
+    # Then alice's page shows, without a reload, for whom it was approved
+    row = alice.request_row("Monitors for the support desk")
+    expect(row).to_contain_text("approved on behalf of Bob Approver", timeout=LIVE_MS)
+    assert alice.was_never_reloaded() and alice.errors == []

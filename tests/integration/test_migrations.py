@@ -58,6 +58,7 @@ EXPECTED_TABLES = {
     "webhook_deliveries",
     "webhook_outbox_scans",
     "webhook_watermark",
+    "approval_delegations",
 }
 
 

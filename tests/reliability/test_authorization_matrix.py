@@ -183,6 +183,64 @@ def test_another_users_objects_are_refused(people: People, denials: Denials) -> 
     assert [invoice["id"] for invoice in after["invoices"]] == [ritas_invoice]
 
 
+def test_delegations_are_their_delegators_to_revoke_and_their_delegates_to_use(
+    people: People, denials: Denials
+) -> None:
+    # Given rita's delegation to dave, a request of sam's that rita approves, and mallory, who holds
+    # every ordinary permission but users.admin
+    ordinary = tuple(p for p in EVERY_PERMISSION if p != "users.admin")
+    rita, dave, sam = (people.browser(name, ordinary) for name in ("rita", "dave", "sam"))
+    mallory = people.browser("mallory", ordinary)
+    made = people.http.post(
+        "/api/v1/delegations",
+        headers=rita.headers,
+        json={"delegateId": dave.id, "endsAt": "2099-01-01T00:00:00Z", "startsAt": "2098-06-01T00:00:00Z"},
+    )
+    assert made.status_code == 201, made.text
+    delegation = made.json()
+    pr = people.http.post(
+        "/api/v1/prs",
+        headers=sam.headers,
+        json={
+            "title": "Chairs",
+            "payee": "ACME",
+            "amount": "80.00",
+            "currency": "EUR",
+            "approvalFlow": [{"name": "Manager", "mode": "anyof", "approvers": [rita.id]}],
+        },
+    ).json()
+    submitted = people.http.post(f"/api/v1/prs/{pr['id']}/submit", headers=sam.headers, json={})
+    assert submitted.status_code == 200, submitted.text
+
+    # When dave (the delegate) revokes it, mallory reads or revokes it, and dave and mallory approve
+    # on rita's behalf (dave's delegation starts only in 2098)
+    revoke = f"/api/v1/delegations/{delegation['id']}/revoke"
+    by_delegate = people.http.post(revoke, headers=dave.headers, json={})
+    unseen = people.http.get(f"/api/v1/delegations/{delegation['id']}", headers=mallory.headers)
+    by_stranger = people.http.post(revoke, headers=mallory.headers, json={})
+    on_behalf = [
+        people.http.post(
+            f"/api/v1/prs/{pr['id']}/approve",
+            headers={**who.headers, "If-Match": submitted.headers["etag"]},
+            json={"onBehalfOf": rita.id},
+        )
+        for who in (dave, mallory)
+    ]
+
+    # Then the revocation by the delegate and the decisions are refused (audited); to mallory the
+    # delegation does not exist; and it stands, and the request waits for rita
+    denials.expect(by_delegate, 403, "the delegate revokes")
+    assert assert_envelope(by_delegate)["code"] == "not_delegator"
+    assert (unseen.status_code, by_stranger.status_code) == (404, 404)
+    for refused in on_behalf:
+        denials.expect(refused, 403, "approve on behalf without an active delegation")
+        assert assert_envelope(refused)["code"] == "not_delegated"
+    still = people.http.get(f"/api/v1/delegations/{delegation['id']}", headers=rita.headers).json()
+    assert (still["status"], still["version"]) == ("scheduled", 1)
+    after = people.http.get(f"/api/v1/prs/{pr['id']}", headers=sam.headers).json()
+    assert (after["status"], after["steps"][0]["approvals"]) == ("pending", [])
+
+
 def test_invoice_status_changes_need_a_checker_and_never_set_paid(people: People, denials: Denials) -> None:
     # Given an invoice rita entered, a clerk who may write invoices but not verify them, and vera, who may
     rita, vera = people.browser("rita"), people.browser("vera")

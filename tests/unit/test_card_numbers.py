@@ -117,3 +117,16 @@ def test_a_uuid_whose_digit_groups_pass_the_luhn_check_is_left_alone() -> None:
 
     assert not contains_card_number(crafted)
     assert contains_card_number(crafted.replace("-", " ")[:18])  # the same digits, typed as a card
+
+
+def test_a_timestamp_whose_time_passes_the_luhn_check_is_left_alone() -> None:
+    # Given timestamps with microseconds and an offset, as Python writes them (a delegation's endsAt):
+    # their time's digit groups (04:50:33.008123+00:00, 16 digits) pass Luhn one time in ten
+    from datetime import UTC, datetime, timedelta
+
+    start = datetime(2026, 12, 2, 4, 50, tzinfo=UTC)
+    stamps = [(start + timedelta(microseconds=7919 * step)).isoformat() for step in range(5000)]
+
+    # Then none of them is taken for a card number, while a card number beside one still is
+    assert [found for found in stamps if contains_card_number(found)] == []
+    assert contains_card_number(f"{stamps[0]} paid with {VISA}")

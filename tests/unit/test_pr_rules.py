@@ -1,14 +1,17 @@
 """The payment-request rules that need no database: which action may start from which status,
-when a decision is stale, which flows could never complete."""
+when a decision is stale, which flows could never complete, which requests a delegation covers."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from payreq.errors import Conflict, PreconditionFailed
 from pr_api import rules
+from pr_api.records import DelegationRecord
 
 STATUSES = ("draft", "pending", "approved", "paid", "rejected", "cancelled")
 ACTIONS = ("edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete")
@@ -95,4 +98,50 @@ def test_the_material_fingerprint_covers_the_linked_invoices() -> None:
     assert len({alone, with_invoice, other_total}) == 3
     assert rules.material_hash(*terms, [("a", Decimal(1)), ("b", None)]) == rules.material_hash(
         *terms, [("b", None), ("a", Decimal("1.00"))]
+    )
+
+
+def _delegation(**limits: object) -> DelegationRecord:
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    fields: dict[str, object] = {
+        "id": uuid.uuid4(),
+        "delegator_id": uuid.uuid4(),
+        "delegate_id": uuid.uuid4(),
+        "starts_at": now,
+        "ends_at": now + timedelta(days=7),
+        "flow_template_ids": None,
+        "amount_limit": None,
+        "limit_currency": None,
+        "reason": "",
+        "created_at": now,
+        "created_by": uuid.uuid4(),
+        "revoked_at": None,
+        "revoked_by": None,
+        "version": 1,
+    }
+    return DelegationRecord(**{**fields, **limits})  # type: ignore[arg-type]
+
+
+HARDWARE, MARKETING = uuid.uuid4(), uuid.uuid4()
+
+
+@pytest.mark.parametrize(
+    ("limits", "template", "amount", "currency", "covered"),
+    [
+        ({}, None, "1000000", "EUR", True),  # every flow, any amount
+        ({"flow_template_ids": [HARDWARE]}, HARDWARE, "10", "EUR", True),
+        ({"flow_template_ids": [HARDWARE]}, MARKETING, "10", "EUR", False),
+        ({"flow_template_ids": [HARDWARE]}, None, "10", "EUR", False),  # a request with its own flow
+        ({"amount_limit": Decimal("1250"), "limit_currency": "EUR"}, None, "1250.00", "EUR", True),  # up to
+        ({"amount_limit": Decimal("1250"), "limit_currency": "EUR"}, None, "1250.01", "EUR", False),
+        ({"amount_limit": Decimal("1250"), "limit_currency": "EUR"}, None, "10", "USD", False),  # no exchange rate
+    ],
+)
+def test_a_delegation_covers_the_requests_of_its_flows_up_to_its_limit(
+    limits: dict[str, object], template: uuid.UUID | None, amount: str, currency: str, covered: bool
+) -> None:
+    delegation = _delegation(**limits)
+
+    assert (
+        rules.delegation_covers(delegation, template_id=template, amount=Decimal(amount), currency=currency) is covered
     )

@@ -112,6 +112,74 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/delegations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Delegations you gave or received, newest first (all of them for users.admin)
+         * @description **Permission:** `pr.read`.
+         */
+        get: operations["list_delegations_api_v1_delegations_get"];
+        put?: never;
+        /**
+         * Delegate your approval rights
+         * @description The caller hands their approval rights to another active user who holds pr.approve, from `startsAt` (now when left out) until `endsAt` (exclusive, at most 366 days later), optionally only for some approval flow templates or amounts up to a limit. While it is active the delegate may approve or reject the steps the caller is an approver of, on the caller's behalf (`onBehalfOf`).
+         *
+         *     **Permission:** `pr.approve`.
+         */
+        post: operations["create_api_v1_delegations_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/delegations/{delegation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A delegation (its delegator, its delegate or a users.admin)
+         * @description **Permission:** `pr.read`.
+         */
+        get: operations["get_delegation_api_v1_delegations__delegation_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/delegations/{delegation_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke a delegation
+         * @description The delegator or a users.admin ends the delegation now; decisions already made through it stay. Revoking a revoked delegation changes nothing.
+         *
+         *     **Permission:** `pr.approve`.
+         */
+        post: operations["revoke_api_v1_delegations__delegation_id__revoke_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/health/audit": {
         parameters: {
             query?: never;
@@ -721,7 +789,7 @@ export interface paths {
         put?: never;
         /**
          * Withdraw your approval (If-Match)
-         * @description Withdraw your own approval until a payment is recorded. Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, payee, approval flow or linked invoices changed since (other approvers' decisions do not count).
+         * @description Withdraw your own approvals until a payment is recorded: those you made (for yourself or on behalf of someone) and those a delegate made on your behalf. Send `If-Match` with the ETag of the version you read: 428 without it, 412 when the amount, currency, payee, approval flow or linked invoices changed since (other approvers' decisions do not count).
          *
          *     **Permission:** `pr.approve`.
          */
@@ -1120,8 +1188,11 @@ export interface components {
             /**
              * Approverid
              * Format: uuid
+             * @description Who decided: the delegate, when on behalf of someone.
              */
             approverId: string;
+            /** @description The approver this decision was made for, through a delegation; null: their own. */
+            onBehalfOf?: components["schemas"]["UserRef"] | null;
             /** Decision */
             decision: string;
             /** Comment */
@@ -1141,6 +1212,61 @@ export interface components {
         Decision: {
             /** Comment */
             comment?: string | null;
+            /**
+             * Onbehalfof
+             * @description Decide as the delegate of this approver of the current step (an active delegation from them to you must cover the request). Left out: your own decision if you are an approver of the step, else on behalf of the one approver whose delegation to you applies (422 delegation_ambiguous when several do).
+             */
+            onBehalfOf?: string | null;
+        };
+        /** DelegationView */
+        DelegationView: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            delegator: components["schemas"]["UserRef"];
+            delegate: components["schemas"]["UserRef"];
+            /**
+             * Startsat
+             * Format: date-time
+             */
+            startsAt: string;
+            /**
+             * Endsat
+             * Format: date-time
+             * @description Exclusive: the delegation ends at this instant.
+             */
+            endsAt: string;
+            /** Flowtemplateids */
+            flowTemplateIds: string[] | null;
+            /** Amountlimit */
+            amountLimit: string | null;
+            /** Limitcurrency */
+            limitCurrency: string | null;
+            /** Reason */
+            reason: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "scheduled" | "active" | "ended" | "revoked";
+            /**
+             * Createdat
+             * Format: date-time
+             */
+            createdAt: string;
+            /**
+             * Createdby
+             * Format: uuid
+             */
+            createdBy: string;
+            /** Revokedat */
+            revokedAt: string | null;
+            /** Revokedby */
+            revokedBy: string | null;
+            /** Version */
+            version: number;
         };
         /** Health */
         Health: {
@@ -1233,6 +1359,42 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["StepDefinition"][];
         };
+        /**
+         * NewDelegation
+         * @description The caller hands their approval rights to `delegateId` from `startsAt` (now when left out)
+         *     until `endsAt` (exclusive).
+         */
+        NewDelegation: {
+            /**
+             * Delegateid
+             * Format: uuid
+             */
+            delegateId: string;
+            /** Startsat */
+            startsAt?: string | null;
+            /**
+             * Endsat
+             * Format: date-time
+             */
+            endsAt: string;
+            /**
+             * Flowtemplateids
+             * @description Only requests raised from these approval flow templates; null: every flow.
+             */
+            flowTemplateIds?: string[] | null;
+            /**
+             * Amountlimit
+             * @description Only requests up to this amount, in limitCurrency.
+             */
+            amountLimit?: number | string | null;
+            /** Limitcurrency */
+            limitCurrency?: string | null;
+            /**
+             * Reason
+             * @default
+             */
+            reason?: string;
+        };
         /** NewPaymentRequest */
         NewPaymentRequest: {
             /** Title */
@@ -1256,6 +1418,13 @@ export interface components {
             approvalFlow?: components["schemas"]["StepDefinition"][] | null;
             /** Approvalflowtemplateid */
             approvalFlowTemplateId?: string | null;
+        };
+        /** Page[DelegationView] */
+        Page_DelegationView_: {
+            /** Items */
+            items: components["schemas"]["DelegationView"][];
+            /** Nextcursor */
+            nextCursor: string | null;
         };
         /** Page[PaymentRequestSummary] */
         Page_PaymentRequestSummary_: {
@@ -1477,6 +1646,16 @@ export interface components {
             completedAt: string | null;
             /** Approvals */
             approvals: components["schemas"]["ApprovalView"][];
+        };
+        /** UserRef */
+        UserRef: {
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Displayname */
+            displayName: string;
         };
         /** AttachmentRequest */
         AttachmentRequest: {
@@ -2902,6 +3081,319 @@ export interface operations {
             };
             /** @description Signed in without the permission this needs (`forbidden`), or refused for this object (e.g. `not_requester`, `maker_checker`), or a cookie-authenticated write without X-Requested-With (`csrf_failed`) */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Another client error (`invalid_json`...), in the error envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server error, in the error envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_delegations_api_v1_delegations_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DelegationView_"];
+                };
+            };
+            /** @description Not signed in: no session cookie or bearer token, or an expired or revoked one (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in without the permission this needs (`forbidden`), or refused for this object (e.g. `not_requester`, `maker_checker`), or a cookie-authenticated write without X-Requested-With (`csrf_failed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The input is not valid (`validation_error`): `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Another client error (`invalid_json`...), in the error envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server error, in the error envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_api_v1_delegations_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any 1-255 visible ASCII characters, new per intended change (a UUID): a retry with the same key and body answers the first response (`Idempotent-Replayed: true`) without changing anything again. */
+                "idempotency-key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewDelegation"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DelegationView"];
+                };
+            };
+            /** @description Not signed in: no session cookie or bearer token, or an expired or revoked one (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in without the permission this needs (`forbidden`), or refused for this object (e.g. `not_requester`, `maker_checker`), or a cookie-authenticated write without X-Requested-With (`csrf_failed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed in the object's current state (`invalid_transition`, and codes naming the rule) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The input is not valid (`validation_error`): `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Another client error (`invalid_json`...), in the error envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server error, in the error envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    get_delegation_api_v1_delegations__delegation_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                delegation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DelegationView"];
+                };
+            };
+            /** @description Not signed in: no session cookie or bearer token, or an expired or revoked one (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in without the permission this needs (`forbidden`), or refused for this object (e.g. `not_requester`, `maker_checker`), or a cookie-authenticated write without X-Requested-With (`csrf_failed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object, or none this caller may see (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The input is not valid (`validation_error`): `details` names each field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Another client error (`invalid_json`...), in the error envelope */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description A server error, in the error envelope */
+            "5XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    revoke_api_v1_delegations__delegation_id__revoke_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Any 1-255 visible ASCII characters, new per intended change (a UUID): a retry with the same key and body answers the first response (`Idempotent-Replayed: true`) without changing anything again. */
+                "idempotency-key"?: string | null;
+            };
+            path: {
+                delegation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DelegationView"];
+                };
+            };
+            /** @description Not signed in: no session cookie or bearer token, or an expired or revoked one (`unauthenticated`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Signed in without the permission this needs (`forbidden`), or refused for this object (e.g. `not_requester`, `maker_checker`), or a cookie-authenticated write without X-Requested-With (`csrf_failed`) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description No such object, or none this caller may see (`not_found`) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not allowed in the object's current state (`invalid_transition`, and codes naming the rule) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The input is not valid (`validation_error`): `details` names each field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

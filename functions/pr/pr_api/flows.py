@@ -21,7 +21,7 @@ from pr_api.settings import pr_settings
 if TYPE_CHECKING:
     from collections.abc import Collection, Sequence
     from datetime import datetime
-    from typing import TypedDict, Unpack
+    from typing import NotRequired, TypedDict, Unpack
 
     from sqlalchemy.engine import Connection
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         read_version: int
         comment: str | None
         now: datetime
+        on_behalf_of: NotRequired[uuid.UUID | None]
 
 
 REQUEST = Announced(
@@ -219,7 +220,7 @@ def submit(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *,
 
 
 def approve(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
-    row, step = _decide(connection, context, pr_id, "approved", **decided)
+    row, step, extra = _decide(connection, context, pr_id, "approved", **decided)
     now = decided["now"]
     update = RequestUpdate()
     if repository.live_approval_count(connection, step.id) >= step.required:
@@ -232,14 +233,14 @@ def approve(connection: Connection, context: RequestContext, pr_id: uuid.UUID, *
         else:
             update.update(RequestUpdate(status="approved", decided_at=now))
     after = repository.update_request(connection, pr_id, update, now=now)
-    _announce(connection, context, "pr.approval_given", before=row, after=after, extra={"step": step.position})
+    _announce(connection, context, "pr.approval_given", before=row, after=after, extra=extra)
 
 
 def reject(connection: Connection, context: RequestContext, pr_id: uuid.UUID, **decided: Unpack[Decided]) -> None:
-    row, step = _decide(connection, context, pr_id, "rejected", **decided)
+    row, _step, extra = _decide(connection, context, pr_id, "rejected", **decided)
     now = decided["now"]
     after = repository.update_request(connection, pr_id, RequestUpdate(status="rejected", decided_at=now), now=now)
-    _announce(connection, context, "pr.rejected", before=row, after=after, extra={"step": step.position})
+    _announce(connection, context, "pr.rejected", before=row, after=after, extra=extra)
 
 
 def _decide(
@@ -251,29 +252,39 @@ def _decide(
     read_version: int,
     comment: str | None,
     now: datetime,
-) -> tuple[PaymentRequestRecord, StepRecord]:
-    """Record the caller's decision on the current step of a request they read at `read_version`:
-    the request as it was and the step decided."""
+    on_behalf_of: uuid.UUID | None = None,
+) -> tuple[PaymentRequestRecord, StepRecord, dict[str, Any]]:
+    """Record the caller's decision on the current step of a request they read at `read_version`,
+    for themselves or on behalf of an approver who delegated to them: the request as it was, the
+    step decided and what the audit event adds (the step, and for whom)."""
     row = _lock(connection, pr_id)
     rules.ensure_allowed("approve" if decision == "approved" else "reject", row.status)
     _ensure_current_terms(row, read_version)
-    if decision == "approved" and context.user_id in (row.requester_id, row.last_editor_id):
+    assert context.user_id is not None
+    makers = (row.requester_id, row.last_editor_id)
+    if decision == "approved" and context.user_id in makers:
         raise Forbidden(
             "You raised or last edited this payment request, so someone else must approve it.", code="maker_checker"
         )
-    step = _my_current_step(connection, row, context)
-    assert context.user_id is not None
+    step, principal = _my_current_step(connection, row, context, on_behalf_of, now=now)
+    if decision == "approved" and principal in makers:
+        # The delegator's own eligibility: a delegation never lets a maker's approval in by the back door.
+        raise Forbidden("The approver you act for raised or last edited this payment request.", code="maker_checker")
     new = NewDecision(
         payment_request_id=pr_id,
         step_id=step.id,
         approver_id=context.user_id,
+        on_behalf_of=principal,
         decision=decision,
         comment=comment,
         created_at=now,
         material_hash=row.material_hash,
     )
     repository.insert_decision(connection, new)
-    return row, step
+    extra: dict[str, Any] = {"step": step.position}
+    if principal is not None:
+        extra["onBehalfOf"] = str(principal)
+    return row, step, extra
 
 
 def unapprove(
@@ -488,15 +499,69 @@ def _freeze_steps(connection: Connection, row: PaymentRequestRecord) -> RequestU
     return RequestUpdate(approval_round=round_, current_step=0)
 
 
-def _my_current_step(connection: Connection, row: PaymentRequestRecord, context: RequestContext) -> StepRecord:
+def _my_current_step(
+    connection: Connection,
+    row: PaymentRequestRecord,
+    context: RequestContext,
+    on_behalf_of: uuid.UUID | None,
+    *,
+    now: datetime,
+) -> tuple[StepRecord, uuid.UUID | None]:
+    """The current step the caller may decide now, and for whom (None: for themselves)."""
     assert row.current_step is not None, "a pending request is at a step"
-    step = repository.step(connection, row.id, row.approval_round, row.current_step)
-    if context.user_id not in step.approvers:
-        raise Forbidden("You are not an approver of the current step.", code="not_an_approver")
     assert context.user_id is not None
-    if repository.has_live_decision(connection, step.id, context.user_id):
+    caller = context.user_id
+    step = repository.step(connection, row.id, row.approval_round, row.current_step)
+    principal = _principal(connection, row, step, caller, None if on_behalf_of == caller else on_behalf_of, now=now)
+    deciders = repository.live_deciders(connection, step.id)
+    # One person, one decision per step: otherwise a delegate could supply two of an allof step's approvals.
+    if any(caller in (decider.approver_id, decider.on_behalf_of) for decider in deciders):
         raise Conflict("You have already decided on this step.", code="already_decided")
-    return step
+    if principal is not None and any(principal in (d.approver_id, d.on_behalf_of) for d in deciders):
+        raise Conflict("The approver you act for has already decided on this step.", code="already_decided")
+    return step, principal
+
+
+def _principal(
+    connection: Connection,
+    row: PaymentRequestRecord,
+    step: StepRecord,
+    caller: uuid.UUID,
+    on_behalf_of: uuid.UUID | None,
+    *,
+    now: datetime,
+) -> uuid.UUID | None:
+    """For whom the caller decides: themselves (None) when they are an approver of the step and name
+    nobody; else the delegator they name or, naming nobody, the only one whose delegation applies."""
+    if on_behalf_of is None and caller in step.approvers:
+        return None
+    covering = {
+        delegation.delegator_id
+        for delegation in repository.active_delegations_to(connection, caller, now=now)
+        if rules.delegation_covers(
+            delegation, template_id=row.approval_flow_template_id, amount=row.amount, currency=row.currency
+        )
+    }
+    if on_behalf_of is None:
+        candidates = sorted(covering & set(step.approvers), key=str)
+        if not candidates:
+            raise Forbidden("You are not an approver of the current step.", code="not_an_approver")
+        if len(candidates) > 1:
+            raise InvalidInput(
+                "You act for several approvers of this step: name the one you decide for (onBehalfOf).",
+                code="delegation_ambiguous",
+                details=[detail("onBehalfOf", f"one of {', '.join(map(str, candidates))}", "delegation_ambiguous")],
+            )
+        return candidates[0]
+    if on_behalf_of not in covering:
+        raise Forbidden(
+            "No active delegation from that approver to you covers this payment request "
+            "(its dates, its flows or its amount limit).",
+            code="not_delegated",
+        )
+    if on_behalf_of not in step.approvers:
+        raise Forbidden("The approver you act for is not an approver of the current step.", code="not_an_approver")
+    return on_behalf_of
 
 
 def _first_broken_step(connection: Connection, row: PaymentRequestRecord, *, from_position: int) -> int | None:

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from payreq.http.models import ApiModel, RequestModel, field_error
 from payreq.money import Amount, CurrencyCode, check_fits
@@ -91,14 +91,28 @@ class PaymentRequestChanges(RequestModel):
 
 class Decision(RequestModel):
     comment: Comment | None = None
+    on_behalf_of: uuid.UUID | None = Field(
+        default=None,
+        description="Decide as the delegate of this approver of the current step (an active delegation from them "
+        "to you must cover the request). Left out: your own decision if you are an approver of the step, else on "
+        "behalf of the one approver whose delegation to you applies (422 delegation_ambiguous when several do).",
+    )
 
 
 class InvoiceLink(RequestModel):
     invoice_id: uuid.UUID
 
 
+class UserRef(ApiModel):
+    id: uuid.UUID
+    display_name: str
+
+
 class ApprovalView(ApiModel):
-    approver_id: uuid.UUID
+    approver_id: uuid.UUID = Field(description="Who decided: the delegate, when on behalf of someone.")
+    on_behalf_of: UserRef | None = Field(
+        default=None, description="The approver this decision was made for, through a delegation; null: their own."
+    )
     decision: str
     comment: str | None
     created_at: datetime
@@ -184,3 +198,51 @@ class ApprovalFlowTemplateView(ApiModel):
     version: int
     created_at: datetime
     updated_at: datetime
+
+
+MAX_DELEGATION_DAYS = 366
+
+
+class NewDelegation(RequestModel):
+    """The caller hands their approval rights to `delegateId` from `startsAt` (now when left out)
+    until `endsAt` (exclusive)."""
+
+    delegate_id: uuid.UUID
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime
+    flow_template_ids: list[uuid.UUID] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=50,
+        description="Only requests raised from these approval flow templates; null: every flow.",
+    )
+    amount_limit: Amount | None = Field(default=None, description="Only requests up to this amount, in limitCurrency.")
+    limit_currency: CurrencyCode | None = None
+    reason: LongText = ""
+
+    @model_validator(mode="after")
+    def _valid(self) -> Self:
+        if (self.amount_limit is None) != (self.limit_currency is None):
+            raise field_error("amountLimit", "give amountLimit and limitCurrency together, or neither")
+        _amount_fits(self.amount_limit, self.limit_currency)
+        if self.starts_at is not None and self.ends_at <= self.starts_at:
+            raise field_error("endsAt", "endsAt must be after startsAt")
+        return self
+
+
+class DelegationView(ApiModel):
+    id: uuid.UUID
+    delegator: UserRef
+    delegate: UserRef
+    starts_at: datetime
+    ends_at: datetime = Field(description="Exclusive: the delegation ends at this instant.")
+    flow_template_ids: list[uuid.UUID] | None
+    amount_limit: str | None
+    limit_currency: str | None
+    reason: str
+    status: Literal["scheduled", "active", "ended", "revoked"]
+    created_at: datetime
+    created_by: uuid.UUID
+    revoked_at: datetime | None
+    revoked_by: uuid.UUID | None
+    version: int

@@ -104,10 +104,18 @@ class RequestUpdate(TypedDict, total=False):
     material_hash: bytes
 
 
+class UserRefJson(TypedDict):
+    """A user as a reference to them shows them: id and display name."""
+
+    id: str
+    displayName: str
+
+
 class ApprovalJson(TypedDict):
     """A live decision on a step, as JSON in the API's own shape."""
 
     approverId: str
+    onBehalfOf: UserRefJson | None
     decision: str
     comment: str | None
     createdAt: str
@@ -146,10 +154,19 @@ class NewDecision(TypedDict):
     payment_request_id: uuid.UUID
     step_id: uuid.UUID
     approver_id: uuid.UUID
+    on_behalf_of: uuid.UUID | None
     decision: str
     comment: str | None
     created_at: datetime
     material_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StepDecider:
+    """Someone's live decision on a step: who acted, and for whom (None: for themselves)."""
+
+    approver_id: uuid.UUID
+    on_behalf_of: uuid.UUID | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +223,40 @@ def columns_of(record: DataclassInstance) -> dict[str, Any]:
     """A record's fields by name, shallow (unlike `dataclasses.asdict`): a JSON column's value stays
     as it is, to be written or validated into a response as it is."""
     return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
+
+
+# --- approval delegations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NewDelegationRow:
+    """A delegation as it is created: the `approval_delegations` columns its creator sets."""
+
+    id: uuid.UUID
+    delegator_id: uuid.UUID
+    delegate_id: uuid.UUID
+    starts_at: datetime
+    ends_at: datetime
+    flow_template_ids: list[uuid.UUID] | None
+    amount_limit: Decimal | None
+    limit_currency: str | None
+    reason: str
+    created_at: datetime
+    created_by: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationRecord(NewDelegationRow):
+    """An `approval_delegations` row."""
+
+    revoked_at: datetime | None
+    revoked_by: uuid.UUID | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDelegation(DelegationRecord):
+    """A delegation with its two people's display names, as the API shows it."""
+
+    delegator_name: str
+    delegate_name: str

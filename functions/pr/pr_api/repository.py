@@ -13,6 +13,7 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     cast,
     delete,
     exists,
@@ -30,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import (
+    approval_delegations,
     approval_flow_templates,
     approval_steps,
     approvals,
@@ -37,15 +39,19 @@ from payreq.db.schema import (
     payment_requests,
     payments,
     pr_invoice_links,
+    user_permissions,
     users,
 )
 from payreq.http.pagination import newest_first_page
 from pr_api.records import (
+    DelegationRecord,
     InvoiceToLink,
     LinkedInvoice,
+    ListedDelegation,
     ListedRequest,
     MyApproval,
     PaymentRequestRecord,
+    StepDecider,
     StepRecord,
     StepWithApprovals,
     TemplateRecord,
@@ -62,6 +68,7 @@ if TYPE_CHECKING:
 
     from pr_api.records import (
         NewDecision,
+        NewDelegationRow,
         NewPaymentRequestRow,
         NewTemplateRow,
         PaymentRequestFilter,
@@ -151,14 +158,27 @@ def update_request(
     return record_of(PaymentRequestRecord, row.mappings().one())
 
 
+def _display_name(user_id: Any) -> Any:
+    return select(users.c.display_name).where(users.c.id == user_id).scalar_subquery()
+
+
 def _current_steps_with_live_approvals() -> Any:
+    on_behalf_of = case(
+        (
+            approvals.c.on_behalf_of.is_not(None),
+            func.json_build_object(
+                "id", approvals.c.on_behalf_of, "displayName", _display_name(approvals.c.on_behalf_of)
+            ),
+        ),
+    )
     live = (
         select(
             func.coalesce(
                 func.json_agg(
                     aggregate_order_by(
                         func.json_build_object(
-                            *("approverId", approvals.c.approver_id, "decision", approvals.c.decision),
+                            *("approverId", approvals.c.approver_id, "onBehalfOf", on_behalf_of),
+                            *("decision", approvals.c.decision),
                             *("comment", approvals.c.comment, "createdAt", approvals.c.created_at),
                             *("materialHash", func.encode(approvals.c.material_hash, "hex")),
                         ),
@@ -251,13 +271,14 @@ def live_approval_count(connection: Connection, step_id: uuid.UUID) -> int:
     )
 
 
-def has_live_decision(connection: Connection, step_id: uuid.UUID, approver_id: uuid.UUID) -> bool:
-    found = connection.execute(
-        select(approvals.c.id).where(
-            approvals.c.step_id == step_id, approvals.c.approver_id == approver_id, approvals.c.voided_at.is_(None)
+def live_deciders(connection: Connection, step_id: uuid.UUID) -> list[StepDecider]:
+    """Who has decided the step so far (live decisions), and for whom."""
+    rows = connection.execute(
+        select(approvals.c.approver_id, approvals.c.on_behalf_of).where(
+            approvals.c.step_id == step_id, approvals.c.voided_at.is_(None)
         )
-    ).one_or_none()
-    return found is not None
+    )
+    return records_of(StepDecider, rows.mappings())
 
 
 def insert_decision(connection: Connection, new: NewDecision) -> None:
@@ -275,7 +296,8 @@ def my_live_approvals(
             .where(
                 approvals.c.payment_request_id == pr_id,
                 approval_steps.c.round == round_,
-                approvals.c.approver_id == approver_id,
+                # Made by them, or by a delegate on their behalf: either may withdraw it.
+                or_(approvals.c.approver_id == approver_id, approvals.c.on_behalf_of == approver_id),
                 approvals.c.voided_at.is_(None),
                 approvals.c.decision == "approved",
             )
@@ -329,6 +351,19 @@ def has_live_payments(connection: Connection, pr_id: uuid.UUID) -> bool:
     return bool(
         connection.scalar(
             select(exists().where(payments.c.payment_request_id == pr_id, payments.c.voided_at.is_(None)))
+        )
+    )
+
+
+def holds_permission(connection: Connection, user_id: uuid.UUID, permission: str) -> bool:
+    """Whether `user_id` is an active user holding `permission`."""
+    return bool(
+        connection.scalar(
+            select(
+                exists()
+                .select_from(users.join(user_permissions, user_permissions.c.user_id == users.c.id))
+                .where(users.c.id == user_id, users.c.is_active, user_permissions.c.permission == permission)
+            )
         )
     )
 
@@ -429,7 +464,8 @@ def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
             literal(user_id, approval_steps.c.id.type) == any_(approval_steps.c.approvers),
             ~exists().where(
                 approvals.c.step_id == approval_steps.c.id,
-                approvals.c.approver_id == user_id,
+                # decided by them, or by their delegate for them
+                or_(approvals.c.approver_id == user_id, approvals.c.on_behalf_of == user_id),
                 approvals.c.voided_at.is_(None),
             ),
         )
@@ -488,3 +524,76 @@ def _unless_name_taken(connection: Connection, statement: Executable) -> bool:
         return False
     savepoint.commit()
     return True
+
+
+# --- approval delegations -----------------------------------------------------------------------
+
+DELEGATIONS = approval_delegations
+_DELEGATOR = users.alias("delegator")
+_DELEGATE = users.alias("delegate")
+_LISTED_DELEGATIONS = select(
+    DELEGATIONS, _DELEGATOR.c.display_name.label("delegator_name"), _DELEGATE.c.display_name.label("delegate_name")
+).select_from(
+    DELEGATIONS.join(_DELEGATOR, _DELEGATOR.c.id == DELEGATIONS.c.delegator_id).join(
+        _DELEGATE, _DELEGATE.c.id == DELEGATIONS.c.delegate_id
+    )
+)
+
+
+def insert_delegation(connection: Connection, new: NewDelegationRow) -> DelegationRecord:
+    row = connection.execute(insert(DELEGATIONS).values(**columns_of(new)).returning(DELEGATIONS)).mappings().one()
+    return record_of(DelegationRecord, row)
+
+
+def delegation(connection: Connection, delegation_id: uuid.UUID) -> ListedDelegation | None:
+    row = connection.execute(_LISTED_DELEGATIONS.where(DELEGATIONS.c.id == delegation_id)).mappings().one_or_none()
+    return record_or_none(ListedDelegation, row)
+
+
+def lock_delegation(connection: Connection, delegation_id: uuid.UUID) -> DelegationRecord | None:
+    row = connection.execute(select(DELEGATIONS).where(DELEGATIONS.c.id == delegation_id).with_for_update())
+    return record_or_none(DelegationRecord, row.mappings().one_or_none())
+
+
+def revoke_delegation(
+    connection: Connection, delegation_id: uuid.UUID, *, by: uuid.UUID, now: datetime
+) -> DelegationRecord:
+    row = connection.execute(
+        update(DELEGATIONS)
+        .where(DELEGATIONS.c.id == delegation_id)
+        .values(revoked_at=now, revoked_by=by, version=DELEGATIONS.c.version + 1)
+        .returning(DELEGATIONS)
+    )
+    return record_of(DelegationRecord, row.mappings().one())
+
+
+def delegation_page(
+    connection: Connection,
+    *,
+    involving: uuid.UUID | None,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> tuple[list[ListedDelegation], str | None]:
+    """Newest first; only those `involving` gave or received, unless None (all of them)."""
+    query = _LISTED_DELEGATIONS.order_by(DELEGATIONS.c.created_at.desc(), DELEGATIONS.c.id.desc()).limit(limit + 1)
+    if involving is not None:
+        query = query.where(or_(DELEGATIONS.c.delegator_id == involving, DELEGATIONS.c.delegate_id == involving))
+    if after is not None:
+        query = query.where(tuple_(DELEGATIONS.c.created_at, DELEGATIONS.c.id) < tuple_(*after))
+    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
+    return records_of(ListedDelegation, rows), next_cursor
+
+
+def active_delegations_to(connection: Connection, delegate_id: uuid.UUID, *, now: datetime) -> list[DelegationRecord]:
+    """The delegations `delegate_id` may act on now (their flows and limits still to be checked)."""
+    rows = connection.execute(
+        select(DELEGATIONS)
+        .where(
+            DELEGATIONS.c.delegate_id == delegate_id,
+            DELEGATIONS.c.revoked_at.is_(None),
+            DELEGATIONS.c.starts_at <= now,
+            DELEGATIONS.c.ends_at > now,
+        )
+        .order_by(DELEGATIONS.c.created_at)
+    )
+    return records_of(DelegationRecord, rows.mappings())

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     import uuid
     from collections.abc import Collection, Iterable, Mapping
 
-    from pr_api.records import Flow, PaymentRequestRecord
+    from pr_api.records import DelegationRecord, Flow, PaymentRequestRecord
 
 Action = Literal["edit", "submit", "approve", "reject", "unapprove", "cancel", "link", "delete"]
 
@@ -123,3 +123,16 @@ def unfulfillable_step(
         if len((approvers & set(eligible)) - set(makers)) < needed(step):
             return str(step["name"])
     return None
+
+
+def delegation_covers(
+    delegation: DelegationRecord, *, template_id: uuid.UUID | None, amount: Decimal, currency: str
+) -> bool:
+    """Whether an active delegation reaches this request: its flow (when it names flows; a request
+    with its own flow, from no template, is then outside it) and its amount (when it has a limit,
+    in the limit's currency only: no exchange rate decides who may approve)."""
+    if delegation.flow_template_ids is not None and template_id not in delegation.flow_template_ids:
+        return False
+    if delegation.amount_limit is not None:
+        return currency == delegation.limit_currency and amount <= delegation.amount_limit
+    return True

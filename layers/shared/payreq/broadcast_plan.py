@@ -28,6 +28,7 @@ READ_PERMISSION = {
     "payment": "payment.read",
     "payment_method": "payment.read",
     "webhook": "webhooks.manage",
+    "delegation": "pr.read",
 }
 # API Gateway refuses frames over 32 KB; the messages are a few hundred bytes.
 MAX_FRAME_BYTES = 32 * 1024

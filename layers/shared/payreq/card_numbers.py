@@ -31,10 +31,13 @@ _GROUP = re.compile(r"[0-9]+")
 _ANY_DIGIT = re.compile(r"\d")
 # Identifiers are not card numbers, though their digit groups can pass the Luhn check by chance (a
 # UUID's 12345678-1234-5678 is 16 digits in dash-separated groups): UUIDs and long hex strings
-# (hashes, ETags) are set aside before looking.
+# (hashes, ETags) are set aside before looking, and so are ISO 8601 timestamps, whose time with
+# microseconds and offset (04:50:33.008123+00:00) is 16 digits in separated groups too.
 _IDENTIFIERS = re.compile(
     r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32,})"
     r"(?![0-9A-Za-z])"
+    r"|[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?"
+    r"(?![0-9])"
 )
 # Bank account numbers are legitimately long digit strings: there only a number with a card
 # network's prefix and a card's usual length is refused.

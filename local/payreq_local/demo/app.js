@@ -98,6 +98,15 @@ function prActions(pr) {
   return buttons;
 }
 
+// A decision a delegate made says for whom: "approved on behalf of Alice".
+function onBehalfNotes(pr) {
+  return pr.steps.flatMap((step) =>
+    step.approvals
+      .filter((approval) => approval.onBehalfOf)
+      .map((approval) => h("small", { class: "on-behalf" }, `${approval.decision} on behalf of ${approval.onBehalfOf.displayName}`)),
+  );
+}
+
 function prRow(pr) {
   return h(
     "tr",
@@ -106,7 +115,7 @@ function prRow(pr) {
     h("td", {}, pr.title),
     h("td", {}, pr.payee),
     h("td", { class: "number" }, `${pr.amount} ${pr.currency}`),
-    h("td", {}, h("span", { class: `badge ${pr.status}` }, statusText(pr))),
+    h("td", {}, h("span", { class: `badge ${pr.status}` }, statusText(pr)), ...onBehalfNotes(pr)),
     h("td", { class: "actions" }, ...prActions(pr)),
   );
 }

@@ -210,16 +210,21 @@ def _decision_route(action: str, summary: str, description: str) -> Callable[[Ca
 def approve(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    return _decide(pr_id, partial(flows.approve, comment=decision.comment))
+    return _decide(pr_id, partial(flows.approve, comment=decision.comment, on_behalf_of=decision.on_behalf_of))
 
 
 @_decision_route("reject", "Reject the payment request", "Reject a pending request at its current step.")
 def reject(
     pr_id: uuid.UUID, decision: Decision, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
 ) -> Response[Any]:
-    return _decide(pr_id, partial(flows.reject, comment=decision.comment))
+    return _decide(pr_id, partial(flows.reject, comment=decision.comment, on_behalf_of=decision.on_behalf_of))
 
 
-@_decision_route("unapprove", "Withdraw your approval", "Withdraw your own approval until a payment is recorded.")
+@_decision_route(
+    "unapprove",
+    "Withdraw your approval",
+    "Withdraw your own approvals until a payment is recorded: those you made (for yourself or on behalf of "
+    "someone) and those a delegate made on your behalf.",
+)
 def unapprove(pr_id: uuid.UUID, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None) -> Response[Any]:
     return _decide(pr_id, flows.unapprove)

@@ -247,7 +247,9 @@ approvals = Table(
         "payment_request_id", UUID(as_uuid=True), ForeignKey("payment_requests.id", ondelete="CASCADE"), nullable=False
     ),
     Column("step_id", UUID(as_uuid=True), ForeignKey("approval_steps.id", ondelete="CASCADE"), nullable=False),
+    # Who acted; `on_behalf_of` is the delegator when they acted through a delegation.
     _user_ref("approver_id"),
+    _user_ref("on_behalf_of", nullable=True),
     Column("decision", String(16), nullable=False),
     Column("comment", Text),
     # The request's material_hash when the decision was made: the terms the approver decided on.
@@ -256,11 +258,48 @@ approvals = Table(
     Column("voided_at", TIMESTAMP(timezone=True)),
     Column("void_reason", Text),
     CheckConstraint("decision IN ('approved', 'rejected')", name="decision_known"),
-    # Each approver decides once per step; a voided decision frees the slot.
+    # Each approver decides once per step, themselves or through their delegate (even when both try
+    # at once); a voided decision frees the slot.
     Index(
-        "uq_approvals_live_decision", "step_id", "approver_id", unique=True, postgresql_where=text("voided_at IS NULL")
+        "uq_approvals_live_effective_decision",
+        "step_id",
+        func.coalesce(text("on_behalf_of"), text("approver_id")),
+        unique=True,
+        postgresql_where=text("voided_at IS NULL"),
     ),
     Index("ix_approvals_payment_request_id", "payment_request_id"),
+)
+
+# An approver's rights handed to another user from `starts_at` until (not including) `ends_at`:
+# for every flow, or only those of `flow_template_ids`; for any amount, or up to `amount_limit` in
+# `limit_currency`. Revoked, it stays as the record of who could decide for whom.
+approval_delegations = Table(
+    "approval_delegations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _user_ref("delegator_id"),
+    _user_ref("delegate_id"),
+    Column("starts_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("ends_at", TIMESTAMP(timezone=True), nullable=False),
+    Column("flow_template_ids", ARRAY(UUID(as_uuid=True))),
+    Column("amount_limit", Money),
+    Column("limit_currency", Currency),
+    Column("reason", Text, nullable=False, server_default=""),
+    _created_at(),
+    _user_ref("created_by"),
+    Column("revoked_at", TIMESTAMP(timezone=True)),
+    _user_ref("revoked_by", nullable=True),
+    _version(),
+    CheckConstraint("delegator_id <> delegate_id", name="not_to_oneself"),
+    CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    CheckConstraint("(amount_limit IS NULL) = (limit_currency IS NULL)", name="limit_has_currency"),
+    Index(
+        "ix_approval_delegations_active_of_delegate",
+        "delegate_id",
+        "ends_at",
+        postgresql_where=text("revoked_at IS NULL"),
+    ),
+    Index("ix_approval_delegations_delegator_id", "delegator_id"),
 )
 
 # --- invoices ----------------------------------------------------------------------------------
