@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
 _EPILOG = """\
-Operator commands (db, seed-demo, users, tokens, audit) connect to DATABASE_URL, or to what the
+Operator commands (db, seed-demo, users, tokens, audit, webhooks) connect to DATABASE_URL, or to what the
 DB_* variables name as they do for the functions (DB_HOST, DB_USER, DB_AUTH=iam|secret, ...).
 Changes are made through the functions' own flows and audited with the CLI and your login as the
 actor. Development commands (openapi, events) need a checkout. Examples:
@@ -28,6 +28,7 @@ actor. Development commands (openapi, events) need a checkout. Examples:
   payreq users grant ana@example.com tokens.manage
   TOKEN=$(payreq tokens issue ana@example.com --name "nightly report" --scope audit.read)
   payreq audit verify
+  payreq webhooks replay-failed <subscription id>
 """
 
 
@@ -127,6 +128,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="the stack's audit anchor bucket (default: $AUDIT_ANCHOR_BUCKET; without one the tail is unchecked)",
     )
 
+    webhook_commands = _group(commands, "webhooks", "outbound webhooks: subscriptions and their deliveries")
+    _command(webhook_commands, "list", "every subscription, enabled or not (and why not)")
+    for action, verb in (
+        ("enable", "enable a subscription (its pending deliveries resume, in order)"),
+        ("disable", "disable a subscription (deliveries wait)"),
+    ):
+        _command(webhook_commands, action, verb).add_argument("subscription_id")
+    log = _command(webhook_commands, "deliveries", "a subscription's latest deliveries, newest first")
+    log.add_argument("subscription_id")
+    log.add_argument("--status", choices=("pending", "succeeded", "failed"), help="only these")
+    again = _command(webhook_commands, "replay", "send deliveries again (same webhook-id and body, signed afresh)")
+    again.add_argument("subscription_id")
+    again.add_argument("delivery_ids", nargs="+", metavar="DELIVERY_ID")
+    failed = _command(webhook_commands, "replay-failed", "send again every delivery given up on, oldest first")
+    failed.add_argument("subscription_id")
+
     openapi_commands = _group(commands, "openapi", "openapi.json from the functions' resolvers (development)")
     export = _command(openapi_commands, "export", "write openapi.json (commit it)")
     export.add_argument("--check", action="store_true", help="fail if openapi.json has drifted instead")
@@ -213,6 +230,22 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _webhooks(args: argparse.Namespace) -> int:
+    from payreq_cli import webhooks
+
+    if args.action == "list":
+        print(webhooks.list_subscriptions())
+    elif args.action in ("enable", "disable"):
+        print(webhooks.set_enabled(args.subscription_id, args.action == "enable"))
+    elif args.action == "deliveries":
+        print(webhooks.deliveries(args.subscription_id, args.status))
+    elif args.action == "replay":
+        print(webhooks.replay(args.subscription_id, args.delivery_ids))
+    else:
+        print(webhooks.replay_failed(args.subscription_id))
+    return 0
+
+
 def _openapi(args: argparse.Namespace) -> int:
     from payreq_local.__main__ import main as local_main
 
@@ -237,6 +270,10 @@ _COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
     ("tokens", "issue"): _tokens,
     ("tokens", "revoke"): _tokens,
     ("audit", "verify"): _audit,
+    **{
+        ("webhooks", action): _webhooks
+        for action in ("list", "enable", "disable", "deliveries", "replay", "replay-failed")
+    },
     ("openapi", "export"): _openapi,
     ("events", "generate"): _events,
 }
