@@ -26,8 +26,8 @@ def list_subscriptions() -> str:
     if not rows:
         return "no webhook subscriptions"
     return "\n".join(
-        f"{row['id']}  {'enabled ' if row['enabled'] else 'DISABLED'}  {row['url']}  {' '.join(row['event_types'])}"
-        + (f"  ({row['disabled_reason']})" if not row["enabled"] and row["disabled_reason"] else "")
+        f"{row.id}  {'enabled ' if row.enabled else 'DISABLED'}  {row.url}  {' '.join(row.event_types)}"
+        + (f"  ({row.disabled_reason})" if not row.enabled and row.disabled_reason else "")
         for row in rows
     )
 

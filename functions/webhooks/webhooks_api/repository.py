@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from sqlalchemy import Table
-    from sqlalchemy.engine import Connection, RowMapping
+    from sqlalchemy.engine import Connection
 
 S, D = webhook_subscriptions, webhook_deliveries
 
@@ -119,12 +119,12 @@ def delete_subscription(connection: Connection, subscription_id: uuid.UUID) -> N
 
 def subscriptions_page(
     connection: Connection, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[RowMapping]:
+) -> list[Subscription]:
     """Newest first, `limit` rows (the caller asks one more to know whether a next page exists)."""
     query = select(S).order_by(S.c.created_at.desc(), S.c.id.desc()).limit(limit)
     if after is not None:
         query = query.where(tuple_(S.c.created_at, S.c.id) < tuple_(literal(after[0]), literal(after[1])))
-    return list(connection.execute(query).mappings())
+    return records_of(Subscription, connection.execute(query).mappings())
 
 
 # --- deliveries ---------------------------------------------------------------------------------

@@ -90,9 +90,7 @@ def list_subscriptions(
         rows, next_cursor = newest_first_page(
             repository.subscriptions_page(connection, limit=limit + 1, after=after), limit
         )
-    return Page[SubscriptionView](
-        items=[SubscriptionView.model_validate(dict(row)) for row in rows], next_cursor=next_cursor
-    )
+    return Page[SubscriptionView](items=[SubscriptionView.model_validate(row) for row in rows], next_cursor=next_cursor)
 
 
 @router.get(
