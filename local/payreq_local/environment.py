@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from payreq_local import iam
 from payreq_local.intrinsics import REGION, Resolver, TemplateError
 
 if TYPE_CHECKING:
@@ -144,6 +145,8 @@ def function_environment(
             "POWERTOOLS_TRACE_DISABLED": "true",
         }
     )
+    # The worker refuses the AWS calls this role does not allow, as AWS would (iam.py).
+    environment[iam.ENVIRONMENT_VARIABLE] = iam.role_policy(resolver.template, resolver, spec.name).to_json()
     local_values = {"PAYREQ_WEBSOCKET_MANAGEMENT_URL": endpoints.gateway_url}
     environment.update({name: local_values[name] for name in _DECLARED_OVERRIDES if name in declared})
     for scope in ("Parameters", spec.name):

@@ -24,7 +24,7 @@ import time
 import traceback
 from typing import IO, Any
 
-from payreq_local import snapstart
+from payreq_local import iam, snapstart
 
 
 class LambdaContext:
@@ -99,6 +99,8 @@ def main() -> int:
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
 
+    # Before the handler's clients exist, so that each inherits the role's judgement.
+    iam.install_from_environment()
     handler_path = os.environ["_HANDLER"]
     module_name, _, attribute = handler_path.rpartition(".")
     started = time.perf_counter()

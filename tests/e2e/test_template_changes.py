@@ -61,6 +61,18 @@ def changed_template() -> dict[str, Any]:
             "CodeUri": TEST_FUNCTIONS,
             "Handler": "e2e_functions.echo.lambda_handler",
             "Timeout": 2,
+            # It may list the attachments bucket and nothing else.
+            "Policies": [
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "s3:ListBucket",
+                            "Resource": {"Fn::GetAtt": "AttachmentsBucket.Arn"},
+                        }
+                    ]
+                }
+            ],
             "Events": {
                 "Echo": _http_event("ANY", "/e2e/echo/{id}", "E2eAuthorizer"),
                 "Files": _http_event("GET", "/e2e/files/{proxy+}", "NONE"),
@@ -74,6 +86,20 @@ def changed_template() -> dict[str, Any]:
         "Properties": {
             "CodeUri": TEST_FUNCTIONS,
             "Handler": "e2e_functions.websocket.lambda_handler",
+            "Policies": [
+                {
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": "execute-api:ManageConnections",
+                            "Resource": {
+                                "Fn::Sub": "arn:${AWS::Partition}:execute-api:${AWS::Region}:${AWS::AccountId}:"
+                                "${WebSocketApi}/${Stage}/*/@connections/*"
+                            },
+                        }
+                    ]
+                }
+            ],
             "Environment": {
                 "Variables": {
                     "PAYREQ_WEBSOCKET_MANAGEMENT_URL": {
@@ -202,6 +228,18 @@ def test_greedy_paths_and_function_failures(changed: LocalStack) -> None:
     assert (timed_out.status_code, timed_out.json()) == (500, {"message": "Internal Server Error"})
     errors = [e["error"]["errorType"] for e in changed.invocations(function="E2eEchoFunction") if "error" in e]
     assert errors[-2:] == ["RuntimeError", "Sandbox.Timedout"]
+
+
+def test_a_function_may_call_only_what_its_role_in_the_template_allows(changed: LocalStack) -> None:
+    # Given a function whose role may list the attachments bucket and nothing else
+    with httpx.Client(base_url=changed.api_url, timeout=30) as client:
+        # When it lists that bucket, and then the audit anchor bucket
+        allowed = client.get("/e2e/files/x", params={"list": "payreq-local-attachmentsbucket"})
+        refused = client.get("/e2e/files/x", params={"list": "payreq-local-auditanchorbucket"})
+
+    # Then the first is answered and the second refused, as AWS would refuse it
+    assert (allowed.status_code, allowed.json()) == (200, "listed")
+    assert (refused.status_code, refused.json()) == (200, "AccessDenied")
 
 
 def test_concurrent_invocations_get_their_own_warm_workers(changed: LocalStack) -> None:

@@ -1,4 +1,5 @@
-"""HTTP: answers with the event and context it received (`?sleep=` waits, `?fail` raises)."""
+"""HTTP: answers with the event and context it received (`?sleep=` waits, `?fail` raises, `?list=<bucket>`
+lists a bucket and answers with what S3 said)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         time.sleep(float(query["sleep"]))
     if "fail" in query:
         raise RuntimeError("asked to fail")
+    if "list" in query:
+        return _list_bucket(query["list"])
     body = {
         "event": event,
         "context": {
@@ -30,3 +33,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "cookies": ["echo=1; Path=/"],
         "body": json.dumps(body),
     }
+
+
+def _list_bucket(bucket: str) -> dict[str, Any]:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    try:
+        boto3.client("s3").list_objects_v2(Bucket=bucket, MaxKeys=1)
+        outcome = "listed"
+    except ClientError as error:
+        outcome = error.response["Error"]["Code"]
+    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(outcome)}
