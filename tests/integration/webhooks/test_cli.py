@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     import pytest
     from sqlalchemy.engine import Engine
 
-    from integration.webhooks.conftest import Receiver
     from support.api_client import ApiClient
+    from support.webhook_receiver import Receiver
 
 
 def test_an_operator_recovers_a_subscription_a_dead_receiver_disabled(

@@ -14,9 +14,9 @@ from integration.webhooks.conftest import subscribe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from integration.webhooks.conftest import Receiver
     from support.api_client import ApiClient
     from support.team import Member
+    from support.webhook_receiver import Receiver
 
 
 def test_a_receiver_verifies_the_message_with_the_standard_webhooks_library(

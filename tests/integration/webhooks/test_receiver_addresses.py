@@ -13,8 +13,8 @@ from integration.webhooks.conftest import subscribe
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from integration.webhooks.conftest import Receiver
     from support.api_client import ApiClient
+    from support.webhook_receiver import Receiver
 
 REFUSED = [
     ("127.0.0.1", "loopback"),

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from integration.webhooks.conftest import Receiver
     from support.api_client import ApiClient
+    from support.webhook_receiver import Receiver
 
 
 def log(ops: ApiClient, subscription_id: str) -> list[dict[str, Any]]:

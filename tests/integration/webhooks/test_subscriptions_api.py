@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Engine
 
-    from integration.webhooks.conftest import Receiver
     from support.api_client import ApiClient
+    from support.webhook_receiver import Receiver
 
 ENVELOPE = {"code", "message", "details", "timestamp", "requestId"}
 
