@@ -2,15 +2,19 @@
 role in the template allows (`payreq_local/iam.py`): a permission the template forgot fails here.
 
 The payment-request walk and the invoice upload in test_flows.py cover the sync queue and S3 reads;
-these cover KMS and the webhook queue (webhooks), and the anchor bucket (audit).
+these cover KMS and the webhook queue (webhooks), the anchor bucket (audit), and closing a socket
+at the management API (the broadcaster's sweep).
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 from typing import TYPE_CHECKING
 
 import httpx
 from standardwebhooks import Webhook
+from websockets.asyncio.client import connect
 
 from e2e.test_flows import sign_in, wait_until
 from support.webhook_receiver import Receiver
@@ -87,3 +91,23 @@ def test_the_audit_chain_is_anchored_in_s3_and_verified_against_the_anchor(stack
     assert verified.status_code == 200, verified.text
     assert verified.json()["intact"] is True
     assert verified.json()["anchor"]["status"] == "matches"
+
+
+def test_signing_out_closes_the_browsers_live_socket(stack: LocalStack) -> None:
+    # Given a browser with a live socket on payment requests
+    tess = sign_in(stack, "tess@example.com", ["pr.read"])
+
+    async def signed_out_elsewhere() -> int | None:
+        async with connect(stack.websocket_url, additional_headers={"Cookie": tess["Cookie"]}) as socket:
+            await socket.send(json.dumps({"action": "subscribe", "topics": ["prs"]}))
+            assert json.loads(await asyncio.wait_for(socket.recv(), 10))["type"] == "subscribed"
+            # When the session signs out (another tab) and the broadcaster's sweep runs
+            async with httpx.AsyncClient(base_url=stack.api_url, timeout=30) as client:
+                assert (await client.post("/auth/logout", headers=tess)).status_code == 204
+                swept = await client.post("/_local/schedules/BroadcasterFunction")
+                assert swept.status_code < 300, swept.text
+            # Then the server closes the socket (the page learns it is signed out, not merely quiet)
+            await asyncio.wait_for(socket.wait_closed(), 15)
+            return socket.close_code
+
+    assert asyncio.run(signed_out_elsewhere()) is not None

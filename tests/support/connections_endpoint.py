@@ -1,7 +1,8 @@
 """API Gateway's `@connections` endpoint over real HTTP, for tests: the broadcaster's poster signs
 and posts to it exactly as it does to AWS.
 
-Every accepted post is kept per connection id, in arrival order; `answer` lets a test decide what
+Every accepted post is kept per connection id, in arrival order, and every connection closed with
+`DELETE`; `answer` lets a test decide what
 API Gateway says instead (410 Gone, 429 throttled, 403, 500, a slow answer), per connection.
 """
 
@@ -46,6 +47,7 @@ class ConnectionsEndpoint:
     def __init__(self, stage: str = "test") -> None:
         self._lock = threading.Lock()
         self._received: defaultdict[str, list[bytes]] = defaultdict(list)
+        self._closed: list[str] = []
         self.authorizations: list[str] = []
         # Return None to accept the post; called from the server's threads.
         self.answer: Callable[[str, bytes], Answer | None] = lambda connection_id, data: None
@@ -58,6 +60,11 @@ class ConnectionsEndpoint:
     def received(self, connection_id: str) -> list[bytes]:
         with self._lock:
             return list(self._received.get(connection_id, ()))
+
+    def closed(self) -> list[str]:
+        """The connections closed with `DELETE @connections/{id}`, in order."""
+        with self._lock:
+            return list(self._closed)
 
     def posts(self) -> int:
         with self._lock:
@@ -89,6 +96,15 @@ def _handler(endpoint: ConnectionsEndpoint) -> type[BaseHTTPRequestHandler]:
             answer = endpoint._post(unquote(matched["id"]), data, self.headers.get("Authorization", ""))
             error_type = answer.error_type or (ERROR_TYPES.get(answer.status) if answer.status >= 400 else None)
             self._reply(answer.status, error_type)
+
+        def do_DELETE(self) -> None:
+            matched = PATH.match(self.path)
+            if matched is None:
+                self._reply(404, "NotFoundException")
+                return
+            with endpoint._lock:
+                endpoint._closed.append(unquote(matched["id"]))
+            self._reply(204, None)
 
         def _reply(self, status: int, error_type: str | None) -> None:
             body = b"" if status < 400 else b'{"message":"refused"}'

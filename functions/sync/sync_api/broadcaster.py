@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, SQSEvent
 
-from payreq import snapstart
+from payreq import aws, snapstart
 from payreq.broadcast import connections_poster, deliver_pending, due_partitions, sweep_connections
 from payreq.broadcast_plan import Outcome, partitions_asked
 from payreq.db import get_engine
@@ -33,6 +33,8 @@ from payreq.outbox import nudge
 from payreq.settings import SyncSettings, sync_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from aws_lambda_powertools.utilities.typing import LambdaContext
     from sqlalchemy.engine import Engine
 
@@ -66,6 +68,32 @@ def deliver(engine: Engine, settings: SyncSettings, partitions: list[int]) -> Ou
             )
         )
     return total
+
+
+def closer(management_url: str) -> Callable[[Sequence[str]], set[str]]:
+    """Close connections at API Gateway; the ids closed or already gone. Rare (a revoked credential's
+    sockets), so boto3's client, with its retries, rather than the lean poster."""
+
+    def close(connection_ids: Sequence[str]) -> set[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        management = aws.client("apigatewaymanagementapi", endpoint_url=management_url)
+        closed: set[str] = set()
+        for connection_id in connection_ids:
+            try:
+                management.delete_connection(ConnectionId=connection_id)
+            except management.exceptions.GoneException:
+                pass
+            except (BotoCoreError, ClientError) as error:
+                # Unreachable, refused or throttled: the same for the rest, which wait for the next sweep.
+                logger.warning(
+                    "connections not closed", extra={"left": len(connection_ids) - len(closed), "error": str(error)}
+                )
+                break
+            closed.add(connection_id)
+        return closed
+
+    return close
 
 
 def sweep(engine: Engine, settings: SyncSettings) -> tuple[Outcome, list[int]]:
@@ -103,7 +131,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     scheduled = is_scheduled(event)
     engine = get_engine()
     outcome, nudged = sweep(engine, settings) if scheduled else queued(engine, settings, event)
-    expired = sweep_connections(engine) if scheduled else 0
+    expired = sweep_connections(engine, closer(settings.websocket_management_url)) if scheduled else 0
     elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     if outcome.events or outcome.sent or outcome.gone or outcome.failed or outcome.abandoned:
         # Only a pass that did something is counted: the sweep runs every minute, and an idle one

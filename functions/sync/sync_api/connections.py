@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, insert, select, update
 
 from payreq.auth.credentials import fingerprint, new_secret
+from payreq.auth.live_connections import CONNECTION_LIFETIME
 from payreq.broadcast_plan import READ_PERMISSION, ChangeRow, bucket_of, entity_of
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import outbox, user_permissions, users, ws_connections, ws_tickets
@@ -21,8 +22,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 TICKET_TTL = timedelta(seconds=30)
-# API Gateway closes a WebSocket after 2 hours whatever happens.
-CONNECTION_LIFETIME = timedelta(hours=2)
 MAX_TOPICS = 50
 TOPIC = re.compile(r"^(prs|invoices|payments|(pr|invoice|payment):[A-Za-z0-9_-]{1,64})$")
 

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from payreq.auth.live_connections import CONNECTION_LIFETIME
 from payreq.broadcast_plan import (
     MAX_ATTEMPTS,
     MAX_FRAME_BYTES,
@@ -67,7 +68,7 @@ from payreq.db.schema import outbox, outbox_deliveries, sync_topics, user_permis
 from payreq.observability import logger
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
     from sqlalchemy.engine import Connection, Engine
 
@@ -91,6 +92,8 @@ THROTTLE_BASE_SECONDS = 0.05
 # How long a pass may take to post a claimed batch before another pass may claim its rows again:
 # longer than the broadcaster's 60 s timeout, so a live pass never races a second one for a row.
 CLAIM_SECONDS = 90
+# Revoked connections closed per sweep at most (one DELETE each): the rest wait a minute.
+CLOSE_BATCH = 500
 
 
 class Claim:
@@ -369,9 +372,29 @@ async def _post(http: ConnectionUser, connection_id: str, data: bytes) -> PostRe
         return PostResult("failed", throttled)
 
 
-def sweep_connections(engine: Engine, *, now: datetime | None = None) -> int:
-    """Delete connections past their expiry (API Gateway has closed them); how many."""
+def sweep_connections(
+    engine: Engine, close: Callable[[Sequence[str]], Collection[str]], *, now: datetime | None = None
+) -> int:
+    """Delete the connections that have ended; how many.
+
+    One that ended before its two hours were up (its credential was revoked) may still be open at
+    API Gateway: `close` closes those (`DELETE @connections/{id}`, outside any transaction) and
+    answers the ids it closed or found gone; one it could not close stays for the next sweep,
+    until API Gateway's own limit has surely closed it.
+    """
     moment = now or datetime.now(UTC)
+    ended = ws_connections.c.expires_at <= moment
+    surely_closed = ws_connections.c.connected_at <= moment - CONNECTION_LIFETIME
     with transaction(engine) as connection:
-        result = connection.execute(delete(ws_connections).where(ws_connections.c.expires_at <= moment))
+        still_open = connection.scalars(
+            select(ws_connections.c.connection_id)
+            .where(ended, ~surely_closed)
+            .order_by(ws_connections.c.expires_at)
+            .limit(CLOSE_BATCH)
+        ).all()
+    closed = sorted(close(still_open)) if still_open else []
+    with transaction(engine) as connection:
+        result = connection.execute(
+            delete(ws_connections).where(ended, or_(surely_closed, ws_connections.c.connection_id.in_(closed)))
+        )
     return int(result.rowcount)

@@ -4,11 +4,13 @@ socket that hears payment requests, never invoices or payments, however much its
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from integration.sync.conftest import SCHEDULED
 from payreq.db import transaction
 from payreq.db.schema import ws_connections
 from payreq.outbox import publish_change
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
     from integration.sync.conftest import Sockets
+    from support.connections_endpoint import ConnectionsEndpoint
 
 pytestmark = pytest.mark.usefixtures("management")
 
@@ -106,3 +109,36 @@ def test_sign_out_and_token_revocation_silence_the_sockets_they_opened(
     assert len(sockets.changes(colleague)) == 1
     assert sockets.changes(by_cookie) == [] and sockets.changes(by_ticket) == []
     assert sockets.send(by_cookie, "subscribe", topics=["prs"])["code"] == "not_connected"
+
+
+def test_the_sweep_closes_the_sockets_a_revocation_ended_and_leaves_the_others_open(
+    sockets: Sockets,
+    signed_in: Callable[..., ApiClient],
+    broadcast_now: Callable[..., dict[str, Any]],
+    management: ConnectionsEndpoint,
+    engine: Engine,
+) -> None:
+    # Given a browser's socket and a colleague's, and a socket whose two hours API Gateway has ended
+    browser = signed_in("tess@example.com", READER)
+    colleague = sockets.subscribed(signed_in("theo@example.com", READER), "prs")
+    mine = sockets.subscribed(browser, "prs")
+    old = sockets.subscribed(signed_in("otto@example.com", READER), "prs")
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    with transaction(engine) as connection:
+        connection.execute(
+            update(ws_connections)
+            .where(ws_connections.c.connection_id == old)
+            .values(connected_at=long_ago, expires_at=long_ago + timedelta(hours=2))
+        )
+
+    # When the browser signs out and the scheduled sweep runs
+    assert browser.post("/auth/logout").status == 204
+    swept = broadcast_now(SCHEDULED)
+
+    # Then the browser's socket is closed at API Gateway (its page sees the close and, reconnecting,
+    # is refused), the expired one is forgotten without a call, and the colleague's stays
+    assert management.closed() == [mine]
+    assert swept["expiredConnections"] == 2
+    with engine.connect() as connection:
+        left = set(connection.scalars(select(ws_connections.c.connection_id)))
+    assert left == {colleague}

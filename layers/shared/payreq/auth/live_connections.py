@@ -1,21 +1,27 @@
 """WebSocket connections end with the credential that opened them.
 
 A socket is opened with a session cookie or a ticket minted by a session or an API token, and lives
-up to two hours. Signing out or revoking the token drops the connections that credential opened:
-the broadcaster delivers only to the rows of `ws_connections`, and `subscribe` finds none, so the
-socket hears nothing more (API Gateway closes it at its idle or two-hour limit).
+up to two hours. Signing out or revoking the token ends the connections that credential opened, in
+the same transaction: their expiry becomes now, so the broadcaster delivers nothing more to them and
+`subscribe` finds none. The broadcaster's sweep (every minute) then closes each at API Gateway
+(`DELETE @connections/{id}`), so the client sees its socket close and, reconnecting, is refused:
+a page left open after a sign-out elsewhere learns it is signed out instead of going quiet.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete
+from sqlalchemy import func, update
 
 from payreq.db.schema import ws_connections
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
+
+# API Gateway closes a WebSocket after 2 hours whatever happens.
+CONNECTION_LIFETIME = timedelta(hours=2)
 
 
 def credential_key(method: str | None, credential_id: str | None) -> str | None:
@@ -26,4 +32,10 @@ def credential_key(method: str | None, credential_id: str | None) -> str | None:
 
 
 def drop_connections_opened_by(connection: Connection, key: str) -> int:
-    return connection.execute(delete(ws_connections).where(ws_connections.c.credential == key)).rowcount
+    """End the live connections `key` opened, now; how many. The sweep closes them at API Gateway."""
+    ended = (
+        update(ws_connections)
+        .where(ws_connections.c.credential == key, ws_connections.c.expires_at > func.now())
+        .values(expires_at=func.now())
+    )
+    return connection.execute(ended).rowcount
