@@ -407,15 +407,25 @@ def _s3_file(application: Application, template: dict[str, Any], resolver: Resol
     return EventFile(name, trigger.function, s3_event(record, source_ip=SOURCE_IP))
 
 
+# What each queue's consumer is sent, and by whom: the product's own messages (payreq.outbox's nudge
+# after a change commits, naming one partition of the WebSocket connections; the webhooks' "a
+# delivery is due"). A queue not named here gets an empty object.
+SQS_MESSAGES: dict[str, tuple[dict[str, Any], str]] = {
+    "BroadcasterFunction": ({"outbox": True, "partition": 0}, "PrFunction"),
+    "WebhookDelivererFunction": ({"deliver": True}, "WebhooksFunction"),
+}
+
+
 def _sqs_file(application: Application, resolver: Resolver, index: int) -> EventFile:
     trigger = application.sqs_triggers[index]
     queue = resolver.resolve({"Fn::GetAtt": [trigger.queue, "QueueName"]}, trigger.queue)
     queue_name = queue if isinstance(queue, str) and queue else trigger.queue
     sent = str(int(NOW * 1000))
+    body, sender = SQS_MESSAGES.get(trigger.function, ({}, trigger.function))
     attributes = {
         "ApproximateReceiveCount": "1",
         "SentTimestamp": sent,
-        "SenderId": "AROA3X7QZB2KEXAMPLE1:payreq-dev-PrFunction",
+        "SenderId": f"AROA3X7QZB2KEXAMPLE1:payreq-dev-{sender}",
         "ApproximateFirstReceiveTimestamp": sent,
     }
     if queue_name.endswith(".fifo"):
@@ -428,11 +438,9 @@ def _sqs_file(application: Application, resolver: Resolver, index: int) -> Event
     message = {
         "MessageId": _sample_id(f"sqs {trigger.event}"),
         "ReceiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a" + "Example" * 4,
-        # What `payreq.outbox` sends after a change commits: a nudge for one partition of the
-        # WebSocket connections; the rows are in the outbox.
-        "Body": json.dumps({"outbox": True, "partition": 0}),
+        "Body": json.dumps(body),
         "Attributes": attributes,
-        "MD5OfBody": hashlib.md5(json.dumps({"outbox": True, "partition": 0}).encode()).hexdigest(),
+        "MD5OfBody": hashlib.md5(json.dumps(body).encode()).hexdigest(),
     }
     arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:{queue_name}"
     event = sqs_event([message], queue_arn=arn, region=REGION)
