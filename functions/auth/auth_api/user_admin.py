@@ -12,6 +12,7 @@ from auth_api.models import UserChanges
 from auth_api.user_audit import ADMINISTERED, record_user_change
 from payreq.audit import record_security_event
 from payreq.auth.identities import bind, bound_user
+from payreq.auth.live_connections import drop_connections_of_user
 from payreq.auth.users import create_user, set_permissions
 from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
 from payreq.http.pagination import decode_cursor, encode_cursor
@@ -81,6 +82,8 @@ def change_user(
         )
     if changes.permissions is not None:
         set_permissions(connection, user_id, changes.permissions, granted_by=context.user_id)
+    if changes.is_active is False:
+        drop_connections_of_user(connection, user_id)
     # Any change, permissions included, makes a new version of the user.
     repository.update_user(connection, user_id, changed_columns(changes), now=now)
     after = repository.user(connection, user_id)

@@ -142,3 +142,28 @@ def test_the_sweep_closes_the_sockets_a_revocation_ended_and_leaves_the_others_o
     with engine.connect() as connection:
         left = set(connection.scalars(select(ws_connections.c.connection_id)))
     assert left == {colleague}
+
+
+def test_deactivating_a_user_closes_all_their_sockets(
+    sockets: Sockets,
+    signed_in: Callable[..., ApiClient],
+    broadcast_now: Callable[..., dict[str, Any]],
+    management: ConnectionsEndpoint,
+) -> None:
+    # Given a user with two live sockets (two browsers), and a colleague with one
+    first, second = signed_in("tess@example.com", READER), signed_in("tess@example.com", READER)
+    sockets_of_tess = {sockets.subscribed(first, "prs"), sockets.subscribed(second, "prs")}
+    colleague = sockets.subscribed(signed_in("theo@example.com", READER), "prs")
+    admin = signed_in("admin@example.com", ("users.admin",))
+    tess = first.get("/api/v1/me").body
+
+    # When an admin deactivates her and the sweep runs
+    changed = admin.patch(
+        f"/api/v1/users/{tess['id']}", json_body={"isActive": False}, headers={"If-Match": f'"{tess["version"]}"'}
+    )
+    assert changed.status == 200, changed.body
+    broadcast_now(SCHEDULED)
+
+    # Then both of her sockets are closed, and the colleague's is not
+    assert set(management.closed()) == sockets_of_tess
+    assert colleague not in management.closed()
