@@ -14,7 +14,9 @@ from payreq.http.models import ApiModel, RequestModel
 # or `<entity>.*` for every event of an entity.
 EventType = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, pattern=r"^(pr|invoice|payment|payment_method)\.(\*|[a-z_]{1,64})$"),
+    StringConstraints(
+        strip_whitespace=True, pattern=r"^(pr|invoice|payment|payment_method|delegation)\.(\*|[a-z_]{1,64})$"
+    ),
 ]
 Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)]

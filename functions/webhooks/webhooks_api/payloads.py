@@ -27,8 +27,11 @@ _HIDDEN: dict[str, frozenset[str]] = {
     "invoice": frozenset({"invoice_number_key", "vendor_key"}),
     "payment": frozenset(),
     "payment_method": frozenset(),
+    "delegation": frozenset(),
 }
-_MONEY = frozenset({"amount", "subtotal", "tax", "total"})
+# Amounts, by the column that holds their currency.
+_MONEY = {"amount": "currency", "subtotal": "currency", "tax": "currency", "total": "currency"}
+_MONEY |= {"amount_limit": "limit_currency"}
 
 
 def payload(event: OutboxEvent, row: dict[str, Any] | None) -> str:
@@ -51,12 +54,12 @@ def payload(event: OutboxEvent, row: dict[str, Any] | None) -> str:
 
 def representation(entity: str, row: dict[str, Any]) -> dict[str, Any]:
     hidden = _HIDDEN.get(entity, frozenset())
-    currency = row.get("currency")
     shown: dict[str, Any] = {}
     for name, value in row.items():
         if name in hidden:
             continue
-        if name in _MONEY and isinstance(value, Decimal) and isinstance(currency, str):
+        currency = row.get(_MONEY.get(name, ""))
+        if isinstance(value, Decimal) and isinstance(currency, str):
             shown[to_camel(name)] = format_amount(value, currency)
         else:
             shown[to_camel(name)] = _plain(value)

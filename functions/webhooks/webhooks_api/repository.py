@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import (
+    approval_delegations,
     invoices,
     outbox,
     payment_methods,
@@ -38,6 +39,7 @@ ENTITY_TABLES: dict[str, Table] = {
     "invoice": invoices,
     "payment": payments,
     "payment_method": payment_methods,
+    "delegation": approval_delegations,
 }
 
 # The one fan-out at a time: deliveries are numbered in outbox order, per subscription.

@@ -4,6 +4,7 @@ in order, retried while the receiver fails, given up and kept, and replayed on r
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -168,3 +169,32 @@ def test_two_passes_at_once_send_each_message_once_and_in_order(
             finished.result()
     # Then each message arrived once, in the order the changes happened
     assert [message.json["data"]["object"]["title"] for message in receiver.received] == ["One", "Two", "Three"]
+
+
+def test_delegations_are_events_a_receiver_may_subscribe_to(
+    ops: ApiClient,
+    receiver: Receiver,
+    approver: Member,
+    signed_in: Callable[..., ApiClient],
+    run_deliverer: Callable[[], Any],
+) -> None:
+    # Given a subscription to delegations (an HR or chat integration), and a second approver
+    subscription = subscribe(ops, receiver.url, "delegation.*")
+    deputy = signed_in("dave@example.com", ("pr.read", "pr.approve")).get("/api/v1/me").body["id"]
+
+    # When the approver hands their approvals to the deputy for a week, up to 5,000 EUR
+    ends_at = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    made = approver.browser.post(
+        "/api/v1/delegations",
+        json_body={"delegateId": deputy, "endsAt": ends_at, "amountLimit": "5000", "limitCurrency": "EUR"},
+    )
+    assert made.status == 201, made.body
+    run_deliverer()
+
+    # Then the receiver hears who delegated to whom, with the limit as the API shows amounts
+    [message] = receiver.received
+    payload = Webhook(subscription["secret"]).verify(message.body, message.headers)
+    shown = payload["data"]["object"]
+    assert payload["type"] == "delegation.created"
+    assert (shown["delegatorId"], shown["delegateId"]) == (approver.id, deputy)
+    assert (shown["amountLimit"], shown["limitCurrency"]) == ("5000.00", "EUR")
