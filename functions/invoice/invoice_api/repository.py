@@ -6,10 +6,11 @@ import dataclasses
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 
 from invoice_api import rules
 from invoice_api.records import Attachment, Invoice, InvoiceLine
+from payreq.db.paging import newest_first
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
@@ -172,12 +173,10 @@ def hashes_of(connection: Connection, invoice_id: uuid.UUID) -> list[bytes]:
 
 def page(
     connection: Connection, narrowed: InvoiceFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[Invoice]:
-    """Newest first: `limit` invoices created before `after` (the last of the page before)."""
-    query = _with_link().where(*_conditions(narrowed)).order_by(INV.c.created_at.desc(), INV.c.id.desc()).limit(limit)
-    if after is not None:
-        query = query.where(tuple_(INV.c.created_at, INV.c.id) < tuple_(*after))
-    return records_of(Invoice, connection.execute(query).mappings())
+) -> tuple[list[Invoice], str | None]:
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
+    query = _with_link().where(*_conditions(narrowed))
+    return newest_first(connection, Invoice, query, INV.c.created_at, INV.c.id, limit=limit, after=after)
 
 
 def _conditions(narrowed: InvoiceFilter) -> list[ColumnElement[bool]]:

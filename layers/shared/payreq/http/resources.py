@@ -1,0 +1,175 @@
+"""A resource's standard routes, so that a route module reads as a list of declarations.
+
+`Resource` declares the usual routes of an entity that carries a version (its decorators, with the
+OpenAPI responses each answers) and runs their usual bodies: read it, create it, change it (with or
+without If-Match), remove it. Each route keeps its own signature, which Powertools reads for
+validation and the OpenAPI document; only the repeated wiring lives here.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from payreq.db import get_engine, read_connection
+from payreq.http.mutations import change_and_respond
+from payreq.http.responses import created, no_content, ok
+from payreq.http.versioning import etag, expected_version
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Callable
+
+    from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+    from pydantic import BaseModel
+    from sqlalchemy.engine import Connection
+
+    from payreq.context import RequestContext
+    from payreq.http.pagination import Page
+
+    Route = Callable[[Callable[..., Any]], Callable[..., Any]]
+    Act = Callable[[Connection, RequestContext], object]
+
+
+class Versioned(Protocol):
+    """A response body that carries its entity's version (answered as its ETag)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def model_dump(self, *, mode: str = ..., by_alias: bool | None = ...) -> dict[str, Any]: ...
+
+
+def read[Result](answer: Callable[[Connection], Result]) -> Result:
+    """`answer`, read on a read-only connection of its own."""
+    with read_connection(get_engine()) as connection:
+        return answer(connection)
+
+
+def read_page[T](page: type[Page[T]], fetch: Callable[[Connection], tuple[list[T], str | None]]) -> Page[T]:
+    """A list route's answer: the page `fetch` reads, and the cursor of the next one."""
+    items, next_cursor = read(fetch)
+    return page(items=items, next_cursor=next_cursor)
+
+
+def current(
+    shown: Versioned, status: int = HTTPStatus.OK, *, location: str | None = None, headers: dict[str, str] | None = None
+) -> Response[Any]:
+    """An entity as it now stands, with its version as the ETag (and where it is, when created)."""
+    headers = {"ETag": etag(shown.version), **(headers or {})}
+    if location is not None:
+        headers["Location"] = location
+    return Response(
+        status,
+        content_type=content_types.APPLICATION_JSON,
+        body=shown.model_dump(mode="json", by_alias=True),
+        headers=headers,
+    )
+
+
+class Resource:
+    """An entity at `collection/<id_param>`, shown as `model` (what `show` reads), read behind the
+    `read` guard and changed behind the `write` guard."""
+
+    def __init__(
+        self,
+        router: APIGatewayHttpRouter,
+        collection: str,
+        id_param: str,
+        model: type[BaseModel],
+        show: Callable[[Connection, uuid.UUID], Versioned],
+        *,
+        read: Callable[..., Any],
+        write: Callable[..., Any],
+    ) -> None:
+        self.router, self.collection, self.model, self.show = router, collection, model, show
+        self.item = f"{collection}/<{id_param}>"
+        self.read_guard, self.write_guard = read, write
+
+    # --- declarations: the decorator of each standard route --------------------------------------
+
+    def lists(self, summary: str, *, description: str | None = None) -> Route:
+        """`GET collection`."""
+        return self.router.get(self.collection, summary=summary, description=description, middlewares=[self.read_guard])
+
+    def creates(self, summary: str, *, description: str | None = None, answers: type[BaseModel] | None = None) -> Route:
+        """`POST collection`, answering 201 with the new entity (as `answers`, when not the model)."""
+        return self.router.post(
+            self.collection,
+            summary=summary,
+            description=description,
+            responses=created(answers or self.model),
+            middlewares=[self.write_guard],
+        )
+
+    def reads(self, summary: str) -> Route:
+        """`GET collection/<id>`, answering the entity with its ETag."""
+        return self.router.get(self.item, summary=summary, responses=ok(self.model), middlewares=[self.read_guard])
+
+    def changes(self, summary: str) -> Route:
+        """`PATCH collection/<id>`, answering the entity as changed."""
+        return self.router.patch(self.item, summary=summary, responses=ok(self.model), middlewares=[self.write_guard])
+
+    def removes(self, summary: str, *, description: str | None = None, removed: str = "Deleted") -> Route:
+        """`DELETE collection/<id>`, answering 204."""
+        return self.router.delete(
+            self.item,
+            summary=summary,
+            description=description,
+            responses={HTTPStatus.NO_CONTENT: {"description": removed}},
+            middlewares=[self.write_guard],
+        )
+
+    def acts(
+        self,
+        action: str,
+        summary: str,
+        *,
+        description: str | None = None,
+        guard: Callable[..., Any] | None = None,
+        answers: type[BaseModel] | None = None,
+    ) -> Route:
+        """`POST collection/<id>/action`, answering the entity as the action left it (as `answers`,
+        when not the model); behind the write guard unless the action names its own."""
+        return self.router.post(
+            f"{self.item}/{action}",
+            summary=summary,
+            description=description,
+            responses=ok(answers or self.model),
+            middlewares=[guard or self.write_guard],
+        )
+
+    # --- bodies: what each standard route does ---------------------------------------------------
+
+    def answer(self, connection: Connection, entity_id: uuid.UUID, status: int = HTTPStatus.OK) -> Response[Any]:
+        """The entity as it now stands, read on `connection` (in the transaction that changed it)."""
+        created_now = status == HTTPStatus.CREATED
+        return current(
+            self.show(connection, entity_id), status, location=f"{self.collection}/{entity_id}" if created_now else None
+        )
+
+    def get(self, entity_id: uuid.UUID) -> Response[Any]:
+        return read(lambda connection: self.answer(connection, entity_id))
+
+    def create(self, act: Callable[[Connection, RequestContext], uuid.UUID]) -> Response[Any]:
+        """Run `act`, which answers the new entity's id, and answer 201 with the entity."""
+        return change_and_respond(
+            self.router, act, lambda connection, entity_id: self.answer(connection, entity_id, HTTPStatus.CREATED)
+        )
+
+    def change(self, entity_id: uuid.UUID, act: Act) -> Response[Any]:
+        """Run `act` on the entity, and answer it as the change left it."""
+        return change_and_respond(self.router, act, lambda connection, _: self.answer(connection, entity_id))
+
+    def change_read_version(
+        self, entity_id: uuid.UUID, act: Callable[[Connection, RequestContext, int], object]
+    ) -> Response[Any]:
+        """`change`, for a change bound to the version the caller read: `act` is given it (If-Match)."""
+        version = expected_version(self.router)
+        return self.change(entity_id, lambda connection, context: act(connection, context, version))
+
+    def remove(self, act: Act) -> Response[Any]:
+        """Run `act`, and answer 204."""
+        return change_and_respond(self.router, act, lambda _connection, _outcome: no_content())
