@@ -10,7 +10,7 @@ from sqlalchemy import delete, exists, insert, or_, select, update
 
 from invoice_api import rules
 from invoice_api.records import Attachment, Invoice, InvoiceLine
-from payreq.db.paging import newest_first
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
@@ -181,23 +181,19 @@ def page(
 
 def _conditions(narrowed: InvoiceFilter) -> list[ColumnElement[bool]]:
     number_key = rules.invoice_number_key(narrowed.number)
-    return [
-        condition
-        for condition in (
-            INV.c.status == narrowed.status if narrowed.status else None,
-            _contains(INV.c.vendor, narrowed.vendor) if narrowed.vendor else None,
-            INV.c.invoice_number_key == number_key if number_key else None,
-            INV.c.issue_date >= narrowed.issue_from if narrowed.issue_from else None,
-            INV.c.issue_date <= narrowed.issue_to if narrowed.issue_to else None,
-            INV.c.due_date >= narrowed.due_from if narrowed.due_from else None,
-            INV.c.due_date <= narrowed.due_to if narrowed.due_to else None,
-            INV.c.total >= narrowed.total_min if narrowed.total_min is not None else None,
-            INV.c.total <= narrowed.total_max if narrowed.total_max is not None else None,
-            _either(_linked(), narrowed.linked),
-            _either(_flagged(), narrowed.duplicate),
-        )
-        if condition is not None
-    ]
+    return given(
+        INV.c.status == narrowed.status if narrowed.status else None,
+        _contains(INV.c.vendor, narrowed.vendor) if narrowed.vendor else None,
+        INV.c.invoice_number_key == number_key if number_key else None,
+        INV.c.issue_date >= narrowed.issue_from if narrowed.issue_from else None,
+        INV.c.issue_date <= narrowed.issue_to if narrowed.issue_to else None,
+        INV.c.due_date >= narrowed.due_from if narrowed.due_from else None,
+        INV.c.due_date <= narrowed.due_to if narrowed.due_to else None,
+        INV.c.total >= narrowed.total_min if narrowed.total_min is not None else None,
+        INV.c.total <= narrowed.total_max if narrowed.total_max is not None else None,
+        _either(_linked(), narrowed.linked),
+        _either(_flagged(), narrowed.duplicate),
+    )
 
 
 def _either(condition: ColumnElement[bool], wanted: bool | None) -> ColumnElement[bool] | None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, insert, select, update
 
 from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay, columns_of
-from payreq.db.paging import newest_first
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import invoices, payment_methods, payment_requests, payments, pr_invoice_links
 
@@ -172,11 +172,8 @@ def page(
 
 
 def _conditions(which: PaymentFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if which["pr_id"]:
-        conditions.append(PAYMENTS.c.payment_request_id == which["pr_id"])
-    if which["method_id"]:
-        conditions.append(PAYMENTS.c.payment_method_id == which["method_id"])
-    if not which["include_voided"]:
-        conditions.append(PAYMENTS.c.voided_at.is_(None))
-    return conditions
+    return given(
+        PAYMENTS.c.payment_request_id == which["pr_id"] if which["pr_id"] else None,
+        PAYMENTS.c.payment_method_id == which["method_id"] if which["method_id"] else None,
+        None if which["include_voided"] else PAYMENTS.c.voided_at.is_(None),
+    )

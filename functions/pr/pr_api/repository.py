@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 
-from payreq.db.paging import newest_first
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import (
     approval_delegations,
@@ -425,24 +425,17 @@ def page(
 
 
 def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if which["status"]:
-        conditions.append(PR.c.status == which["status"])
-    if which["requester"]:
-        conditions.append(PR.c.requester_id == which["requester"])
-    if which["awaiting"]:
-        conditions.append(_awaiting(which["awaiting"]))
-    if which["text"]:
-        conditions.append(_text_matches(which["text"]))
-    if which["amount_min"] is not None:
-        conditions.append(PR.c.amount >= which["amount_min"])
-    if which["amount_max"] is not None:
-        conditions.append(PR.c.amount <= which["amount_max"])
-    if which["created_from"]:
-        conditions.append(PR.c.created_at >= which["created_from"])
-    if which["created_to"]:
-        conditions.append(PR.c.created_at < which["created_to"])
-    return conditions
+    amount_min, amount_max = which["amount_min"], which["amount_max"]
+    return given(
+        PR.c.status == which["status"] if which["status"] else None,
+        PR.c.requester_id == which["requester"] if which["requester"] else None,
+        _awaiting(which["awaiting"]) if which["awaiting"] else None,
+        _text_matches(which["text"]) if which["text"] else None,
+        PR.c.amount >= amount_min if amount_min is not None else None,
+        PR.c.amount <= amount_max if amount_max is not None else None,
+        PR.c.created_at >= which["created_from"] if which["created_from"] else None,
+        PR.c.created_at < which["created_to"] if which["created_to"] else None,
+    )
 
 
 def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:

@@ -23,15 +23,8 @@ from payreq.http.versioning import IfMatch
 
 router = APIGatewayHttpRouter()
 # The invoice as it now stands, read in the same transaction that changed it.
-INVOICES = Resource(
-    router,
-    "/api/v1/invoices",
-    "invoice_id",
-    InvoiceView,
-    flows.view,
-    read=authorize("invoice.read"),
-    write=authorize("invoice.write"),
-)
+READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
+INVOICES = Resource(router, "/api/v1/invoices", "invoice_id", InvoiceView, flows.view, read=READ, write=WRITE)
 Status = Literal["received", "parsed", "parse_failed", "verified", "paid", "rejected"]
 
 
@@ -73,26 +66,9 @@ def list_invoices(
     )
 
 
-@INVOICES.creates("Enter an invoice by hand")
-def create(invoice: NewInvoice, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return INVOICES.create(lambda connection, context: flows.create(connection, context, invoice, now=now()))
-
-
-@INVOICES.reads("An invoice with its services and attachments")
-def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
-    return INVOICES.get(invoice_id)
-
-
-@INVOICES.changes("Edit an invoice (If-Match)")
-def edit(
-    invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
-) -> Response[Any]:
-    return INVOICES.change_read_version(
-        invoice_id,
-        lambda connection, context, version: flows.edit(
-            connection, context, invoice_id, changes, version=version, now=now()
-        ),
-    )
+INVOICES.create_route("create", "Enter an invoice by hand", ("invoice", NewInvoice), flows.create)
+INVOICES.read_route("get_invoice", "An invoice with its services and attachments")
+INVOICES.change_route("edit", "Edit an invoice (If-Match)", InvoiceChanges, flows.edit)
 
 
 @INVOICES.acts(

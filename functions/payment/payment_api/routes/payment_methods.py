@@ -15,17 +15,11 @@ from payment_api.records import MethodFilter
 from payreq.http import authorize
 from payreq.http.mutations import IdempotencyKey
 from payreq.http.resources import Resource, read
-from payreq.http.versioning import IfMatch
 
 router = APIGatewayHttpRouter()
+READ, WRITE = authorize("payment.read"), authorize("payment.write")
 METHODS = Resource(
-    router,
-    "/api/v1/payment-methods",
-    "method_id",
-    PaymentMethod,
-    flows.method_view,
-    read=authorize("payment.read"),
-    write=authorize("payment.write"),
+    router, "/api/v1/payment-methods", "method_id", PaymentMethod, flows.method_view, read=READ, write=WRITE
 )
 
 
@@ -35,31 +29,9 @@ def list_methods(payee: str | None = None, include_deleted: bool = False) -> lis
     return [PaymentMethod.model_validate(method) for method in read(lambda c: repository.methods(c, which))]
 
 
-@METHODS.creates("Add a payment method")
-def add_method(request: NewPaymentMethod, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return METHODS.create(
-        lambda connection, context: flows.add_method(connection, context, request, now=datetime.now(UTC))
-    )
-
-
-@METHODS.reads("A payment method (deleted ones stay readable)")
-def get_method(method_id: uuid.UUID) -> Response[Any]:
-    return METHODS.get(method_id)
-
-
-@METHODS.changes("Change a payment method (If-Match)")
-def change_method(
-    method_id: uuid.UUID,
-    changes: PaymentMethodChanges,
-    if_match: IfMatch = None,
-    idempotency_key: IdempotencyKey = None,
-) -> Response[Any]:
-    return METHODS.change_read_version(
-        method_id,
-        lambda connection, context, version: flows.change_method(
-            connection, context, method_id, changes, version=version, now=datetime.now(UTC)
-        ),
-    )
+METHODS.create_route("add_method", "Add a payment method", ("request", NewPaymentMethod), flows.add_method)
+METHODS.read_route("get_method", "A payment method (deleted ones stay readable)")
+METHODS.change_route("change_method", "Change a payment method (If-Match)", PaymentMethodChanges, flows.change_method)
 
 
 @METHODS.removes("Remove a payment method (soft delete)", removed="Removed")

@@ -29,26 +29,20 @@ def show(connection: Connection, delegation_id: uuid.UUID) -> DelegationView:
     return delegations.view(connection, request_context(router), delegation_id, now=now())
 
 
-DELEGATIONS = Resource(
-    router,
-    "/api/v1/delegations",
-    "delegation_id",
-    DelegationView,
-    show,
-    read=authorize("pr.read"),
-    write=authorize("pr.approve"),
-)
+READ, APPROVE = authorize("pr.read"), authorize("pr.approve")
+DELEGATIONS = Resource(router, "/api/v1/delegations", "delegation_id", DelegationView, show, read=READ, write=APPROVE)
 
 
-@DELEGATIONS.creates(
+DELEGATIONS.create_route(
+    "create",
     "Delegate your approval rights",
+    ("request", NewDelegation),
+    delegations.create,
     description="The caller hands their approval rights to another active user who holds pr.approve, from "
     "`startsAt` (now when left out) until `endsAt` (exclusive, at most 366 days later), optionally only for some "
     "approval flow templates or amounts up to a limit. While it is active the delegate may approve or reject the "
     "steps the caller is an approver of, on the caller's behalf (`onBehalfOf`).",
 )
-def create(request: NewDelegation, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return DELEGATIONS.create(lambda connection, caller: delegations.create(connection, caller, request, now=now()))
 
 
 @DELEGATIONS.lists("Delegations you gave or received, newest first (all of them for users.admin)")
@@ -60,9 +54,7 @@ def list_delegations(limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) ->
     )
 
 
-@DELEGATIONS.reads("A delegation (its delegator, its delegate or a users.admin)")
-def get_delegation(delegation_id: uuid.UUID) -> Response[Any]:
-    return DELEGATIONS.get(delegation_id)
+DELEGATIONS.read_route("get_delegation", "A delegation (its delegator, its delegate or a users.admin)")
 
 
 @DELEGATIONS.acts(

@@ -57,9 +57,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-@REQUESTS.creates("Create a draft payment request")
-def create(request: NewPaymentRequest, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return REQUESTS.create(lambda connection, context: flows.create(connection, context, request, now=now()))
+REQUESTS.create_route("create", "Create a draft payment request", ("request", NewPaymentRequest), flows.create)
 
 
 @REQUESTS.lists("Payment requests, newest first")
@@ -90,21 +88,8 @@ def list_requests(
     )
 
 
-@REQUESTS.reads("A payment request with its steps, approvals and invoices")
-def get_request(pr_id: uuid.UUID) -> Response[Any]:
-    return REQUESTS.get(pr_id)
-
-
-@REQUESTS.changes("Edit a payment request (If-Match)")
-def edit(
-    pr_id: uuid.UUID, changes: PaymentRequestChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
-) -> Response[Any]:
-    return REQUESTS.change_read_version(
-        pr_id,
-        lambda connection, context, version: flows.edit(
-            connection, context, pr_id, changes, version=version, now=now()
-        ),
-    )
+REQUESTS.read_route("get_request", "A payment request with its steps, approvals and invoices")
+REQUESTS.change_route("edit", "Edit a payment request (If-Match)", PaymentRequestChanges, flows.edit)
 
 
 @REQUESTS.acts("submit", "Submit a draft for approval")

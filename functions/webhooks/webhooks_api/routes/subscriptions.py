@@ -88,9 +88,7 @@ def list_subscriptions(limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) 
     return read_page(Page[SubscriptionView], page)
 
 
-@SUBSCRIPTIONS.reads("A webhook subscription")
-def get_subscription(subscription_id: uuid.UUID) -> Response[Any]:
-    return SUBSCRIPTIONS.get(subscription_id)
+SUBSCRIPTIONS.read_route("get_subscription", "A webhook subscription")
 
 
 @SUBSCRIPTIONS.changes("Change, disable or enable a subscription (If-Match)")

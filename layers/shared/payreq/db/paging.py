@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 
+def given(*conditions: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
+    """A list filter's WHERE: the conditions of the fields it sets (each None where it is unset)."""
+    return [condition for condition in conditions if condition is not None]
+
+
 def newest_first[R: DataclassInstance](
     connection: Connection,
     record_type: type[R],

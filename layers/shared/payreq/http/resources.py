@@ -2,24 +2,28 @@
 
 `Resource` declares the usual routes of an entity that carries a version (its decorators, with the
 OpenAPI responses each answers) and runs their usual bodies: read it, create it, change it (with or
-without If-Match), remove it. Each route keeps its own signature, which Powertools reads for
-validation and the OpenAPI document; only the repeated wiring lives here.
+without If-Match), remove it. A route with a body of its own keeps its own signature; the three
+that are the same for every resource (create from a body, read, change with If-Match) it can also
+register whole from the resource's flows (`create_route`, `read_route`, `change_route`), with the
+signature Powertools reads for validation and the OpenAPI document built here.
 """
 
 from __future__ import annotations
 
+import inspect
+import uuid
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
 from payreq.db import get_engine, read_connection
-from payreq.http.mutations import change_and_respond
+from payreq.http.mutations import IdempotencyKey, change_and_respond
 from payreq.http.responses import created, no_content, ok
-from payreq.http.versioning import etag, expected_version
+from payreq.http.versioning import IfMatch, etag, expected_version
 
 if TYPE_CHECKING:
-    import uuid
     from collections.abc import Callable
 
     from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -31,6 +35,28 @@ if TYPE_CHECKING:
 
     Route = Callable[[Callable[..., Any]], Callable[..., Any]]
     Act = Callable[[Connection, RequestContext], object]
+
+    class CreateFlow(Protocol):
+        """A flow that creates the entity from a request body, answering its id."""
+
+        def __call__(
+            self, connection: Connection, context: RequestContext, request: Any, /, *, now: datetime
+        ) -> uuid.UUID: ...
+
+    class ChangeFlow(Protocol):
+        """A flow that changes the entity as the body says, if it is still at the version read."""
+
+        def __call__(
+            self,
+            connection: Connection,
+            context: RequestContext,
+            entity_id: uuid.UUID,
+            changes: Any,
+            /,
+            *,
+            version: int,
+            now: datetime,
+        ) -> object: ...
 
 
 class Versioned(Protocol):
@@ -85,7 +111,7 @@ class Resource:
         write: Callable[..., Any],
     ) -> None:
         self.router, self.collection, self.model, self.show = router, collection, model, show
-        self.item = f"{collection}/<{id_param}>"
+        self.id_param, self.item = id_param, f"{collection}/<{id_param}>"
         self.read_guard, self.write_guard = read, write
 
     # --- declarations: the decorator of each standard route --------------------------------------
@@ -173,3 +199,74 @@ class Resource:
     def remove(self, act: Act) -> Response[Any]:
         """Run `act`, and answer 204."""
         return change_and_respond(self.router, act, lambda _connection, _outcome: no_content())
+
+    # --- whole routes: declared and run from the resource's flows ---------------------------------
+
+    def create_route(
+        self,
+        name: str,
+        summary: str,
+        body: tuple[str, type[BaseModel]],
+        flow: CreateFlow,
+        *,
+        description: str | None = None,
+    ) -> None:
+        """`POST collection` named `name`: `flow` creates the entity from the body (named and typed
+        as `body` says); answers 201 with the entity."""
+        body_name, body_type = body
+
+        def create(**arguments: Any) -> Response[Any]:
+            request = arguments[body_name]
+            return self.create(lambda connection, context: flow(connection, context, request, now=datetime.now(UTC)))
+
+        parameters = [_parameter(body_name, body_type), _parameter("idempotency_key", IdempotencyKey, None)]
+        self.creates(summary, description=description)(_route_function(name, parameters, create))
+
+    def read_route(self, name: str, summary: str) -> None:
+        """`GET collection/<id>` named `name`: the entity with its ETag."""
+        parameters = [_parameter(self.id_param, uuid.UUID)]
+        self.reads(summary)(_route_function(name, parameters, lambda **arguments: self.get(arguments[self.id_param])))
+
+    def change_route(self, name: str, summary: str, changes: type[BaseModel], flow: ChangeFlow) -> None:
+        """`PATCH collection/<id>` named `name`: `flow` makes the body's `changes` if the entity is
+        still at the version the caller read (If-Match); answers the entity as changed."""
+
+        def change(**arguments: Any) -> Response[Any]:
+            entity_id, requested = arguments[self.id_param], arguments["changes"]
+            return self.change_read_version(
+                entity_id,
+                lambda connection, context, version: flow(
+                    connection, context, entity_id, requested, version=version, now=datetime.now(UTC)
+                ),
+            )
+
+        parameters = [
+            _parameter(self.id_param, uuid.UUID),
+            _parameter("changes", changes),
+            _parameter("if_match", IfMatch, None),
+            _parameter("idempotency_key", IdempotencyKey, None),
+        ]
+        self.changes(summary)(_route_function(name, parameters, change))
+
+
+_REQUIRED = inspect.Parameter.empty
+
+
+def _parameter(name: str, annotation: Any, default: Any = _REQUIRED) -> inspect.Parameter:
+    return inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=annotation)
+
+
+def _route_function(
+    name: str, parameters: list[inspect.Parameter], run: Callable[..., Response[Any]]
+) -> Callable[..., Response[Any]]:
+    """A route handler named `name` with the signature `parameters`: what Powertools reads to
+    validate the request, to document the route (its operationId is made from the name), and to
+    call it with the validated arguments by name."""
+
+    def route(**arguments: Any) -> Response[Any]:
+        return run(**arguments)
+
+    route.__name__ = route.__qualname__ = name
+    # Powertools reads the signature with inspect.signature, which honours __signature__.
+    setattr(route, "__signature__", inspect.Signature(parameters, return_annotation=Response[Any]))  # noqa: B010
+    return route
