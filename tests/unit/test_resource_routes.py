@@ -35,7 +35,7 @@ changed: list[Any] = []
 
 
 def app_with_things() -> APIGatewayHttpResolver:
-    router = APIGatewayHttpRouter()
+    router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # Powertools leaves it untyped
     things = Resource(
         router,
         "/things",

@@ -48,21 +48,24 @@ def list_invoices(
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[InvoiceSummary]:
-    narrowed = InvoiceFilter(
-        status=status,
-        vendor=vendor,
-        number=number,
-        issue_from=issue_from,
-        issue_to=issue_to,
-        due_from=due_from,
-        due_to=due_to,
-        total_min=total_min,
-        total_max=total_max,
-        linked=linked,
-        duplicate=duplicate,
-    )
     return read_page(
-        Page[InvoiceSummary], lambda connection: flows.page_of(connection, narrowed, limit=limit, cursor=cursor)
+        Page[InvoiceSummary],
+        flows.page_of,
+        InvoiceFilter(
+            status=status,
+            vendor=vendor,
+            number=number,
+            issue_from=issue_from,
+            issue_to=issue_to,
+            due_from=due_from,
+            due_to=due_to,
+            total_min=total_min,
+            total_max=total_max,
+            linked=linked,
+            duplicate=duplicate,
+        ),
+        limit=limit,
+        cursor=cursor,
     )
 
 

@@ -48,10 +48,7 @@ DELEGATIONS.create_route(
 @DELEGATIONS.lists("Delegations you gave or received, newest first (all of them for users.admin)")
 def list_delegations(limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) -> Page[DelegationView]:
     context = request_context(router)
-    return read_page(
-        Page[DelegationView],
-        lambda connection: delegations.page_of(connection, context, limit=limit, cursor=cursor, now=now()),
-    )
+    return read_page(Page[DelegationView], delegations.page_of, context, limit=limit, cursor=cursor, now=now())
 
 
 DELEGATIONS.read_route("get_delegation", "A delegation (its delegator, its delegate or a users.admin)")

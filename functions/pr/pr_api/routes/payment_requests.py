@@ -83,9 +83,7 @@ def list_requests(
         created_from=created_from,
         created_to=created_to,
     )
-    return read_page(
-        Page[PaymentRequestSummary], lambda connection: flows.page_of(connection, which, limit=limit, cursor=cursor)
-    )
+    return read_page(Page[PaymentRequestSummary], flows.page_of, which, limit=limit, cursor=cursor)
 
 
 REQUESTS.read_route("get_request", "A payment request with its steps, approvals and invoices")

@@ -14,7 +14,7 @@ import inspect
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Concatenate, Protocol
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
@@ -74,9 +74,15 @@ def read[Result](answer: Callable[[Connection], Result]) -> Result:
         return answer(connection)
 
 
-def read_page[T](page: type[Page[T]], fetch: Callable[[Connection], tuple[list[T], str | None]]) -> Page[T]:
-    """A list route's answer: the page `fetch` reads, and the cursor of the next one."""
-    items, next_cursor = read(fetch)
+def read_page[T, **Arguments](
+    page: type[Page[T]],
+    fetch: Callable[Concatenate[Connection, Arguments], tuple[list[T], str | None]],
+    *args: Arguments.args,
+    **kwargs: Arguments.kwargs,
+) -> Page[T]:
+    """A list route's answer: the page `fetch(connection, *args, **kwargs)` reads (its items and
+    the cursor of the next page)."""
+    items, next_cursor = read(lambda connection: fetch(connection, *args, **kwargs))
     return page(items=items, next_cursor=next_cursor)
 
 
