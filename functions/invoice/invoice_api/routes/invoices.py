@@ -22,8 +22,8 @@ from payreq.http.resources import Resource, read_page
 from payreq.http.versioning import IfMatch
 
 router = APIGatewayHttpRouter()
-# The invoice as it now stands, read in the same transaction that changed it.
 READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
+# Each change answers the invoice as it now stands (flows.view), read in the transaction that changed it.
 INVOICES = Resource(router, "/api/v1/invoices", "invoice_id", InvoiceView, flows.view, read=READ, write=WRITE)
 Status = Literal["received", "parsed", "parse_failed", "verified", "paid", "rejected"]
 

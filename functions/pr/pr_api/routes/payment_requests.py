@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
 router = APIGatewayHttpRouter()
 WRITE = authorize("pr.write")
-# The request as it now stands, read in the same transaction that changed it.
+# Each change answers the request as it now stands (flows.view), read in the transaction that changed it.
 REQUESTS = Resource(
     router, "/api/v1/prs", "pr_id", PaymentRequestView, flows.view, read=authorize("pr.read"), write=WRITE
 )
