@@ -22,7 +22,7 @@ def list_subscriptions() -> str:
     from webhooks_api import repository
 
     with read_connection(get_engine()) as connection:
-        rows = repository.subscriptions_page(connection, limit=1000, after=None)
+        rows, _ = repository.subscriptions_page(connection, limit=1000, after=None)
     if not rows:
         return "no webhook subscriptions"
     return "\n".join(

@@ -23,9 +23,18 @@ if TYPE_CHECKING:
     from payreq_local.events import AuthorizerDecision, HttpRequest
     from payreq_local.journal import Journal
     from payreq_local.template import HttpRoute, LambdaAuthorizer
-    from payreq_local.workers import Workers
+    from payreq_local.workers import InvocationResult, Workers
 
 log = logging.getLogger("payreq_local")
+
+
+def answer_of(result: InvocationResult, failure: str) -> Any:
+    """What a function an API invoked answered; InvalidResponse(`failure`) when it failed, which
+    API Gateway answers the same way as an answer it cannot use."""
+    if not result.ok:
+        raise InvalidResponse(failure)
+    return result.result
+
 
 # API Gateway's own bodies for these refusals (not the functions' error envelope).
 UNAUTHORIZED = (401, {"message": "Unauthorized"})
@@ -111,9 +120,8 @@ class RouteAuthorizer:
         )
         result = await self.workers[authorizer.function].invoke(event, request_id)
         try:
-            if not result.ok:
-                raise InvalidResponse("the authorizer failed")
-            decision = authorizer_decision(result.result, simple_responses=authorizer.simple_responses)
+            answer = answer_of(result, "the authorizer failed")
+            decision = authorizer_decision(answer, simple_responses=authorizer.simple_responses)
         except InvalidResponse as error:
             self.journal.record(
                 "auth", route.route_key, authorizer.function, "error", ms_since(started), result, requestId=request_id

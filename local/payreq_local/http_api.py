@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from payreq_local.authorizer import INTERNAL_ERROR, RouteAuthorizer
+from payreq_local.authorizer import INTERNAL_ERROR, RouteAuthorizer, answer_of
 from payreq_local.events import HttpRequest, InvalidResponse, http_event, http_response, new_id
 from payreq_local.journal import ms_since
 from payreq_local.routing import Match, RouteTable
@@ -117,9 +117,7 @@ class HttpApi:
         )
         result = await self.workers[route.function].invoke(event, request_id)
         try:
-            if not result.ok:
-                raise InvalidResponse("the function failed")
-            answer = http_response(result.result)
+            answer = http_response(answer_of(result, "the function failed"))
             response = web.Response(status=answer.status, body=answer.body)
             for key, value in answer.headers:
                 response.headers.add(key, value)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from audit_api.repository import EventFilter, newest_events
 from payreq.errors import InvalidInput, detail
-from payreq.http.pagination import decode_cursor, encode_cursor
+from payreq.http.pagination import decode_seq, seq_page
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -27,15 +27,4 @@ def page_of_events(
     connection: Connection, where: EventFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[AuditEventRecord], str | None]:
     check_time_range(where.occurred_from, where.occurred_to)
-    found = newest_events(connection, where, limit=limit + 1, before_seq=_seq_from(cursor))
-    more, events = len(found) > limit, found[:limit]
-    return events, encode_cursor(events[-1].seq) if more else None
-
-
-def _seq_from(cursor: str | None) -> int | None:
-    key = decode_cursor(cursor)
-    if key is None:
-        return None
-    if len(key) != 1 or type(key[0]) is not int:
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.")
-    return key[0]
+    return seq_page(newest_events(connection, where, limit=limit + 1, before_seq=decode_seq(cursor)), limit)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from audit_api.records import AuditEventRecord
+from payreq.db.paging import newest_by_seq
 from payreq.db.records import records_of
 from payreq.db.schema import audit_events
 
@@ -56,11 +57,7 @@ def newest_events(
     connection: Connection, where: EventFilter, *, limit: int, before_seq: int | None = None
 ) -> list[AuditEventRecord]:
     query = select(audit_events).where(*where.conditions())
-    if before_seq is not None:
-        query = query.where(audit_events.c.seq < before_seq)
-    return records_of(
-        AuditEventRecord, connection.execute(query.order_by(audit_events.c.seq.desc()).limit(limit)).mappings()
-    )
+    return newest_by_seq(connection, AuditEventRecord, query, audit_events.c.seq, limit=limit, before=before_seq)
 
 
 def oldest_events(connection: Connection, where: EventFilter, *, limit: int) -> list[AuditEventRecord]:

@@ -12,7 +12,7 @@ from invoice_api.records import LineValues, NewAttachment, values_of
 from payreq.announce import Announced, announce
 from payreq.audit import record_security_event, security_event_recorded
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
-from payreq.http.pagination import decode_newest_first, newest_first_page
+from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
 
@@ -535,6 +535,5 @@ def page_of(
     connection: Connection, narrowed: InvoiceFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[InvoiceSummary], str | None]:
     """A page of invoices, newest first, and the cursor of the next page (None for the last)."""
-    rows = repository.page(connection, narrowed, limit=limit + 1, after=decode_newest_first(cursor))
-    rows, next_cursor = newest_first_page(rows, limit)
-    return [summary(row) for row in rows], next_cursor
+    invoices, next_cursor = repository.page(connection, narrowed, limit=limit, after=decode_newest_first(cursor))
+    return [summary(invoice) for invoice in invoices], next_cursor

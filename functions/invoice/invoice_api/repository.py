@@ -6,10 +6,11 @@ import dataclasses
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy import delete, exists, insert, or_, select, update
 
 from invoice_api import rules
 from invoice_api.records import Attachment, Invoice, InvoiceLine
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
@@ -172,33 +173,27 @@ def hashes_of(connection: Connection, invoice_id: uuid.UUID) -> list[bytes]:
 
 def page(
     connection: Connection, narrowed: InvoiceFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[Invoice]:
-    """Newest first: `limit` invoices created before `after` (the last of the page before)."""
-    query = _with_link().where(*_conditions(narrowed)).order_by(INV.c.created_at.desc(), INV.c.id.desc()).limit(limit)
-    if after is not None:
-        query = query.where(tuple_(INV.c.created_at, INV.c.id) < tuple_(*after))
-    return records_of(Invoice, connection.execute(query).mappings())
+) -> tuple[list[Invoice], str | None]:
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
+    query = _with_link().where(*_conditions(narrowed))
+    return newest_first(connection, Invoice, query, INV.c.created_at, INV.c.id, limit=limit, after=after)
 
 
 def _conditions(narrowed: InvoiceFilter) -> list[ColumnElement[bool]]:
     number_key = rules.invoice_number_key(narrowed.number)
-    return [
-        condition
-        for condition in (
-            INV.c.status == narrowed.status if narrowed.status else None,
-            _contains(INV.c.vendor, narrowed.vendor) if narrowed.vendor else None,
-            INV.c.invoice_number_key == number_key if number_key else None,
-            INV.c.issue_date >= narrowed.issue_from if narrowed.issue_from else None,
-            INV.c.issue_date <= narrowed.issue_to if narrowed.issue_to else None,
-            INV.c.due_date >= narrowed.due_from if narrowed.due_from else None,
-            INV.c.due_date <= narrowed.due_to if narrowed.due_to else None,
-            INV.c.total >= narrowed.total_min if narrowed.total_min is not None else None,
-            INV.c.total <= narrowed.total_max if narrowed.total_max is not None else None,
-            _either(_linked(), narrowed.linked),
-            _either(_flagged(), narrowed.duplicate),
-        )
-        if condition is not None
-    ]
+    return given(
+        INV.c.status == narrowed.status if narrowed.status else None,
+        _contains(INV.c.vendor, narrowed.vendor) if narrowed.vendor else None,
+        INV.c.invoice_number_key == number_key if number_key else None,
+        INV.c.issue_date >= narrowed.issue_from if narrowed.issue_from else None,
+        INV.c.issue_date <= narrowed.issue_to if narrowed.issue_to else None,
+        INV.c.due_date >= narrowed.due_from if narrowed.due_from else None,
+        INV.c.due_date <= narrowed.due_to if narrowed.due_to else None,
+        INV.c.total >= narrowed.total_min if narrowed.total_min is not None else None,
+        INV.c.total <= narrowed.total_max if narrowed.total_max is not None else None,
+        _either(_linked(), narrowed.linked),
+        _either(_flagged(), narrowed.duplicate),
+    )
 
 
 def _either(condition: ColumnElement[bool], wanted: bool | None) -> ColumnElement[bool] | None:

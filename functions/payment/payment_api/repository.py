@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import func, insert, select, update
 
 from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay, columns_of
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import invoices, payment_methods, payment_requests, payments, pr_invoice_links
-from payreq.http.pagination import newest_first_page
 
 if TYPE_CHECKING:
     import uuid
@@ -165,24 +165,15 @@ def page(
     connection: Connection, which: PaymentFilter, *, limit: int, after: tuple[datetime, uuid.UUID] | None
 ) -> tuple[list[PaymentRecord], str | None]:
     """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
-    query = (
-        select(PAYMENTS)
-        .where(*_conditions(which))
-        .order_by(PAYMENTS.c.created_at.desc(), PAYMENTS.c.id.desc())
-        .limit(limit + 1)
+    query = select(PAYMENTS).where(*_conditions(which))
+    return newest_first(
+        connection, PaymentRecord, query, PAYMENTS.c.created_at, PAYMENTS.c.id, limit=limit, after=after
     )
-    if after is not None:
-        query = query.where(tuple_(PAYMENTS.c.created_at, PAYMENTS.c.id) < tuple_(*after))
-    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
-    return records_of(PaymentRecord, rows), next_cursor
 
 
 def _conditions(which: PaymentFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if which["pr_id"]:
-        conditions.append(PAYMENTS.c.payment_request_id == which["pr_id"])
-    if which["method_id"]:
-        conditions.append(PAYMENTS.c.payment_method_id == which["method_id"])
-    if not which["include_voided"]:
-        conditions.append(PAYMENTS.c.voided_at.is_(None))
-    return conditions
+    return given(
+        PAYMENTS.c.payment_request_id == which["pr_id"] if which["pr_id"] else None,
+        PAYMENTS.c.payment_method_id == which["method_id"] if which["method_id"] else None,
+        None if which["include_voided"] else PAYMENTS.c.voided_at.is_(None),
+    )

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 
+from payreq.db.paging import given, newest_first
 from payreq.db.records import record_of, record_or_none, records_of
 from payreq.db.schema import (
     approval_delegations,
@@ -42,7 +43,6 @@ from payreq.db.schema import (
     user_permissions,
     users,
 )
-from payreq.http.pagination import newest_first_page
 from pr_api.records import (
     DelegationRecord,
     InvoiceToLink,
@@ -420,37 +420,22 @@ def page(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> tuple[list[ListedRequest], str | None]:
     """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
-    query = (
-        _with_invoice_totals()
-        .where(*_conditions(which))
-        .order_by(PR.c.created_at.desc(), PR.c.id.desc())
-        .limit(limit + 1)
-    )
-    if after is not None:
-        query = query.where(tuple_(PR.c.created_at, PR.c.id) < tuple_(*after))
-    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
-    return records_of(ListedRequest, rows), next_cursor
+    query = _with_invoice_totals().where(*_conditions(which))
+    return newest_first(connection, ListedRequest, query, PR.c.created_at, PR.c.id, limit=limit, after=after)
 
 
 def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if which["status"]:
-        conditions.append(PR.c.status == which["status"])
-    if which["requester"]:
-        conditions.append(PR.c.requester_id == which["requester"])
-    if which["awaiting"]:
-        conditions.append(_awaiting(which["awaiting"]))
-    if which["text"]:
-        conditions.append(_text_matches(which["text"]))
-    if which["amount_min"] is not None:
-        conditions.append(PR.c.amount >= which["amount_min"])
-    if which["amount_max"] is not None:
-        conditions.append(PR.c.amount <= which["amount_max"])
-    if which["created_from"]:
-        conditions.append(PR.c.created_at >= which["created_from"])
-    if which["created_to"]:
-        conditions.append(PR.c.created_at < which["created_to"])
-    return conditions
+    amount_min, amount_max = which["amount_min"], which["amount_max"]
+    return given(
+        PR.c.status == which["status"] if which["status"] else None,
+        PR.c.requester_id == which["requester"] if which["requester"] else None,
+        _awaiting(which["awaiting"]) if which["awaiting"] else None,
+        _text_matches(which["text"]) if which["text"] else None,
+        PR.c.amount >= amount_min if amount_min is not None else None,
+        PR.c.amount <= amount_max if amount_max is not None else None,
+        PR.c.created_at >= which["created_from"] if which["created_from"] else None,
+        PR.c.created_at < which["created_to"] if which["created_to"] else None,
+    )
 
 
 def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -575,13 +560,11 @@ def delegation_page(
     after: tuple[datetime, uuid.UUID] | None,
 ) -> tuple[list[ListedDelegation], str | None]:
     """Newest first; only those `involving` gave or received, unless None (all of them)."""
-    query = _LISTED_DELEGATIONS.order_by(DELEGATIONS.c.created_at.desc(), DELEGATIONS.c.id.desc()).limit(limit + 1)
+    query = _LISTED_DELEGATIONS
     if involving is not None:
         query = query.where(or_(DELEGATIONS.c.delegator_id == involving, DELEGATIONS.c.delegate_id == involving))
-    if after is not None:
-        query = query.where(tuple_(DELEGATIONS.c.created_at, DELEGATIONS.c.id) < tuple_(*after))
-    rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
-    return records_of(ListedDelegation, rows), next_cursor
+    created_at, delegation_id = DELEGATIONS.c.created_at, DELEGATIONS.c.id
+    return newest_first(connection, ListedDelegation, query, created_at, delegation_id, limit=limit, after=after)
 
 
 def active_delegations_to(connection: Connection, delegate_id: uuid.UUID, *, now: datetime) -> list[DelegationRecord]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from payreq.announce import Announced, announce
 from payreq.db.transaction import after_commit
 from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.http.pagination import decode_newest_first, decode_seq, seq_page
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
 
@@ -89,6 +90,20 @@ def create(
         after=created,
     )
     return WithSecret(created, secret)
+
+
+def page_of(connection: Connection, *, limit: int, cursor: str | None) -> tuple[list[Subscription], str | None]:
+    """A page of subscriptions, newest first, and the cursor of the next page (None for the last)."""
+    return repository.subscriptions_page(connection, limit=limit, after=decode_newest_first(cursor))
+
+
+def delivery_log(
+    connection: Connection, subscription_id: uuid.UUID, *, limit: int, cursor: str | None
+) -> tuple[list[Delivery], str | None]:
+    """A page of the subscription's delivery log, newest first, and the cursor of the next page."""
+    get(connection, subscription_id)
+    found = repository.deliveries_page(connection, subscription_id, limit=limit + 1, before_seq=decode_seq(cursor))
+    return seq_page(found, limit)
 
 
 def get(connection: Connection, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:

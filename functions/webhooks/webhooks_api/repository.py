@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Text, delete, exists, func, insert, literal, or_, select, tuple_, update
+from sqlalchemy import Text, delete, exists, func, insert, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
+from payreq.db.paging import newest_by_seq, newest_first
 from payreq.db.records import record_or_none, records_of
 from payreq.db.schema import (
     approval_delegations,
@@ -121,12 +122,9 @@ def delete_subscription(connection: Connection, subscription_id: uuid.UUID) -> N
 
 def subscriptions_page(
     connection: Connection, *, limit: int, after: tuple[datetime, uuid.UUID] | None
-) -> list[Subscription]:
-    """Newest first, `limit` rows (the caller asks one more to know whether a next page exists)."""
-    query = select(S).order_by(S.c.created_at.desc(), S.c.id.desc()).limit(limit)
-    if after is not None:
-        query = query.where(tuple_(S.c.created_at, S.c.id) < tuple_(literal(after[0]), literal(after[1])))
-    return records_of(Subscription, connection.execute(query).mappings())
+) -> tuple[list[Subscription], str | None]:
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
+    return newest_first(connection, Subscription, select(S), S.c.created_at, S.c.id, limit=limit, after=after)
 
 
 # --- deliveries ---------------------------------------------------------------------------------
@@ -174,10 +172,8 @@ def deliveries_page(
     connection: Connection, subscription_id: uuid.UUID, *, limit: int, before_seq: int | None
 ) -> list[Delivery]:
     """The delivery log, newest first."""
-    query = select(D).where(D.c.subscription_id == subscription_id).order_by(D.c.seq.desc()).limit(limit)
-    if before_seq is not None:
-        query = query.where(D.c.seq < before_seq)
-    return records_of(Delivery, connection.execute(query).mappings())
+    query = select(D).where(D.c.subscription_id == subscription_id)
+    return newest_by_seq(connection, Delivery, query, D.c.seq, limit=limit, before=before_seq)
 
 
 def next_pending(connection: Connection, subscription_id: uuid.UUID) -> Delivery | None:

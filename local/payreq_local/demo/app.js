@@ -120,17 +120,22 @@ function prRow(pr) {
   );
 }
 
-// Shows `pr` (newer versions only), in its row if it has one, else at the top.
+// Keeps `item` (a "pr" or an "invoice") in `known` and shows it in its table, newer versions only:
+// in its row if it has one, else at the top. Answers whether it was shown.
+function showRow(kind, known, item, row, flash) {
+  const shown = known.get(item.id);
+  if (shown && shown.version > item.version) return false;
+  known.set(item.id, item);
+  const element = row(item);
+  const existing = document.querySelector(`tr[data-${kind}-id="${item.id}"]`);
+  if (existing) existing.replaceWith(element);
+  else $(`${kind}-rows`).prepend(element);
+  if (flash) element.classList.add("changed");
+  return true;
+}
+
 function showPr(pr, { flash = false } = {}) {
-  const known = state.prs.get(pr.id);
-  if (known && known.version > pr.version) return;
-  state.prs.set(pr.id, pr);
-  const row = prRow(pr);
-  const existing = document.querySelector(`tr[data-pr-id="${pr.id}"]`);
-  if (existing) existing.replaceWith(row);
-  else $("pr-rows").prepend(row);
-  if (flash) row.classList.add("changed");
-  $("pr-empty").hidden = true;
+  if (showRow("pr", state.prs, pr, prRow, flash)) $("pr-empty").hidden = true;
 }
 
 // Approve and reject bind to what the person is looking at: If-Match carries the version shown.
@@ -215,14 +220,7 @@ function invoiceRow(invoice) {
 }
 
 function showInvoice(invoice, { flash = false } = {}) {
-  const known = state.invoices.get(invoice.id);
-  if (known && known.version > invoice.version) return;
-  state.invoices.set(invoice.id, invoice);
-  const row = invoiceRow(invoice);
-  const existing = document.querySelector(`tr[data-invoice-id="${invoice.id}"]`);
-  if (existing) existing.replaceWith(row);
-  else $("invoice-rows").prepend(row);
-  if (flash) row.classList.add("changed");
+  if (!showRow("invoice", state.invoices, invoice, invoiceRow, flash)) return;
   if (state.parsing.has(invoice.id) && invoice.status !== "received") {
     state.parsing.delete(invoice.id);
     say(invoice.status === "parsed"

@@ -13,12 +13,12 @@ from pydantic import AwareDatetime
 from audit_api import export, integrity
 from audit_api.models import AuditEvent, ChainVerification, ExportFormat
 from audit_api.repository import EventFilter
-from audit_api.routes.event_pages import events_page
+from audit_api.routes.event_pages import OccurredFrom, OccurredTo, events_page
 from audit_api.settings import anchor_settings
 from payreq import aws
 from payreq.db import get_engine, read_connection, transaction
 from payreq.http import authorize, request_context
-from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from payreq.http.pagination import DEFAULT_LIMIT, Limit, Page
 
 router = APIGatewayHttpRouter()
 AUDIT_READ = authorize("audit.read")
@@ -31,18 +31,16 @@ def list_audit_events(
     actor: uuid.UUID | None = None,
     action: str | None = None,
     request_id: Annotated[str | None, Query(alias="requestId")] = None,
-    occurred_from: Annotated[AwareDatetime | None, Query(alias="from", description="inclusive")] = None,
-    occurred_to: Annotated[AwareDatetime | None, Query(alias="to", description="exclusive")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    occurred_from: OccurredFrom = None,
+    occurred_to: OccurredTo = None,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[AuditEvent]:
     where = EventFilter(
         entity_type=entity_type, entity_id=entity_id, actor_id=actor, action=action, request_id=request_id
     )
-    events, next_cursor = events_page(
-        AuditEvent.from_record, where, occurred_from=occurred_from, occurred_to=occurred_to, limit=limit, cursor=cursor
-    )
-    return Page[AuditEvent](items=events, next_cursor=next_cursor)
+    occurred = (occurred_from, occurred_to)
+    return events_page(Page[AuditEvent], AuditEvent.from_record, where, occurred, limit=limit, cursor=cursor)
 
 
 @router.get(

@@ -5,27 +5,26 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from sqlalchemy.engine import Connection
 
 from invoice_api import flows, rules
 from invoice_api.models import InvoiceChanges, InvoiceSummary, InvoiceView, NewInvoice, StatusChange
 from invoice_api.records import InvoiceFilter
-from payreq.db import get_engine, read_connection
 from payreq.http import authorize
 from payreq.http.guard import check_caller
-from payreq.http.mutations import IdempotencyKey, change_and_respond
-from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from payreq.http.responses import created, json_response, ok
-from payreq.http.versioning import IfMatch, etag, expected_version
+from payreq.http.mutations import IdempotencyKey
+from payreq.http.pagination import DEFAULT_LIMIT, Limit, Page
+from payreq.http.resources import Resource, read_page
+from payreq.http.versioning import IfMatch
 
 router = APIGatewayHttpRouter()
 READ, WRITE = authorize("invoice.read"), authorize("invoice.write")
+# Each change answers the invoice as it now stands (flows.view), read in the transaction that changed it.
+INVOICES = Resource(router, "/api/v1/invoices", "invoice_id", InvoiceView, flows.view, read=READ, write=WRITE)
 Status = Literal["received", "parsed", "parse_failed", "verified", "paid", "rejected"]
 
 
@@ -33,16 +32,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def respond(connection: Connection, invoice_id: uuid.UUID, status: int = HTTPStatus.OK) -> Response[Any]:
-    """The invoice as it now stands, read in the same transaction that changed it."""
-    current = flows.view(connection, invoice_id)
-    headers = {"ETag": etag(current.version)}
-    if status == HTTPStatus.CREATED:
-        headers["Location"] = f"/api/v1/invoices/{invoice_id}"
-    return json_response(status, current, headers=headers)
-
-
-@router.get("/api/v1/invoices", summary="Invoices, newest first", middlewares=[READ])
+@INVOICES.lists("Invoices, newest first")
 def list_invoices(
     status: Status | None = None,
     vendor: Annotated[str | None, Query(max_length=200)] = None,
@@ -55,71 +45,37 @@ def list_invoices(
     total_max: Annotated[Decimal | None, Query(alias="totalMax")] = None,
     linked: bool | None = None,
     duplicate: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[InvoiceSummary]:
-    narrowed = InvoiceFilter(
-        status=status,
-        vendor=vendor,
-        number=number,
-        issue_from=issue_from,
-        issue_to=issue_to,
-        due_from=due_from,
-        due_to=due_to,
-        total_min=total_min,
-        total_max=total_max,
-        linked=linked,
-        duplicate=duplicate,
-    )
-    with read_connection(get_engine()) as connection:
-        items, next_cursor = flows.page_of(connection, narrowed, limit=limit, cursor=cursor)
-    return Page[InvoiceSummary](items=items, next_cursor=next_cursor)
-
-
-@router.post(
-    "/api/v1/invoices", summary="Enter an invoice by hand", responses=created(InvoiceView), middlewares=[WRITE]
-)
-def create(invoice: NewInvoice, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return change_and_respond(
-        router,
-        lambda connection, context: flows.create(connection, context, invoice, now=now()),
-        lambda connection, invoice_id: respond(connection, invoice_id, HTTPStatus.CREATED),
+    return read_page(
+        Page[InvoiceSummary],
+        flows.page_of,
+        InvoiceFilter(
+            status=status,
+            vendor=vendor,
+            number=number,
+            issue_from=issue_from,
+            issue_to=issue_to,
+            due_from=due_from,
+            due_to=due_to,
+            total_min=total_min,
+            total_max=total_max,
+            linked=linked,
+            duplicate=duplicate,
+        ),
+        limit=limit,
+        cursor=cursor,
     )
 
 
-@router.get(
-    "/api/v1/invoices/<invoice_id>",
-    responses=ok(InvoiceView),
-    summary="An invoice with its services and attachments",
-    middlewares=[READ],
-)
-def get_invoice(invoice_id: uuid.UUID) -> Response[Any]:
-    with read_connection(get_engine()) as connection:
-        return respond(connection, invoice_id)
+INVOICES.create_route("create", "Enter an invoice by hand", ("invoice", NewInvoice), flows.create)
+INVOICES.read_route("get_invoice", "An invoice with its services and attachments")
+INVOICES.change_route("edit", "Edit an invoice (If-Match)", InvoiceChanges, flows.edit)
 
 
-@router.patch(
-    "/api/v1/invoices/<invoice_id>",
-    responses=ok(InvoiceView),
-    summary="Edit an invoice (If-Match)",
-    middlewares=[WRITE],
-)
-def edit(
-    invoice_id: uuid.UUID, changes: InvoiceChanges, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
-) -> Response[Any]:
-    version = expected_version(router)
-    return change_and_respond(
-        router,
-        lambda connection, context: flows.edit(connection, context, invoice_id, changes, version=version, now=now()),
-        lambda connection, _: respond(connection, invoice_id),
-    )
-
-
-@router.post(
-    "/api/v1/invoices/<invoice_id>/status",
-    responses=ok(InvoiceView),
-    summary="Verify or reject an invoice (If-Match; verifying needs invoice.verify; payments make it paid)",
-    middlewares=[WRITE],
+@INVOICES.acts(
+    "status", "Verify or reject an invoice (If-Match; verifying needs invoice.verify; payments make it paid)"
 )
 def change_status(
     invoice_id: uuid.UUID, target: StatusChange, if_match: IfMatch = None, idempotency_key: IdempotencyKey = None
@@ -127,11 +83,9 @@ def change_status(
     if target.status == "verified":
         # The permission depends on the body, so it is checked here, as the route guard would: 403, audited.
         check_caller(router, rules.VERIFY_PERMISSION)
-    version = expected_version(router)
-    return change_and_respond(
-        router,
-        lambda connection, context: flows.change_status(
+    return INVOICES.change_read_version(
+        invoice_id,
+        lambda connection, context, version: flows.change_status(
             connection, context, invoice_id, target, version=version, now=now()
         ),
-        lambda connection, _: respond(connection, invoice_id),
     )

@@ -14,10 +14,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from payment_api import flows
 from payment_api.models import NewPayment, Payment, VoidPayment
 from payment_api.records import PaymentFilter
-from payreq.db import get_engine, read_connection
 from payreq.http import authorize
 from payreq.http.mutations import IdempotencyKey, change_and_respond
-from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from payreq.http.pagination import DEFAULT_LIMIT, Limit, Page
+from payreq.http.resources import read, read_page
 from payreq.http.responses import created, json_response, ok
 
 router = APIGatewayHttpRouter()
@@ -63,16 +63,13 @@ def list_payments(
     pr_id: Annotated[uuid.UUID | None, Query(alias="prId")] = None,
     method_id: Annotated[uuid.UUID | None, Query(alias="methodId")] = None,
     include_voided: Annotated[bool, Query(alias="includeVoided")] = False,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
 ) -> Page[Payment]:
     which = PaymentFilter(pr_id=pr_id, method_id=method_id, include_voided=include_voided)
-    with read_connection(get_engine()) as connection:
-        items, next_cursor = flows.page_of(connection, which, limit=limit, cursor=cursor)
-    return Page[Payment](items=items, next_cursor=next_cursor)
+    return read_page(Page[Payment], flows.page_of, which, limit=limit, cursor=cursor)
 
 
 @router.get("/api/v1/payments/<payment_id>", summary="A payment", middlewares=[READ])
 def get_payment(payment_id: uuid.UUID) -> Payment:
-    with read_connection(get_engine()) as connection:
-        return flows.payment_view(connection, payment_id)
+    return read(lambda connection: flows.payment_view(connection, payment_id))

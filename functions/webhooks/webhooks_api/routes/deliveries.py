@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from sqlalchemy.engine import Connection
 
-from payreq.db import get_engine, read_connection
 from payreq.http.mutations import IdempotencyKey, change_and_respond
-from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
+from payreq.http.pagination import DEFAULT_LIMIT, Limit, Page
+from payreq.http.resources import read_page
 from payreq.http.responses import json_response
-from webhooks_api import flows, repository
+from webhooks_api import flows
 from webhooks_api.models import DeliveryView
 from webhooks_api.routes.subscriptions import MANAGE
 
@@ -34,19 +34,13 @@ def view(delivery: object) -> DeliveryView:
     middlewares=[MANAGE],
 )
 def list_deliveries(
-    subscription_id: uuid.UUID,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
-    cursor: str | None = None,
+    subscription_id: uuid.UUID, limit: Limit = DEFAULT_LIMIT, cursor: str | None = None
 ) -> Page[DeliveryView]:
-    key = decode_cursor(cursor)
-    before = int(key[0]) if key else None
-    with read_connection(get_engine()) as connection:
-        flows.get(connection, subscription_id)
-        rows = repository.deliveries_page(connection, subscription_id, limit=limit + 1, before_seq=before)
-    page, more = rows[:limit], len(rows) > limit
-    return Page[DeliveryView](
-        items=[view(row) for row in page], next_cursor=encode_cursor(page[-1].seq) if more else None
-    )
+    def page(connection: Connection) -> tuple[list[DeliveryView], str | None]:
+        deliveries, next_cursor = flows.delivery_log(connection, subscription_id, limit=limit, cursor=cursor)
+        return [view(delivery) for delivery in deliveries], next_cursor
+
+    return read_page(Page[DeliveryView], page)
 
 
 @router.post(

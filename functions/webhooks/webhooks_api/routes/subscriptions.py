@@ -5,21 +5,19 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from sqlalchemy.engine import Connection
 
-from payreq.db import get_engine, read_connection
 from payreq.errors import BadRequest
 from payreq.http import authorize
 from payreq.http.mutations import IdempotencyKey, change_and_respond
-from payreq.http.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_newest_first, newest_first_page
-from payreq.http.responses import created, json_response, no_content, ok
-from payreq.http.versioning import IfMatch, etag, expected_version
-from webhooks_api import dependencies, flows, repository
+from payreq.http.pagination import DEFAULT_LIMIT, Limit, Page
+from payreq.http.resources import Resource, current, read_page
+from payreq.http.versioning import IfMatch
+from webhooks_api import dependencies, flows
 from webhooks_api.models import (
     NewSubscription,
     SubscriptionChanges,
@@ -38,17 +36,19 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def respond(connection: Connection, subscription_id: uuid.UUID) -> Response[Any]:
-    current = SubscriptionView.model_validate(flows.get(connection, subscription_id))
-    return json_response(HTTPStatus.OK, current, headers={"ETag": etag(current.version)})
+def show(connection: Connection, subscription_id: uuid.UUID) -> SubscriptionView:
+    return SubscriptionView.model_validate(flows.get(connection, subscription_id))
+
+
+SUBSCRIPTIONS = Resource(
+    router, "/api/v1/webhooks", "subscription_id", SubscriptionView, show, read=MANAGE, write=MANAGE
+)
 
 
 def respond_with_secret(outcome: flows.WithSecret, status: int) -> Response[Any]:
     shown = SubscriptionWithSecret.model_validate({**_fields(outcome.subscription), "secret": outcome.secret})
-    headers = {"ETag": etag(shown.version), "Cache-Control": "no-store"}
-    if status == HTTPStatus.CREATED:
-        headers["Location"] = f"/api/v1/webhooks/{shown.id}"
-    return json_response(status, shown, headers=headers)
+    location = f"/api/v1/webhooks/{shown.id}" if status == HTTPStatus.CREATED else None
+    return current(shown, status, location=location, headers={"Cache-Control": "no-store"})
 
 
 def _fields(record: object) -> dict[str, Any]:
@@ -64,12 +64,10 @@ def _no_idempotency_key() -> None:
         )
 
 
-@router.post(
-    "/api/v1/webhooks",
-    summary="Subscribe a receiver to events",
+@SUBSCRIPTIONS.creates(
+    "Subscribe a receiver to events",
     description="Events are delivered as Standard Webhooks (signed, retried, replayable)." + _SHOWN_ONCE,
-    responses=created(SubscriptionWithSecret),
-    middlewares=[MANAGE],
+    answers=SubscriptionWithSecret,
 )
 def create(request: NewSubscription) -> Response[Any]:
     _no_idempotency_key()
@@ -81,72 +79,45 @@ def create(request: NewSubscription) -> Response[Any]:
     )
 
 
-@router.get("/api/v1/webhooks", summary="Webhook subscriptions, newest first", middlewares=[MANAGE])
-def list_subscriptions(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT, cursor: str | None = None
-) -> Page[SubscriptionView]:
-    after = decode_newest_first(cursor)
-    with read_connection(get_engine()) as connection:
-        rows, next_cursor = newest_first_page(
-            repository.subscriptions_page(connection, limit=limit + 1, after=after), limit
-        )
-    return Page[SubscriptionView](items=[SubscriptionView.model_validate(row) for row in rows], next_cursor=next_cursor)
+@SUBSCRIPTIONS.lists("Webhook subscriptions, newest first")
+def list_subscriptions(limit: Limit = DEFAULT_LIMIT, cursor: str | None = None) -> Page[SubscriptionView]:
+    def page(connection: Connection) -> tuple[list[SubscriptionView], str | None]:
+        subscriptions, next_cursor = flows.page_of(connection, limit=limit, cursor=cursor)
+        return [SubscriptionView.model_validate(found) for found in subscriptions], next_cursor
+
+    return read_page(Page[SubscriptionView], page)
 
 
-@router.get(
-    "/api/v1/webhooks/<subscription_id>",
-    summary="A webhook subscription",
-    responses=ok(SubscriptionView),
-    middlewares=[MANAGE],
-)
-def get_subscription(subscription_id: uuid.UUID) -> Response[Any]:
-    with read_connection(get_engine()) as connection:
-        return respond(connection, subscription_id)
+SUBSCRIPTIONS.read_route("get_subscription", "A webhook subscription")
 
 
-@router.patch(
-    "/api/v1/webhooks/<subscription_id>",
-    summary="Change, disable or enable a subscription (If-Match)",
-    responses=ok(SubscriptionView),
-    middlewares=[MANAGE],
-)
+@SUBSCRIPTIONS.changes("Change, disable or enable a subscription (If-Match)")
 def change(
     subscription_id: uuid.UUID,
     changes: SubscriptionChanges,
     if_match: IfMatch = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Any]:
-    version, checks = expected_version(router), dependencies.checks()
-    return change_and_respond(
-        router,
-        lambda connection, context: flows.change(
+    checks = dependencies.checks()
+    return SUBSCRIPTIONS.change_read_version(
+        subscription_id,
+        lambda connection, context, version: flows.change(
             connection, context, subscription_id, changes, version=version, checks=checks, now=now()
         ),
-        lambda connection, _: respond(connection, subscription_id),
     )
 
 
-@router.delete(
-    "/api/v1/webhooks/<subscription_id>",
-    summary="Delete a subscription and its delivery log",
-    responses={HTTPStatus.NO_CONTENT: {"description": "Deleted"}},
-    middlewares=[MANAGE],
-)
+@SUBSCRIPTIONS.removes("Delete a subscription and its delivery log")
 def delete(subscription_id: uuid.UUID, idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    return change_and_respond(
-        router,
-        lambda connection, context: flows.delete(connection, context, subscription_id),
-        lambda _connection, _outcome: no_content(),
-    )
+    return SUBSCRIPTIONS.remove(lambda connection, context: flows.delete(connection, context, subscription_id))
 
 
-@router.post(
-    "/api/v1/webhooks/<subscription_id>/rotate-secret",
-    summary="Rotate the signing secret",
+@SUBSCRIPTIONS.acts(
+    "rotate-secret",
+    "Rotate the signing secret",
     description="The previous secret keeps signing beside the new one (two signatures) until "
     "`previousSecretExpiresAt`, so a receiver can switch without missing a message." + _SHOWN_ONCE,
-    responses=ok(SubscriptionWithSecret),
-    middlewares=[MANAGE],
+    answers=SubscriptionWithSecret,
 )
 def rotate_secret(subscription_id: uuid.UUID) -> Response[Any]:
     _no_idempotency_key()

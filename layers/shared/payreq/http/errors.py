@@ -67,38 +67,33 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
     def request_id() -> str | None:
         return app.current_event.request_context.request_id
 
+    def answer(status: int, code: str, message: str, details: Sequence[ErrorDetail] = ()) -> Response[Any]:
+        return error_response(status, code, message, request_id=request_id(), details=details)
+
     @app.exception_handler(PayreqError)
     def domain_error(error: PayreqError) -> Response[Any]:
         if isinstance(error, Forbidden) and not error.audited:
             record_denial(app, error.code)
-        return error_response(error.status, error.code, error.message, request_id=request_id(), details=error.details)
+        return answer(error.status, error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response[Any]:
-        return error_response(
-            HTTPStatus.UNPROCESSABLE_ENTITY,
-            "validation_error",
-            "The request is not valid.",
-            request_id=request_id(),
-            details=validation_details(error.errors()),
-        )
+        details = validation_details(error.errors())
+        return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", "The request is not valid.", details)
 
     @app.exception_handler(RequestUnsupportedContentType)
     def unsupported_media_type(error: RequestUnsupportedContentType) -> Response[Any]:
-        return error_response(
-            HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the request body as application/json.",
-            request_id=request_id(),
+        return answer(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "Send the request body as application/json."
         )
 
     @app.exception_handler(ServiceError)
     def service_error(error: ServiceError) -> Response[Any]:
         # Powertools raises NotFoundError for a path or method no route serves.
         if isinstance(error, NotFoundError):
-            return error_response(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.", request_id=request_id())
+            return answer(HTTPStatus.NOT_FOUND, "route_not_found", "No such route.")
         status = HTTPStatus(error.status_code)
-        return error_response(status, status.phrase.lower().replace(" ", "_"), str(error.msg), request_id=request_id())
+        return answer(status, status.phrase.lower().replace(" ", "_"), str(error.msg))
 
     @app.exception_handler(DBAPIError)
     def database_error(error: DBAPIError) -> Response[Any]:
@@ -107,7 +102,7 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             # The client's value, which validation let through, is one PostgreSQL cannot store or
             # compare: the request is at fault, not the service.
             logger.info("database refused a value", extra={"sqlstate": sqlstate(error)})
-            return error_response(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", refused, request_id=request_id())
+            return answer(HTTPStatus.UNPROCESSABLE_ENTITY, "validation_error", refused)
         logger.exception("database error")
         if error.connection_invalidated or isinstance(error, InterfaceError):
             # The connection was lost or could not be made. The pool has dropped it; the next

@@ -12,7 +12,9 @@ import json
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from payreq.errors import InvalidInput
 from payreq.http.models import ApiModel
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_INVALID = "The cursor is not valid; use nextCursor from a previous page."
+
+# The `limit` parameter of every list route: how many items a page shows at most.
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 class Page[T](ApiModel):
@@ -39,9 +45,9 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError) as error:
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from error
+        raise InvalidInput(_INVALID) from error
     if not isinstance(key, list):
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.")
+        raise InvalidInput(_INVALID)
     return key
 
 
@@ -53,7 +59,7 @@ def decode_newest_first(cursor: str | None) -> tuple[datetime, uuid.UUID] | None
     try:
         return datetime.fromisoformat(str(key[0])), uuid.UUID(str(key[1]))
     except (ValueError, IndexError):
-        raise InvalidInput("The cursor is not valid; use nextCursor from a previous page.") from None
+        raise InvalidInput(_INVALID) from None
 
 
 class Dated(Protocol):
@@ -75,3 +81,26 @@ def newest_first_page[R: Mapping[Any, Any] | Dated](rows: Sequence[R], limit: in
     last = page[-1]
     created_at, row_id = (last["created_at"], last["id"]) if isinstance(last, Mapping) else (last.created_at, last.id)
     return page, encode_cursor(created_at.isoformat(), str(row_id))
+
+
+def decode_seq(cursor: str | None) -> int | None:
+    """The `seq` a page ordered by it, highest first, continues below."""
+    key = decode_cursor(cursor)
+    if key is None:
+        return None
+    if len(key) != 1 or type(key[0]) is not int:
+        raise InvalidInput(_INVALID)
+    return key[0]
+
+
+class Sequenced(Protocol):
+    """A typed record a page is sorted by `seq`, highest first."""
+
+    @property
+    def seq(self) -> int: ...
+
+
+def seq_page[R: Sequenced](rows: Sequence[R], limit: int) -> tuple[list[R], str | None]:
+    """The page and its nextCursor, from records fetched with `limit + 1`, highest `seq` first."""
+    page = list(rows[:limit])
+    return page, encode_cursor(page[-1].seq) if len(rows) > limit else None
