@@ -439,24 +439,62 @@ def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:
 
 
 def _awaiting(user_id: uuid.UUID) -> ColumnElement[bool]:
-    """Pending requests whose current step `user_id` may still decide (and is allowed to)."""
-    my_step = (
+    """Pending requests whose current step `user_id` may still decide, for themselves or for an
+    approver of it whose active delegation to them covers the request (the rules of
+    `flows._my_current_step`: nobody decides a step twice, and no maker approves, delegator or not)."""
+    current = and_(
+        approval_steps.c.payment_request_id == PR.c.id,
+        approval_steps.c.round == PR.c.approval_round,
+        approval_steps.c.position == PR.c.current_step,
+    )
+    mine = select(approval_steps.c.id).where(
+        current,
+        literal(user_id, approval_steps.c.id.type) == any_(approval_steps.c.approvers),
+        ~_decided_by(user_id),
+    )
+    delegator = DELEGATIONS.c.delegator_id
+    for_a_delegator = (
         select(approval_steps.c.id)
+        .join(DELEGATIONS, delegator == any_(approval_steps.c.approvers))
         .where(
-            approval_steps.c.payment_request_id == PR.c.id,
-            approval_steps.c.round == PR.c.approval_round,
-            approval_steps.c.position == PR.c.current_step,
-            literal(user_id, approval_steps.c.id.type) == any_(approval_steps.c.approvers),
-            ~exists().where(
-                approvals.c.step_id == approval_steps.c.id,
-                # decided by them, or by their delegate for them
-                or_(approvals.c.approver_id == user_id, approvals.c.on_behalf_of == user_id),
-                approvals.c.voided_at.is_(None),
-            ),
+            current,
+            _delegation_covers_request(user_id),
+            delegator != PR.c.requester_id,
+            delegator != PR.c.last_editor_id,
+            ~_decided_by(user_id),
+            ~_decided_by(delegator),
         )
-        .correlate(PR)
-    )  # explicit: PR is reached through a lateral join, which auto-correlation misses
-    return and_(PR.c.status == "pending", exists(my_step), PR.c.requester_id != user_id, PR.c.last_editor_id != user_id)
+    )
+    # explicit: PR is reached through a lateral join, which auto-correlation misses
+    either = or_(exists(mine.correlate(PR)), exists(for_a_delegator.correlate(PR)))
+    return and_(PR.c.status == "pending", either, PR.c.requester_id != user_id, PR.c.last_editor_id != user_id)
+
+
+def _decided_by(person: uuid.UUID | ColumnElement[uuid.UUID]) -> ColumnElement[bool]:
+    """The current step has a live decision by `person`, or by a delegate for them."""
+    return exists().where(
+        approvals.c.step_id == approval_steps.c.id,
+        or_(approvals.c.approver_id == person, approvals.c.on_behalf_of == person),
+        approvals.c.voided_at.is_(None),
+    )
+
+
+def _delegation_covers_request(delegate_id: uuid.UUID) -> ColumnElement[bool]:
+    """`rules.delegation_covers` and `active_delegations_to`, in SQL, for the request in `PR`."""
+    return and_(
+        DELEGATIONS.c.delegate_id == delegate_id,
+        DELEGATIONS.c.revoked_at.is_(None),
+        DELEGATIONS.c.starts_at <= func.now(),
+        DELEGATIONS.c.ends_at > func.now(),
+        or_(
+            DELEGATIONS.c.flow_template_ids.is_(None),
+            PR.c.approval_flow_template_id == any_(DELEGATIONS.c.flow_template_ids),
+        ),
+        or_(
+            DELEGATIONS.c.amount_limit.is_(None),
+            and_(PR.c.currency == DELEGATIONS.c.limit_currency, PR.c.amount <= DELEGATIONS.c.amount_limit),
+        ),
+    )
 
 
 def _text_matches(query: str) -> ColumnElement[bool]:

@@ -196,6 +196,50 @@ def test_a_request_decided_for_the_delegator_no_longer_awaits_her(team: Team) ->
     assert (before, after) == ([pr_id], [])
 
 
+def awaiting_me(member: Member) -> list[str]:
+    return [pr["id"] for pr in member.browser.get("/api/v1/prs", query={"awaiting": "me"}).body["items"]]
+
+
+def test_a_request_the_delegate_may_decide_for_the_delegator_awaits_the_delegate(team: Team) -> None:
+    # Given bob holds alice's rights, and a request whose first step only alice approves
+    delegated(team.alice, team.bob)
+    pr_id = alices_request(team)
+
+    # When bob looks for what awaits him, then decides it for her
+    before = awaiting_me(team.bob)
+    decide_for(team.bob, pr_id, "approve", team.alice)
+
+    # Then it was there, and is gone once decided (it now awaits carol's step)
+    assert (before, awaiting_me(team.bob)) == ([pr_id], [])
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"startsAt": _at(days=1), "endsAt": _at(days=3)},  # not yet
+        {"amountLimit": "1000", "limitCurrency": "EUR"},  # the request is over the limit
+        {"amountLimit": "5000", "limitCurrency": "USD"},  # the limit is in another currency
+    ],
+)
+def test_a_request_the_delegation_does_not_cover_does_not_await_the_delegate(
+    team: Team, fields: dict[str, Any]
+) -> None:
+    delegated(team.alice, team.bob, **fields)
+    alices_request(team)
+
+    assert awaiting_me(team.bob) == []
+
+
+def test_a_step_the_delegator_decided_herself_no_longer_awaits_the_delegate(team: Team) -> None:
+    delegated(team.alice, team.bob)
+    pr_id = submitted(team.requester, [team.step("Everyone", "allof", team.alice, team.carol)])
+    assert awaiting_me(team.bob) == [pr_id]
+
+    decide_for(team.alice, pr_id, "approve", None)
+
+    assert awaiting_me(team.bob) == []
+
+
 def test_a_delegate_who_is_no_approver_of_the_step_acts_for_the_one_delegation_that_applies(team: Team) -> None:
     delegated(team.alice, team.bob)
     pr_id = alices_request(team)
