@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from support import browser
+from support.local_stack import SESSION_COOKIE
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -98,6 +99,11 @@ class DemoPage:
 
     def invoice_row(self, text: str) -> Locator:
         return self.page.locator("#invoice-rows tr", has_text=text)
+
+    def cookie(self) -> str:
+        """The page's session, as a Cookie header for calls made beside it."""
+        [session] = [c for c in self.page.context.cookies() if c["name"] == SESSION_COOKIE]
+        return f"{SESSION_COOKIE}={session['value']}"
 
     def was_never_reloaded(self) -> bool:
         return bool(self.page.evaluate("window.sameDocument === true"))
@@ -216,31 +222,31 @@ def _screenshot(page: Page, tmp_path: Path) -> Path:
     return Path(stable) if stable else path
 
 
-def test_a_decision_made_on_someones_behalf_says_so_on_the_page(stack: LocalStack, chromium: Browser) -> None:
-    # Given alice's request on the demo flow, and bob, away, who has delegated his approvals to carol
-    alice = DemoPage(chromium, stack.api_url, "Alice Requester — alice@example.com")
-    alice.raise_request("Monitors for the support desk", "400.00", DEMO_FLOW)
-    pr_id = alice.request_row("Monitors for the support desk").get_attribute("data-pr-id")
-    bob, carol = (
-        {"Cookie": stack.session_cookie(email, ["pr.read", "pr.approve"]), "X-Requested-With": "e2e"}
-        for email in ("bob@example.com", "carol@example.com")
-    )
+def test_a_delegate_approves_from_the_page_and_the_requester_sees_for_whom(
+    stack: LocalStack, chromium: Browser
+) -> None:
+    # Given a flow only bob approves, and bob, away, who has delegated his approvals to carol
+    carol = DemoPage(chromium, stack.api_url, "Carol Finance — carol@example.com")
+    carol.create_flow("Bob only", "Bob Approver (bob@example.com)")
+    bob = {"Cookie": stack.session_cookie("bob@example.com", ["pr.read", "pr.approve"]), "X-Requested-With": "e2e"}
     with stack.client() as api:
-        bob_id, carol_id = (api.get("/api/v1/me", headers=person).json()["id"] for person in (bob, carol))
+        carol_id = api.get("/api/v1/me", headers={"Cookie": carol.cookie()}).json()["id"]
         ends = (datetime.now(UTC) + timedelta(days=1)).isoformat()
         made = api.post("/api/v1/delegations", headers=bob, json={"delegateId": carol_id, "endsAt": ends})
         assert made.status_code == 201, made.text
-
-        # When carol approves it on bob's behalf
-        etag = api.get(f"/api/v1/prs/{pr_id}", headers=carol).headers["etag"]
-        approved = api.post(
-            f"/api/v1/prs/{pr_id}/approve", headers={**carol, "If-Match": etag}, json={"onBehalfOf": bob_id}
+    try:
+        # When alice raises a request on that flow, and carol approves it from her page
+        alice = DemoPage(chromium, stack.api_url, "Alice Requester — alice@example.com")
+        number = alice.raise_request("Monitors for the support desk", "400.00", "Bob only")
+        carol.request_row("Monitors for the support desk").get_by_role("button", name=f"Approve {number}").click(
+            timeout=LIVE_MS
         )
-        assert approved.status_code == 200, approved.text
-        # (bob's delegation ends here, so the other tests see the demo users as they were)
-        api.post(f"/api/v1/delegations/{made.json()['id']}/revoke", headers=bob, json={})
 
-    # Then alice's page shows, without a reload, for whom it was approved
-    row = alice.request_row("Monitors for the support desk")
-    expect(row).to_contain_text("approved on behalf of Bob Approver", timeout=LIVE_MS)
-    assert alice.was_never_reloaded() and alice.errors == []
+        # Then alice's page shows, without a reload, for whom it was approved
+        row = alice.request_row("Monitors for the support desk")
+        expect(row).to_contain_text("approved on behalf of Bob Approver", timeout=LIVE_MS)
+        assert alice.was_never_reloaded() and alice.errors == [] and carol.errors == []
+    finally:
+        # (bob's delegation ends here, so the other tests see the demo users as they were)
+        with stack.client() as api:
+            api.post(f"/api/v1/delegations/{made.json()['id']}/revoke", headers=bob, json={})

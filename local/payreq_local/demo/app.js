@@ -19,7 +19,9 @@ const PEOPLE = [
 const LIST_LIMIT = 20;
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, prs: new Map(), invoices: new Map(), parsing: new Set(), live: null };
+// `awaiting`: the requests the server says this person may decide now (`?awaiting=me`), their own
+// steps and those they decide for someone who delegated to them: the rule lives in one place.
+const state = { me: null, prs: new Map(), invoices: new Map(), parsing: new Set(), awaiting: new Set(), live: null };
 
 // ------------------------------------------------------------------------------------ helpers
 
@@ -89,7 +91,8 @@ function prActions(pr) {
     buttons.push(h("button", { type: "button", "aria-label": `Submit ${pr.number}`, onclick: action(() => transition(pr, "submit")) }, "Submit"));
   }
   const decided = step?.approvals.some((approval) => approval.approverId === state.me.id);
-  if (step && !mine && !decided && can("pr.approve") && step.approvers.includes(state.me.id)) {
+  const mayDecide = step?.approvers.includes(state.me.id) || state.awaiting.has(pr.id);
+  if (step && !mine && !decided && can("pr.approve") && mayDecide) {
     buttons.push(
       h("button", { type: "button", "aria-label": `Approve ${pr.number}`, onclick: action(() => transition(pr, "approve", {})) }, "Approve"),
       h("button", { type: "button", class: "secondary", "aria-label": `Reject ${pr.number}`, onclick: action(() => transition(pr, "reject", {})) }, "Reject"),
@@ -156,8 +159,14 @@ async function transition(pr, verb, body = undefined) {
   }
 }
 
+async function loadAwaiting() {
+  if (!can("pr.approve")) return;
+  const page = await api("GET", `/api/v1/prs?awaiting=me&limit=${LIST_LIMIT}`);
+  state.awaiting = new Set(page.items.map((pr) => pr.id));
+}
+
 async function loadPrs() {
-  const page = await api("GET", `/api/v1/prs?limit=${LIST_LIMIT}`);
+  const [page] = await Promise.all([api("GET", `/api/v1/prs?limit=${LIST_LIMIT}`), loadAwaiting()]);
   state.prs.clear();
   $("pr-rows").replaceChildren(...page.items.map(prRow));
   for (const pr of page.items) state.prs.set(pr.id, pr);
@@ -265,6 +274,8 @@ async function onChange(change) {
   const [path, show, known] = entry;
   if ((known(change.id)?.version ?? -1) >= change.version) return; // this page made the change
   try {
+    // A request that moved to a step someone delegated to this person is theirs to decide too.
+    if (change.entity === "pr") await loadAwaiting();
     show(await api("GET", path(change.id)), { flash: true });
   } catch (error) {
     if (!(error instanceof ApiError && [403, 404].includes(error.status))) fail(error);
