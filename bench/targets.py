@@ -118,9 +118,21 @@ def peer(database_url: str, driver: Driver = "pg8000", *, deployed: Deployed | N
     return Target(label, PEER, environment)
 
 
-def floor(database_url: str) -> Target:
+def floor(database_url: str, driver: Driver = "psycopg") -> Target:
+    import json
+
     from bench.system import function_environment
 
     environment = function_environment("PrFunction", database_url)
+    environment["FLOOR_DRIVER"] = driver
     environment["FLOOR_CONNINFO"] = database_url  # a libpq URL (socket directory in ?host=)
-    return Target("floor (psycopg 3, prepared statements, no framework)", FLOOR, environment)
+    url = make_url(database_url)
+    environment["FLOOR_PG8000"] = json.dumps(
+        {
+            "user": url.username,
+            "database": url.database,
+            "unix_sock": f"{url.query['host']}/.s.PGSQL.{url.port or 5432}",
+        }
+    )
+    label = "pg8000.native" if driver == "pg8000" else "psycopg 3"
+    return Target(f"floor ({label}, prepared statements, no framework)", FLOOR, environment)
