@@ -52,7 +52,10 @@ def entries(results: dict[str, Any]) -> list[dict[str, Any]]:
             "x",
             (warm_ratios.get("peer_get_pr_vs_floor_pg8000") or {}).get("median"),
             1.5,
-            detail={"psycopg": (warm_ratios.get("get_pr_vs_floor_psycopg") or {}).get("median")},
+            detail={
+                name: (warm_ratios.get(name) or {}).get("median")
+                for name in ("get_pr_vs_floor_pg8000_unnamed", "get_pr_vs_floor_psycopg")
+            },
         ),
         # bench/fanout.py belongs to the fan-out work (issue 21, item 4): its own names once it has
         # them, until then what it measures today (one invocation, every connection).
@@ -65,10 +68,11 @@ def entries(results: dict[str, Any]) -> list[dict[str, Any]]:
             None,
             50.0,
         ),
-        # The parser child's peak resident size: the whole process, not only what Python allocated.
+        # The invoice function's memory at its peak: its own resident set plus its reader child's
+        # private memory (bench/parsing.py).
         _entry(
             "parse_peak_mib",
-            max((document["child_rss_mib"] for document in parsing.values()), default=None),
+            max((document["function_peak_mib"] for document in parsing.values()), default=None),
             "MiB",
             None,
             128.0,

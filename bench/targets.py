@@ -118,13 +118,14 @@ def peer(database_url: str, driver: Driver = "pg8000", *, deployed: Deployed | N
     return Target(label, PEER, environment)
 
 
-def floor(database_url: str, driver: Driver = "psycopg") -> Target:
+def floor(database_url: str, driver: Driver = "psycopg", *, prepared: bool = True) -> Target:
     import json
 
     from bench.system import function_environment
 
     environment = function_environment("PrFunction", database_url)
     environment["FLOOR_DRIVER"] = driver
+    environment["FLOOR_PREPARE"] = "1" if prepared else "0"
     environment["FLOOR_CONNINFO"] = database_url  # a libpq URL (socket directory in ?host=)
     url = make_url(database_url)
     environment["FLOOR_PG8000"] = json.dumps(
@@ -135,4 +136,5 @@ def floor(database_url: str, driver: Driver = "psycopg") -> Target:
         }
     )
     label = "pg8000.native" if driver == "pg8000" else "psycopg 3"
-    return Target(f"floor ({label}, prepared statements, no framework)", FLOOR, environment)
+    statements = "prepared statements" if prepared else "unnamed statements in one round trip"
+    return Target(f"floor ({label}, {statements}, no framework)", FLOOR, environment)

@@ -44,6 +44,7 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
         "peer (pg8000)": lambda _: targets.peer(database_url, "pg8000"),
         "peer (psycopg 3)": lambda _: targets.peer(database_url, "psycopg"),
         "floor (pg8000)": lambda _: targets.floor(database_url, "pg8000"),
+        "floor (pg8000, unnamed)": lambda _: targets.floor(database_url, "pg8000", prepared=False),
         "floor (psycopg 3)": lambda _: targets.floor(database_url),
     }
     raw: dict[str, dict[str, list[dict[str, Any]]]] = {label: {} for label in by_label}
@@ -84,6 +85,8 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
         # Payreq as deployed (pg8000) against the floor on the same driver: the summary's figure.
         "get_pr_vs_floor_pg8000": ("payreq (pg8000)", "floor (pg8000)"),
         "peer_get_pr_vs_floor_pg8000": ("peer (pg8000)", "floor (pg8000)"),
+        # ... and against the fastest it could be without named prepared statements (RDS Proxy).
+        "get_pr_vs_floor_pg8000_unnamed": ("payreq (pg8000)", "floor (pg8000, unnamed)"),
         "get_pr_vs_floor_psycopg": ("payreq (psycopg 3)", "floor (psycopg 3)"),
         "peer_get_pr_vs_floor_psycopg": ("peer (psycopg 3)", "floor (psycopg 3)"),
         "get_pr_vs_peer_pg8000": ("payreq (pg8000)", "peer (pg8000)"),

@@ -6,7 +6,10 @@ if Payreq on the same driver beats it, the floor is wrong.
 
 `FLOOR_DRIVER` picks the driver: `psycopg` (psycopg 3, `prepare=True`; `FLOOR_CONNINFO` is a libpq
 URL) or `pg8000` (`pg8000.native`, its fastest path: `prepare()`d statements, no DB-API layer and
-no placeholder rewriting per run; `FLOOR_PG8000` is a JSON object of connect arguments)."""
+no placeholder rewriting per run; `FLOOR_PG8000` is a JSON object of connect arguments).
+`FLOOR_PREPARE=0` runs pg8000's statements unnamed instead, each in one round trip (Payreq's
+`pipelined_statements`): the floor under the deployment's constraint, since named prepared
+statements would pin RDS Proxy's sessions (`payreq/db/engine.py`)."""
 
 from __future__ import annotations
 
@@ -62,7 +65,7 @@ class Psycopg:
         self.connection = psycopg.connect(os.environ["FLOOR_CONNINFO"], autocommit=True)
 
     def rows(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:
-        cursor = self.connection.execute(sql, parameters, prepare=True)  # type: ignore[arg-type]
+        cursor = self.connection.execute(sql, parameters, prepare=True)
         assert cursor.description is not None
         names = [column.name for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
@@ -72,18 +75,32 @@ class Pg8000:
     def __init__(self) -> None:
         import pg8000.native
 
+        self.to_statement = pg8000.native.to_statement
         self.connection = pg8000.native.Connection(**json.loads(os.environ["FLOOR_PG8000"]))
-        self.prepared: dict[str, Any] = {}
+        self.prepare = os.environ.get("FLOOR_PREPARE", "1") == "1"
+        if not self.prepare:
+            from payreq.db.pipelined_statements import pipeline_unnamed_statements
+
+            pipeline_unnamed_statements()  # unnamed statements' fastest path: one round trip each
+        self.statements: dict[str, Any] = {}
 
     def rows(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:
-        statement = self.prepared.get(sql)
-        if statement is None:
+        numbered = self.statements.get(sql)
+        if numbered is None:
             numbered = sql
             for index in range(len(parameters)):  # %s -> :p0, :p1, ... (pg8000.native's named style)
                 numbered = numbered.replace("%s", f":p{index}", 1)
-            statement = self.prepared[sql] = self.connection.prepare(numbered)
-        found = statement.run(**{f"p{index}": value for index, value in enumerate(parameters)})
-        names = [column["name"] for column in statement.columns]
+            # Prepared, or its `$n` text worked out once (as Payreq's placeholder memo does).
+            numbered = self.connection.prepare(numbered) if self.prepare else self.to_statement(numbered)
+            self.statements[sql] = numbered
+        values = {f"p{index}": value for index, value in enumerate(parameters)}
+        if self.prepare:
+            found, columns = numbered.run(**values), numbered.columns
+        else:
+            statement, make_vals = numbered
+            context = self.connection.execute_unnamed(statement, make_vals(values))
+            found, columns = context.rows, context.columns
+        names = [column["name"] for column in columns]
         return [dict(zip(names, row, strict=True)) for row in found]
 
 
