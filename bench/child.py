@@ -140,21 +140,26 @@ def serve(spec: dict[str, Any]) -> None:
     for line in sys.stdin:
         order = json.loads(line)
         events = spec["endpoints"][order["endpoint"]][order["start"] : order["start"] + order["count"]]
-        timings: list[int] = []
-        statuses: dict[int, int] = {}
         statements[0] = 0
-        refused = None
-        for item in events:
-            started = time.perf_counter_ns()
-            response = handler(item, Context())
-            timings.append(time.perf_counter_ns() - started)
-            status = status_of(response)
-            statuses[status] = statuses.get(status, 0) + 1
-            if status >= 300 and refused is None:
-                refused = str(response.get("body", ""))[:500]
-        answer = {"ns": timings, "statuses": statuses, "statements": statements[0], "refused": refused}
+        answer = {**_block(handler, events), "statements": statements[0]}
         channel.write(json.dumps(answer) + "\n")
         channel.flush()
+
+
+def _block(handler: Any, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Invoke `handler` with each event: the time of each, the statuses, the first refusal's body."""
+    timings: list[int] = []
+    statuses: dict[int, int] = {}
+    refused = None
+    for item in events:
+        started = time.perf_counter_ns()
+        response = handler(item, Context())
+        timings.append(time.perf_counter_ns() - started)
+        status = status_of(response)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status >= 300 and refused is None:
+            refused = str(response.get("body", ""))[:500]
+    return {"ns": timings, "statuses": statuses, "refused": refused}
 
 
 def _statement_counter() -> list[int]:
@@ -169,27 +174,6 @@ def _statement_counter() -> list[int]:
         statements[0] += 1
 
     return statements
-
-
-def warm(spec: dict[str, Any]) -> dict[str, Any]:
-    statements = _statement_counter()
-    handler = importlib.import_module(spec["module"]).lambda_handler
-    results: dict[str, Any] = {}
-    for name, events in spec["endpoints"].items():
-        warmup, measured = events[: spec["warmup"]], events[spec["warmup"] :]
-        for item in warmup:
-            handler(item, Context())
-        timings: list[int] = []
-        statuses: dict[int, int] = {}
-        statements[0] = 0
-        for item in measured:
-            started = time.perf_counter_ns()
-            response = handler(item, Context())
-            timings.append(time.perf_counter_ns() - started)
-            status = status_of(response)
-            statuses[status] = statuses.get(status, 0) + 1
-        results[name] = {"ns": timings, "statuses": statuses, "statements": statements[0] / max(1, len(measured))}
-    return results
 
 
 def main() -> None:
@@ -208,7 +192,7 @@ def main() -> None:
     elif mode == "snapstart":
         result = snapstart(spec)
     else:
-        result = cold(spec) if mode == "cold" else warm(spec)
+        result = cold(spec)
     with open(result_path, "w") as stream:  # noqa: PTH123
         json.dump(result, stream)
         stream.flush()

@@ -27,6 +27,9 @@ PEER, FLOOR = "bench.peers.lambdalith", "bench.peers.floor"
 
 @dataclass(frozen=True)
 class Target:
+    """A process to measure: its configuration (printed beside its figures), the module whose
+    `lambda_handler` it runs, and its environment."""
+
     label: str
     module: str
     environment: dict[str, str]

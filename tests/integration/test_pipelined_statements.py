@@ -15,30 +15,25 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 
-@pytest.fixture
-def flushes(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many times pg8000 sends what it has written and waits (one item per flush)."""
-    with engine.connect() as connection:  # the first connect runs the dialect's own setup queries
+def test_a_statement_with_parameters_is_one_round_trip(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a connection that has run its dialect's setup queries, and pg8000's sends counted
+    with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
-    sent: list[int] = []
-    flush = pg8000.core._flush
+    flush, flushes = pg8000.core._flush, [0]
 
     def counted(sock: object) -> None:
-        sent.append(1)
+        flushes[0] += 1
         flush(sock)
 
     monkeypatch.setattr(pg8000.core, "_flush", counted)
-    return sent
 
-
-def test_a_statement_with_parameters_is_one_round_trip(engine: Engine, flushes: list[int]) -> None:
     # When a read runs a statement with parameters
     with read_connection(engine) as connection:
         answer = connection.execute(text("SELECT CAST(:a AS int) + CAST(:b AS int) AS sum"), {"a": 40, "b": 2}).one()
 
     # Then the rows and their column names come back, after one exchange with the server
     assert answer.sum == 42
-    assert len(flushes) == 1
+    assert flushes == [1]
 
 
 def test_a_statement_the_server_cannot_parse_fails_and_the_connection_stays_usable(engine: Engine) -> None:
