@@ -3,8 +3,9 @@ each time (sign-out and token revocation take effect at once, so nothing is cach
 
 Measured in one warm process against the embedded PostgreSQL, on the same credential, interleaved:
 - `before`: the lookup as it was: a SQLAlchemy Core `select()` built per request (statement
-  construction, cache key), run with pg8000's extended protocol (Parse, Describe, Execute: three
-  round trips) on a `read_connection`;
+  construction, cache key), run with pg8000's extended protocol on a `read_connection` (three
+  round trips when this was written: Parse, Describe, Execute; one since the layer sends them
+  together, `payreq/db/pipelined_statements.py`, which this process has too);
 - `now`: the written-out statement run with the simple query protocol (one round trip);
 - `handler`: the whole warm invocation of `auth_api.authorizer.lambda_handler` (Powertools' event
   class, logging and metrics decorators included), as API Gateway calls it.

@@ -160,7 +160,7 @@ def _authorizer(section: dict[str, Any]) -> str:
         for credential, result in section.items()
     ]
     return heading(
-        "authorizer", "Authorizer per API call, looked up every time: before (Core, 3 round trips) vs now"
+        "authorizer", "Authorizer per API call, looked up every time: before (Core, per-request statement) vs now"
     ) + table(
         ["credential", "before us", "now us", "whole handler us", "handler p99 us", "round trips", "now/before"], rows
     )
