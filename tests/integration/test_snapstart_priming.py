@@ -3,17 +3,16 @@ so a restored copy's first read of one has nothing left to build, and priming ch
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import importlib
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from payreq import snapstart
 from payreq.db import get_engine
 from payreq.db.schema import audit_events, outbox
 from support.team import Team, submitted
-
-if TYPE_CHECKING:
-    import pytest
 
 
 def test_priming_reads_a_record_its_collection_lists_and_writes_nothing(
@@ -41,6 +40,20 @@ def test_priming_reads_a_record_its_collection_lists_and_writes_nothing(
     # Then the request was read by its id as a real request would read it, and nothing was written
     assert served[f"/api/v1/prs/{pr_id}"] == 200
     assert served[f"/api/v1/prs/{snapstart.NOBODY}"] == 404
+    assert _rows_written() == written
+
+
+@pytest.mark.parametrize("handler", ["audit_api", "auth_api", "invoice_api", "payment_api", "sync_api", "webhooks_api"])
+def test_priming_any_function_writes_nothing(team: Team, handler: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a request raised and submitted (so collections such as the audit trail list something)
+    submitted(team.requester, [team.step("Managers", "anyof", team.alice)])
+    monkeypatch.setattr(snapstart, "database_answers", lambda: True)
+    written = _rows_written()
+
+    # When the function is primed before the snapshot
+    snapstart.prime_routes(importlib.import_module(f"{handler}.handler").app)
+
+    # Then nothing was written: no audit event, no outbox row
     assert _rows_written() == written
 
 
