@@ -99,7 +99,13 @@ def _cold(section: dict[str, Any]) -> str:
         + f"\n   SnapStart {snap['request']}: restore -> first response"
         + f" {snap['restore_to_first_response_ms']['median']:.1f} ms,"
         + f" warm {snap['warm_same_request_us']['median'] / 1000:.2f} ms: {snap['ratio']:.1f}x"
+        + "\n   of it, and beside it in the same restored copy (ms, not subtracted): "
+        + _parts(snap.get("parts_ms", {}))
     )
+
+
+def _parts(parts: dict[str, Any]) -> str:
+    return ", ".join(f"{name.removesuffix('_ms')} {part['median']:.1f}" for name, part in parts.items())
 
 
 def _ci(summary: dict[str, Any]) -> str:
