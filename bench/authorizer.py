@@ -3,8 +3,9 @@ each time (sign-out and token revocation take effect at once, so nothing is cach
 
 Measured in one warm process against the embedded PostgreSQL, on the same credential, interleaved:
 - `before`: the lookup as it was: a SQLAlchemy Core `select()` built per request (statement
-  construction, cache key), run with pg8000's extended protocol (Parse, Describe, Execute: three
-  round trips) on a `read_connection`;
+  construction, cache key), run with pg8000's extended protocol on a `read_connection` (three
+  round trips when this was written: Parse, Describe, Execute; one since the layer sends them
+  together, `payreq/db/pipelined_statements.py`, which this process has too);
 - `now`: the written-out statement run with the simple query protocol (one round trip);
 - `handler`: the whole warm invocation of `auth_api.authorizer.lambda_handler` (Powertools' event
   class, logging and metrics decorators included), as API Gateway calls it.
@@ -21,6 +22,7 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bench.child import Context
 from bench.measure import Summary
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
             assert "userId" in authenticator.context_for(event)
 
         def whole(event: dict[str, Any] = event) -> None:
-            answer = handler(_authorizer_event(event), _Context())
+            answer = handler(_authorizer_event(event), Context())
             assert answer["context"].get("userId"), answer
 
         calls: dict[str, Callable[[], None]] = {"before": before, "now": now_check, "handler": whole}
@@ -134,20 +136,6 @@ def _authorizer_event(credential: dict[str, Any]) -> dict[str, Any]:
     if "cookies" in credential:
         event["cookies"] = credential["cookies"]
     return event
-
-
-class _Context:
-    function_name = "bench"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-    memory_limit_in_mb = 512
-    aws_request_id = "00000000-0000-4000-8000-000000000000"
-    log_group_name = "/aws/lambda/bench"
-    log_stream_name = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 15_000
 
 
 def _interleaved(calls: dict[str, Callable[[], None]], invocations: int, warmup: int) -> dict[str, Summary]:

@@ -62,6 +62,9 @@ def median_interval(values: Sequence[float]) -> tuple[float, float]:
     return ordered[low], ordered[high]
 
 
+_LINES: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "text": True}
+
+
 class Serving:
     """A warm container kept running (`python -m bench.child serve`), asked for blocks of
     invocations in turn with other containers, so that machine noise falls on every target alike."""
@@ -72,15 +75,9 @@ class Serving:
         spec_path = Path(self._scratch.name) / "spec.json"
         spec_path.write_text(json.dumps({"module": target.module, "path": PEER_PATH, **spec}, default=str))
         self._log = (Path(self._scratch.name) / "output.log").open("w")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "bench.child", "serve", str(spec_path), "-"],
-            cwd=ROOT,
-            env=target.environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
+        command = [sys.executable, "-m", "bench.child", "serve", str(spec_path), "-"]
+        # Orders go in on stdin and answers come back on stdout, a JSON line each; the log aside.
+        self._process = subprocess.Popen(command, cwd=ROOT, env=target.environment, stderr=self._log, **_LINES)
         self._answer()  # imported and ready
 
     def run(self, endpoint: str, start: int, count: int) -> dict[str, Any]:

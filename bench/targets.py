@@ -27,6 +27,9 @@ PEER, FLOOR = "bench.peers.lambdalith", "bench.peers.floor"
 
 @dataclass(frozen=True)
 class Target:
+    """A process to measure: its configuration (printed beside its figures), the module whose
+    `lambda_handler` it runs, and its environment."""
+
     label: str
     module: str
     environment: dict[str, str]
@@ -118,9 +121,23 @@ def peer(database_url: str, driver: Driver = "pg8000", *, deployed: Deployed | N
     return Target(label, PEER, environment)
 
 
-def floor(database_url: str) -> Target:
+def floor(database_url: str, driver: Driver = "psycopg", *, prepared: bool = True) -> Target:
+    import json
+
     from bench.system import function_environment
 
     environment = function_environment("PrFunction", database_url)
+    environment["FLOOR_DRIVER"] = driver
+    environment["FLOOR_PREPARE"] = "1" if prepared else "0"
     environment["FLOOR_CONNINFO"] = database_url  # a libpq URL (socket directory in ?host=)
-    return Target("floor (psycopg 3, prepared statements, no framework)", FLOOR, environment)
+    url = make_url(database_url)
+    environment["FLOOR_PG8000"] = json.dumps(
+        {
+            "user": url.username,
+            "database": url.database,
+            "unix_sock": f"{url.query['host']}/.s.PGSQL.{url.port or 5432}",
+        }
+    )
+    label = "pg8000.native" if driver == "pg8000" else "psycopg 3"
+    statements = "prepared statements" if prepared else "unnamed statements in one round trip"
+    return Target(f"floor ({label}, {statements}, no framework)", FLOOR, environment)

@@ -1,8 +1,15 @@
-"""The floor: the same reads as Payreq's handlers, hand-written on psycopg 3 with server-side prepared
-statements (`prepare=True`: after its first run each statement is one Bind/Execute round trip), in
+"""The floor: the same reads as Payreq's handlers, hand-written on the raw driver with server-side
+prepared statements (after its first run each statement is one Bind/Execute round trip), in
 autocommit, with no framework, no validation and no models: a bare handler that routes on the
-path, runs the same queries and dumps the rows as JSON. Nothing real can be faster on this driver;
-if Payreq on psycopg 3 beats it, the floor is wrong."""
+path, runs the same queries and dumps the rows as JSON. Nothing real can be faster on that driver;
+if Payreq on the same driver beats it, the floor is wrong.
+
+`FLOOR_DRIVER` picks the driver: `psycopg` (psycopg 3, `prepare=True`; `FLOOR_CONNINFO` is a libpq
+URL) or `pg8000` (`pg8000.native`, its fastest path: `prepare()`d statements, no DB-API layer and
+no placeholder rewriting per run; `FLOOR_PG8000` is a JSON object of connect arguments).
+`FLOOR_PREPARE=0` runs pg8000's statements unnamed instead, each in one round trip (Payreq's
+`pipelined_statements`): the floor under the deployment's constraint, since named prepared
+statements would pin RDS Proxy's sessions (`payreq/db/engine.py`)."""
 
 from __future__ import annotations
 
@@ -10,10 +17,6 @@ import json
 import os
 import uuid
 from typing import Any
-
-import psycopg
-
-_connection: psycopg.Connection[Any] | None = None
 
 PR_WITH_TOTALS = """
 SELECT pr.*, linked.invoice_count, linked.invoices_total
@@ -55,18 +58,60 @@ ORDER BY i.created_at DESC, i.id DESC LIMIT %s
 """
 
 
-def connection() -> psycopg.Connection[Any]:
-    global _connection
-    if _connection is None:
-        _connection = psycopg.connect(os.environ["FLOOR_CONNINFO"], autocommit=True)
-    return _connection
+class Psycopg:
+    def __init__(self) -> None:
+        import psycopg
+
+        self.connection = psycopg.connect(os.environ["FLOOR_CONNINFO"], autocommit=True)
+
+    def rows(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:
+        cursor = self.connection.execute(sql, parameters, prepare=True)
+        assert cursor.description is not None
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+class Pg8000:
+    def __init__(self) -> None:
+        import pg8000.native
+
+        self.to_statement = pg8000.native.to_statement
+        self.connection = pg8000.native.Connection(**json.loads(os.environ["FLOOR_PG8000"]))
+        self.prepare = os.environ.get("FLOOR_PREPARE", "1") == "1"
+        if not self.prepare:
+            from payreq.db.pipelined_statements import pipeline_unnamed_statements
+
+            pipeline_unnamed_statements()  # unnamed statements' fastest path: one round trip each
+        self.statements: dict[str, Any] = {}
+
+    def rows(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:
+        numbered = self.statements.get(sql)
+        if numbered is None:
+            numbered = sql
+            for index in range(len(parameters)):  # %s -> :p0, :p1, ... (pg8000.native's named style)
+                numbered = numbered.replace("%s", f":p{index}", 1)
+            # Prepared, or its `$n` text worked out once (as Payreq's placeholder memo does).
+            numbered = self.connection.prepare(numbered) if self.prepare else self.to_statement(numbered)
+            self.statements[sql] = numbered
+        values = {f"p{index}": value for index, value in enumerate(parameters)}
+        if self.prepare:
+            found, columns = numbered.run(**values), numbered.columns
+        else:
+            statement, make_vals = numbered
+            context = self.connection.execute_unnamed(statement, make_vals(values))
+            found, columns = context.rows, context.columns
+        names = [column["name"] for column in columns]
+        return [dict(zip(names, row, strict=True)) for row in found]
+
+
+_driver: Psycopg | Pg8000 | None = None
 
 
 def rows(sql: str, *parameters: Any) -> list[dict[str, Any]]:
-    cursor = connection().execute(sql, parameters, prepare=True)
-    assert cursor.description is not None
-    names = [column.name for column in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    global _driver
+    if _driver is None:
+        _driver = Pg8000() if os.environ.get("FLOOR_DRIVER") == "pg8000" else Psycopg()
+    return _driver.rows(sql, parameters)
 
 
 def with_steps(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:

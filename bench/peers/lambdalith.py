@@ -8,7 +8,8 @@ validated once (built with `model_validate`, then dumped; no `response_model` to
 
 Configuration (environment):
 - `PEER_DATABASE_URL`: the driver is whatever the URL names (`postgresql+pg8000://` gets the same
-  placeholder memo Payreq gives pg8000; `postgresql+psycopg://` is psycopg 3);
+  placeholder memo and one-round-trip statements Payreq gives pg8000; `postgresql+psycopg://` is
+  psycopg 3);
 - `PEER_DB_IAM=1`: sign an RDS IAM token (boto3) for each new connection, as deployed;
 - the caller comes from the authorizer's context when API Gateway ran one (the warm figures: both
   sides are measured behind the same authorizer); with none (one function, as a lambdalith is
@@ -74,9 +75,35 @@ def _remember_placeholder_rewrites() -> None:
     pg8000.legacy.convert_paramstyle = convert
 
 
+def _pipeline_statements() -> None:
+    """pg8000 waits three times per statement (Parse, Describe, Bind/Execute); sent together, it is
+    one round trip (the same change Payreq makes to pg8000, so the drivers compare like with like)."""
+    import pg8000.core
+    from pg8000.converters import make_params
+
+    core: Any = pg8000.core
+    own = core.CoreConnection.execute_unnamed
+
+    def execute_unnamed(self: Any, statement: str, vals: Any = (), oids: Any = (), stream: Any = None) -> Any:
+        if stream is not None:
+            return own(self, statement, vals, oids, stream)
+        params, context = make_params(self.py_types, vals), core.Context(statement)
+        self.send_PARSE(core.NULL_BYTE, statement, oids)
+        self.send_DESCRIBE_STATEMENT(core.NULL_BYTE)
+        self.send_BIND(core.NULL_BYTE, params)
+        self.send_EXECUTE()
+        core._write(self._sock, core.SYNC_MSG)
+        core._flush(self._sock)
+        self.handle_messages(context)
+        return context
+
+    core.CoreConnection.execute_unnamed = execute_unnamed
+
+
 url = make_url(os.environ["PEER_DATABASE_URL"])
 if url.drivername == "postgresql+pg8000":
     _remember_placeholder_rewrites()
+    _pipeline_statements()
 engine = create_engine(url, pool_size=1, max_overflow=0)
 
 if os.environ.get("PEER_DB_IAM") == "1":

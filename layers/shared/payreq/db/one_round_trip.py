@@ -1,9 +1,11 @@
 """A read in one round trip to the database, for the statement every API call runs (the
 authorizer's credential lookup).
 
-pg8000 runs each statement with the extended protocol and waits three times (Parse, then
-Describe, then Bind/Execute, each followed by Sync): three round trips, each 0.3-1 ms behind RDS
-Proxy. PostgreSQL's simple query protocol sends the statement once and gets the rows back in one.
+pg8000 on its own runs each statement with the extended protocol and waits three times (Parse,
+then Describe, then Bind/Execute, each followed by Sync): three round trips, each 0.3-1 ms behind
+RDS Proxy. The layer now sends those messages together (`pipelined_statements`), so every
+statement is one round trip; this one still skips the Describe and the parameter encoding.
+PostgreSQL's simple query protocol sends the statement once and gets the rows back in one.
 It takes no parameters, so it is only for statements whose values the caller writes in itself from
 values it made (a SHA-256 digest in hex), never from what a client sent. With psycopg (the
 benchmarks' other driver) the statement runs the ordinary way: psycopg pipelines the extended
