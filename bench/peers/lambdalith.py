@@ -107,12 +107,15 @@ if url.drivername == "postgresql+pg8000":
 engine = create_engine(url, pool_size=1, max_overflow=0)
 
 if os.environ.get("PEER_DB_IAM") == "1":
+    import boto3
+
+    # One client for the container's life, built at init as such an app would write it (and so in
+    # a SnapStart snapshot), not on the first connect.
+    rds = boto3.client("rds")
 
     @event.listens_for(engine, "do_connect")
     def _iam_token(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
-        import boto3
-
-        cparams["password"] = boto3.client("rds").generate_db_auth_token(
+        cparams["password"] = rds.generate_db_auth_token(
             DBHostname=str(url.host),
             Port=url.port or 5432,
             DBUsername=str(url.username),
