@@ -13,7 +13,7 @@ from auth_api.user_audit import ADMINISTERED, record_user_change
 from payreq.audit import record_security_event
 from payreq.auth.identities import bind, bound_user
 from payreq.auth.users import create_user, set_permissions
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, NotFound, ensure_version
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -74,11 +74,7 @@ def change_user(
     before = repository.user(connection, user_id, for_update=True)
     if before is None:
         raise NotFound("No user with this id.")
-    if before.version != version:
-        raise PreconditionFailed(
-            "The user changed since you read it; reload and apply your change again.",
-            details=[stale_version(before.version)],
-        )
+    ensure_version(before.version, version, "The user changed since you read it; reload and apply your change again.")
     if changes.permissions is not None:
         set_permissions(connection, user_id, changes.permissions, granted_by=context.user_id)
     # Any change, permissions included, makes a new version of the user.

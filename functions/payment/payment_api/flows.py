@@ -12,7 +12,7 @@ from payment_api.method_details import masked_details
 from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
 from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate, columns_of
 from payreq.announce import Announced, announce
-from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
+from payreq.errors import Conflict, InvalidInput, NotFound, detail, ensure_version
 from payreq.http.pagination import decode_newest_first
 from payreq.money import format_amount
 
@@ -66,11 +66,7 @@ def change_method(
     now: datetime,
 ) -> None:
     current = _live_method(connection, method_id)
-    if current.version != version:
-        raise PreconditionFailed(
-            "The payment method changed since you read it; reload and edit again.",
-            details=[stale_version(current.version)],
-        )
+    ensure_version(current.version, version, "The payment method changed since you read it; reload and edit again.")
     update = _update_of(changes, current)
     if update.get("is_default"):
         repository.clear_default(connection, current.payee, now=now, keep=method_id)

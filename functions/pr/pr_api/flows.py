@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.announce import Announced, announce
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version
 from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -165,11 +165,7 @@ def edit(
     row = _lock(connection, pr_id)
     rules.ensure_allowed("edit", row.status)
     _ensure_requester(row, context, "edit")
-    if row.version != version:
-        raise PreconditionFailed(
-            "The payment request changed since you read it; reload and edit again.",
-            details=[stale_version(row.version)],
-        )
+    ensure_version(row.version, version, "The payment request changed since you read it; reload and edit again.")
     update = _update_of(connection, context, changes)
     try:
         check_fits(update.get("amount", row.amount), update.get("currency", row.currency))  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from payreq.audit import record_change
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, NotFound, ensure_version
 from pr_api import repository
 from pr_api.flows import ensure_approvers_exist
 from pr_api.records import NewTemplateRow, TemplateUpdate
@@ -69,11 +69,7 @@ def change(
     before = repository.template(connection, template_id, for_update=True)
     if before is None:
         raise NotFound("No approval flow template with this id.")
-    if before.version != version:
-        raise PreconditionFailed(
-            "The template changed since you read it; reload and edit again.",
-            details=[stale_version(before.version)],
-        )
+    ensure_version(before.version, version, "The template changed since you read it; reload and edit again.")
     update = _update_of(connection, changes)
     # Requests copied the steps when they were made: changing the template never reaches them.
     if not repository.update_template(connection, template_id, update, now=now):

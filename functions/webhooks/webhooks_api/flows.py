@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from payreq.announce import Announced, announce
 from payreq.db.transaction import after_commit
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, NotFound, ensure_version
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
 
@@ -109,8 +109,7 @@ def change(
     now: datetime,
 ) -> Subscription:
     before = get(connection, subscription_id, lock=True)
-    if before.version != version:
-        raise PreconditionFailed("The subscription changed since you read it.", details=[stale_version(before.version)])
+    ensure_version(before.version, version, "The subscription changed since you read it.")
     if changes.url is not None and changes.url != before.url:
         checks.url(changes.url)
     enabling = changes.enabled is True and not before.enabled

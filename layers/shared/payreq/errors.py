@@ -26,6 +26,13 @@ def stale_version(current: int, *, material_version: int | None = None) -> Error
     return detail("If-Match", f'the current version is "{current}"{since}', "stale_version")
 
 
+def ensure_version(current: int, version: int, message: str) -> None:
+    """412 with the current version in its detail unless the client changes what it read (`version`,
+    from `If-Match`)."""
+    if current != version:
+        raise PreconditionFailed(message, details=[stale_version(current)])
+
+
 class PayreqError(Exception):
     """Base of every error a client is meant to see: a status, a stable code, a message and the
     problems it found (`details`, possibly none)."""

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from payreq.auth.api_tokens import token_refusal
 from payreq.auth.principal import AuthFailure
+from payreq.auth.sessions import session_refusal
 from payreq.auth.users import permissions_of
 from payreq.db.schema import api_tokens, sessions, users
 
@@ -41,10 +43,7 @@ def current_permissions(
         ).one_or_none()
         if row is None:
             return AuthFailure("unknown_session")
-        if row.revoked_at is not None:
-            return AuthFailure("revoked_session")
-        if now >= row.expires_at or now >= row.idle_expires_at:
-            return AuthFailure("expired_session")
+        refused = session_refusal(row.revoked_at, row.expires_at, row.idle_expires_at, row.is_active, now=now)
         granted = frozenset(row.permissions or ())
     elif context.auth_method == "api_token":
         row = connection.execute(
@@ -54,20 +53,16 @@ def current_permissions(
         ).one_or_none()
         if row is None:
             return AuthFailure("unknown_token")
-        if row.revoked_at is not None:
-            return AuthFailure("revoked_token")
-        if row.expires_at is not None and now >= row.expires_at:
-            return AuthFailure("expired_token")
+        refused = token_refusal(row.revoked_at, row.expires_at, row.is_active, now=now)
         granted = frozenset(row.scopes) & frozenset(row.permissions or ())
     else:
         # A JWT is the issuer's to revoke; here the user must still be active and hold the scopes.
         row = connection.execute(select(users.c.is_active, held).where(users.c.id == context.user_id)).one_or_none()
         if row is None:
             return AuthFailure("unknown_identity")
+        refused = None if row.is_active else AuthFailure("inactive_user")
         granted = frozenset(row.permissions or ())
-    if not row.is_active:
-        return AuthFailure("inactive_user")
-    return granted & context.permissions
+    return refused if refused is not None else granted & context.permissions
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
