@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +13,7 @@ from payreq.auth.live_connections import credential_key, drop_connections_opened
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import credential_by_hash
 from payreq.db.one_round_trip import bytea_literal, one_row
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import api_tokens
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def issue_token(
     return row, secret
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenCheck:
     """What the per-request check reads: the credential, its user's state and permissions."""
 

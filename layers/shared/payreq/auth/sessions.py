@@ -14,7 +14,7 @@ from payreq.auth.live_connections import credential_key, drop_connections_opened
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import credential_by_hash
 from payreq.db.one_round_trip import bytea_literal, one_row
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import sessions
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def start_session(
     return NewSession(session_id, secret, expires_at)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionCheck:
     """What the per-request check reads: the credential, its user's state and permissions."""
 
