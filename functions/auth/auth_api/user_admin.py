@@ -13,7 +13,7 @@ from auth_api.user_audit import ADMINISTERED, record_user_change
 from payreq.audit import record_security_event
 from payreq.auth.identities import bind, bound_user
 from payreq.auth.users import create_user, set_permissions
-from payreq.errors import Conflict, NotFound, ensure_version
+from payreq.errors import Conflict, ensure_version, must_exist
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -35,9 +35,7 @@ def link_identity(
     """Bind `(issuer, subject)` to the user with `email`: how an operator admits someone of an issuer
     whose first sign-in may not link by email. Idempotent; an identity bound to someone else is a
     conflict (moving it would hand that person's account over)."""
-    user = repository.user_by_email(connection, email)
-    if user is None:
-        raise NotFound(f"No user has the e-mail address {email}.")
+    user = must_exist(repository.user_by_email(connection, email), f"No user has the e-mail address {email}.")
     owner = bound_user(connection, identity)
     if owner is not None and owner != user.id:
         raise Conflict("This identity already belongs to another user.", code="identity_taken")
@@ -71,9 +69,7 @@ def change_user(
     version: int,
     now: datetime,
 ) -> UserRecord:
-    before = repository.user(connection, user_id, for_update=True)
-    if before is None:
-        raise NotFound("No user with this id.")
+    before = must_exist(repository.user(connection, user_id, for_update=True), "No user with this id.")
     ensure_version(before.version, version, "The user changed since you read it; reload and apply your change again.")
     if changes.permissions is not None:
         set_permissions(connection, user_id, changes.permissions, granted_by=context.user_id)
@@ -143,7 +139,4 @@ def revoke(
 
 
 def _by_email(connection: Connection, email: str) -> UserRecord:
-    user = repository.user_by_email(connection, email)
-    if user is None:
-        raise NotFound(f"No user with the e-mail {email}.")
-    return user
+    return must_exist(repository.user_by_email(connection, email), f"No user with the e-mail {email}.")

@@ -11,7 +11,7 @@ from invoice_api.models import FIELD_OF_COLUMN, AttachmentView, InvoiceSummary, 
 from invoice_api.records import LineValues, NewAttachment, values_of
 from payreq.announce import Announced, announce
 from payreq.audit import record_security_event, security_event_recorded
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first, newest_first_page
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -81,9 +81,7 @@ def _shown(row: Invoice) -> dict[str, Any]:
 
 
 def view(connection: Connection, invoice_id: uuid.UUID) -> InvoiceView:
-    row = repository.get(connection, invoice_id)
-    if row is None:
-        raise NotFound("No invoice with this id.")
+    row = must_exist(repository.get(connection, invoice_id), "No invoice with this id.")
     lines = repository.lines(connection, invoice_id)
     services = [
         ServiceView(
@@ -518,10 +516,7 @@ def record_missing_upload(
 
 
 def _lock(connection: Connection, invoice_id: uuid.UUID) -> Invoice:
-    row = repository.lock(connection, invoice_id)
-    if row is None:
-        raise NotFound("No invoice with this id.")
-    return row
+    return must_exist(repository.lock(connection, invoice_id), "No invoice with this id.")
 
 
 def page_of(

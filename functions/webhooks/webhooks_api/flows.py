@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from payreq.announce import Announced, announce
 from payreq.db.transaction import after_commit
-from payreq.errors import Conflict, NotFound, ensure_version
+from payreq.errors import Conflict, ensure_version, must_exist
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
 
@@ -92,10 +92,9 @@ def create(
 
 
 def get(connection: Connection, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:
-    found = repository.subscription(connection, subscription_id, lock=lock)
-    if found is None:
-        raise NotFound("No webhook subscription with this id.")
-    return found
+    return must_exist(
+        repository.subscription(connection, subscription_id, lock=lock), "No webhook subscription with this id."
+    )
 
 
 def change(
@@ -202,9 +201,9 @@ def replay(
     """Send a delivery's message again, as a new delivery at the end of the subscription's queue
     (same `webhook-id` and body, signed afresh when it goes out)."""
     subscription = get(connection, subscription_id, lock=True)
-    original = repository.delivery(connection, subscription_id, delivery_id)
-    if original is None:
-        raise NotFound("No delivery with this id for this subscription.")
+    original = must_exist(
+        repository.delivery(connection, subscription_id, delivery_id), "No delivery with this id for this subscription."
+    )
     if not subscription.enabled:
         raise Conflict(
             "The subscription is disabled: enable it before replaying its deliveries.", code="subscription_disabled"

@@ -26,6 +26,13 @@ def stale_version(current: int, *, material_version: int | None = None) -> Error
     return detail("If-Match", f'the current version is "{current}"{since}', "stale_version")
 
 
+def must_exist[T](found: T | None, message: str) -> T:
+    """`found`, or a 404 with `message` when there is none."""
+    if found is None:
+        raise NotFound(message)
+    return found
+
+
 def ensure_version(current: int, version: int, message: str) -> None:
     """412 with the current version in its detail unless the client changes what it read (`version`,
     from `If-Match`)."""
