@@ -184,16 +184,13 @@ def sam_deploy(stack: str, template: str, region: str, parameters: dict[str, str
     subprocess.run(command, cwd=ROOT, check=True)
 
 
+def deploy_network(env: Environment) -> None:
+    capabilities = ["--capabilities", "CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"]
+    sam_deploy(env.network_stack, "infra/network-db.yaml", env.region, env.network_parameters(), *capabilities)
+
+
 def deploy(env: Environment) -> None:
-    sam_deploy(
-        env.network_stack,
-        "infra/network-db.yaml",
-        env.region,
-        env.network_parameters(),
-        "--capabilities",
-        "CAPABILITY_IAM",
-        "CAPABILITY_AUTO_EXPAND",
-    )
+    deploy_network(env)
     network = outputs(env.network_stack, env.region)
     edge_secret = shared_secret(f"payreq/{env.name}/edge-origin-secret", env.region)
     test_login_token = shared_secret(f"payreq/{env.name}/test-login-token", env.region) if env.test_login else ""
@@ -251,15 +248,7 @@ def destroy(env: Environment) -> None:
         print(f"\n{env.network_stack} kept: deletion_protection is on in infra/{env.name}.toml")
     else:
         # The cluster refuses deletion until its protection is off: apply the file's choice first.
-        sam_deploy(
-            env.network_stack,
-            "infra/network-db.yaml",
-            env.region,
-            env.network_parameters(),
-            "--capabilities",
-            "CAPABILITY_IAM",
-            "CAPABILITY_AUTO_EXPAND",
-        )
+        deploy_network(env)
         sam_delete(env.network_stack, env.region)
         kept.append(f"the final snapshot of the {env.network_stack} cluster (aws rds describe-db-cluster-snapshots)")
     for name in ("edge-origin-secret", "test-login-token"):

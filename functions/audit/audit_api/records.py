@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AuditEventRecord:
     """One event of the audit log: `id` is the row's, `event_id` the event's own; `seq` and `hash`
     are its place in the chain."""

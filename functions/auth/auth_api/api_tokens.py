@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from auth_api import repository
 from payreq.audit import record_security_event
-from payreq.errors import InvalidInput, NotFound, detail
+from payreq.errors import InvalidInput, detail, must_exist
 
 if TYPE_CHECKING:
     import uuid
@@ -35,9 +35,7 @@ def issue_for(
     connection: Connection, context: RequestContext, email: str, request: NewApiToken, *, now: datetime
 ) -> tuple[ApiTokenRecord, str]:
     """An operator (`payreq tokens issue`) issues a token for the user with this e-mail."""
-    owner = repository.user_by_email(connection, email)
-    if owner is None:
-        raise NotFound(f"No user with the e-mail {email}.")
+    owner = must_exist(repository.user_by_email(connection, email), f"No user with the e-mail {email}.")
     return _issue(connection, context, owner.id, owner.permissions, request, now=now)
 
 
@@ -95,9 +93,10 @@ def revoke_any(
 def _revoke(
     connection: Connection, context: RequestContext, token_id: uuid.UUID, *, owner_id: uuid.UUID | None, now: datetime
 ) -> ApiTokenRecord:
-    token = repository.revoke_token(connection, token_id, owner_id=owner_id, now=now)
-    if token is None:
-        raise NotFound("You have no API token with this id." if owner_id else "No API token with this id.")
+    token = must_exist(
+        repository.revoke_token(connection, token_id, owner_id=owner_id, now=now),
+        "You have no API token with this id." if owner_id else "No API token with this id.",
+    )
     if token.revoked_at == now:  # revoked by this call, not before
         record_security_event(connection, context, "token_revoked", {"tokenId": str(token_id)})
     return token

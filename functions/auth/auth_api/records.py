@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypedDict
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UserRecord:
     """A user with the permissions they hold, sorted."""
 
@@ -30,7 +31,7 @@ class UserUpdate(TypedDict, total=False):
     is_active: bool | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApiTokenRecord:
     """An API token as its owner may see it: never its hash."""
 
@@ -45,7 +46,7 @@ class ApiTokenRecord:
     revoked_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewPendingLogin:
     """A sign-in sent to Google and not yet back: what the callback needs, found by its state's hash."""
 
@@ -57,7 +58,7 @@ class NewPendingLogin:
     expires_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PendingLogin:
     """A pending sign-in as its callback consumes it."""
 

@@ -14,7 +14,7 @@ from payreq.audit import record_security_event
 from payreq.auth.identities import bind, bound_user
 from payreq.auth.live_connections import drop_connections_of_user
 from payreq.auth.users import create_user, set_permissions
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, ensure_version, must_exist
 from payreq.http.pagination import decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
@@ -36,9 +36,7 @@ def link_identity(
     """Bind `(issuer, subject)` to the user with `email`: how an operator admits someone of an issuer
     whose first sign-in may not link by email. Idempotent; an identity bound to someone else is a
     conflict (moving it would hand that person's account over)."""
-    user = repository.user_by_email(connection, email)
-    if user is None:
-        raise NotFound(f"No user has the e-mail address {email}.")
+    user = must_exist(repository.user_by_email(connection, email), f"No user has the e-mail address {email}.")
     owner = bound_user(connection, identity)
     if owner is not None and owner != user.id:
         raise Conflict("This identity already belongs to another user.", code="identity_taken")
@@ -72,14 +70,8 @@ def change_user(
     version: int,
     now: datetime,
 ) -> UserRecord:
-    before = repository.user(connection, user_id, for_update=True)
-    if before is None:
-        raise NotFound("No user with this id.")
-    if before.version != version:
-        raise PreconditionFailed(
-            "The user changed since you read it; reload and apply your change again.",
-            details=[stale_version(before.version)],
-        )
+    before = must_exist(repository.user(connection, user_id, for_update=True), "No user with this id.")
+    ensure_version(before.version, version, "The user changed since you read it; reload and apply your change again.")
     if changes.permissions is not None:
         set_permissions(connection, user_id, changes.permissions, granted_by=context.user_id)
     if changes.is_active is False:
@@ -150,7 +142,4 @@ def revoke(
 
 
 def _by_email(connection: Connection, email: str) -> UserRecord:
-    user = repository.user_by_email(connection, email)
-    if user is None:
-        raise NotFound(f"No user with the e-mail {email}.")
-    return user
+    return must_exist(repository.user_by_email(connection, email), f"No user with the e-mail {email}.")

@@ -11,7 +11,7 @@ from invoice_api.models import FIELD_OF_COLUMN, AttachmentView, InvoiceSummary, 
 from invoice_api.records import LineValues, NewAttachment, values_of
 from payreq.announce import Announced, announce
 from payreq.audit import record_security_event, security_event_recorded
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -81,9 +81,7 @@ def _shown(row: Invoice) -> dict[str, Any]:
 
 
 def view(connection: Connection, invoice_id: uuid.UUID) -> InvoiceView:
-    row = repository.get(connection, invoice_id)
-    if row is None:
-        raise NotFound("No invoice with this id.")
+    row = must_exist(repository.get(connection, invoice_id), "No invoice with this id.")
     lines = repository.lines(connection, invoice_id)
     services = [
         ServiceView(
@@ -211,10 +209,7 @@ def edit(
     now: datetime,
 ) -> None:
     row = _lock(connection, invoice_id)
-    if row.version != version:
-        raise PreconditionFailed(
-            "The invoice changed since you read it; reload and edit again.", details=[stale_version(row.version)]
-        )
+    ensure_version(row.version, version, "The invoice changed since you read it; reload and edit again.")
     values, sources, lines = _person_values(changes, context, now, only_set=True)
     if (values or lines is not None) and row.status not in rules.EDITABLE:
         raise Conflict(f"An invoice that is {row.status} can no longer be edited.", code="invalid_transition")
@@ -285,11 +280,7 @@ def change_status(
     `invoice.verify` is the route's check (it depends on the body); that they had no hand in the
     invoice is checked here."""
     row = _lock(connection, invoice_id)
-    if row.version != version:
-        raise PreconditionFailed(
-            "The invoice changed since you read it; reload it and decide again.",
-            details=[stale_version(row.version)],
-        )
+    ensure_version(row.version, version, "The invoice changed since you read it; reload it and decide again.")
     rules.ensure_transition(row.status, change.status, by="person")
     if change.status == "verified":
         _ensure_checker(connection, context, row)
@@ -525,10 +516,7 @@ def record_missing_upload(
 
 
 def _lock(connection: Connection, invoice_id: uuid.UUID) -> Invoice:
-    row = repository.lock(connection, invoice_id)
-    if row is None:
-        raise NotFound("No invoice with this id.")
-    return row
+    return must_exist(repository.lock(connection, invoice_id), "No invoice with this id.")
 
 
 def page_of(

@@ -7,11 +7,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, StringConstraints, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 
 from payreq.http.models import ApiModel, RequestModel, field_error
-from payreq.money import MAX_AMOUNT, CurrencyCode, check_fits
+from payreq.money import AS_DECIMAL_STRING, MAX_AMOUNT, CurrencyCode, check_fits, parse_decimal
 from payreq.timestamps import utc_timestamp
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -21,17 +21,6 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 ContentType = Literal["application/pdf", "image/png", "image/jpeg"]
 # A credit note's amounts are negative (what the issuer owes back); rules.sign_problem holds the rule.
 DocumentType = Literal["invoice", "credit_note"]
-
-
-def _decimal(value: object) -> object:
-    if isinstance(value, float):
-        raise ValueError('send amounts as decimal strings, e.g. "1250.00", not as numbers')
-    if isinstance(value, str):
-        try:
-            return Decimal(value.strip())
-        except ArithmeticError:
-            raise ValueError("not a decimal amount") from None
-    return value
 
 
 def _not_negative(amount: Decimal) -> Decimal:
@@ -51,21 +40,11 @@ def _finite(amount: Decimal) -> Decimal:
 
 
 # Tax may be 0; an amount the API shows is always a decimal string.
-MoneyOrZero = Annotated[
-    Decimal,
-    BeforeValidator(_decimal),
-    AfterValidator(_not_negative),
-    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
-]
+MoneyOrZero = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_not_negative), AS_DECIMAL_STRING]
 # Negative for credit notes, and for discount lines on an invoice; whether the sign fits the
 # document type is checked against the whole invoice (rules.sign_problem), not per value.
-SignedMoney = Annotated[
-    Decimal,
-    BeforeValidator(_decimal),
-    AfterValidator(_finite),
-    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
-]
-Quantity = Annotated[Decimal, BeforeValidator(_decimal), Field(gt=0, max_digits=20, decimal_places=6)]
+SignedMoney = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_finite), AS_DECIMAL_STRING]
+Quantity = Annotated[Decimal, BeforeValidator(parse_decimal), Field(gt=0, max_digits=20, decimal_places=6)]
 
 
 class ServiceLine(RequestModel):

@@ -4,8 +4,9 @@ changes it takes."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Invoice:
     """An invoice row, with the payment request it is linked to (if any)."""
 
@@ -43,7 +44,7 @@ class Invoice:
     payment_request_id: uuid.UUID | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InvoiceLine:
     id: uuid.UUID
     invoice_id: uuid.UUID
@@ -54,7 +55,7 @@ class InvoiceLine:
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Attachment:
     id: uuid.UUID
     invoice_id: uuid.UUID
@@ -106,7 +107,7 @@ class LineValues(TypedDict):
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewAttachment:
     """An attachment granted an upload; its file is not there yet."""
 
@@ -120,7 +121,7 @@ class NewAttachment:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UploadedVersion:
     """The object version an attachment's upload left in the bucket."""
 
@@ -131,7 +132,7 @@ class UploadedVersion:
     uploaded_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InvoiceFilter:
     """What a page of invoices is narrowed to; None is no condition."""
 

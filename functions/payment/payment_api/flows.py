@@ -12,7 +12,7 @@ from payment_api.method_details import masked_details
 from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
 from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate, columns_of
 from payreq.announce import Announced, announce
-from payreq.errors import Conflict, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
+from payreq.errors import Conflict, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import format_amount
 
@@ -66,11 +66,7 @@ def change_method(
     now: datetime,
 ) -> None:
     current = _live_method(connection, method_id)
-    if current.version != version:
-        raise PreconditionFailed(
-            "The payment method changed since you read it; reload and edit again.",
-            details=[stale_version(current.version)],
-        )
+    ensure_version(current.version, version, "The payment method changed since you read it; reload and edit again.")
     update = _update_of(changes, current)
     if update.get("is_default"):
         repository.clear_default(connection, current.payee, now=now, keep=method_id)
@@ -88,9 +84,7 @@ def remove_method(connection: Connection, context: RequestContext, method_id: uu
 
 
 def method_view(connection: Connection, method_id: uuid.UUID) -> PaymentMethod:
-    method = repository.method(connection, method_id)
-    if method is None:
-        raise NotFound("No payment method with this id.")
+    method = must_exist(repository.method(connection, method_id), "No payment method with this id.")
     return PaymentMethod.model_validate(method)
 
 
@@ -142,9 +136,7 @@ def record_payment(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, request: NewPayment, *, now: datetime
 ) -> uuid.UUID:
     assert context.user_id is not None
-    pr = repository.lock_request(connection, pr_id)
-    if pr is None:
-        raise NotFound("No payment request with this id.")
+    pr = must_exist(repository.lock_request(connection, pr_id), "No payment request with this id.")
     rules.request_status_after("record", pr.status)
     if request.currency != pr.currency:
         raise InvalidInput(f"Pay in the request's currency, {pr.currency}.", code="currency_mismatch")
@@ -185,9 +177,7 @@ def void_payment(
     connection: Connection, context: RequestContext, payment_id: uuid.UUID, reason: str, *, now: datetime
 ) -> None:
     assert context.user_id is not None
-    found = repository.payment(connection, payment_id)
-    if found is None:
-        raise NotFound("No payment with this id.")
+    found = must_exist(repository.payment(connection, payment_id), "No payment with this id.")
     pr = repository.lock_request(connection, found.payment_request_id)  # first the request, as payments do
     assert pr is not None
     current = repository.payment(connection, payment_id)  # read again under the request's lock
@@ -276,9 +266,7 @@ def payment_views(connection: Connection, records: list[PaymentRecord]) -> list[
 
 
 def payment_view(connection: Connection, payment_id: uuid.UUID) -> Payment:
-    payment = repository.payment(connection, payment_id)
-    if payment is None:
-        raise NotFound("No payment with this id.")
+    payment = must_exist(repository.payment(connection, payment_id), "No payment with this id.")
     return payment_views(connection, [payment])[0]
 
 

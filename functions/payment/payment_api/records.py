@@ -8,8 +8,9 @@ record of the stored row extends it."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewPaymentMethodRow:
     """A payment method as it is added."""
 
@@ -33,7 +34,7 @@ class NewPaymentMethodRow:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PaymentMethodRecord(NewPaymentMethodRow):
     """A `payment_methods` row."""
 
@@ -51,7 +52,7 @@ class PaymentMethodUpdate(TypedDict, total=False):
     deleted_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewPaymentRow:
     """A payment as it is recorded."""
 
@@ -66,7 +67,7 @@ class NewPaymentRow:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PaymentRecord(NewPaymentRow):
     """A `payments` row: the payment as recorded, and its void if it was voided."""
 
@@ -75,7 +76,7 @@ class PaymentRecord(NewPaymentRow):
     void_reason: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequestToPay:
     """The `payment_requests` columns a payment is checked against and changes."""
 
@@ -87,7 +88,7 @@ class RequestToPay:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RequestPosition:
     """A payment request with what its live payments add up to."""
 

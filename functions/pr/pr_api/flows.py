@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.announce import Announced, announce
-from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed, detail, stale_version
+from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
@@ -72,9 +72,7 @@ REQUEST = Announced(
 
 
 def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
-    request = repository.view(connection, pr_id)
-    if request is None:
-        raise NotFound("No payment request with this id.")
+    request = must_exist(repository.view(connection, pr_id), "No payment request with this id.")
     steps = repository.steps_by_request(connection, [request])[request.id]
     linked = [_invoice_summary(invoice) for invoice in request.invoices]
     return PaymentRequestView.model_validate({**_summary_fields(request, steps), "invoices": linked})
@@ -165,11 +163,7 @@ def edit(
     row = _lock(connection, pr_id)
     rules.ensure_allowed("edit", row.status)
     _ensure_requester(row, context, "edit")
-    if row.version != version:
-        raise PreconditionFailed(
-            "The payment request changed since you read it; reload and edit again.",
-            details=[stale_version(row.version)],
-        )
+    ensure_version(row.version, version, "The payment request changed since you read it; reload and edit again.")
     update = _update_of(connection, context, changes)
     try:
         check_fits(update.get("amount", row.amount), update.get("currency", row.currency))  # type: ignore[arg-type]
@@ -344,9 +338,7 @@ def link_invoice(
     connection: Connection, context: RequestContext, pr_id: uuid.UUID, invoice_id: uuid.UUID, *, now: datetime
 ) -> None:
     row = _lock_for_linking(connection, context, pr_id)
-    invoice = repository.invoice_for_linking(connection, invoice_id)
-    if invoice is None:
-        raise NotFound("No invoice with this id.")
+    invoice = must_exist(repository.invoice_for_linking(connection, invoice_id), "No invoice with this id.")
     if invoice.payment_request_id == pr_id:
         return  # already linked here: linking again changes nothing
     if invoice.payment_request_id is not None:
@@ -396,10 +388,7 @@ def _announce(
 
 
 def _lock(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestRecord:
-    row = repository.lock(connection, pr_id)
-    if row is None:
-        raise NotFound("No payment request with this id.")
-    return row
+    return must_exist(repository.lock(connection, pr_id), "No payment request with this id.")
 
 
 def _ensure_requester(row: PaymentRequestRecord, context: RequestContext, verb: str) -> None:

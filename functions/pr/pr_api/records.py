@@ -8,8 +8,9 @@ record of the stored row extends it."""
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
@@ -22,7 +23,7 @@ Flow = list[dict[str, Any]]
 """An approval flow as JSON, as the requester wrote it: `[{name, mode, approvers, required, threshold}]`."""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewPaymentRequestRow:
     """A request as it is created: the `payment_requests` columns its creator sets."""
 
@@ -46,7 +47,7 @@ class NewPaymentRequestRow:
     updated_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PaymentRequestRecord(NewPaymentRequestRow):
     """A `payment_requests` row: what its creator set, and what approval and edits move since."""
 
@@ -57,7 +58,7 @@ class PaymentRequestRecord(NewPaymentRequestRow):
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListedRequest(PaymentRequestRecord):
     """A request with its linked invoices' count and total, as lists show it."""
 
@@ -65,7 +66,7 @@ class ListedRequest(PaymentRequestRecord):
     invoices_total: Decimal
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LinkedInvoice:
     id: uuid.UUID
     reference: str
@@ -76,7 +77,7 @@ class LinkedInvoice:
     status: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ViewedRequest(ListedRequest):
     """A request with its linked invoices themselves, as its own page shows it."""
 
@@ -122,7 +123,7 @@ class ApprovalJson(TypedDict):
     materialHash: str
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepRecord:
     """An `approval_steps` row: one step of one round, frozen from the flow at submit."""
 
@@ -137,12 +138,12 @@ class StepRecord:
     completed_at: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepWithApprovals(StepRecord):
     approvals: list[ApprovalJson]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class MyApproval:
     """One of an approver's live approvals in a round, and the position of its step."""
 
@@ -161,7 +162,7 @@ class NewDecision(TypedDict):
     material_hash: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StepDecider:
     """Someone's live decision on a step: who acted, and for whom (None: for themselves)."""
 
@@ -169,7 +170,7 @@ class StepDecider:
     on_behalf_of: uuid.UUID | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class InvoiceToLink:
     """An invoice as linking sees it: its currency, and the request it is linked to, if any."""
 
@@ -193,7 +194,7 @@ class PaymentRequestFilter(TypedDict):
     created_to: datetime | None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewTemplateRow:
     """A template as it is created."""
 
@@ -205,7 +206,7 @@ class NewTemplateRow:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TemplateRecord(NewTemplateRow):
     """An `approval_flow_templates` row."""
 
@@ -228,7 +229,7 @@ def columns_of(record: DataclassInstance) -> dict[str, Any]:
 # --- approval delegations -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NewDelegationRow:
     """A delegation as it is created: the `approval_delegations` columns its creator sets."""
 
@@ -245,7 +246,7 @@ class NewDelegationRow:
     created_by: uuid.UUID
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DelegationRecord(NewDelegationRow):
     """An `approval_delegations` row."""
 
@@ -254,7 +255,7 @@ class DelegationRecord(NewDelegationRow):
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ListedDelegation(DelegationRecord):
     """A delegation with its two people's display names, as the API shows it."""
 

@@ -9,7 +9,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from payreq.audit import record_change
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, ensure_version, must_exist
 from pr_api import repository
 from pr_api.flows import ensure_approvers_exist
 from pr_api.records import NewTemplateRow, TemplateUpdate
@@ -25,10 +25,7 @@ if TYPE_CHECKING:
 
 
 def get(connection: Connection, template_id: uuid.UUID) -> TemplateRecord:
-    template = repository.template(connection, template_id)
-    if template is None:
-        raise NotFound("No approval flow template with this id.")
-    return template
+    return must_exist(repository.template(connection, template_id), "No approval flow template with this id.")
 
 
 def create(
@@ -66,14 +63,10 @@ def change(
     version: int,
     now: datetime,
 ) -> None:
-    before = repository.template(connection, template_id, for_update=True)
-    if before is None:
-        raise NotFound("No approval flow template with this id.")
-    if before.version != version:
-        raise PreconditionFailed(
-            "The template changed since you read it; reload and edit again.",
-            details=[stale_version(before.version)],
-        )
+    before = must_exist(
+        repository.template(connection, template_id, for_update=True), "No approval flow template with this id."
+    )
+    ensure_version(before.version, version, "The template changed since you read it; reload and edit again.")
     update = _update_of(connection, changes)
     # Requests copied the steps when they were made: changing the template never reaches them.
     if not repository.update_template(connection, template_id, update, now=now):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from payreq.announce import Announced, announce
 from payreq.db.transaction import after_commit
-from payreq.errors import Conflict, NotFound, PreconditionFailed, stale_version
+from payreq.errors import Conflict, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first, decode_seq, seq_page
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
@@ -107,10 +107,9 @@ def delivery_log(
 
 
 def get(connection: Connection, subscription_id: uuid.UUID, *, lock: bool = False) -> Subscription:
-    found = repository.subscription(connection, subscription_id, lock=lock)
-    if found is None:
-        raise NotFound("No webhook subscription with this id.")
-    return found
+    return must_exist(
+        repository.subscription(connection, subscription_id, lock=lock), "No webhook subscription with this id."
+    )
 
 
 def change(
@@ -124,8 +123,7 @@ def change(
     now: datetime,
 ) -> Subscription:
     before = get(connection, subscription_id, lock=True)
-    if before.version != version:
-        raise PreconditionFailed("The subscription changed since you read it.", details=[stale_version(before.version)])
+    ensure_version(before.version, version, "The subscription changed since you read it.")
     if changes.url is not None and changes.url != before.url:
         checks.url(changes.url)
     enabling = changes.enabled is True and not before.enabled
@@ -218,9 +216,9 @@ def replay(
     """Send a delivery's message again, as a new delivery at the end of the subscription's queue
     (same `webhook-id` and body, signed afresh when it goes out)."""
     subscription = get(connection, subscription_id, lock=True)
-    original = repository.delivery(connection, subscription_id, delivery_id)
-    if original is None:
-        raise NotFound("No delivery with this id for this subscription.")
+    original = must_exist(
+        repository.delivery(connection, subscription_id, delivery_id), "No delivery with this id for this subscription."
+    )
     if not subscription.enabled:
         raise Conflict(
             "The subscription is disabled: enable it before replaying its deliveries.", code="subscription_disabled"

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from payreq.db.records import record
 
 if TYPE_CHECKING:
     import uuid
     from datetime import datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Subscription:
     id: uuid.UUID
     owner_id: uuid.UUID
@@ -28,7 +29,7 @@ class Subscription:
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Delivery:
     id: uuid.UUID
     seq: int
@@ -48,7 +49,7 @@ class Delivery:
     created_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutboxEvent:
     """An outbox row, as the dispatcher reads it."""
 

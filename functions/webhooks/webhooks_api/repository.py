@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from payreq.db.paging import newest_by_seq, newest_first
-from payreq.db.records import record_or_none, records_of
+from payreq.db.records import record_or_none, records_of, written
 from payreq.db.schema import (
     approval_delegations,
     invoices,
@@ -68,52 +68,44 @@ def insert_subscription(
     secret_ciphertext: bytes,
     now: datetime,
 ) -> Subscription:
-    row = (
-        connection.execute(
-            insert(S)
-            .values(
-                id=subscription_id,
-                owner_id=owner_id,
-                url=url,
-                description=description,
-                event_types=list(event_types),
-                secret_ciphertext=secret_ciphertext,
-                created_at=now,
-                updated_at=now,
-            )
-            .returning(S)
+    statement = (
+        insert(S)
+        .values(
+            id=subscription_id,
+            owner_id=owner_id,
+            url=url,
+            description=description,
+            event_types=list(event_types),
+            secret_ciphertext=secret_ciphertext,
+            created_at=now,
+            updated_at=now,
         )
-        .mappings()
-        .one()
+        .returning(S)
     )
-    return records_of(Subscription, [row])[0]
+    return written(connection, statement, Subscription)
 
 
 def save_subscription(connection: Connection, changed: Subscription, *, now: datetime) -> Subscription:
     """Write `changed`'s mutable fields and move its version on."""
-    row = (
-        connection.execute(
-            update(S)
-            .where(S.c.id == changed.id)
-            .values(
-                url=changed.url,
-                description=changed.description,
-                event_types=list(changed.event_types),
-                enabled=changed.enabled,
-                disabled_reason=changed.disabled_reason,
-                secret_ciphertext=changed.secret_ciphertext,
-                previous_secret_ciphertext=changed.previous_secret_ciphertext,
-                previous_secret_expires_at=changed.previous_secret_expires_at,
-                failed_deliveries_in_a_row=changed.failed_deliveries_in_a_row,
-                updated_at=now,
-                version=S.c.version + 1,
-            )
-            .returning(S)
+    statement = (
+        update(S)
+        .where(S.c.id == changed.id)
+        .values(
+            url=changed.url,
+            description=changed.description,
+            event_types=list(changed.event_types),
+            enabled=changed.enabled,
+            disabled_reason=changed.disabled_reason,
+            secret_ciphertext=changed.secret_ciphertext,
+            previous_secret_ciphertext=changed.previous_secret_ciphertext,
+            previous_secret_expires_at=changed.previous_secret_expires_at,
+            failed_deliveries_in_a_row=changed.failed_deliveries_in_a_row,
+            updated_at=now,
+            version=S.c.version + 1,
         )
-        .mappings()
-        .one()
+        .returning(S)
     )
-    return records_of(Subscription, [row])[0]
+    return written(connection, statement, Subscription)
 
 
 def delete_subscription(connection: Connection, subscription_id: uuid.UUID) -> None:
@@ -146,26 +138,22 @@ def insert_delivery(
     outbox_id: int | None = None,
     replay_of: uuid.UUID | None = None,
 ) -> Delivery:
-    row = (
-        connection.execute(
-            insert(D)
-            .values(
-                id=uuid.uuid4(),
-                subscription_id=subscription_id,
-                outbox_id=outbox_id,
-                message_id=message_id,
-                event_type=event_type,
-                payload=payload,
-                replay_of=replay_of,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            .returning(D)
+    statement = (
+        insert(D)
+        .values(
+            id=uuid.uuid4(),
+            subscription_id=subscription_id,
+            outbox_id=outbox_id,
+            message_id=message_id,
+            event_type=event_type,
+            payload=payload,
+            replay_of=replay_of,
+            next_attempt_at=now,
+            created_at=now,
         )
-        .mappings()
-        .one()
+        .returning(D)
     )
-    return records_of(Delivery, [row])[0]
+    return written(connection, statement, Delivery)
 
 
 def deliveries_page(

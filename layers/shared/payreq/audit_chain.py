@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Integer, LargeBinary, bindparam, func, insert, literal, literal_column, select, text, true
 
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import audit_events
 
 if TYPE_CHECKING:
@@ -158,7 +158,7 @@ def append_event(connection: Connection, event: Mapping[str, Any]) -> ChainLink:
     return ChainLink(seq=row.seq, hash=bytes(row.hash))
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ChainHead:
     """The newest event: its place in the chain, and what an anchor names it by."""
 

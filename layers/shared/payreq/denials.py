@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import insert
 from payreq.audit import record_security_event
 from payreq.audit_chain import canonical_timestamp
 from payreq.context import RequestContext
-from payreq.db.records import records_of
+from payreq.db.records import record, records_of
 from payreq.db.schema import denial_windows
 from payreq.observability import logger
 
@@ -52,7 +52,7 @@ class Denial:
     details: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DenialWindow:
     """The refusals of one source, action, kind and route in one window."""
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import idempotency_keys
 from payreq.errors import Conflict, InvalidInput
 
@@ -36,7 +36,7 @@ class StoredResponse:
     body: Any
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class _KeyUse:
     """A key's earlier use: the request it came with, and the response stored for it."""
 

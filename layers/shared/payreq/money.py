@@ -38,8 +38,9 @@ def format_amount(amount: Decimal, currency: str) -> str:
     return str(amount.quantize(Decimal(1).scaleb(-minor_units(currency))))
 
 
-def _parse(value: object) -> object:
-    # Money arrives as a decimal string; a JSON number would already have passed through a float.
+def parse_decimal(value: object) -> object:
+    """A decimal string as a Decimal (a pydantic before-validator). Money arrives as a decimal string; a JSON
+    number would already have passed through a float."""
     if isinstance(value, float):
         raise ValueError('send amounts as decimal strings, e.g. "1250.00", not as numbers')
     if isinstance(value, str):
@@ -63,12 +64,9 @@ def _currency(code: str) -> str:
     return code
 
 
-Amount = Annotated[
-    Decimal,
-    BeforeValidator(_parse),
-    AfterValidator(_positive),
-    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
-]
+# An amount the API shows is always a decimal string.
+AS_DECIMAL_STRING = PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json")
+Amount = Annotated[Decimal, BeforeValidator(parse_decimal), AfterValidator(_positive), AS_DECIMAL_STRING]
 CurrencyCode = Annotated[
     str, BeforeValidator(lambda value: value.upper() if isinstance(value, str) else value), AfterValidator(_currency)
 ]

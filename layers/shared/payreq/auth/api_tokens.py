@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -12,8 +11,9 @@ from sqlalchemy import insert, select, update
 from payreq.auth.credentials import fingerprint, new_api_token
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
+from payreq.auth.users import credential_by_hash
 from payreq.db.one_round_trip import bytea_literal, one_row
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import api_tokens
 
 if TYPE_CHECKING:
@@ -56,7 +56,7 @@ def issue_token(
     return row, secret
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TokenCheck:
     """What the per-request check reads: the credential, its user's state and permissions."""
 
@@ -70,14 +70,21 @@ class TokenCheck:
     permissions: list[str]
 
 
-# The authorizer runs this on every API call with a token, as payreq.auth.sessions.SESSION_BY_HASH
-# (one round trip, no statement building per request).
-TOKEN_BY_HASH = """
-SELECT t.id, t.user_id, t.scopes, t.expires_at, t.revoked_at, t.last_used_at, u.is_active,
-       coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
-                 FROM user_permissions p WHERE p.user_id = t.user_id), '{}'::text[]) AS permissions
-FROM api_tokens t JOIN users u ON u.id = t.user_id
-WHERE t.token_hash = """
+# The authorizer runs this on every API call with a token.
+TOKEN_BY_HASH = credential_by_hash(
+    "api_tokens", "c.id, c.user_id, c.scopes, c.expires_at, c.revoked_at, c.last_used_at"
+)
+
+
+def token_refusal(
+    revoked_at: datetime | None, expires_at: datetime | None, is_active: bool, *, now: datetime
+) -> AuthFailure | None:
+    """Why a token that exists no longer admits its requests; None: it does."""
+    if revoked_at is not None:
+        return AuthFailure("revoked_token")
+    if expires_at is not None and now >= expires_at:
+        return AuthFailure("expired_token")
+    return None if is_active else AuthFailure("inactive_user")
 
 
 def token_principal(connection: Connection, secret: str, *, now: datetime) -> Principal | AuthFailure:
@@ -85,12 +92,9 @@ def token_principal(connection: Connection, secret: str, *, now: datetime) -> Pr
     row = record_or_none(TokenCheck, found)
     if row is None:
         return AuthFailure("unknown_token")
-    if row.revoked_at is not None:
-        return AuthFailure("revoked_token")
-    if row.expires_at is not None and now >= row.expires_at:
-        return AuthFailure("expired_token")
-    if not row.is_active:
-        return AuthFailure("inactive_user")
+    refused = token_refusal(row.revoked_at, row.expires_at, row.is_active, now=now)
+    if refused is not None:
+        return refused
     if row.last_used_at is None or now - row.last_used_at >= _TOUCH_AFTER:
         connection.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
     # A token never grants more than its owner holds today: revoking a user's permission limits

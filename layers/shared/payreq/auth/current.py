@@ -10,18 +10,21 @@ revoked token mint a new credential.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from payreq.auth.api_tokens import token_refusal
 from payreq.auth.principal import AuthFailure
+from payreq.auth.sessions import session_refusal
 from payreq.auth.users import permissions_of
 from payreq.db.schema import api_tokens, sessions, users
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from sqlalchemy.engine import Connection
+    from sqlalchemy import Table
+    from sqlalchemy.engine import Connection, Row
 
     from payreq.context import RequestContext
 
@@ -32,42 +35,42 @@ def current_permissions(
     """What the request's credential may do now: never more than the authorizer said it could."""
     if context.user_id is None or context.auth_method is None:
         return AuthFailure("unknown_session")
-    held = permissions_of(users.c.id).label("permissions")
     if context.auth_method == "session":
-        row = connection.execute(
-            select(sessions.c.revoked_at, sessions.c.expires_at, sessions.c.idle_expires_at, users.c.is_active, held)
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.id == _uuid(context.credential_id), sessions.c.user_id == context.user_id)
-        ).one_or_none()
+        s = sessions.c
+        row = _credential(connection, context, sessions, s.revoked_at, s.expires_at, s.idle_expires_at)
         if row is None:
             return AuthFailure("unknown_session")
-        if row.revoked_at is not None:
-            return AuthFailure("revoked_session")
-        if now >= row.expires_at or now >= row.idle_expires_at:
-            return AuthFailure("expired_session")
+        refused = session_refusal(row.revoked_at, row.expires_at, row.idle_expires_at, row.is_active, now=now)
         granted = frozenset(row.permissions or ())
     elif context.auth_method == "api_token":
-        row = connection.execute(
-            select(api_tokens.c.revoked_at, api_tokens.c.expires_at, api_tokens.c.scopes, users.c.is_active, held)
-            .join(users, users.c.id == api_tokens.c.user_id)
-            .where(api_tokens.c.id == _uuid(context.credential_id), api_tokens.c.user_id == context.user_id)
-        ).one_or_none()
+        t = api_tokens.c
+        row = _credential(connection, context, api_tokens, t.revoked_at, t.expires_at, t.scopes)
         if row is None:
             return AuthFailure("unknown_token")
-        if row.revoked_at is not None:
-            return AuthFailure("revoked_token")
-        if row.expires_at is not None and now >= row.expires_at:
-            return AuthFailure("expired_token")
+        refused = token_refusal(row.revoked_at, row.expires_at, row.is_active, now=now)
         granted = frozenset(row.scopes) & frozenset(row.permissions or ())
     else:
         # A JWT is the issuer's to revoke; here the user must still be active and hold the scopes.
+        held = permissions_of(users.c.id).label("permissions")
         row = connection.execute(select(users.c.is_active, held).where(users.c.id == context.user_id)).one_or_none()
         if row is None:
             return AuthFailure("unknown_identity")
+        refused = None if row.is_active else AuthFailure("inactive_user")
         granted = frozenset(row.permissions or ())
-    if not row.is_active:
-        return AuthFailure("inactive_user")
-    return granted & context.permissions
+    return refused if refused is not None else granted & context.permissions
+
+
+def _credential(
+    connection: Connection, context: RequestContext, table: Table, *columns: Any
+) -> Row[*tuple[Any, ...]] | None:
+    """The request's credential in `table` (`sessions`, `api_tokens`), if it is still its user's:
+    `columns` of it, whether the user is active and their permissions."""
+    held = permissions_of(users.c.id).label("permissions")
+    return connection.execute(
+        select(*columns, users.c.is_active, held)
+        .join(users, users.c.id == table.c.user_id)
+        .where(table.c.id == _uuid(context.credential_id), table.c.user_id == context.user_id)
+    ).one_or_none()
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:

@@ -12,8 +12,9 @@ from sqlalchemy import insert, update
 from payreq.auth.credentials import fingerprint, new_secret
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
+from payreq.auth.users import credential_by_hash
 from payreq.db.one_round_trip import bytea_literal, one_row
-from payreq.db.records import record_or_none
+from payreq.db.records import record, record_or_none
 from payreq.db.schema import sessions
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def start_session(
     return NewSession(session_id, secret, expires_at)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SessionCheck:
     """What the per-request check reads: the credential, its user's state and permissions."""
 
@@ -73,16 +74,21 @@ class SessionCheck:
     permissions: list[str]
 
 
-# The authorizer runs this on every API call: one unique-index probe on token_hash, joined to the
-# user, with their permissions sorted into an array. Written out rather than built with Core (no
-# statement building or cache key per request), and completed with the digest as a literal so it
-# runs in one round trip (payreq.db.one_round_trip).
-SESSION_BY_HASH = """
-SELECT s.id, s.user_id, s.expires_at, s.idle_expires_at, s.last_seen_at, s.revoked_at, u.is_active,
-       coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
-                 FROM user_permissions p WHERE p.user_id = s.user_id), '{}'::text[]) AS permissions
-FROM sessions s JOIN users u ON u.id = s.user_id
-WHERE s.token_hash = """
+# The authorizer runs this on every API call.
+SESSION_BY_HASH = credential_by_hash(
+    "sessions", "c.id, c.user_id, c.expires_at, c.idle_expires_at, c.last_seen_at, c.revoked_at"
+)
+
+
+def session_refusal(
+    revoked_at: datetime | None, expires_at: datetime, idle_expires_at: datetime, is_active: bool, *, now: datetime
+) -> AuthFailure | None:
+    """Why a session that exists no longer admits its requests; None: it does."""
+    if revoked_at is not None:
+        return AuthFailure("revoked_session")
+    if now >= expires_at or now >= idle_expires_at:
+        return AuthFailure("expired_session")
+    return None if is_active else AuthFailure("inactive_user")
 
 
 def session_principal(
@@ -92,12 +98,9 @@ def session_principal(
     row = record_or_none(SessionCheck, found)
     if row is None:
         return AuthFailure("unknown_session")
-    if row.revoked_at is not None:
-        return AuthFailure("revoked_session")
-    if now >= row.expires_at or now >= row.idle_expires_at:
-        return AuthFailure("expired_session")
-    if not row.is_active:
-        return AuthFailure("inactive_user")
+    refused = session_refusal(row.revoked_at, row.expires_at, row.idle_expires_at, row.is_active, now=now)
+    if refused is not None:
+        return refused
     if now - row.last_seen_at >= _TOUCH_AFTER:
         connection.execute(
             update(sessions)

@@ -18,6 +18,20 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, RowMapping
 
 
+def credential_by_hash(table: str, columns: str) -> str:
+    """The authorizer's probe of a credential table (`sessions`, `api_tokens`, aliased `c`) by its
+    secret's digest: `columns` of the credential, its user's state and permissions sorted into an
+    array. One unique-index probe on token_hash, written out rather than built with Core (no
+    statement building or cache key per request); the caller completes it with the digest as a
+    literal so that it runs in one round trip (payreq.db.one_round_trip)."""
+    return f"""
+SELECT {columns}, u.is_active,
+       coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
+                 FROM user_permissions p WHERE p.user_id = c.user_id), '{{}}'::text[]) AS permissions
+FROM {table} c JOIN users u ON u.id = c.user_id
+WHERE c.token_hash = """
+
+
 def permissions_of(user_id: Any) -> Any:
     """The permissions of the user `user_id` names (a column of the outer query), sorted, as an array."""
     return (

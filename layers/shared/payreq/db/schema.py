@@ -46,12 +46,22 @@ Money = Numeric(20, 4, asdecimal=True)
 Currency = String(3)
 
 
+def _at(name: str, *, nullable: bool = True, now: bool = False) -> Column[object]:
+    """A point in time (timestamptz); `now`: the database fills in the time of the insert."""
+    return Column(name, TIMESTAMP(timezone=True), nullable=nullable, server_default=func.now() if now else None)
+
+
 def _created_at() -> Column[object]:
-    return Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
+    return _at("created_at", nullable=False, now=True)
 
 
 def _updated_at() -> Column[object]:
-    return Column("updated_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now())
+    return _at("updated_at", nullable=False, now=True)
+
+
+def _text_array(name: str) -> Column[object]:
+    """A list of names (topics, scopes), never null: empty by default."""
+    return Column(name, ARRAY(Text), nullable=False, server_default=text("'{}'::text[]"))
 
 
 def _version() -> Column[int]:
@@ -83,7 +93,7 @@ user_permissions = Table(
     Column("user_id", UUID(as_uuid=True), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("permission", Text, nullable=False),
     _user_ref("granted_by", nullable=True),
-    Column("granted_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("granted_at", nullable=False, now=True),
     PrimaryKeyConstraint("user_id", "permission"),
 )
 
@@ -98,7 +108,7 @@ external_identities = Table(
     # The verified address that linked it, if it was linked by email (for the audit trail).
     Column("linked_email", Text),
     _created_at(),
-    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("last_seen_at", nullable=False, now=True),
     PrimaryKeyConstraint("issuer", "subject"),
     Index("ix_external_identities_user_id", "user_id"),
 )
@@ -111,10 +121,10 @@ sessions = Table(
     Column("token_hash", LargeBinary(32), nullable=False, unique=True),
     _user_ref("user_id"),
     _created_at(),
-    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
-    Column("idle_expires_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("revoked_at", TIMESTAMP(timezone=True)),
+    _at("last_seen_at", nullable=False, now=True),
+    _at("idle_expires_at", nullable=False),
+    _at("expires_at", nullable=False),
+    _at("revoked_at"),
     Column("source_ip", Text),
     Column("user_agent", Text),
     Index("ix_sessions_user_id", "user_id"),
@@ -130,9 +140,9 @@ api_tokens = Table(
     Column("token_prefix", String(16), nullable=False),
     Column("scopes", ARRAY(Text), nullable=False),
     _created_at(),
-    Column("expires_at", TIMESTAMP(timezone=True)),
-    Column("last_used_at", TIMESTAMP(timezone=True)),
-    Column("revoked_at", TIMESTAMP(timezone=True)),
+    _at("expires_at"),
+    _at("last_used_at"),
+    _at("revoked_at"),
     Index("ix_api_tokens_user_id", "user_id"),
 )
 
@@ -146,8 +156,8 @@ oauth_logins = Table(
     Column("code_verifier", Text, nullable=False),
     Column("next_path", Text, nullable=False),
     _created_at(),
-    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("consumed_at", TIMESTAMP(timezone=True)),
+    _at("expires_at", nullable=False),
+    _at("consumed_at"),
 )
 
 # Gapless human numbers per kind and year (PR-2026-000123): the row lock taken by the increment
@@ -203,8 +213,8 @@ payment_requests = Table(
     Column("current_step", Integer),
     _user_ref("requester_id"),
     _user_ref("last_editor_id"),
-    Column("submitted_at", TIMESTAMP(timezone=True)),
-    Column("decided_at", TIMESTAMP(timezone=True)),
+    _at("submitted_at"),
+    _at("decided_at"),
     # The version at which amount, currency, payee, flow or linked invoices last changed, and their
     # fingerprint: a decision made on an older version is stale; other decisions do not move it.
     # (Defaults only for code older than these columns, after a rollback; this code sets both.)
@@ -232,7 +242,7 @@ approval_steps = Table(
     Column("mode", String(8), nullable=False),
     Column("required", Integer, nullable=False),
     Column("approvers", ARRAY(UUID(as_uuid=True)), nullable=False),
-    Column("completed_at", TIMESTAMP(timezone=True)),
+    _at("completed_at"),
     UniqueConstraint("payment_request_id", "round", "position"),
     CheckConstraint("mode IN ('anyof', 'allof')", name="mode_known"),
     CheckConstraint("required >= 1 AND required <= cardinality(approvers)", name="required_within_approvers"),
@@ -255,7 +265,7 @@ approvals = Table(
     # The request's material_hash when the decision was made: the terms the approver decided on.
     Column("material_hash", LargeBinary(32), nullable=False),
     _created_at(),
-    Column("voided_at", TIMESTAMP(timezone=True)),
+    _at("voided_at"),
     Column("void_reason", Text),
     CheckConstraint("decision IN ('approved', 'rejected')", name="decision_known"),
     # Each approver decides once per step, themselves or through their delegate (even when both try
@@ -279,15 +289,15 @@ approval_delegations = Table(
     Column("id", UUID(as_uuid=True), primary_key=True),
     _user_ref("delegator_id"),
     _user_ref("delegate_id"),
-    Column("starts_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("ends_at", TIMESTAMP(timezone=True), nullable=False),
+    _at("starts_at", nullable=False),
+    _at("ends_at", nullable=False),
     Column("flow_template_ids", ARRAY(UUID(as_uuid=True))),
     Column("amount_limit", Money),
     Column("limit_currency", Currency),
     Column("reason", Text, nullable=False, server_default=""),
     _created_at(),
     _user_ref("created_by"),
-    Column("revoked_at", TIMESTAMP(timezone=True)),
+    _at("revoked_at"),
     _user_ref("revoked_by", nullable=True),
     _version(),
     CheckConstraint("delegator_id <> delegate_id", name="not_to_oneself"),
@@ -368,7 +378,7 @@ invoice_attachments = Table(
     Column("sha256", LargeBinary(32)),
     Column("etag", Text),
     Column("version_id", Text),
-    Column("uploaded_at", TIMESTAMP(timezone=True)),
+    _at("uploaded_at"),
     _user_ref("created_by"),
     _created_at(),
     UniqueConstraint("bucket", "object_key"),
@@ -385,7 +395,7 @@ pr_invoice_links = Table(
         "payment_request_id", UUID(as_uuid=True), ForeignKey("payment_requests.id", ondelete="CASCADE"), nullable=False
     ),
     _user_ref("linked_by"),
-    Column("linked_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("linked_at", nullable=False, now=True),
     Index("ix_pr_invoice_links_payment_request_id", "payment_request_id"),
 )
 
@@ -403,7 +413,7 @@ payment_methods = Table(
     # Masked details only (IBAN/account last 4, card brand + last 4 + expiry): never a full number.
     Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("is_default", Boolean, nullable=False, server_default=text("false")),
-    Column("deleted_at", TIMESTAMP(timezone=True)),
+    _at("deleted_at"),
     _user_ref("created_by"),
     _version(),
     _created_at(),
@@ -426,10 +436,10 @@ payments = Table(
     Column("amount", Money, nullable=False),
     Column("currency", Currency, nullable=False),
     Column("external_reference", Text),
-    Column("paid_at", TIMESTAMP(timezone=True), nullable=False),
+    _at("paid_at", nullable=False),
     _user_ref("recorded_by"),
     _created_at(),
-    Column("voided_at", TIMESTAMP(timezone=True)),
+    _at("voided_at"),
     _user_ref("voided_by", nullable=True),
     Column("void_reason", Text),
     CheckConstraint("amount > 0", name="amount_positive"),
@@ -449,7 +459,7 @@ audit_events = Table(
     Column("seq", BigInteger, nullable=False, unique=True),
     Column("hash", LargeBinary(32), nullable=False),
     Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
-    Column("occurred_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("occurred_at", nullable=False, now=True),
     Column("category", String(16), nullable=False),
     Column("action", Text, nullable=False),
     Column("actor_id", UUID(as_uuid=True)),
@@ -479,12 +489,12 @@ denial_windows = Table(
     Column("action", Text, nullable=False),
     Column("kind", Text, nullable=False),
     Column("route", Text, nullable=False),
-    Column("window_start", TIMESTAMP(timezone=True), nullable=False),
+    _at("window_start", nullable=False),
     Column("count", Integer, nullable=False),
     Column("last_request_id", Text),
-    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False),
+    _at("last_seen_at", nullable=False),
     # When the window's total went into the audit chain; NULL while open or not yet summarised.
-    Column("summarised_at", TIMESTAMP(timezone=True)),
+    _at("summarised_at"),
     PrimaryKeyConstraint("source", "action", "kind", "route", "window_start"),
     Index(
         "ix_denial_windows_unsummarised",
@@ -500,7 +510,7 @@ outbox = Table(
     metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
-    Column("occurred_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("occurred_at", nullable=False, now=True),
     Column("entity", Text, nullable=False),
     Column("entity_id", Text, nullable=False),
     Column("op", String(16), nullable=False),
@@ -510,10 +520,10 @@ outbox = Table(
     # broadcaster when it first delivers the row, so a redelivery repeats the same numbers.
     Column("topic_seqs", ARRAY(BigInteger)),
     # When the broadcaster numbered the row and gave it a delivery per partition (`outbox_deliveries`).
-    Column("dispatched_at", TIMESTAMP(timezone=True)),
+    _at("dispatched_at"),
     # Before partitions (migration 0011), the broadcaster's claim and attempts per row; unused since
     # (`outbox_deliveries` holds them per partition), kept so the previous code can still run.
-    Column("claimed_until", TIMESTAMP(timezone=True)),
+    _at("claimed_until"),
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
     # What happened (`pr.submitted`, the audit event's action): the webhook event type. NULL on rows
     # written before it was recorded, and by writers that only know the operation.
@@ -538,11 +548,11 @@ webhook_subscriptions = Table(
     Column("disabled_reason", Text),
     Column("secret_ciphertext", LargeBinary, nullable=False),
     Column("previous_secret_ciphertext", LargeBinary),
-    Column("previous_secret_expires_at", TIMESTAMP(timezone=True)),
+    _at("previous_secret_expires_at"),
     # Deliveries given up one after the other; a success resets it, too many disable the subscription.
     Column("failed_deliveries_in_a_row", Integer, nullable=False, server_default=text("0")),
     # The deliverer's claim: one attempt at a time per subscription keeps its deliveries in order.
-    Column("claimed_until", TIMESTAMP(timezone=True)),
+    _at("claimed_until"),
     _created_at(),
     _updated_at(),
     _version(),
@@ -569,8 +579,8 @@ webhook_deliveries = Table(
     Column("replay_of", UUID(as_uuid=True)),
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
-    Column("next_attempt_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("last_attempt_at", TIMESTAMP(timezone=True)),
+    _at("next_attempt_at", nullable=False),
+    _at("last_attempt_at"),
     Column("response_status", Integer),
     Column("latency_ms", Integer),
     Column("last_error", Text),
@@ -588,7 +598,7 @@ webhook_outbox_scans = Table(
     "webhook_outbox_scans",
     metadata,
     Column("outbox_id", BigInteger, primary_key=True),
-    Column("scanned_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _at("scanned_at", nullable=False, now=True),
 )
 
 webhook_watermark = Table(
@@ -609,10 +619,10 @@ outbox_deliveries = Table(
     Column("partition", SmallInteger, nullable=False),
     # Posts go out after the claim commits, so no transaction is held across them; a pass that dies
     # mid-way leaves the delivery claimed until then. A failed one is claimed until its retry is due.
-    Column("claimed_until", TIMESTAMP(timezone=True)),
+    _at("claimed_until"),
     # Passes that claimed it; after `payreq.broadcast_plan.MAX_ATTEMPTS` failing ones it is given up.
     Column("attempts", SmallInteger, nullable=False, server_default=text("0")),
-    Column("delivered_at", TIMESTAMP(timezone=True)),
+    _at("delivered_at"),
     PrimaryKeyConstraint("outbox_id", "partition"),
     Index("ix_outbox_deliveries_due", "partition", "outbox_id", postgresql_where=text("delivered_at IS NULL")),
 )
@@ -622,13 +632,13 @@ ws_connections = Table(
     metadata,
     Column("connection_id", Text, primary_key=True),
     _user_ref("user_id"),
-    Column("topics", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
-    Column("connected_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
-    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("last_seen_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
+    _text_array("topics"),
+    _at("connected_at", nullable=False, now=True),
+    _at("expires_at", nullable=False),
+    _at("last_seen_at", nullable=False, now=True),
     # The effective scopes of the credential that opened it (a token's scopes, intersected with the
     # user's grants at every delivery): a pr.read token's socket never carries payments.
-    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _text_array("scopes"),
     # The credential that opened it (`session:<id>`, `api_token:<id>`): revoking it drops the connection.
     Column("credential", Text),
     # A stable hash of the id (`payreq.broadcast_plan.bucket_of`): the connection's partition is
@@ -654,10 +664,10 @@ ws_tickets = Table(
     metadata,
     Column("ticket_hash", LargeBinary(32), primary_key=True),
     _user_ref("user_id"),
-    Column("created_at", TIMESTAMP(timezone=True), nullable=False, server_default=func.now()),
-    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
-    Column("used_at", TIMESTAMP(timezone=True)),
-    Column("scopes", ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
+    _created_at(),
+    _at("expires_at", nullable=False),
+    _at("used_at"),
+    _text_array("scopes"),
     Column("credential", Text),
 )
 
@@ -672,7 +682,7 @@ idempotency_keys = Table(
     Column("response_headers", JSONB),
     Column("response_body", Text),
     _created_at(),
-    Column("expires_at", TIMESTAMP(timezone=True), nullable=False),
+    _at("expires_at", nullable=False),
     PrimaryKeyConstraint("user_id", "key"),
     CheckConstraint("state IN ('in_progress', 'completed')", name="state_known"),
 )
