@@ -8,6 +8,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,19 +118,25 @@ def run_child(
         log_path = Path(scratch) / "output.log"
         started = time.perf_counter()
         with log_path.open("w") as log:
-            finished = subprocess.run(
+            child = subprocess.Popen(
                 [sys.executable, "-m", "bench.child", mode, str(spec_path), str(result_path)],
                 cwd=ROOT,
                 env=target.environment,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-                check=False,
             )
+            # wait() without a timeout blocks in waitpid and returns as the child exits; with one,
+            # CPython polls with sleeps of up to 50 ms, which rounded every cold start up to the
+            # next 50 ms step. The timeout is a watchdog's instead.
+            watchdog = threading.Timer(timeout, child.kill)
+            watchdog.start()
+            try:
+                returncode = child.wait()
+            finally:
+                watchdog.cancel()
         wall = time.perf_counter() - started
         output = log_path.read_text()
-        if finished.returncode != 0 or not result_path.exists():
+        if returncode != 0 or not result_path.exists():
             raise RuntimeError(f"{target.label} ({mode}) failed:\n{output[-3000:]}")
         result = json.loads(result_path.read_text())
         errors = [line for line in output.splitlines() if '"level":"ERROR"' in line.replace(" ", "")]
