@@ -30,8 +30,13 @@ _HIDDEN: dict[str, frozenset[str]] = {
     "delegation": frozenset(),
 }
 # Amounts, by the column that holds their currency.
-_MONEY = {"amount": "currency", "subtotal": "currency", "tax": "currency", "total": "currency"}
-_MONEY |= {"amount_limit": "limit_currency"}
+_MONEY = {
+    "amount": "currency",
+    "subtotal": "currency",
+    "tax": "currency",
+    "total": "currency",
+    "amount_limit": "limit_currency",
+}
 
 
 def payload(event: OutboxEvent, row: dict[str, Any] | None) -> str:

@@ -62,7 +62,7 @@ from payreq.broadcast_plan import (
     verdict,
 )
 from payreq.connections_poster import ConnectionsPoster, ConnectionUser, connections_poster
-from payreq.db import transaction
+from payreq.db import read_connection, transaction
 from payreq.db.records import records_of
 from payreq.db.schema import outbox, outbox_deliveries, sync_topics, user_permissions, users, ws_connections
 from payreq.observability import logger
@@ -385,7 +385,7 @@ def sweep_connections(
     moment = now or datetime.now(UTC)
     ended = ws_connections.c.expires_at <= moment
     surely_closed = ws_connections.c.connected_at <= moment - CONNECTION_LIFETIME
-    with transaction(engine) as connection:
+    with read_connection(engine) as connection:
         still_open = connection.scalars(
             select(ws_connections.c.connection_id)
             .where(ended, ~surely_closed)

@@ -275,10 +275,10 @@ async function onChange(change) {
   if ((known(change.id)?.version ?? -1) >= change.version) return; // this page made the change
   try {
     const item = await api("GET", path(change.id));
-    // A request that moved to a step someone delegated to this person is theirs to decide too. Asked
+    // A pending request at a step someone delegated to this person is theirs to decide too. Asked
     // after the read, so the answer is at least as new as what is shown (a later change of the same
-    // request may be skipped above as already shown).
-    if (change.entity === "pr") await loadAwaiting();
+    // request may be skipped above as already shown); only a pending request can await anyone.
+    if (change.entity === "pr" && item.status === "pending") await loadAwaiting();
     show(item, { flash: true });
   } catch (error) {
     if (!(error instanceof ApiError && [403, 404].includes(error.status))) fail(error);
