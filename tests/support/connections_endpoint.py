@@ -2,8 +2,8 @@
 and posts to it exactly as it does to AWS.
 
 Every accepted post is kept per connection id, in arrival order, and every connection closed with
-`DELETE`; `answer` lets a test decide what
-API Gateway says instead (410 Gone, 429 throttled, 403, 500, a slow answer), per connection.
+`DELETE`; `answer` (posts) and `close_answer` (closes) let a test decide what API Gateway says
+instead (410 Gone, 429 throttled, 403, 500, a slow answer), per connection.
 """
 
 from __future__ import annotations
@@ -48,9 +48,11 @@ class ConnectionsEndpoint:
         self._lock = threading.Lock()
         self._received: defaultdict[str, list[bytes]] = defaultdict(list)
         self._closed: list[str] = []
+        self._close_attempts: list[str] = []
         self.authorizations: list[str] = []
         # Return None to accept the post; called from the server's threads.
         self.answer: Callable[[str, bytes], Answer | None] = lambda connection_id, data: None
+        self.close_answer: Callable[[str], Answer | None] = lambda connection_id: None
         self._server = _Server(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="connections-endpoint", daemon=True)
@@ -65,6 +67,11 @@ class ConnectionsEndpoint:
         """The connections closed with `DELETE @connections/{id}`, in order."""
         with self._lock:
             return list(self._closed)
+
+    def close_attempts(self) -> list[str]:
+        """Every `DELETE` received, answered or refused, in order (a retried close is there twice)."""
+        with self._lock:
+            return list(self._close_attempts)
 
     def posts(self) -> int:
         with self._lock:
@@ -102,9 +109,13 @@ def _handler(endpoint: ConnectionsEndpoint) -> type[BaseHTTPRequestHandler]:
             if matched is None:
                 self._reply(404, "NotFoundException")
                 return
+            connection_id = unquote(matched["id"])
+            answer = endpoint.close_answer(connection_id) or Answer(204)
             with endpoint._lock:
-                endpoint._closed.append(unquote(matched["id"]))
-            self._reply(204, None)
+                endpoint._close_attempts.append(connection_id)
+                if answer.status < 400:
+                    endpoint._closed.append(connection_id)
+            self._reply(answer.status, answer.error_type or ERROR_TYPES.get(answer.status))
 
         def _reply(self, status: int, error_type: str | None) -> None:
             body = b"" if status < 400 else b'{"message":"refused"}'

@@ -11,23 +11,31 @@ if TYPE_CHECKING:
     from botocore.config import Config
 
 
+# Calls per request, the first included (botocore's `max_attempts` would count retries only).
+ATTEMPTS = 4
+
 # Every client `client` has built (a functools cache cannot be walked): forget_credentials updates them.
 _built: list[Any] = []
 
 
 @cache
-def client(service_name: str, endpoint_url: str | None = None) -> Any:
+def client(service_name: str, endpoint_url: str | None = None, *, attempts: int = ATTEMPTS) -> Any:
+    """`attempts` counts the first call: fewer where a later run retries anyway and time is short."""
     # boto3 is imported here, not at module level: it costs ~100 ms of cold start that a handler
     # whose request never reaches AWS should not pay.
     import boto3
 
-    config = client_config(service_name, custom_endpoint=bool(endpoint_url or _endpoint_from_environment(service_name)))
+    config = client_config(
+        service_name,
+        custom_endpoint=bool(endpoint_url or _endpoint_from_environment(service_name)),
+        attempts=attempts,
+    )
     built = boto3.client(service_name, endpoint_url=endpoint_url, config=config)  # type: ignore[call-overload]
     _built.append(built)
     return built
 
 
-def client_config(service_name: str, *, custom_endpoint: bool = False) -> Config:
+def client_config(service_name: str, *, custom_endpoint: bool = False, attempts: int = ATTEMPTS) -> Config:
     """Retries and timeouts for every client; for S3, how presigned URLs are signed and addressed.
 
     Browsers use S3's presigned URLs directly, so they must work in every region: SigV4 (SigV2 is
@@ -40,7 +48,7 @@ def client_config(service_name: str, *, custom_endpoint: bool = False) -> Config
     from botocore.config import Config
 
     common: dict[str, Any] = {
-        "retries": {"mode": "standard", "max_attempts": 3},
+        "retries": {"mode": "standard", "total_max_attempts": attempts},
         "connect_timeout": 2,
         "read_timeout": 5,
     }

@@ -15,6 +15,8 @@ from payreq.db import transaction
 from payreq.db.schema import ws_connections
 from payreq.outbox import publish_change
 from support.api_client import ApiClient
+from support.connections_endpoint import Answer
+from sync_api.broadcaster import CLOSE_ATTEMPTS
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -167,3 +169,36 @@ def test_deactivating_a_user_closes_all_their_sockets(
     # Then both of her sockets are closed, and the colleague's is not
     assert set(management.closed()) == sockets_of_tess
     assert colleague not in management.closed()
+
+
+def test_an_endpoint_that_refuses_to_close_stops_the_sweep_and_the_next_sweep_closes_the_rest(
+    sockets: Sockets,
+    signed_in: Callable[..., ApiClient],
+    broadcast_now: Callable[..., dict[str, Any]],
+    management: ConnectionsEndpoint,
+    engine: Engine,
+) -> None:
+    # Given three signed-out browsers whose sockets are still open, and API Gateway failing every close
+    browsers = [signed_in(f"user{n}@example.com", READER) for n in range(3)]
+    open_sockets = [sockets.subscribed(browser, "prs") for browser in browsers]
+    for browser in browsers:
+        assert browser.post("/auth/logout").status == 204
+    management.close_answer = lambda connection_id: Answer(500)
+
+    # When the scheduled sweep runs
+    swept = broadcast_now(SCHEDULED)
+
+    # Then it gave up at the first socket after one retry (an unreachable endpoint costs one close's
+    # attempts, not every socket's), closed nothing and forgot nothing
+    attempts = management.close_attempts()
+    assert len(set(attempts)) == 1 and len(attempts) == CLOSE_ATTEMPTS == 2
+    assert swept["expiredConnections"] == 0
+    with engine.connect() as connection:
+        left = set(connection.scalars(select(ws_connections.c.connection_id)))
+    assert set(open_sockets) <= left
+
+    # And when API Gateway answers again, the next sweep closes all three and forgets them
+    management.close_answer = lambda connection_id: None
+    swept = broadcast_now(SCHEDULED)
+    assert set(management.closed()) == set(open_sockets)
+    assert swept["expiredConnections"] == 3
