@@ -7,9 +7,11 @@ managed policies they name, and role policies attached to the role SAM generates
 worker refuses, as AWS would, any call the role does not allow.
 
 What is emulated: identity-based Allow and Deny statements, matched on action and resource with
-IAM's `*` and `?` wildcards. What is not: conditions (a statement with one applies as if it held),
-resource policies (bucket and key policies can only take away), and presigned URLs (the browser's
-request reaches moto directly). KMS keys are matched by action only: the local key ids are moto's.
+IAM's `*` and `?` wildcards, and their conditions on the keys this module reads from a call
+(`CONDITION_KEYS`: what a listing asks for) with the string and `Null` operators. What is not:
+conditions on any other key or with other operators (they apply as if they held), resource policies
+(bucket and key policies can only take away), and presigned URLs (the browser's request reaches moto
+directly). KMS keys are matched by action only: the local key ids are moto's.
 """
 
 from __future__ import annotations
@@ -50,6 +52,40 @@ _VERSIONED = {"s3:GetObject": "s3:GetObjectVersion"}
 # JSON-protocol services name the refusal differently from S3 and SQS.
 _DENIED_CODE = {"kms": "AccessDeniedException", "secretsmanager": "AccessDeniedException"}
 _ANY_KMS_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT_ID}:key/*"
+# The condition keys read from a call, by IAM action, and the parameter each comes from.
+CONDITION_KEYS: dict[str, dict[str, str]] = {
+    action: {"s3:prefix": "Prefix", "s3:delimiter": "Delimiter", "s3:max-keys": "MaxKeys"}
+    for action in ("s3:ListBucket", "s3:ListBucketVersions")
+}
+# A call's condition keys and their values; None: the request has no such key.
+CallContext = dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One `Condition` entry, e.g. `StringLike: {s3:prefix: anchors/*}`."""
+
+    operator: str
+    key: str  # lower case: IAM's keys are
+    values: tuple[str, ...]
+
+    def holds(self, context: CallContext) -> bool:
+        if self.key not in context:
+            return True  # a key the emulation does not read: as if it held
+        value = context[self.key]
+        operator = self.operator.removesuffix("IfExists")
+        if operator == "Null":
+            return (value is None) == (self.values[0].lower() == "true")
+        if value is None:
+            # IAM: a missing key fails a condition, but for `...IfExists` and the negated operators.
+            return operator != self.operator or operator.startswith("StringNot")
+        if operator in ("StringEquals", "StringNotEquals"):
+            matched = value in self.values
+        elif operator in ("StringLike", "StringNotLike"):
+            matched = any(fnmatch.fnmatchcase(value, pattern) for pattern in self.values)
+        else:
+            return True  # an operator the emulation does not evaluate: as if it held
+        return matched != operator.startswith("StringNot")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,12 +93,15 @@ class Statement:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: tuple[Condition, ...] = ()
 
-    def covers(self, action: str, resource: str | None) -> bool:
+    def covers(self, action: str, resource: str | None, context: CallContext | None = None) -> bool:
         if not any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions):
             return False
         # A call whose resource cannot be named is judged on its action alone.
-        return resource is None or any(fnmatch.fnmatchcase(resource, pattern) for pattern in self.resources)
+        if resource is not None and not any(fnmatch.fnmatchcase(resource, pattern) for pattern in self.resources):
+            return False
+        return all(condition.holds(context or {}) for condition in self.conditions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +111,8 @@ class RolePolicy:
     role: str
     statements: tuple[Statement, ...]
 
-    def allows(self, action: str, resource: str | None) -> bool:
-        matching = [statement for statement in self.statements if statement.covers(action, resource)]
+    def allows(self, action: str, resource: str | None, context: CallContext | None = None) -> bool:
+        matching = [statement for statement in self.statements if statement.covers(action, resource, context)]
         return bool(matching) and all(statement.effect == "Allow" for statement in matching)
 
     def to_json(self) -> str:
@@ -83,7 +122,13 @@ class RolePolicy:
     def from_json(cls, text: str) -> RolePolicy:
         data = json.loads(text)
         statements = tuple(
-            Statement(item["effect"], tuple(item["actions"]), tuple(item["resources"])) for item in data["statements"]
+            Statement(
+                item["effect"],
+                tuple(item["actions"]),
+                tuple(item["resources"]),
+                tuple(Condition(c["operator"], c["key"], tuple(c["values"])) for c in item["conditions"]),
+            )
+            for item in data["statements"]
         )
         return cls(data["role"], statements)
 
@@ -154,8 +199,23 @@ def _statements(document: Mapping[str, Any], function: str) -> list[Statement]:
     for item in listed if isinstance(listed, list) else [listed]:
         if "NotAction" in item or "NotResource" in item:
             raise TemplateError(f"{function}: NotAction / NotResource are not emulated locally")
-        statements.append(Statement(str(item["Effect"]), _strings(item["Action"]), _strings(item["Resource"])))
+        statements.append(
+            Statement(
+                str(item["Effect"]),
+                _strings(item["Action"]),
+                _strings(item["Resource"]),
+                _conditions(item.get("Condition") or {}),
+            )
+        )
     return statements
+
+
+def _conditions(block: Mapping[str, Mapping[str, Any]]) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(operator, key.lower(), _strings(values))
+        for operator, by_key in block.items()
+        for key, values in by_key.items()
+    )
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -170,6 +230,12 @@ def action_of(service: str, operation: str, params: Mapping[str, Any]) -> str:
     if params.get("VersionId"):
         action = _VERSIONED.get(action, action)
     return action
+
+
+def context_of(action: str, params: Mapping[str, Any]) -> CallContext:
+    """The condition keys of a call that this emulation reads (`CONDITION_KEYS`), with their values."""
+    keys = CONDITION_KEYS.get(action, {})
+    return {key: None if params.get(name) is None else str(params[name]) for key, name in keys.items()}
 
 
 def resource_of(service: str, params: Mapping[str, Any], region: str = REGION) -> str | None:
@@ -220,7 +286,7 @@ def guard(session: boto3.session.Session, policy: RolePolicy, region: str = REGI
             return  # signing a URL calls nothing: AWS judges the request when the browser makes it
         service = model.service_model.signing_name
         action, resource = action_of(service, model.name, params), resource_of(service, params, region)
-        if not policy.allows(action, resource):
+        if not policy.allows(action, resource, context_of(action, params)):
             raise ClientError(refusal(service, model.name, action, resource, policy.role), model.name)  # type: ignore[arg-type]
 
     session.events.register("before-parameter-build", judge)

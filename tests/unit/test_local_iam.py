@@ -17,6 +17,7 @@ from payreq_local.template import load_template
 ATTACHMENTS = "arn:aws:s3:::payreq-local-attachmentsbucket"
 WEBHOOK_QUEUE = "arn:aws:sqs:us-east-1:123456789012:payreq-local-webhooks"
 ANY_KEY = "arn:aws:kms:us-east-1:123456789012:key/local"
+ANCHORS = "arn:aws:s3:::payreq-local-auditanchorbucket"
 
 
 @pytest.fixture(scope="module")
@@ -129,3 +130,80 @@ def test_a_guarded_client_is_refused_what_its_role_does_not_allow() -> None:
     assert admin.client("sqs").get_queue_attributes(QueueUrl=other, AttributeNames=["ApproximateNumberOfMessages"])[
         "Attributes"
     ] == {"ApproximateNumberOfMessages": "0"}
+
+
+def test_the_audit_function_may_list_the_anchors_and_nothing_else_in_their_bucket(
+    roles: dict[str, iam.RolePolicy],
+) -> None:
+    # Given the audit function's role, whose listing is conditioned on `s3:prefix: anchors/*`
+    audit = roles["AuditFunction"]
+
+    def may_list(prefix: str | None) -> bool:
+        return audit.allows("s3:ListBucket", ANCHORS, iam.context_of("s3:ListBucket", {"Prefix": prefix}))
+
+    # Then it may list the anchors, and not the whole bucket or another prefix
+    assert may_list("anchors/")
+    assert not may_list(None)
+    assert not may_list("exports/")
+
+
+@pytest.mark.parametrize(
+    ("operator", "values", "prefix", "holds"),
+    [
+        ("StringEquals", ("a/",), "a/", True),
+        ("StringEquals", ("a/",), "b/", False),
+        ("StringLike", ("a/*", "b/?"), "b/x", True),
+        ("StringNotLike", ("a/*",), "a/x", False),
+        ("StringNotLike", ("a/*",), None, True),  # a negated operator holds when the key is missing
+        ("StringLike", ("a/*",), None, False),  # the others fail on a missing key...
+        ("StringLikeIfExists", ("a/*",), None, True),  # ...but for `IfExists`
+        ("Null", ("true",), None, True),
+        ("Null", ("false",), None, False),
+        ("NumericLessThan", ("5",), "9", True),  # an operator not emulated applies as if it held
+    ],
+)
+def test_a_condition_on_a_key_read_from_the_call_holds_as_iam_says(
+    operator: str, values: tuple[str, ...], prefix: str | None, holds: bool
+) -> None:
+    condition = iam.Condition(operator, "s3:prefix", values)
+
+    assert condition.holds(iam.context_of("s3:ListBucket", {"Prefix": prefix})) is holds
+
+
+def test_a_condition_on_a_key_the_emulation_does_not_read_applies_as_if_it_held() -> None:
+    statement = iam.Statement(
+        "Allow", ("s3:GetObject",), ("*",), (iam.Condition("StringEquals", "aws:sourcevpce", ("vpce-1",)),)
+    )
+
+    assert statement.covers("s3:GetObject", "arn:aws:s3:::b/k", iam.context_of("s3:GetObject", {"Key": "k"}))
+
+
+@mock_aws
+def test_a_guarded_listing_is_refused_outside_the_prefix_its_role_allows() -> None:
+    # Given a role that may list one bucket under `anchors/` only
+    admin = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    admin.client("s3").create_bucket(Bucket="anchors")
+    admin.client("s3").put_object(Bucket="anchors", Key="anchors/1.json", Body=b"{}")
+    policy = iam.RolePolicy(
+        "AuditRole",
+        (
+            iam.Statement(
+                "Allow",
+                ("s3:ListBucket",),
+                ("arn:aws:s3:::anchors",),
+                (iam.Condition("StringLike", "s3:prefix", ("anchors/*",)),),
+            ),
+        ),
+    )
+    session = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name="us-east-1")
+    iam.guard(session, policy)
+    s3 = session.client("s3")
+
+    # When it lists under the prefix, and the whole bucket
+    listed = [item["Key"] for item in s3.list_objects_v2(Bucket="anchors", Prefix="anchors/")["Contents"]]
+    with pytest.raises(ClientError) as everything:
+        s3.list_objects_v2(Bucket="anchors")
+
+    # Then the first is answered and the second refused, as AWS refuses it
+    assert listed == ["anchors/1.json"]
+    assert everything.value.response["Error"]["Code"] == "AccessDenied"
