@@ -14,6 +14,7 @@ from payreq.errors import Conflict, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first, decode_seq, seq_page
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
+from webhooks_api.records import NewSubscriptionRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -69,16 +70,16 @@ def create(
     assert context.user_id is not None
     checks.url(request.url)
     subscription_id, secret = uuid.uuid4(), signing.new_secret()
-    created = repository.insert_subscription(
-        connection,
-        subscription_id=subscription_id,
+    new = NewSubscriptionRow(
+        id=subscription_id,
         owner_id=context.user_id,
         url=request.url,
         description=request.description,
         event_types=sorted(set(request.event_types)),
         secret_ciphertext=box.seal(subscription_id, secret),
-        now=now,
+        created_at=now,
     )
+    created = repository.insert_subscription(connection, new)
     announce(
         connection,
         context,
@@ -223,15 +224,7 @@ def replay(
         raise Conflict(
             "The subscription is disabled: enable it before replaying its deliveries.", code="subscription_disabled"
         )
-    replayed = repository.insert_delivery(
-        connection,
-        subscription_id=subscription_id,
-        message_id=original.message_id,
-        event_type=original.event_type,
-        payload=original.payload,
-        replay_of=original.id,
-        now=now,
-    )
+    replayed = repository.insert_replay(connection, original, now=now)
     announce(
         connection,
         context,
