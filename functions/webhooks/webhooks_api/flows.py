@@ -14,7 +14,6 @@ from payreq.errors import Conflict, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first, decode_seq, seq_page
 from webhooks_api import repository, signing
 from webhooks_api.addresses import check_url
-from webhooks_api.records import NewSubscriptionRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -70,16 +69,16 @@ def create(
     assert context.user_id is not None
     checks.url(request.url)
     subscription_id, secret = uuid.uuid4(), signing.new_secret()
-    new = NewSubscriptionRow(
-        id=subscription_id,
+    created = repository.insert_subscription(
+        connection,
+        subscription_id=subscription_id,
         owner_id=context.user_id,
         url=request.url,
         description=request.description,
         event_types=sorted(set(request.event_types)),
         secret_ciphertext=box.seal(subscription_id, secret),
-        created_at=now,
+        now=now,
     )
-    created = repository.insert_subscription(connection, new)
     announce(
         connection,
         context,

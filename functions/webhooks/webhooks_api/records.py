@@ -12,25 +12,19 @@ if TYPE_CHECKING:
 
 
 @record
-class NewSubscriptionRow:
-    """A subscription as it is created: the `webhook_subscriptions` columns its creator sets."""
-
+class Subscription:
     id: uuid.UUID
     owner_id: uuid.UUID
     url: str
     description: str
     event_types: list[str]
-    secret_ciphertext: bytes
-    created_at: datetime
-
-
-@record
-class Subscription(NewSubscriptionRow):
     enabled: bool
     disabled_reason: str | None
+    secret_ciphertext: bytes
     previous_secret_ciphertext: bytes | None
     previous_secret_expires_at: datetime | None
     failed_deliveries_in_a_row: int
+    created_at: datetime
     updated_at: datetime
     version: int
 

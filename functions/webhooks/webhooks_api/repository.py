@@ -32,8 +32,6 @@ if TYPE_CHECKING:
     from sqlalchemy import Table
     from sqlalchemy.engine import Connection
 
-    from webhooks_api.records import NewSubscriptionRow
-
 S, D = webhook_subscriptions, webhook_deliveries
 
 # The tables whose rows a webhook payload shows, by outbox entity: the events one may subscribe to.
@@ -59,8 +57,31 @@ def subscription(connection: Connection, subscription_id: uuid.UUID, *, lock: bo
     return record_or_none(Subscription, connection.execute(query).mappings().first())
 
 
-def insert_subscription(connection: Connection, new: NewSubscriptionRow) -> Subscription:
-    statement = insert(S).values(**columns_of(new), updated_at=new.created_at).returning(S)
+def insert_subscription(
+    connection: Connection,
+    *,
+    subscription_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    url: str,
+    description: str,
+    event_types: Sequence[str],
+    secret_ciphertext: bytes,
+    now: datetime,
+) -> Subscription:
+    statement = (
+        insert(S)
+        .values(
+            id=subscription_id,
+            owner_id=owner_id,
+            url=url,
+            description=description,
+            event_types=list(event_types),
+            secret_ciphertext=secret_ciphertext,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(S)
+    )
     return written(connection, statement, Subscription)
 
 
@@ -99,7 +120,7 @@ def delivery(connection: Connection, subscription_id: uuid.UUID, delivery_id: uu
 
 
 # A replay sends the original's message again: the same subscription, `webhook-id`, type and body.
-_REPLAYED = frozenset({"subscription_id", "message_id", "event_type", "payload"})
+_REPLAYED = ("subscription_id", "message_id", "event_type", "payload")
 
 
 def insert_replay(connection: Connection, original: Delivery, *, now: datetime) -> Delivery:
