@@ -12,7 +12,7 @@ from sqlalchemy import insert, update
 
 from auth_api.records import ApiTokenRecord, PendingLogin, UserRecord
 from payreq.auth import api_tokens, users
-from payreq.db.records import record_of, record_or_none, records_of
+from payreq.db.records import columns_of, record_of, record_or_none, records_of
 from payreq.db.schema import oauth_logins
 
 if TYPE_CHECKING:
@@ -80,16 +80,7 @@ def revoke_token(
 
 
 def add_pending_login(connection: Connection, pending: NewPendingLogin) -> None:
-    connection.execute(
-        insert(oauth_logins).values(
-            state_hash=pending.state_hash,
-            nonce=pending.nonce,
-            code_verifier=pending.code_verifier,
-            next_path=pending.next_path,
-            created_at=pending.created_at,
-            expires_at=pending.expires_at,
-        )
-    )
+    connection.execute(insert(oauth_logins).values(**columns_of(pending)))
 
 
 def consume_pending_login(connection: Connection, state_hash: bytes, *, now: datetime) -> PendingLogin | None:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 from invoice_api import repository, rules, uploads
 from invoice_api.models import FIELD_OF_COLUMN, AttachmentView, InvoiceSummary, InvoiceView, ServiceView
-from invoice_api.records import LineValues, NewAttachment, values_of
+from invoice_api.records import LineValues, NewAttachment
 from payreq.announce import Announced, announce
 from payreq.audit import record_security_event, security_event_recorded
+from payreq.db.records import columns_of
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
@@ -71,7 +72,7 @@ def summary(row: Invoice) -> InvoiceSummary:
 
 def _shown(row: Invoice) -> dict[str, Any]:
     return {
-        **values_of(row),
+        **columns_of(row),
         "number": row.invoice_number,
         "needs_review": row.status == "parsed" and bool(row.review_reasons),
         "subtotal": _money(row.subtotal, row.currency),
@@ -98,13 +99,13 @@ def view(connection: Connection, invoice_id: uuid.UUID) -> InvoiceView:
             **_shown(row),
             "services": services,
             "attachments": [attachment_view(a) for a in repository.attachments(connection, invoice_id)],
-            "total_check": rules.total_check([values_of(line) for line in lines], row.tax, row.total),
+            "total_check": rules.total_check([columns_of(line) for line in lines], row.tax, row.total),
         }
     )
 
 
 def attachment_view(row: Attachment) -> AttachmentView:
-    return AttachmentView.model_validate({**values_of(row), "sha256": row.sha256.hex() if row.sha256 else None})
+    return AttachmentView.model_validate({**columns_of(row), "sha256": row.sha256.hex() if row.sha256 else None})
 
 
 # --- creating and editing -----------------------------------------------------------------------
@@ -216,7 +217,7 @@ def edit(
     amounts_changed = any(name in values and values.get(name) != getattr(row, name) for name in rules.AMOUNT_FIELDS)
     if amounts_changed or lines is not None:
         _ensure_amounts_not_under_approval(connection, invoice_id)
-    merged = {**values_of(row), **values}
+    merged = {**columns_of(row), **values}
     _check_amounts(merged, lines if lines is not None else _line_dicts(connection, invoice_id))
     if lines is not None:
         repository.replace_lines(connection, invoice_id, lines)
@@ -246,7 +247,7 @@ def _ensure_amounts_not_under_approval(connection: Connection, invoice_id: uuid.
 
 
 def _line_dicts(connection: Connection, invoice_id: uuid.UUID) -> list[dict[str, Any]]:
-    return [values_of(line) for line in repository.lines(connection, invoice_id)]
+    return [columns_of(line) for line in repository.lines(connection, invoice_id)]
 
 
 def _update_keys(
@@ -421,7 +422,7 @@ def record_upload(
         values.update(fill.values)
     status, action = uploads.status_change(row.status, failure=failure, parsed=outcome is not None)
     values.update(status)
-    _update_keys(connection, row.id, values, {**values_of(row), **values})
+    _update_keys(connection, row.id, values, {**columns_of(row), **values})
     after = repository.update_invoice(connection, row.id, now=now, values=values)
     sha256 = uploaded.sha256.hex() if uploaded.sha256 else None
     announce(

@@ -3,7 +3,6 @@ changes it takes."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from payreq.db.records import record
@@ -150,8 +149,3 @@ class InvoiceFilter:
     linked: bool | None = None
     duplicate: bool | None = None
     """Flagged as a duplicate and not overridden."""
-
-
-def values_of(record: Invoice | InvoiceLine | Attachment) -> dict[str, Any]:
-    """The record's fields by name, for the rules that read an invoice and its changes as one mapping."""
-    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +10,7 @@ from sqlalchemy import delete, exists, insert, or_, select, update
 from invoice_api import rules
 from invoice_api.records import Attachment, Invoice, InvoiceLine
 from payreq.db.paging import given, newest_first
-from payreq.db.records import record_or_none, records_of
+from payreq.db.records import columns_of, record_or_none, records_of
 from payreq.db.schema import invoice_attachments, invoice_lines, invoices, payment_requests, pr_invoice_links
 
 if TYPE_CHECKING:
@@ -123,14 +122,12 @@ def uploaders(connection: Connection, invoice_id: uuid.UUID) -> set[uuid.UUID]:
 
 
 def insert_attachment(connection: Connection, new: NewAttachment) -> None:
-    connection.execute(insert(invoice_attachments).values(**dataclasses.asdict(new)))
+    connection.execute(insert(invoice_attachments).values(**columns_of(new)))
 
 
 def record_version(connection: Connection, attachment_id: uuid.UUID, uploaded: UploadedVersion) -> None:
     connection.execute(
-        update(invoice_attachments)
-        .where(invoice_attachments.c.id == attachment_id)
-        .values(**dataclasses.asdict(uploaded))
+        update(invoice_attachments).where(invoice_attachments.c.id == attachment_id).values(**columns_of(uploaded))
     )
 
 

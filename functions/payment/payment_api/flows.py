@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from payment_api import repository, rules
 from payment_api.method_details import masked_details
 from payment_api.models import Payment, PaymentMethod, PaymentRequestPosition
-from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate, columns_of
+from payment_api.records import NewPaymentMethodRow, NewPaymentRow, PaymentMethodUpdate
 from payreq.announce import Announced, announce
+from payreq.db.records import columns_of
 from payreq.errors import Conflict, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import format_amount

@@ -7,7 +7,6 @@ record of the stored row extends it."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from payreq.db.records import record
@@ -16,8 +15,6 @@ if TYPE_CHECKING:
     import uuid
     from datetime import datetime
     from decimal import Decimal
-
-    from _typeshed import DataclassInstance
 
 
 @record
@@ -112,9 +109,3 @@ class MethodFilter(TypedDict):
 
     payee: str | None
     include_deleted: bool
-
-
-def columns_of(record: DataclassInstance) -> dict[str, Any]:
-    """A record's fields by name, shallow (unlike `dataclasses.asdict`): a JSON column's value stays
-    as it is, to be written or validated into a response as it is."""
-    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, insert, select, update
 
-from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay, columns_of
+from payment_api.records import PaymentMethodRecord, PaymentRecord, RequestPosition, RequestToPay
 from payreq.db.paging import given, newest_first
-from payreq.db.records import record_of, record_or_none, records_of
+from payreq.db.records import columns_of, record_of, record_or_none, records_of
 from payreq.db.schema import invoices, payment_methods, payment_requests, payments, pr_invoice_links
 
 if TYPE_CHECKING:

@@ -9,13 +9,14 @@ import uuid
 from typing import TYPE_CHECKING, Any, Literal
 
 from payreq.announce import Announced, announce
+from payreq.db.records import columns_of
 from payreq.errors import Conflict, Forbidden, InvalidInput, NotFound, detail, ensure_version, must_exist
 from payreq.http.pagination import decode_newest_first
 from payreq.money import check_fits, format_amount
 from payreq.numbering import next_number
 from pr_api import repository, rules
 from pr_api.models import InvoiceSummary, PaymentRequestSummary, PaymentRequestView, StepView
-from pr_api.records import NewDecision, NewPaymentRequestRow, RequestUpdate, columns_of
+from pr_api.records import NewDecision, NewPaymentRequestRow, RequestUpdate
 from pr_api.settings import pr_settings
 
 if TYPE_CHECKING:

@@ -7,7 +7,6 @@ record of the stored row extends it."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from payreq.db.records import record
@@ -16,8 +15,6 @@ if TYPE_CHECKING:
     import uuid
     from datetime import date, datetime
     from decimal import Decimal
-
-    from _typeshed import DataclassInstance
 
 Flow = list[dict[str, Any]]
 """An approval flow as JSON, as the requester wrote it: `[{name, mode, approvers, required, threshold}]`."""
@@ -218,12 +215,6 @@ class TemplateUpdate(TypedDict, total=False):
     name: str | None
     description: str | None
     steps: Flow
-
-
-def columns_of(record: DataclassInstance) -> dict[str, Any]:
-    """A record's fields by name, shallow (unlike `dataclasses.asdict`): a JSON column's value stays
-    as it is, to be written or validated into a response as it is."""
-    return {field.name: getattr(record, field.name) for field in dataclasses.fields(record)}
 
 
 # --- approval delegations -----------------------------------------------------------------------

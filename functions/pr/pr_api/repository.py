@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 
 from payreq.db.paging import given, newest_first
-from payreq.db.records import record_of, record_or_none, records_of
+from payreq.db.records import columns_of, record_of, record_or_none, records_of
 from payreq.db.schema import (
     approval_delegations,
     approval_flow_templates,
@@ -56,7 +56,6 @@ from pr_api.records import (
     StepWithApprovals,
     TemplateRecord,
     ViewedRequest,
-    columns_of,
 )
 
 if TYPE_CHECKING:

@@ -223,15 +223,7 @@ def replay(
         raise Conflict(
             "The subscription is disabled: enable it before replaying its deliveries.", code="subscription_disabled"
         )
-    replayed = repository.insert_delivery(
-        connection,
-        subscription_id=subscription_id,
-        message_id=original.message_id,
-        event_type=original.event_type,
-        payload=original.payload,
-        replay_of=original.id,
-        now=now,
-    )
+    replayed = repository.insert_replay(connection, original, now=now)
     announce(
         connection,
         context,

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from payreq.db.paging import newest_by_seq, newest_first
-from payreq.db.records import record_or_none, records_of, written
+from payreq.db.records import columns_of, record_or_none, records_of, written
 from payreq.db.schema import (
     approval_delegations,
     invoices,
@@ -85,24 +85,16 @@ def insert_subscription(
     return written(connection, statement, Subscription)
 
 
+# What a save leaves as it is (who made the subscription, and when) or moves on itself.
+_NOT_SAVED = frozenset({"id", "owner_id", "created_at", "updated_at", "version"})
+
+
 def save_subscription(connection: Connection, changed: Subscription, *, now: datetime) -> Subscription:
     """Write `changed`'s mutable fields and move its version on."""
     statement = (
         update(S)
         .where(S.c.id == changed.id)
-        .values(
-            url=changed.url,
-            description=changed.description,
-            event_types=list(changed.event_types),
-            enabled=changed.enabled,
-            disabled_reason=changed.disabled_reason,
-            secret_ciphertext=changed.secret_ciphertext,
-            previous_secret_ciphertext=changed.previous_secret_ciphertext,
-            previous_secret_expires_at=changed.previous_secret_expires_at,
-            failed_deliveries_in_a_row=changed.failed_deliveries_in_a_row,
-            updated_at=now,
-            version=S.c.version + 1,
-        )
+        .values(**columns_of(changed, leaving_out=_NOT_SAVED), updated_at=now, version=S.c.version + 1)
         .returning(S)
     )
     return written(connection, statement, Subscription)
@@ -127,30 +119,16 @@ def delivery(connection: Connection, subscription_id: uuid.UUID, delivery_id: uu
     return record_or_none(Delivery, connection.execute(query).mappings().first())
 
 
-def insert_delivery(
-    connection: Connection,
-    *,
-    subscription_id: uuid.UUID,
-    message_id: str,
-    event_type: str,
-    payload: str,
-    now: datetime,
-    outbox_id: int | None = None,
-    replay_of: uuid.UUID | None = None,
-) -> Delivery:
+# A replay sends the original's message again: the same subscription, `webhook-id`, type and body.
+_REPLAYED = ("subscription_id", "message_id", "event_type", "payload")
+
+
+def insert_replay(connection: Connection, original: Delivery, *, now: datetime) -> Delivery:
+    """A new delivery of `original`'s message, due now, at the end of its subscription's queue."""
+    message = columns_of(original, only=_REPLAYED)
     statement = (
         insert(D)
-        .values(
-            id=uuid.uuid4(),
-            subscription_id=subscription_id,
-            outbox_id=outbox_id,
-            message_id=message_id,
-            event_type=event_type,
-            payload=payload,
-            replay_of=replay_of,
-            next_attempt_at=now,
-            created_at=now,
-        )
+        .values(**message, id=uuid.uuid4(), replay_of=original.id, next_attempt_at=now, created_at=now)
         .returning(D)
     )
     return written(connection, statement, Delivery)

@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, dataclass_transform
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
     from _typeshed import DataclassInstance
     from sqlalchemy.engine import Connection, RowMapping
@@ -54,3 +54,14 @@ def written[R: DataclassInstance](connection: Connection, statement: Executable,
 
 def records_of[R: DataclassInstance](record_type: type[R], rows: Iterable[RowMapping | dict[str, Any]]) -> list[R]:
     return [record_of(record_type, row) for row in rows]
+
+
+def columns_of(
+    record: DataclassInstance, *, only: Collection[str] | None = None, leaving_out: Collection[str] = ()
+) -> dict[str, Any]:
+    """A record's fields by name (`only` those, if given; never those `leaving_out`): the values of
+    an INSERT or UPDATE of the row it holds, so a field added to the record and its table is written
+    with no change to the statement. Shallow, unlike `dataclasses.asdict`: a JSON column's value
+    stays as it is, to be written or validated into a response as it is."""
+    names = _field_names(type(record)) if only is None else only
+    return {name: getattr(record, name) for name in names if name not in leaving_out}
