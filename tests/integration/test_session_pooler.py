@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import struct
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import pg8000.native
@@ -20,7 +21,7 @@ from payreq.db.engine import engine_from_url
 from support.session_pooler import PROTOCOL_3, message, query, session_pooler
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     from support.session_pooler import RunningPooler
 
@@ -92,9 +93,9 @@ def test_pipelined_extended_protocol_statements_relay_whole(database_url: str, p
     finally:
         engine.dispose()
     conninfo = f"host=127.0.0.1 port={pooler.port} dbname={url.database} user={url.username} password={TOKEN}"
-    with psycopg.connect(conninfo, sslmode="disable") as connection, connection.pipeline():
-        cursors = [connection.execute("SELECT %s::int + 1", (n,)) for n in range(5)]
-        connection.commit()
+    with psycopg.connect(conninfo, sslmode="disable") as libpq, libpq.pipeline():
+        cursors = [libpq.execute("SELECT %s::int + 1", (n,)) for n in range(5)]
+        libpq.commit()
         batched = [cursor.fetchone() for cursor in cursors]
 
     # Then every answer is the right one, and the error is reported where it happened
@@ -203,21 +204,15 @@ def _terminate(database_url: str, pid: int) -> None:
         direct.close()
 
 
-class _raw_client:  # noqa: N801  (used as a context manager, like `socket.create_connection`)
+@contextmanager
+def _raw_client(database_url: str, pooler: RunningPooler) -> Iterator[socket.socket]:
     """A connection to the pooler spoken to byte by byte: startup, then whatever the test sends."""
-
-    def __init__(self, database_url: str, pooler: RunningPooler) -> None:
-        url = make_url(database_url)
-        self.socket = socket.create_connection(("127.0.0.1", pooler.port), timeout=10)
+    url = make_url(database_url)
+    with socket.create_connection(("127.0.0.1", pooler.port), timeout=10) as raw:
         startup = struct.pack("!i", PROTOCOL_3) + f"user\0{url.username}\0database\0{url.database}\0\0".encode()
-        self.socket.sendall(struct.pack("!i", len(startup) + 4) + startup)
-        _read_until_ready(self.socket, authenticate=True)
-
-    def __enter__(self) -> socket.socket:
-        return self.socket
-
-    def __exit__(self, *_: object) -> None:
-        self.socket.close()
+        raw.sendall(struct.pack("!i", len(startup) + 4) + startup)
+        _read_until_ready(raw, authenticate=True)
+        yield raw
 
 
 def _exchange(raw: socket.socket, messages: bytes, *, ready: int) -> None:
@@ -250,8 +245,8 @@ def _read_exactly(raw: socket.socket, size: int) -> bytes:
     return data
 
 
-def _wait_until(condition: object, seconds: float = 5.0) -> None:
+def _wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
     deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
+    while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.01)
