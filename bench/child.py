@@ -134,8 +134,11 @@ def _close_and_wait(port: int) -> None:
         except OSError:
             continue  # the descriptor listdir itself used, or one closed since
         with connection:
-            if connection.family != socket.AF_INET or connection.getpeername() != ("127.0.0.1", port):
-                continue
+            try:
+                if connection.family != socket.AF_INET or connection.getpeername() != ("127.0.0.1", port):
+                    continue
+            except OSError:
+                continue  # closed by the proxy already (one this function has dropped)
             connection.shutdown(socket.SHUT_WR)
             connection.settimeout(10)
             while connection.recv(65536):

@@ -141,6 +141,8 @@ class SessionPooler:
         self.stats = PoolerStats()
         self._idle: dict[Key, list[Backend]] = defaultdict(list)
         self._backends: set[Backend] = set()
+        self._clients: set[asyncio.StreamWriter] = set()
+        self._sessions: set[asyncio.Task[None]] = set()
         self._returning: dict[Key, int] = defaultdict(int)
         self._returned = asyncio.Condition()
         self._client_keys = itertools.count(1)
@@ -150,6 +152,11 @@ class SessionPooler:
         return [backend.pid for backends in self._idle.values() for backend in backends]
 
     async def serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        session = asyncio.current_task()
+        if session is not None:
+            self._sessions.add(session)
+            session.add_done_callback(self._sessions.discard)
+        self._clients.add(writer)
         sock = writer.get_extra_info("socket")
         if sock is not None and sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -160,16 +167,24 @@ class SessionPooler:
         except (OSError, asyncio.IncompleteReadError, ProtocolError):
             pass
         finally:
+            self._clients.discard(writer)
             writer.close()
 
     async def close(self) -> None:
-        """End every session and close every backend, pooled or lent (call on the pooler's loop)."""
-        tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """End every session and close every backend, pooled or lent (call on the pooler's loop).
+        Sessions end on their own once their sockets close (Python 3.12.1's asyncio logs a
+        cancelled client task as an unhandled error, so they are not cancelled); watchers are."""
         for backend in self._backends:
             backend.close()
+        for writer in self._clients:
+            writer.close()
+        sessions = [task for task in self._sessions if not task.done()]
+        if sessions:
+            await asyncio.wait(sessions, timeout=RESET_TIMEOUT_S)
+        watchers = [backend.watcher for backend in self._backends if backend.watcher is not None]
+        for watcher in watchers:
+            watcher.cancel()
+        await asyncio.gather(*watchers, return_exceptions=True)
         self._backends.clear()
         self._idle.clear()
 
