@@ -134,6 +134,24 @@ def test_a_client_that_drops_mid_transaction_leaves_the_backend_rolled_back(
     assert committed == 1
 
 
+def test_a_client_that_just_closes_sees_the_pooler_close_only_once_its_backend_is_pooled(
+    database_url: str, pooler: RunningPooler
+) -> None:
+    # Given a client that ends its session by closing its side of the socket, as an environment
+    # that goes away does (no Terminate)
+    with _raw_client(database_url, pooler) as raw:
+        _exchange(raw, query("SET work_mem = '9MB'"), ready=1)
+        raw.shutdown(socket.SHUT_WR)
+
+        # When the pooler closes its side
+        leftover = raw.recv(65536)
+
+    # Then, by then, the backend is reset and waiting in the pool for the next client
+    assert leftover == b""
+    assert len(pooler.idle_pids()) == 1
+    assert (pooler.stats.opened, pooler.stats.discarded) == (1, 0)
+
+
 def test_a_backend_that_died_while_pooled_is_not_lent_again(database_url: str, pooler: RunningPooler) -> None:
     # Given a pooled backend that the server then terminated
     first = _connect(database_url, pooler)
