@@ -95,6 +95,7 @@ def snapstart(spec: dict[str, Any]) -> dict[str, Any]:
             "init_s": initialised - STARTED,
             "fork_s": in_child - forked,
             "restore_hooks_s": restored - resumed,
+            "first_request_s": answered - restored,
             "restore_to_response_s": answered - resumed,
             "fork_to_response_s": (in_child - forked) + (answered - resumed),
             "status": status_of(response),

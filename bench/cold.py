@@ -169,6 +169,10 @@ RESTORED_PARTS = {
     "fork_ms": "fork_s",
     "fork_to_first_response_ms": "fork_to_response_s",
     "restore_hooks_ms": "restore_hooks_s",
+    # The first invocation alone; beside the same request on a new connection later in the same copy,
+    # what the first touch of the restored memory costs (copy-on-write faults here, the snapshot's
+    # pages loaded on demand in Lambda).
+    "first_request_ms": "first_request_s",
     "connect_ms": "connect_ns",
     "request_on_new_connection_ms": "new_connection_request_ns",
 }
