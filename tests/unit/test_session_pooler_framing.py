@@ -1,4 +1,4 @@
-"""How the bench's proxy follows the server's byte stream (support/session_pooler.py): it counts the
+"""How the bench's proxy follows the server's byte stream (support/session_pooler.py, support/pg_wire.py): it counts the
 ReadyForQuery messages it relays whatever sizes the stream arrives in, so that when a client leaves
 it knows how many answers the server still owes before the backend can be reset."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from support.session_pooler import ReadyCounter, message
+from support.pg_wire import ReadyCounter, message
 
 
 @pytest.mark.parametrize("chunk_size", [1, 2, 3, 5, 7, 64])
