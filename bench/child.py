@@ -133,7 +133,7 @@ def _close_and_wait(port: int) -> None:
                 continue
             connection = socket.socket(fileno=os.dup(int(descriptor.name)))
         except OSError:
-            continue  # the descriptor listdir itself used, or one closed since
+            continue  # the descriptor the listing itself used, or one closed since
         with connection:
             try:
                 if connection.family != socket.AF_INET or connection.getpeername() != ("127.0.0.1", port):
