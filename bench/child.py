@@ -3,7 +3,7 @@
 Cold: import one handler and serve one request, as a fresh Lambda container does, then exit at
 once (`os._exit`: teardown is not part of a cold start). SnapStart: import, run the before-snapshot
 hooks, then fork (the snapshot) and in the child (the restored environment) run the after-restore
-hooks and serve the first request, then the same request again, warm. Serve: a warm container
+hooks and serve the first request, then the same request again, warm (see `snapstart`). Serve: a warm container
 that runs blocks of invocations when the orchestrator asks (one JSON line per block on stdin, one
 answer per block), so that targets can be interleaved. Results go to a file or to the inherited
 stdout descriptor, because handlers log to stdout as they do in Lambda.
@@ -60,7 +60,12 @@ def cold(spec: dict[str, Any]) -> dict[str, Any]:
 
 def snapstart(spec: dict[str, Any]) -> dict[str, Any]:
     """Init, snapshot (fork), restore, first response; then the warm median of the same request,
-    and what a new database connection costs in the same process (see `_new_connection`)."""
+    and what a new database connection costs in the same process (see `_new_connection`).
+
+    After the fork the parent is the environment Lambda initialised to take the snapshot, which it
+    then discards: its connections close, and the proxy (`spec["pooler_port"]`, the bench's RDS
+    Proxy) resets their backends and pools them, warm. The restored copy resumes only then, as a
+    restore comes long after the snapshot; "restore" starts at that resume (the fork is timed apart)."""
     module = importlib.import_module(spec["module"])
     handler = module.lambda_handler
     hooks = sys.modules.get("payreq.snapstart")
@@ -68,11 +73,15 @@ def snapstart(spec: dict[str, Any]) -> dict[str, Any]:
         hooks.run_before_snapshot()
     initialised = time.perf_counter()
     reading, writing = os.pipe()
+    waiting, going = os.pipe()
     forked = time.perf_counter()
     pid = os.fork()
     if pid == 0:  # the restored environment
-        resumed = time.perf_counter()  # the same monotonic clock as the parent's
+        in_child = time.perf_counter()  # the same monotonic clock as the parent's
         os.close(reading)
+        os.close(going)
+        os.read(waiting, 1)  # until the snapshot's environment is gone
+        resumed = time.perf_counter()
         if hooks is not None:
             hooks.run_after_restore()
         else:
@@ -84,22 +93,57 @@ def snapstart(spec: dict[str, Any]) -> dict[str, Any]:
         warm_ns = [_timed_ns(handler, spec["event"]) for _ in range(spec.get("warm", 0))]
         result = {
             "init_s": initialised - STARTED,
-            "fork_s": resumed - forked,
+            "fork_s": in_child - forked,
             "restore_hooks_s": restored - resumed,
-            "restore_to_response_s": answered - forked,
+            "first_request_s": answered - restored,
+            "restore_to_response_s": answered - resumed,
+            "fork_to_response_s": (in_child - forked) + (answered - resumed),
             "status": status_of(response),
             "warm_ns": warm_ns,
-            **(_new_connection(handler, spec["event"], module, hooks) if spec.get("warm") else {}),
+            **(_new_connection(handler, spec, module, hooks) if spec.get("warm") else {}),
         }
         os.write(writing, json.dumps(result).encode())
         sys.stdout.flush()
         os._exit(0)
     os.close(writing)
+    os.close(waiting)
+    if spec.get("pooler_port"):
+        _close_and_wait(spec["pooler_port"])
+    os.write(going, b"1")
+    os.close(going)
     chunks = []
     while chunk := os.read(reading, 65536):
         chunks.append(chunk)
     os.waitpid(pid, 0)
     return dict(json.loads(b"".join(chunks)))
+
+
+def _close_and_wait(port: int) -> None:
+    """Close this process's connections to the proxy on 127.0.0.1:`port`, as an environment that
+    goes away does (no Terminate: its sockets just close), and wait until the proxy has closed its
+    side: it does so once their backends are reset and pooled again. Any driver, any pool: found
+    among the process's open sockets. A forked copy's descriptors share these sockets: they are
+    closed for it too, as a restored environment's are."""
+    import socket
+    from pathlib import Path  # here, not at the top: the measured imports come first
+
+    for descriptor in Path("/proc/self/fd").iterdir():
+        try:
+            if not str(descriptor.readlink()).startswith("socket:"):
+                continue
+            connection = socket.socket(fileno=os.dup(int(descriptor.name)))
+        except OSError:
+            continue  # the descriptor the listing itself used, or one closed since
+        with connection:
+            try:
+                if connection.family != socket.AF_INET or connection.getpeername() != ("127.0.0.1", port):
+                    continue
+            except OSError:
+                continue  # closed by the proxy already (one this function has dropped)
+            connection.shutdown(socket.SHUT_WR)
+            connection.settimeout(10)
+            while connection.recv(65536):
+                pass
 
 
 def _timed_ns(handler: Any, event: dict[str, Any]) -> int:
@@ -108,24 +152,36 @@ def _timed_ns(handler: Any, event: dict[str, Any]) -> int:
     return time.perf_counter_ns() - started
 
 
-def _new_connection(handler: Any, event: dict[str, Any], module: Any, hooks: Any) -> dict[str, Any]:
-    """What no emulation here makes cheap, measured in the same warm process with the same settings:
-    opening a connection (IAM token, TCP, startup; the local server forks a new backend for it), and
-    the same request served on a new connection (the new backend's first queries load its catalog
-    caches, where RDS Proxy would lend an environment a backend that already ran them)."""
+def _new_connection(handler: Any, spec: dict[str, Any], module: Any, hooks: Any) -> dict[str, Any]:
+    """What a new database connection costs, measured in the same warm process with the same
+    settings: opening one (IAM token, TCP, the startup; through the proxy, which lends a pooled
+    backend; without it, the local server forks a new backend), and the same request served on a
+    new connection (on a lent backend its caches are warm; on a new backend its first queries load
+    them)."""
     if hooks is not None:
         from payreq.db.engine import get_engine
 
         engine = get_engine()
     else:
         engine = module.engine
-    engine.dispose()
+    event = spec["event"]
+    _drop_connections(engine, spec.get("pooler_port"))
     request_ns = _timed_ns(handler, event)
-    engine.dispose()
+    _drop_connections(engine, spec.get("pooler_port"))
     started = time.perf_counter_ns()
     engine.raw_connection().close()
     connect_ns = time.perf_counter_ns() - started
     return {"new_connection_request_ns": request_ns, "connect_ns": connect_ns}
+
+
+def _drop_connections(engine: Any, pooler_port: int | None) -> None:
+    """Close the engine's connections; through the proxy, only once their backends are pooled
+    again (a client long gone, as in a deploy, not one that left a moment ago)."""
+    if pooler_port:
+        _close_and_wait(pooler_port)
+        engine.dispose(close=False)
+    else:
+        engine.dispose()
 
 
 def serve(spec: dict[str, Any]) -> None:

@@ -74,6 +74,7 @@ def _cold(section: dict[str, Any]) -> str:
             _ms(result["total_ms"]["median"]),
             _ci(result["total_ms"]),
             " + ".join(_ms(ms) for ms in result["member_ms_median"]),
+            _ms(result["forks_ms_median"]) if "forks_ms_median" in result else "-",
         ]
         for name, result in deployed.items()
         if name != "ratios"
@@ -89,7 +90,7 @@ def _cold(section: dict[str, Any]) -> str:
         + "\n   -X importtime, self ms by top-level package:\n"
         + tops
         + "\n\n   An API call as deployed, nothing warm (authorizer then route function; the peer alone):\n"
-        + table(["configuration", "mode", "median ms", "95% CI", "per function"], deployed_rows)
+        + table(["configuration", "mode", "median ms", "95% CI", "per function", "forks (apart)"], deployed_rows)
         + "\n"
         + members
         + f"\n   payreq with SnapStart / peer = {ratios['payreq_snapstart_vs_peer']:.2f}x"
@@ -99,8 +100,19 @@ def _cold(section: dict[str, Any]) -> str:
         + f"\n   SnapStart {snap['request']}: restore -> first response"
         + f" {snap['restore_to_first_response_ms']['median']:.1f} ms,"
         + f" warm {snap['warm_same_request_us']['median'] / 1000:.2f} ms: {snap['ratio']:.1f}x"
+        + (f" ({snap['ratio_with_fork']:.1f}x counting the fork)" if "ratio_with_fork" in snap else "")
         + "\n   of it, and beside it in the same restored copy (ms, not subtracted): "
         + _parts(snap.get("parts_ms", {}))
+        + _proxy(section.get("proxy"))
+    )
+
+
+def _proxy(proxy: dict[str, Any] | None) -> str:
+    if not proxy:
+        return ""
+    return (
+        f"\n   as deployed through the {proxy['emulation']}: backends opened {proxy['opened']},"
+        f" lent again {proxy['reused']}, discarded {proxy['discarded']}"
     )
 
 

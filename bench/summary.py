@@ -41,6 +41,7 @@ def entries(results: dict[str, Any]) -> list[dict[str, Any]]:
             # median of the same request (local socket, no IAM) is beside it, to check they agree.
             detail={
                 "restore_to_first_response_ms": (snapstart.get("restore_to_first_response_ms") or {}).get("median"),
+                "ratio_with_fork": snapstart.get("ratio_with_fork"),
                 "warm_after_restore_ms": _ms((snapstart.get("warm_same_request_us") or {}).get("median")),
                 "warm_served_ms": _ms(_served_get_pr_us(warm)),
                 **{name: part["median"] for name, part in (snapstart.get("parts_ms") or {}).items()},

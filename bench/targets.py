@@ -38,9 +38,10 @@ class Target:
 @dataclass(frozen=True)
 class Deployed:
     """How a deployed container differs from a local one: in Lambda (so tracing is as the template
-    ships it), connecting over TCP with an RDS IAM token signed by boto3 (offline, dummy keys; the
-    local PostgreSQL trusts the connection, so only the signing is paid), `tracing_sdk` as the
-    stack's TracingSdk parameter."""
+    ships it), connecting over TCP to the bench's RDS Proxy (`support/session_pooler.py`, on
+    `tcp_port`) with an RDS IAM token signed by boto3 (offline, dummy keys; the proxy takes it in a
+    password exchange, as RDS Proxy does, and does not check it), `tracing_sdk` as the stack's
+    TracingSdk parameter."""
 
     tcp_port: int
     tracing_sdk: bool = False
