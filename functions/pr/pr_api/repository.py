@@ -1,6 +1,6 @@
 """The SQL of payment requests and approval flow templates: typed records out (`records.py`), typed
 changes in. Reads fetch a page of requests with their steps, live approvals and invoice totals in
-two queries, whatever the page size."""
+two queries, whatever the page size, and one request with all of that and its invoices in one."""
 
 from __future__ import annotations
 
