@@ -28,18 +28,33 @@ JOIN LATERAL (
 ) linked ON true
 """
 
-STEPS = """
-SELECT s.*, coalesce((
-    SELECT json_agg(json_build_object('approverId', a.approver_id, 'decision', a.decision,
-                                      'comment', a.comment, 'createdAt', a.created_at) ORDER BY a.created_at)
-    FROM approvals a WHERE a.step_id = s.id AND a.voided_at IS NULL), '[]'::json) AS approvals
+# A step's live approvals as JSON, as Payreq's `repository._live_approvals` writes them.
+LIVE_APPROVALS = """
+SELECT coalesce(json_agg(json_build_object('approverId', a.approver_id, 'onBehalfOf',
+        CASE WHEN a.on_behalf_of IS NOT NULL THEN json_build_object('id', a.on_behalf_of, 'displayName',
+            (SELECT u.display_name FROM users u WHERE u.id = a.on_behalf_of)) END,
+    'decision', a.decision, 'comment', a.comment, 'createdAt', a.created_at,
+    'materialHash', encode(a.material_hash, 'hex')) ORDER BY a.created_at), '[]'::json)
+FROM approvals a WHERE a.step_id = s.id AND a.voided_at IS NULL
+"""
+
+STEPS = f"""
+SELECT s.*, ({LIVE_APPROVALS}) AS approvals
 FROM approval_steps s
 WHERE (s.payment_request_id, s.round) IN (SELECT * FROM unnest(%s::uuid[], %s::int[]))
 ORDER BY s.payment_request_id, s.position
 """
 
-PR_WITH_INVOICES = """
-SELECT pr.*, linked.invoice_count, linked.invoices_total, linked.invoices
+# One request's page in one statement, as Payreq's `repository.view` reads it: the request, its
+# linked invoices and its current round's steps with their live approvals.
+PR_WITH_INVOICES_AND_STEPS = f"""
+SELECT pr.*, linked.invoice_count, linked.invoices_total, linked.invoices, (
+    SELECT coalesce(json_agg(json_build_object('id', s.id, 'payment_request_id', s.payment_request_id,
+        'round', s.round, 'position', s.position, 'name', s.name, 'mode', s.mode, 'required', s.required,
+        'approvers', s.approvers, 'completed_at', s.completed_at, 'approvals', ({LIVE_APPROVALS}))
+        ORDER BY s.position), '[]'::json)
+    FROM approval_steps s WHERE s.payment_request_id = pr.id AND s.round = pr.approval_round
+) AS steps
 FROM payment_requests pr
 JOIN LATERAL (
     SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total,
@@ -139,10 +154,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     limit = int((event.get("queryStringParameters") or {}).get("limit", 50))
     if path[0] == "prs" and "pr.read" in permissions:
         if len(path) == 2:
-            found = rows(PR_WITH_INVOICES, str(uuid.UUID(path[1])))
+            found = rows(PR_WITH_INVOICES_AND_STEPS, str(uuid.UUID(path[1])))
             if not found:
                 return respond(404, {"error": {"code": "not_found"}})
-            return respond(200, with_steps(found)[0])
+            return respond(200, found[0])
         page = rows(PR_WITH_TOTALS + " ORDER BY pr.created_at DESC, pr.id DESC LIMIT %s", limit)
         return respond(200, {"items": with_steps(page)})
     if path[0] == "invoices" and "invoice.read" in permissions:

@@ -74,9 +74,8 @@ REQUEST = Announced(
 
 def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
     request = must_exist(repository.view(connection, pr_id), "No payment request with this id.")
-    steps = repository.steps_by_request(connection, [request])[request.id]
     linked = [_invoice_summary(invoice) for invoice in request.invoices]
-    return PaymentRequestView.model_validate({**_summary_fields(request, steps), "invoices": linked})
+    return PaymentRequestView.model_validate({**_summary_fields(request, request.steps), "invoices": linked})
 
 
 def summaries(connection: Connection, requests: Sequence[ListedRequest]) -> list[PaymentRequestSummary]:

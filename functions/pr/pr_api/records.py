@@ -74,13 +74,6 @@ class LinkedInvoice:
     status: str
 
 
-@record
-class ViewedRequest(ListedRequest):
-    """A request with its linked invoices themselves, as its own page shows it."""
-
-    invoices: list[LinkedInvoice]
-
-
 class RequestUpdate(TypedDict, total=False):
     """The columns a change of a request sets; the ones left out stay as they are."""
 
@@ -138,6 +131,15 @@ class StepRecord:
 @record
 class StepWithApprovals(StepRecord):
     approvals: list[ApprovalJson]
+
+
+@record
+class ViewedRequest(ListedRequest):
+    """A request with its linked invoices themselves and its current round's steps, as its own page
+    shows it."""
+
+    invoices: list[LinkedInvoice]
+    steps: list[StepWithApprovals]
 
 
 @record

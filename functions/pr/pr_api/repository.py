@@ -1,10 +1,11 @@
 """The SQL of payment requests and approval flow templates: typed records out (`records.py`), typed
 changes in. Reads fetch a page of requests with their steps, live approvals and invoice totals in
-two queries, whatever the page size."""
+two queries, whatever the page size, and one request with all of that and its invoices in one."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,6 @@ from pr_api.records import (
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
-    from datetime import datetime
 
     from sqlalchemy.engine import Connection
     from sqlalchemy.sql import ColumnElement, Executable
@@ -76,6 +76,16 @@ if TYPE_CHECKING:
     )
 
 PR = payment_requests
+_EMPTY_JSON: ColumnElement[Any] = literal_column("'[]'::json")
+
+
+def _json_object(*keys_and_values: Any) -> Any:
+    """`json_build_object(key, value, ...)` with the keys written into the statement: they are this
+    module's constants, and as bound parameters (SQLAlchemy's way with a Python string) every run
+    of a read would encode and send each one again."""
+    return func.json_build_object(
+        *(literal_column(f"'{item}'") if index % 2 == 0 else item for index, item in enumerate(keys_and_values))
+    )
 
 
 def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
@@ -83,17 +93,17 @@ def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
     invoices themselves) from one lateral subquery: no second query for them."""
     columns = [
         func.count(invoices.c.id).label("invoice_count"),
-        func.coalesce(func.sum(invoices.c.total), 0).label("invoices_total"),
+        func.coalesce(func.sum(invoices.c.total), literal_column("0")).label("invoices_total"),
     ]
     if listing_invoices:
         # Amounts as text: JSON numbers would come back as floats.
-        summary = func.json_build_object(
+        summary = _json_object(
             *("id", invoices.c.id, "reference", invoices.c.reference, "invoice_number", invoices.c.invoice_number),
             *("vendor", invoices.c.vendor, "currency", invoices.c.currency, "status", invoices.c.status),
             *("total", cast(invoices.c.total, Text)),
         )
         ordered = aggregate_order_by(summary, pr_invoice_links.c.linked_at, invoices.c.id)
-        columns.append(func.coalesce(func.json_agg(ordered), literal_column("'[]'::json")).label("invoices"))
+        columns.append(func.coalesce(func.json_agg(ordered), _EMPTY_JSON).label("invoices"))
     linked = (
         select(*columns)
         .select_from(pr_invoice_links.join(invoices, invoices.c.id == pr_invoice_links.c.invoice_id))
@@ -102,31 +112,6 @@ def _with_invoice_totals(*, listing_invoices: bool = False) -> Any:
     )
     return select(PR, *(linked.c[column.name] for column in columns)).select_from(
         PR.join(linked, literal_column("true"))
-    )
-
-
-# The hot read is built once per container, not per request: building a statement and its
-# cache key costs more Python time than the query's round trip.
-_VIEW_BY_ID = _with_invoice_totals(listing_invoices=True).where(PR.c.id == bindparam("pr_id"))
-
-
-def view(connection: Connection, pr_id: uuid.UUID) -> ViewedRequest | None:
-    """The request with its linked invoices, in the order they were linked."""
-    row = connection.execute(_VIEW_BY_ID, {"pr_id": pr_id}).mappings().one_or_none()
-    if row is None:
-        return None
-    return record_of(ViewedRequest, {**row, "invoices": [_linked_invoice(invoice) for invoice in row["invoices"]]})
-
-
-def _linked_invoice(invoice: Mapping[str, Any]) -> LinkedInvoice:
-    # As JSON: the id and the total come back as text.
-    return record_of(
-        LinkedInvoice,
-        {
-            **invoice,
-            "id": uuid.UUID(invoice["id"]),
-            "total": None if invoice["total"] is None else Decimal(invoice["total"]),
-        },
     )
 
 
@@ -161,37 +146,31 @@ def _display_name(user_id: Any) -> Any:
     return select(users.c.display_name).where(users.c.id == user_id).scalar_subquery()
 
 
-def _current_steps_with_live_approvals() -> Any:
+def _live_approvals() -> Any:
+    """The live approvals of the step being selected (`approval_steps`), oldest first, as JSON in
+    the API's own shape (`ApprovalJson`)."""
     on_behalf_of = case(
         (
             approvals.c.on_behalf_of.is_not(None),
-            func.json_build_object(
-                "id", approvals.c.on_behalf_of, "displayName", _display_name(approvals.c.on_behalf_of)
-            ),
+            _json_object("id", approvals.c.on_behalf_of, "displayName", _display_name(approvals.c.on_behalf_of)),
         ),
     )
-    live = (
-        select(
-            func.coalesce(
-                func.json_agg(
-                    aggregate_order_by(
-                        func.json_build_object(
-                            *("approverId", approvals.c.approver_id, "onBehalfOf", on_behalf_of),
-                            *("decision", approvals.c.decision),
-                            *("comment", approvals.c.comment, "createdAt", approvals.c.created_at),
-                            *("materialHash", func.encode(approvals.c.material_hash, "hex")),
-                        ),
-                        approvals.c.created_at,
-                    )
-                ),
-                literal_column("'[]'::json"),
-            )
-        )
+    approval = _json_object(
+        *("approverId", approvals.c.approver_id, "onBehalfOf", on_behalf_of),
+        *("decision", approvals.c.decision),
+        *("comment", approvals.c.comment, "createdAt", approvals.c.created_at),
+        *("materialHash", func.encode(approvals.c.material_hash, literal_column("'hex'"))),
+    )
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(approval, approvals.c.created_at)), _EMPTY_JSON))
         .where(approvals.c.step_id == approval_steps.c.id, approvals.c.voided_at.is_(None))
         .scalar_subquery()
     )
+
+
+def _current_steps_with_live_approvals() -> Any:
     return (
-        select(approval_steps, live.label("approvals"))
+        select(approval_steps, _live_approvals().label("approvals"))
         .where(
             tuple_(approval_steps.c.payment_request_id, approval_steps.c.round).in_(bindparam("keys", expanding=True))
         )
@@ -213,6 +192,76 @@ def steps_by_request(
     for step in records_of(StepWithApprovals, connection.execute(_STEPS, {"keys": keys}).mappings()):
         steps[step.payment_request_id].append(step)
     return steps
+
+
+def _current_steps_as_json() -> Any:
+    """The current round's steps of the request being selected (`PR`), in order, each with its
+    live approvals, as one JSON array: the view's steps in the view's own statement."""
+    step = _json_object(
+        *("id", approval_steps.c.id, "payment_request_id", approval_steps.c.payment_request_id),
+        *("round", approval_steps.c.round, "position", approval_steps.c.position, "name", approval_steps.c.name),
+        *("mode", approval_steps.c.mode, "required", approval_steps.c.required),
+        *("approvers", approval_steps.c.approvers, "completed_at", approval_steps.c.completed_at),
+        *("approvals", _live_approvals()),
+    )
+    return (
+        select(func.coalesce(func.json_agg(aggregate_order_by(step, approval_steps.c.position)), _EMPTY_JSON))
+        .where(approval_steps.c.payment_request_id == PR.c.id, approval_steps.c.round == PR.c.approval_round)
+        .scalar_subquery()
+    )
+
+
+# The hot read is built once per container, not per request: building a statement and its
+# cache key costs more Python time than the query's round trip.
+_VIEW_BY_ID = (
+    _with_invoice_totals(listing_invoices=True)
+    .add_columns(_current_steps_as_json().label("steps"))
+    .where(PR.c.id == bindparam("pr_id"))
+)
+
+
+def view(connection: Connection, pr_id: uuid.UUID) -> ViewedRequest | None:
+    """The request with its linked invoices, in the order they were linked, and its current round's
+    steps with their live approvals: one statement, so one round trip and one snapshot (a decision
+    landing meanwhile is seen whole, with the request's version and status it left, or not at all)."""
+    row = connection.execute(_VIEW_BY_ID, {"pr_id": pr_id}).mappings().one_or_none()
+    if row is None:
+        return None
+    return record_of(
+        ViewedRequest,
+        {
+            **row,
+            "invoices": [_linked_invoice(invoice) for invoice in row["invoices"]],
+            "steps": [_step_of_json(step) for step in row["steps"]],
+        },
+    )
+
+
+def _linked_invoice(invoice: Mapping[str, Any]) -> LinkedInvoice:
+    # As JSON: the id and the total come back as text.
+    return record_of(
+        LinkedInvoice,
+        {
+            **invoice,
+            "id": uuid.UUID(invoice["id"]),
+            "total": None if invoice["total"] is None else Decimal(invoice["total"]),
+        },
+    )
+
+
+def _step_of_json(step: Mapping[str, Any]) -> StepWithApprovals:
+    # As JSON: ids and the time come back as text (the time in ISO 8601, with the session's offset).
+    completed_at = step["completed_at"]
+    return record_of(
+        StepWithApprovals,
+        {
+            **step,
+            "id": uuid.UUID(step["id"]),
+            "payment_request_id": uuid.UUID(step["payment_request_id"]),
+            "approvers": [uuid.UUID(approver) for approver in step["approvers"]],
+            "completed_at": None if completed_at is None else datetime.fromisoformat(completed_at),
+        },
+    )
 
 
 def insert_steps(

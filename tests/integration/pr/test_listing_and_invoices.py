@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import event, insert, select, update
 
 from payreq import settings
 from payreq.db import get_engine
-from payreq.db.schema import invoices
+from payreq.db.engine import engine_from_url
+from payreq.db.schema import approval_steps, approvals, invoices, payment_requests
 from support.team import Team, decide, raise_request, submitted
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ def test_a_page_costs_the_same_queries_whatever_its_size(
     assert len(first["steps"][0]["approvals"]) == 1
 
 
-def test_one_request_is_read_with_its_steps_approvals_and_invoices_in_two_queries(
+def test_one_request_is_read_with_its_steps_approvals_and_invoices_in_one_query(
     team: Team, engine: Engine, statements: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a request with an approval given and two invoices linked
@@ -109,11 +110,68 @@ def test_one_request_is_read_with_its_steps_approvals_and_invoices_in_two_querie
     statements.clear()
     shown = team.alice.browser.get(f"/api/v1/prs/{pr_id}")
 
-    # Then two queries brought everything, the invoices in the order they were linked
-    assert len(statements) == 2
+    # Then one query brought everything (one round trip), the invoices in the order they were linked
+    assert len(statements) == 1
     assert [invoice["total"] for invoice in shown.body["invoices"]] == ["10.00", "32.50"]
     assert (shown.body["invoicesTotal"], shown.body["invoiceCount"]) == ("42.50", 2)
     assert shown.body["steps"][0]["approvals"][0]["approverId"] == team.alice.id
+
+
+def test_a_decision_committed_while_a_request_is_read_is_shown_whole_or_not_at_all(
+    team: Team, database_url: str
+) -> None:
+    # Given a pending request, and a decision on its first step that commits the moment the read's
+    # first statement has run (had the read a second statement, it would see the decision there)
+    pr_id = submitted(team.requester, [team.step("M", "anyof", team.alice), team.step("F", "anyof", team.bob)])
+    before = team.alice.browser.get(f"/api/v1/prs/{pr_id}").body
+
+    elsewhere = engine_from_url(database_url)  # another client: the function's pool is one connection
+
+    decided: list[bool] = []
+
+    def decide_meanwhile(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if decided or "FROM payment_requests" not in statement:
+            return  # once, and after the read's statement (not the authorizer's credential lookup)
+        decided.append(True)
+        with elsewhere.begin() as connection:
+            step = connection.execute(
+                select(approval_steps.c.id)
+                .where(approval_steps.c.payment_request_id == pr_id)
+                .order_by(approval_steps.c.position)
+                .limit(1)
+            ).scalar_one()
+            connection.execute(
+                insert(approvals).values(
+                    id=uuid.uuid4(),
+                    payment_request_id=pr_id,
+                    step_id=step,
+                    approver_id=team.alice.id,
+                    decision="approved",
+                    material_hash=bytes.fromhex(before["materialHash"]),
+                )
+            )
+            connection.execute(
+                update(payment_requests)
+                .where(payment_requests.c.id == pr_id)
+                .values(version=payment_requests.c.version + 1)
+            )
+
+    event.listen(get_engine(), "after_cursor_execute", decide_meanwhile)
+
+    # When the request is read as the decision lands
+    during = team.alice.browser.get(f"/api/v1/prs/{pr_id}").body
+    event.remove(get_engine(), "after_cursor_execute", decide_meanwhile)
+    after = team.alice.browser.get(f"/api/v1/prs/{pr_id}").body
+    elsewhere.dispose()
+
+    # Then the read shows the request as it was when its statement ran, version and steps alike:
+    # never the new approval on the old version (an approver would decide on an ETag that no longer
+    # matches what they saw)
+    assert (during["version"], during["steps"]) == (before["version"], before["steps"])
+    assert during["steps"][0]["approvals"] == []
+    # And the next read shows the decision with the version it made
+    assert after["version"] == before["version"] + 1
+    assert [approval["approverId"] for approval in after["steps"][0]["approvals"]] == [team.alice.id]
 
 
 def test_filters(team: Team) -> None:
