@@ -90,6 +90,9 @@ class Pg8000:
     def __init__(self) -> None:
         import pg8000.native
 
+        from payreq.db.pg8000_decoding import decode_faster
+
+        decode_faster()  # the decoding Payreq gives pg8000 (before connecting), so the floor stays a floor
         self.to_statement = pg8000.native.to_statement
         self.connection = pg8000.native.Connection(**json.loads(os.environ["FLOOR_PG8000"]))
         self.prepare = os.environ.get("FLOOR_PREPARE", "1") == "1"

@@ -5,6 +5,7 @@ Things that matter behind RDS Proxy and in Lambda, and why they are done this wa
 - no `SET` on connect and no named prepared statements: either pins the proxy session. Statement
   timeouts belong to the database role (`ALTER ROLE ... SET statement_timeout`);
 - each statement in one round trip, not pg8000's three (`pipelined_statements`);
+- dates and timestamps read in C, and each row description built once per connection (`pg8000_decoding`);
 - TLS verifies the server: pg8000's default context does not, and is rebuilt on every connect;
 - TCP_NODELAY, which pg8000 does not set: without it a TLS handshake waits on Nagle (~58 ms vs ~11 ms);
 - credentials are fetched per *new* connection, so IAM tokens (15 min) and rotated secrets just work;
@@ -27,6 +28,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, make_url
 
 from payreq import aws
+from payreq.db.pg8000_decoding import decode_faster
 from payreq.db.pipelined_statements import pipeline_unnamed_statements
 from payreq.settings import DatabaseSettings, database_settings
 
@@ -141,6 +143,7 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
     if url.drivername == PG8000:
         remember_placeholder_rewrites()
         pipeline_unnamed_statements()
+        decode_faster()
     password = password_provider(settings)
     engine = create_engine(
         url,
