@@ -18,16 +18,6 @@ import os
 import uuid
 from typing import Any
 
-PR_WITH_TOTALS = """
-SELECT pr.*, linked.invoice_count, linked.invoices_total
-FROM payment_requests pr
-JOIN LATERAL (
-    SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total
-    FROM pr_invoice_links l JOIN invoices i ON i.id = l.invoice_id
-    WHERE l.payment_request_id = pr.id
-) linked ON true
-"""
-
 # A step's live approvals as JSON, as Payreq's `repository._live_approvals` writes them.
 LIVE_APPROVALS = """
 SELECT coalesce(json_agg(json_build_object('approverId', a.approver_id, 'onBehalfOf',
@@ -38,23 +28,33 @@ SELECT coalesce(json_agg(json_build_object('approverId', a.approver_id, 'onBehal
 FROM approvals a WHERE a.step_id = s.id AND a.voided_at IS NULL
 """
 
-STEPS = f"""
-SELECT s.*, ({LIVE_APPROVALS}) AS approvals
-FROM approval_steps s
-WHERE (s.payment_request_id, s.round) IN (SELECT * FROM unnest(%s::uuid[], %s::int[]))
-ORDER BY s.payment_request_id, s.position
+# The current round's steps of the request `pr`, with their live approvals, as Payreq's
+# `repository._current_steps_as_json` writes them.
+CURRENT_STEPS = f"""
+SELECT coalesce(json_agg(json_build_object('id', s.id, 'payment_request_id', s.payment_request_id,
+    'round', s.round, 'position', s.position, 'name', s.name, 'mode', s.mode, 'required', s.required,
+    'approvers', s.approvers, 'completed_at', s.completed_at, 'approvals', ({LIVE_APPROVALS}))
+    ORDER BY s.position), '[]'::json)
+FROM approval_steps s WHERE s.payment_request_id = pr.id AND s.round = pr.approval_round
+"""
+
+# A page of requests in one statement, as Payreq's `repository.page` reads it: each request, its
+# linked invoices' count and total, and its current round's steps with their live approvals.
+PR_PAGE = f"""
+SELECT pr.*, linked.invoice_count, linked.invoices_total, ({CURRENT_STEPS}) AS steps
+FROM payment_requests pr
+JOIN LATERAL (
+    SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total
+    FROM pr_invoice_links l JOIN invoices i ON i.id = l.invoice_id
+    WHERE l.payment_request_id = pr.id
+) linked ON true
+ORDER BY pr.created_at DESC, pr.id DESC LIMIT %s
 """
 
 # One request's page in one statement, as Payreq's `repository.view` reads it: the request, its
 # linked invoices and its current round's steps with their live approvals.
 PR_WITH_INVOICES_AND_STEPS = f"""
-SELECT pr.*, linked.invoice_count, linked.invoices_total, linked.invoices, (
-    SELECT coalesce(json_agg(json_build_object('id', s.id, 'payment_request_id', s.payment_request_id,
-        'round', s.round, 'position', s.position, 'name', s.name, 'mode', s.mode, 'required', s.required,
-        'approvers', s.approvers, 'completed_at', s.completed_at, 'approvals', ({LIVE_APPROVALS}))
-        ORDER BY s.position), '[]'::json)
-    FROM approval_steps s WHERE s.payment_request_id = pr.id AND s.round = pr.approval_round
-) AS steps
+SELECT pr.*, linked.invoice_count, linked.invoices_total, linked.invoices, ({CURRENT_STEPS}) AS steps
 FROM payment_requests pr
 JOIN LATERAL (
     SELECT count(i.id) AS invoice_count, coalesce(sum(i.total), 0) AS invoices_total,
@@ -132,16 +132,6 @@ def rows(sql: str, *parameters: Any) -> list[dict[str, Any]]:
     return _driver.rows(sql, parameters)
 
 
-def with_steps(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    steps: dict[Any, list[dict[str, Any]]] = {request["id"]: [] for request in requests}
-    if requests:
-        ids = [str(request["id"]) for request in requests]
-        rounds = [request["approval_round"] for request in requests]
-        for step in rows(STEPS, ids, rounds):
-            steps[step["payment_request_id"]].append(step)
-    return [{**request, "steps": steps[request["id"]]} for request in requests]
-
-
 def respond(status: int, body: Any) -> dict[str, Any]:
     return {
         "statusCode": status,
@@ -161,8 +151,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             if not found:
                 return respond(404, {"error": {"code": "not_found"}})
             return respond(200, found[0])
-        page = rows(PR_WITH_TOTALS + " ORDER BY pr.created_at DESC, pr.id DESC LIMIT %s", limit)
-        return respond(200, {"items": with_steps(page)})
+        return respond(200, {"items": rows(PR_PAGE, limit)})
     if path[0] == "invoices" and "invoice.read" in permissions:
         return respond(200, {"items": rows(INVOICE_PAGE, limit)})
     return respond(403, {"error": {"code": "forbidden"}})

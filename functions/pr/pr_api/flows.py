@@ -20,7 +20,7 @@ from pr_api.records import NewDecision, NewPaymentRequestRow, RequestUpdate
 from pr_api.settings import pr_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Collection, Sequence
+    from collections.abc import Collection
     from datetime import datetime
     from typing import NotRequired, TypedDict, Unpack
 
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
         PaymentRequestFilter,
         PaymentRequestRecord,
         StepRecord,
-        StepWithApprovals,
     )
 
     class Decided(TypedDict):
@@ -75,28 +74,23 @@ REQUEST = Announced(
 def view(connection: Connection, pr_id: uuid.UUID) -> PaymentRequestView:
     request = must_exist(repository.view(connection, pr_id), "No payment request with this id.")
     linked = [_invoice_summary(invoice) for invoice in request.invoices]
-    return PaymentRequestView.model_validate({**_summary_fields(request, request.steps), "invoices": linked})
-
-
-def summaries(connection: Connection, requests: Sequence[ListedRequest]) -> list[PaymentRequestSummary]:
-    steps = repository.steps_by_request(connection, requests)
-    return [PaymentRequestSummary.model_validate(_summary_fields(request, steps[request.id])) for request in requests]
+    return PaymentRequestView.model_validate({**_summary_fields(request), "invoices": linked})
 
 
 def page_of(
     connection: Connection, which: PaymentRequestFilter, *, limit: int, cursor: str | None
 ) -> tuple[list[PaymentRequestSummary], str | None]:
     requests, next_cursor = repository.page(connection, which, limit=limit, after=decode_newest_first(cursor))
-    return summaries(connection, requests), next_cursor
+    return [PaymentRequestSummary.model_validate(_summary_fields(request)) for request in requests], next_cursor
 
 
-def _summary_fields(request: ListedRequest, steps: list[StepWithApprovals]) -> dict[str, Any]:
+def _summary_fields(request: ListedRequest) -> dict[str, Any]:
     return {
         **columns_of(request),
         "amount": format_amount(request.amount, request.currency),
         "invoices_total": format_amount(request.invoices_total, request.currency),
         "material_hash": request.material_hash.hex(),
-        "steps": [StepView.model_validate(step) for step in steps],
+        "steps": [StepView.model_validate(step) for step in request.steps],
     }
 
 

@@ -57,10 +57,12 @@ class PaymentRequestRecord(NewPaymentRequestRow):
 
 @record
 class ListedRequest(PaymentRequestRecord):
-    """A request with its linked invoices' count and total, as lists show it."""
+    """A request with its linked invoices' count and total and its current round's steps, as lists
+    show it."""
 
     invoice_count: int
     invoices_total: Decimal
+    steps: list[StepWithApprovals]
 
 
 @record
@@ -135,11 +137,9 @@ class StepWithApprovals(StepRecord):
 
 @record
 class ViewedRequest(ListedRequest):
-    """A request with its linked invoices themselves and its current round's steps, as its own page
-    shows it."""
+    """A request with its linked invoices themselves, as its own page shows it."""
 
     invoices: list[LinkedInvoice]
-    steps: list[StepWithApprovals]
 
 
 @record

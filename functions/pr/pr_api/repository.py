@@ -1,6 +1,6 @@
 """The SQL of payment requests and approval flow templates: typed records out (`records.py`), typed
 changes in. Reads fetch a page of requests with their steps, live approvals and invoice totals in
-two queries, whatever the page size, and one request with all of that and its invoices in one."""
+one statement, whatever the page size, and one request with all of that and its invoices in one."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -62,7 +61,7 @@ from pr_api.records import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, RowMapping
     from sqlalchemy.sql import ColumnElement, Executable
 
     from pr_api.records import (
@@ -168,32 +167,6 @@ def _live_approvals() -> Any:
     )
 
 
-def _current_steps_with_live_approvals() -> Any:
-    return (
-        select(approval_steps, _live_approvals().label("approvals"))
-        .where(
-            tuple_(approval_steps.c.payment_request_id, approval_steps.c.round).in_(bindparam("keys", expanding=True))
-        )
-        .order_by(approval_steps.c.payment_request_id, approval_steps.c.position)
-    )
-
-
-_STEPS = _current_steps_with_live_approvals()
-
-
-def steps_by_request(
-    connection: Connection, requests: Sequence[PaymentRequestRecord]
-) -> dict[uuid.UUID, list[StepWithApprovals]]:
-    """The current round's steps of each request, each with its live approvals (one query)."""
-    if not requests:
-        return {}
-    keys = [(request.id, request.approval_round) for request in requests]
-    steps: dict[uuid.UUID, list[StepWithApprovals]] = {request.id: [] for request in requests}
-    for step in records_of(StepWithApprovals, connection.execute(_STEPS, {"keys": keys}).mappings()):
-        steps[step.payment_request_id].append(step)
-    return steps
-
-
 def _current_steps_as_json() -> Any:
     """The current round's steps of the request being selected (`PR`), in order, each with its
     live approvals, as one JSON array: the view's steps in the view's own statement."""
@@ -211,12 +184,11 @@ def _current_steps_as_json() -> Any:
     )
 
 
-# The hot read is built once per container, not per request: building a statement and its
+# The hot reads are built once per container, not per request: building a statement and its
 # cache key costs more Python time than the query's round trip.
+_CURRENT_STEPS = _current_steps_as_json().label("steps")
 _VIEW_BY_ID = (
-    _with_invoice_totals(listing_invoices=True)
-    .add_columns(_current_steps_as_json().label("steps"))
-    .where(PR.c.id == bindparam("pr_id"))
+    _with_invoice_totals(listing_invoices=True).add_columns(_CURRENT_STEPS).where(PR.c.id == bindparam("pr_id"))
 )
 
 
@@ -227,14 +199,12 @@ def view(connection: Connection, pr_id: uuid.UUID) -> ViewedRequest | None:
     row = connection.execute(_VIEW_BY_ID, {"pr_id": pr_id}).mappings().one_or_none()
     if row is None:
         return None
-    return record_of(
-        ViewedRequest,
-        {
-            **row,
-            "invoices": [_linked_invoice(invoice) for invoice in row["invoices"]],
-            "steps": [_step_of_json(step) for step in row["steps"]],
-        },
-    )
+    invoices = [_linked_invoice(invoice) for invoice in row["invoices"]]
+    return record_of(ViewedRequest, {**_with_steps(row), "invoices": invoices})
+
+
+def _with_steps(row: RowMapping) -> dict[str, Any]:
+    return {**row, "steps": [_step_of_json(step) for step in row["steps"]]}
 
 
 def _linked_invoice(invoice: Mapping[str, Any]) -> LinkedInvoice:
@@ -467,9 +437,13 @@ def page(
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> tuple[list[ListedRequest], str | None]:
-    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor."""
-    query = _with_invoice_totals().where(*_conditions(which))
-    return newest_first(connection, ListedRequest, query, PR.c.created_at, PR.c.id, limit=limit, after=after)
+    """Newest first, `limit` of them after the (created_at, id) `after`, and the next page's cursor:
+    each with its current round's steps and their live approvals, in one statement (one round trip
+    and one snapshot, as `view`)."""
+    query = _with_invoice_totals().add_columns(_CURRENT_STEPS).where(*_conditions(which))
+    return newest_first(
+        connection, ListedRequest, query, PR.c.created_at, PR.c.id, limit=limit, after=after, decode=_with_steps
+    )
 
 
 def _conditions(which: PaymentRequestFilter) -> list[ColumnElement[bool]]:

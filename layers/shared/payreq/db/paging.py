@@ -15,11 +15,12 @@ from payreq.http.pagination import newest_first_page
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Callable
     from datetime import datetime
 
     from _typeshed import DataclassInstance
     from sqlalchemy import ColumnElement, Select
-    from sqlalchemy.engine import Connection
+    from sqlalchemy.engine import Connection, RowMapping
 
 
 def given(*conditions: ColumnElement[bool] | None) -> list[ColumnElement[bool]]:
@@ -36,14 +37,16 @@ def newest_first[R: DataclassInstance](
     *,
     limit: int,
     after: tuple[datetime, uuid.UUID] | None,
+    decode: Callable[[RowMapping], dict[str, Any]] | None = None,
 ) -> tuple[list[R], str | None]:
     """`limit` of `query`'s rows as records, newest first, after the (created_at, id) `after`, and
-    the cursor of the next page (None on the last)."""
+    the cursor of the next page (None on the last). `decode` turns a row into the record's fields
+    where they differ (a JSON column read into records of its own)."""
     query = query.order_by(created_at.desc(), row_id.desc()).limit(limit + 1)
     if after is not None:
         query = query.where(tuple_(created_at, row_id) < tuple_(*after))
     rows, next_cursor = newest_first_page(list(connection.execute(query).mappings()), limit)
-    return records_of(record_type, rows), next_cursor
+    return records_of(record_type, rows if decode is None else map(decode, rows)), next_cursor
 
 
 def newest_by_seq[R: DataclassInstance](
