@@ -169,7 +169,8 @@ def _live_approvals() -> Any:
 
 def _current_steps_as_json() -> Any:
     """The current round's steps of the request being selected (`PR`), in order, each with its
-    live approvals, as one JSON array: the view's steps in the view's own statement."""
+    live approvals, as one JSON array: a request's steps in the statement that reads the request
+    (its view, or a page of a list), so they come from the same snapshot."""
     step = _json_object(
         *("id", approval_steps.c.id, "payment_request_id", approval_steps.c.payment_request_id),
         *("round", approval_steps.c.round, "position", approval_steps.c.position, "name", approval_steps.c.name),
