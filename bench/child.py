@@ -203,10 +203,12 @@ def serve(spec: dict[str, Any]) -> None:
 
 
 def _block(handler: Any, events: list[dict[str, Any]]) -> dict[str, Any]:
-    """Invoke `handler` with each event: the time of each, the statuses, the first refusal's body."""
+    """Invoke `handler` with each event: the time of each, the statuses, the first refusal's body,
+    and how many items the last list answered with (None for anything else)."""
     timings: list[int] = []
     statuses: dict[int, int] = {}
     refused = None
+    response: Any = None
     for item in events:
         started = time.perf_counter_ns()
         response = handler(item, Context())
@@ -215,7 +217,17 @@ def _block(handler: Any, events: list[dict[str, Any]]) -> dict[str, Any]:
         statuses[status] = statuses.get(status, 0) + 1
         if status >= 300 and refused is None:
             refused = str(response.get("body", ""))[:500]
-    return {"ns": timings, "statuses": statuses, "refused": refused}
+    return {"ns": timings, "statuses": statuses, "refused": refused, "items": _items_of(response)}
+
+
+def _items_of(response: Any) -> int | None:
+    """A list's page size as the client got it: compared across targets, so that none is timed on a
+    shorter page than the others."""
+    try:
+        items = json.loads(response["body"])["items"]
+    except (TypeError, KeyError, ValueError):
+        return None
+    return len(items) if isinstance(items, list) else None
 
 
 def _statement_counter() -> list[int]:

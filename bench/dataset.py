@@ -2,8 +2,9 @@
 
 People: alice raises requests, bob approves them (the demo users of `make run`), and 50 more
 approvers for the contention run. Requests: one "showcase" request as a user would open it (two
-steps, an approval given, two invoices linked) and a pool of pending requests that bob may
-approve, one per approval measured. Invoices: enough for a full page.
+steps, an approval given, two invoices linked), enough more like it that a list's page of 50 is
+full (a page of the demo data alone would be five requests, whatever its limit), and a pool of
+pending requests that bob may approve, one per approval measured. Invoices: enough for a full page.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ class Dataset:
         return self.approvable.pop()
 
 
-def build(engine: Engine, *, approvable: int, invoices: int = 60) -> Dataset:
+def build(engine: Engine, *, approvable: int, invoices: int = 60, requests: int = 60) -> Dataset:
     from invoice_api import flows as invoice_flows
     from invoice_api.models import NewInvoice
     from payreq_local.seed import DEMO_USERS, seed
@@ -76,6 +77,8 @@ def build(engine: Engine, *, approvable: int, invoices: int = 60) -> Dataset:
         ]
     with transaction(engine) as connection:
         showcase = _showcase(connection, alice, bob, carol, invoice_ids[:2], now)
+        for _ in range(requests):
+            _under_review(connection, alice, bob, carol, now)
     dataset = Dataset(alice, bob, carol, showcase, invoice_ids)
     add_approvable(engine, dataset, approvable)
     return dataset
@@ -133,16 +136,30 @@ def people(engine: Engine, count: int, permissions: tuple[str, ...] = APPROVER) 
     return people
 
 
+def _under_review(connection: Connection, alice: Person, bob: Person, carol: Person, now: datetime) -> uuid.UUID:
+    """A request as a list shows most of them: submitted, its first step half decided."""
+    from pr_api import flows
+
+    pr_id = submitted(connection, alice, _two_steps(bob, carol))
+    flows.approve(
+        connection, bob.context(), pr_id, read_version=flows.view(connection, pr_id).version, comment=None, now=now
+    )
+    return pr_id
+
+
+def _two_steps(bob: Person, carol: Person) -> list[dict[str, Any]]:
+    return [
+        {"name": "Managers", "mode": "allof", "approvers": [bob.id, carol.id]},
+        {"name": "Finance", "mode": "anyof", "approvers": [carol.id]},
+    ]
+
+
 def _showcase(
     connection: Connection, alice: Person, bob: Person, carol: Person, invoice_ids: list[uuid.UUID], now: datetime
 ) -> uuid.UUID:
     from pr_api import flows
 
-    flow = [
-        {"name": "Managers", "mode": "allof", "approvers": [bob.id, carol.id]},
-        {"name": "Finance", "mode": "anyof", "approvers": [carol.id]},
-    ]
-    pr_id = submitted(connection, alice, flow, description="Two laptops and docks for the new hires.")
+    pr_id = submitted(connection, alice, _two_steps(bob, carol), description="Two laptops and docks for the new hires.")
     for invoice_id in invoice_ids:  # linked before the approval: the invoices are part of what is approved
         flows.link_invoice(connection, alice.context(), pr_id, invoice_id, now=now)
     seen = flows.view(connection, pr_id).version

@@ -146,6 +146,7 @@ def _warm(section: dict[str, Any]) -> str:
                     f"{us['p99']:.0f}",
                     str(us["n"]),
                     statements,
+                    str(measured.get("items", "-")),
                 ]
             )
     configurations = "\n".join(f"   {label}: {text}" for label, text in section["configurations"].items())
@@ -156,7 +157,7 @@ def _warm(section: dict[str, Any]) -> str:
     )
     return (
         heading("warm", "Warm latency, containers interleaved block by block (us per invocation)")
-        + table(["endpoint", "implementation", "median", "95% CI", "p99", "n", "queries"], rows)
+        + table(["endpoint", "implementation", "median", "95% CI", "p99", "n", "queries", "items"], rows)
         + "\n"
         + configurations
         + "\n"

@@ -7,7 +7,8 @@ median of the per-block ratios (blocks of both targets run side by side), with i
 Targets: Payreq on pg8000 and on psycopg 3, the FastAPI peer on pg8000 (with the same placeholder
 memo and statement pipelining) and on psycopg 3, and the floor on each driver (prepared statements,
 no framework; reads only). Payreq is held to the floor on its own driver.
-Reads are measured on every target before any target writes, so each sees the same data."""
+Reads are measured on every target before any target writes, so each sees the same data; each list
+answers the same number of items on every target (a full page: the run stops otherwise)."""
 
 from __future__ import annotations
 
@@ -81,6 +82,9 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
             timings = [ns / 1000 for block in blocks for ns in block["ns"]]
             statements = sum(block["statements"] for block in blocks) / max(1, len(timings))
             results[label][name] = {"us": Summary.of(timings).as_dict(), "statements": statements}
+            if (items := _page_size(label, name, blocks)) is not None:
+                results[label][name]["items"] = items
+    _same_pages(results)
     pairs = {
         # Payreq as deployed (pg8000) against the floor on the same driver: the summary's figure.
         "get_pr_vs_floor_pg8000": ("payreq (pg8000)", "floor (pg8000)"),
@@ -127,6 +131,29 @@ def _interleave(
     finally:
         for server in servers.values():
             server.close()
+
+
+def _page_size(label: str, endpoint: str, blocks: list[dict[str, Any]]) -> int | None:
+    sizes = {block.get("items") for block in blocks}
+    if len(sizes) > 1:
+        raise RuntimeError(f"{label} {endpoint}: pages of different sizes {sorted(map(str, sizes))}")
+    return sizes.pop() if sizes else None
+
+
+def _same_pages(results: dict[str, Any]) -> None:
+    """Every target must answer a list with as many items as every other, and a page of `limit=N`
+    with N of them: a shorter page would be a faster figure of less work."""
+    by_endpoint: dict[str, dict[str, int]] = {}
+    for label, by_name in results.items():
+        if label == "configurations":
+            continue
+        for name, measured in by_name.items():
+            if "items" in measured:
+                by_endpoint.setdefault(name, {})[label] = measured["items"]
+    for name, sizes in by_endpoint.items():
+        limit = int(name.rpartition("limit=")[2]) if "limit=" in name else None
+        if len(set(sizes.values())) > 1 or (limit is not None and set(sizes.values()) != {limit}):
+            raise RuntimeError(f"{name}: pages of {sizes} items (limit {limit}): the targets must list the same page")
 
 
 def _paired(raw: dict[str, dict[str, list[dict[str, Any]]]], a: str, b: str) -> dict[str, Any]:

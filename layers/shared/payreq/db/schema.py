@@ -51,6 +51,12 @@ def _at(name: str, *, nullable: bool = True, now: bool = False) -> Column[object
     return Column(name, TIMESTAMP(timezone=True), nullable=nullable, server_default=func.now() if now else None)
 
 
+def _newest_first(table: str) -> Index:
+    """The order a list pages in, newest first with the id as tie-break (`paging.newest_first`): a
+    page is then read off the index and stops at its last row, instead of sorting the whole table."""
+    return Index(f"ix_{table}_created_at_id", "created_at", "id")
+
+
 def _created_at() -> Column[object]:
     return _at("created_at", nullable=False, now=True)
 
@@ -227,6 +233,7 @@ payment_requests = Table(
     CheckConstraint(f"status IN {PR_STATUSES!r}", name="status_known"),
     Index("ix_payment_requests_status_created_at", "status", "created_at"),
     Index("ix_payment_requests_requester_id", "requester_id"),
+    _newest_first("payment_requests"),
 )
 
 approval_steps = Table(
@@ -350,6 +357,7 @@ invoices = Table(
     CheckConstraint(f"document_type IN {DOCUMENT_TYPES!r}", name="document_type_known"),
     Index("ix_invoices_vendor_key_invoice_number_key", "vendor_key", "invoice_number_key"),
     Index("ix_invoices_status_created_at", "status", "created_at"),
+    _newest_first("invoices"),
 )
 
 invoice_lines = Table(
@@ -444,6 +452,7 @@ payments = Table(
     Column("void_reason", Text),
     CheckConstraint("amount > 0", name="amount_positive"),
     Index("ix_payments_payment_request_id", "payment_request_id"),
+    _newest_first("payments"),
 )
 
 # --- cross-cutting: audit, outbox, connections, idempotency ------------------------------------
