@@ -144,12 +144,12 @@ def rows_read(engine: Engine, page: Sent, table: str) -> float:
     try:
         cursor = connection.cursor()
         cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {page.statement}", page.parameters)
-        (plan,) = cursor.fetchone()
+        plan = cursor.fetchall()[0][0]
     finally:
         connection.close()
     found = plan if isinstance(plan, list) else json.loads(plan)
     scans = [node for node in _nodes(found[0]["Plan"]) if node.get("Relation Name") == table]
-    return sum(node["Actual Rows"] * node["Actual Loops"] for node in scans)
+    return float(sum(node["Actual Rows"] * node["Actual Loops"] for node in scans))
 
 
 def _nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
