@@ -1,6 +1,6 @@
 """Scheduled (hourly): delete what has expired, the rules in `payreq.retention` (idempotency keys,
-pending sign-ins, long-ended sessions). A run stops `MARGIN` before its time is up and logs what is
-left; the next run goes on."""
+pending sign-ins, long-ended sessions, live-sync deliveries made). A run stops `MARGIN` before its
+time is up and logs what is left; the next run goes on."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         out_of_time=lambda: context.get_remaining_time_in_millis() < margin_ms,
     )
     for name, count in purged.deleted.items():
-        # PurgedIdempotencyKeys, PurgedPendingSignIns, PurgedEndedSessions
+        # PurgedIdempotencyKeys, PurgedPendingSignIns, PurgedEndedSessions, PurgedLiveSyncDeliveries
         metrics.add_metric(name=f"Purged{name.title().replace('_', '')}", unit=MetricUnit.Count, value=count)
     if purged.finished:
         logger.info("expired rows purged", extra={"deleted": purged.deleted})

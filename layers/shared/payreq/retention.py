@@ -1,12 +1,15 @@
 """How long the rows that matter only for a while are kept, and their purge.
 
-Three tables would otherwise only grow:
+Four tables would otherwise only grow:
 - `idempotency_keys`: every write sent with an Idempotency-Key keeps its answer, body included, and
   replays it for 24 hours (`payreq.idempotency.KEEP_FOR`); past that the row is never read again.
 - `oauth_logins`: anyone may start a Google sign-in, and each start is a row; past its expiry it
   can no longer be completed.
 - `sessions`: one per sign-in. An ended one (expired, idle too long, or revoked) never comes back;
   it is kept `KEEP_ENDED_SESSIONS` for whoever looks into a sign-in, then deleted.
+- `outbox_deliveries`: every change is one row per live-sync partition; once delivered (or given
+  up) nothing reads it again. Kept `KEEP_DELIVERED` for whoever looks into a missed live update.
+  (The outbox itself stays: it is the `GET /api/v1/sync/changes` feed and the webhooks' source.)
 
 The purge deletes in batches of `BATCH` rows, each batch its own transaction (short row locks, no
 long transaction on a table every request writes), until nothing expired is left or the deadline
@@ -22,7 +25,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, or_, select, tuple_
 
 from payreq.db import transaction
-from payreq.db.schema import idempotency_keys, oauth_logins, sessions
+from payreq.db.schema import idempotency_keys, oauth_logins, outbox_deliveries, sessions
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 KEEP_ENDED_SESSIONS = timedelta(days=30)
+KEEP_DELIVERED = timedelta(days=1)
 BATCH = 1000
 
 
@@ -52,6 +56,11 @@ EXPIRIES = (
     Expiry("idempotency_keys", idempotency_keys, lambda now: idempotency_keys.c.expires_at <= now),
     Expiry("pending_sign_ins", oauth_logins, lambda now: oauth_logins.c.expires_at <= now),
     Expiry("ended_sessions", sessions, lambda now: _session_ended_before(now - KEEP_ENDED_SESSIONS)),
+    Expiry(
+        "live_sync_deliveries",
+        outbox_deliveries,
+        lambda now: outbox_deliveries.c.delivered_at < now - KEEP_DELIVERED,
+    ),
 )
 
 

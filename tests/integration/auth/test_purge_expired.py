@@ -1,17 +1,18 @@
-"""The hourly purge: expired idempotency keys, pending sign-ins past their expiry and sessions ended
-more than 30 days ago go; everything still in use stays, and a retry within 24 hours still replays."""
+"""The hourly purge: expired idempotency keys, pending sign-ins past their expiry, sessions ended
+more than 30 days ago and live-sync deliveries made more than a day ago go; everything still in use
+stays, and a retry within 24 hours still replays."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, insert, select, text, update
 
 from auth_api.purge import lambda_handler
 from payreq import retention
 from payreq.db.engine import engine_from_url
-from payreq.db.schema import idempotency_keys, oauth_logins, sessions
+from payreq.db.schema import idempotency_keys, oauth_logins, outbox, outbox_deliveries, sessions
 from support.lambda_context import FakeLambdaContext
 
 if TYPE_CHECKING:
@@ -90,7 +91,7 @@ def test_only_what_has_expired_is_purged(
 
     # Then exactly the expired rows are gone
     assert result == {
-        "deleted": {"idempotency_keys": 1, "pending_sign_ins": 1, "ended_sessions": 2},
+        "deleted": {"idempotency_keys": 1, "pending_sign_ins": 1, "ended_sessions": 2, "live_sync_deliveries": 0},
         "finished": True,
     }
     assert (rows(engine, idempotency_keys), rows(engine, oauth_logins)) == (1, 1)
@@ -99,6 +100,33 @@ def test_only_what_has_expired_is_purged(
     again = create(team, "an-hour-ago")
     assert (again.headers["idempotent-replayed"], again.body) == ("true", recent.body)
     assert team.alice.browser.get("/api/v1/me").status == 200
+
+
+def test_live_sync_deliveries_go_a_day_after_they_were_made(team: Team, engine: Engine) -> None:
+    # Given a change, delivered to one partition two days ago, to another an hour ago, and not yet
+    # to a third
+    create(team, "a-change")
+    now = _now(engine)
+    with engine.begin() as connection:
+        change = connection.scalar(select(func.max(outbox.c.id)))
+        connection.execute(
+            insert(outbox_deliveries),
+            [
+                {"outbox_id": change, "partition": 0, "delivered_at": now - timedelta(days=2)},
+                {"outbox_id": change, "partition": 1, "delivered_at": now - timedelta(hours=1)},
+                {"outbox_id": change, "partition": 2, "delivered_at": None},
+            ],
+        )
+
+    # When the hourly purge runs
+    result = run_purge()
+
+    # Then only the delivery made two days ago is gone; the change itself stays in the feed
+    assert result["deleted"]["live_sync_deliveries"] == 1
+    with engine.connect() as connection:
+        kept = connection.scalars(select(outbox_deliveries.c.partition).order_by(outbox_deliveries.c.partition))
+        assert kept.all() == [1, 2]
+        assert connection.scalar(select(func.count()).where(outbox.c.id == change)) == 1
 
 
 def test_a_run_out_of_time_leaves_the_rest_for_the_next(team: Team, engine: Engine) -> None:
