@@ -20,7 +20,7 @@ from bench import system
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-SECTIONS = ("package", "parsing", "cold", "warm", "authorizer", "contention", "fanout")
+SECTIONS = ("package", "parsing", "cold", "warm", "authorizer", "contention", "scale", "fanout")
 RESULTS = Path(__file__).with_name("results.json")
 
 
@@ -54,7 +54,7 @@ def main() -> None:
 
         with timer("parsing"):
             results["parsing"] = parsing.measure(repeats=3 if args.quick else 20)
-    if {"cold", "warm", "authorizer", "contention"} & set(only):
+    if {"cold", "warm", "authorizer", "contention", "scale"} & set(only):
         with system.database() as database_url:
             from bench import dataset
             from payreq.db.engine import engine_from_url
@@ -83,6 +83,13 @@ def main() -> None:
 
                 with timer("contention"):
                     results["contention"] = contention.measure(engine, database_url, approvers=50)
+            if "scale" in only:  # last: it grows the tables the sections above read
+                from bench import scale
+
+                with timer("scale"):
+                    results["scale"] = scale.measure(
+                        engine, database_url, data, invocations=invocations // 4, warmup=warmup // 2
+                    )
             engine.dispose()
     if "fanout" in only:
         from bench import fanout

@@ -4,7 +4,8 @@ People: alice raises requests, bob approves them (the demo users of `make run`),
 approvers for the contention run. Requests: one "showcase" request as a user would open it (two
 steps, an approval given, two invoices linked), enough more like it that a list's page of 50 is
 full (a page of the demo data alone would be five requests, whatever its limit), and a pool of
-pending requests that bob may approve, one per approval measured. Invoices: enough for a full page.
+pending requests that bob may approve, one per approval measured; one approved request paid in 60
+instalments. Invoices: enough for a full page.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def build(engine: Engine, *, approvable: int, invoices: int = 60, requests: int 
         showcase = _showcase(connection, alice, bob, carol, invoice_ids[:2], now)
         for _ in range(requests):
             _under_review(connection, alice, bob, carol, now)
+        _paid_in_part(connection, alice, bob, carol, now, payments=60)
     dataset = Dataset(alice, bob, carol, showcase, invoice_ids)
     add_approvable(engine, dataset, approvable)
     return dataset
@@ -144,6 +146,24 @@ def _under_review(connection: Connection, alice: Person, bob: Person, carol: Per
     flows.approve(
         connection, bob.context(), pr_id, read_version=flows.view(connection, pr_id).version, comment=None, now=now
     )
+    return pr_id
+
+
+def _paid_in_part(
+    connection: Connection, alice: Person, bob: Person, carol: Person, now: datetime, *, payments: int
+) -> uuid.UUID:
+    """An approved request that carol has paid in `payments` instalments (a page of payments)."""
+    from payment_api import flows as payment_flows
+    from payment_api.models import NewPayment
+    from pr_api import flows
+
+    pr_id = submitted(connection, alice, [{"name": "Manager", "mode": "anyof", "approvers": [bob.id]}])
+    flows.approve(
+        connection, bob.context(), pr_id, read_version=flows.view(connection, pr_id).version, comment=None, now=now
+    )
+    for _ in range(payments):
+        instalment = NewPayment.model_validate({"amount": "10.00", "currency": "EUR"})
+        payment_flows.record_payment(connection, carol.context(), pr_id, instalment, now=now)
     return pr_id
 
 

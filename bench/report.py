@@ -14,6 +14,7 @@ TARGETS = {
     "fanout": "one change to 1,000 WebSocket connections <= 1 s",
     "parsing": "<= 50 ms per page, the function's peak (itself + its reader) <= 128 MB",
     "package": "shared layer <= 40 MB unzipped (boto3/botocore excluded)",
+    "scale": "a read's time flat as its tables grow (large / small <= 1.5: it reads what it answers)",
 }
 
 
@@ -261,6 +262,28 @@ def _package(section: dict[str, Any]) -> str:
     )
 
 
+def _scale(section: dict[str, Any]) -> str:
+    from bench.scale import FLAT
+
+    rows = [
+        [
+            name,
+            f"{measured['small_us']['median']:.0f}",
+            f"{measured['large_us']['median']:.0f}",
+            f"{measured['ratio']:.2f}x",
+            "flat" if measured["ratio"] <= FLAT else "GROWS",
+            str(measured["items"]["large"] if measured["items"]["large"] is not None else "-"),
+        ]
+        for name, measured in section["endpoints"].items()
+    ]
+    sizes = ", ".join(f"{table} {n['small']:,} -> {n['large']:,}" for table, n in section["rows"].items())
+    return (
+        heading("scale", "Reads as the tables grow (us per invocation, medians)")
+        + table(["endpoint", "small", "large", "ratio", "", "items"], rows)
+        + f"\n   rows: {sizes}\n   {section['configuration']}"
+    )
+
+
 SECTIONS = {
     "package": _package,
     "parsing": _parsing,
@@ -269,4 +292,5 @@ SECTIONS = {
     "authorizer": _authorizer,
     "contention": _contention,
     "fanout": _fanout,
+    "scale": _scale,
 }

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from payreq.db import get_engine
+from support.bulk import copy_rows
 from support.team import Team, decide, submitted
 
 if TYPE_CHECKING:
@@ -63,9 +64,10 @@ def sent(engine: Engine) -> Iterator[list[Sent]]:
 def test_a_page_reads_its_own_rows_not_the_table(
     listing: Listing, team: Team, signed_in: Callable[..., ApiClient], engine: Engine, sent: list[Sent]
 ) -> None:
-    # Given thousands of rows: one of each made over the API, then copied, each a second older
+    # Given thousands of rows: one of each made over the API, then copied in SQL, each a second older
     one_of_each(team, signed_in)
-    copy_rows(engine, listing, ROWS)
+    with engine.begin() as connection:
+        copy_rows(connection, listing.table, ROWS, unique=listing.unique)
     reader = signed_in("reader@example.com", ("pr.read", "invoice.read", "payment.read"))
 
     # When the newest page is listed, and then the page after it
@@ -96,38 +98,6 @@ def one_of_each(team: Team, signed_in: Callable[..., ApiClient]) -> None:
     clerk = signed_in("ines@example.com", ("invoice.read", "invoice.write"))
     invoice = clerk.post("/api/v1/invoices", json_body={"vendor": "ACME GmbH", "currency": "EUR", "total": "10.00"})
     assert (paid.status, invoice.status) == (201, 201)
-
-
-def copy_rows(engine: Engine, listing: Listing, count: int) -> None:
-    """`count` copies of the table's rows, each with a new id, its unique text columns suffixed,
-    and created a second earlier than the copy before it; then fresh statistics, as autovacuum
-    would gather them."""
-    with engine.begin() as connection:
-        columns = connection.execute(
-            text(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = :table ORDER BY ordinal_position"
-            ),
-            {"table": listing.table},
-        ).scalars()
-        names, values = [], []
-        for column in columns:
-            names.append(f'"{column}"')
-            if column == "id":
-                values.append("gen_random_uuid()")
-            elif column == "created_at":
-                values.append("created_at - n * interval '1 second'")
-            elif column in listing.unique:
-                values.append(f"\"{column}\" || '-' || n")
-            else:
-                values.append(f'"{column}"')
-        connection.execute(
-            text(
-                f'INSERT INTO "{listing.table}" ({", ".join(names)}) '
-                f'SELECT {", ".join(values)} FROM "{listing.table}", generate_series(1, :count) AS n'
-            ),
-            {"count": count},
-        )
-        connection.execute(text(f'ANALYZE "{listing.table}"'))
 
 
 def page_statement(sent: list[Sent], table: str) -> Sent:

@@ -1,0 +1,157 @@
+"""Reads at scale: each list and read served by one warm container (Payreq on pg8000) on the bench's
+dataset, then again once the tables they read have grown to tens of thousands of rows. The copies
+are made in SQL (`support/bulk.py`), each older than the originals, so every page answers the same
+rows at both sizes; statistics are refreshed as autovacuum would. The ratio large / small is how a
+request's time grows with its tables: about 1 when it reads only what it answers, far more when it
+sorts or scans a table (before the newest-first indexes, a page of requests was 20x slower at
+65,000 requests). The two sizes cannot take turns (the same database grows), so each is served in
+blocks after a warm-up of its own, and the ratio is of medians."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bench import endpoints, targets
+from bench.measure import Serving, Summary
+from bench.warm import BLOCK
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from sqlalchemy.engine import Engine
+
+    from bench.dataset import Dataset
+
+# (table, copies of each row, its unique text columns, its time column, other columns' values):
+# tens of thousands of rows each (the dataset has about 60 requests, invoices and payments, and a
+# few hundred audit events)
+GROWTH: tuple[tuple[str, int, tuple[str, ...], str, dict[str, str]], ...] = (
+    ("payment_requests", 600, ("number",), "created_at", {}),
+    ("invoices", 600, ("reference",), "created_at", {}),
+    # Each copy pays the same copy of its request (copy n of a request is numbered "<number>-n"), so
+    # a request keeps its handful of payments instead of gathering every copy's.
+    (
+        "payments",
+        600,
+        (),
+        "created_at",
+        {
+            "payment_request_id": "(SELECT copy.id FROM payment_requests AS copy WHERE copy.number ="
+            " (SELECT original.number FROM payment_requests AS original"
+            " WHERE original.id = payments.payment_request_id) || '-' || n)"
+        },
+    ),
+    # The chain's positions must stay unique: copies take positions below the first.
+    ("audit_events", 200, (), "occurred_at", {"seq": "seq - n * 1000000000::bigint"}),
+)
+
+READS: dict[str, tuple[str, Callable[[Dataset], dict[str, Any]]]] = {
+    "GET /prs/{id}": ("PrFunction", endpoints.get_pr),
+    "GET /prs?limit=50": ("PrFunction", endpoints.list_prs),
+    "GET /prs?status=pending&limit=50": (
+        "PrFunction",
+        lambda data: endpoints.as_user(data.alice, "GET", "/api/v1/prs", query={"status": "pending", "limit": "50"}),
+    ),
+    "GET /prs?awaiting=me&limit=50": (
+        "PrFunction",
+        lambda data: endpoints.as_user(data.carol, "GET", "/api/v1/prs", query={"awaiting": "me", "limit": "50"}),
+    ),
+    # A search that matches nothing reads every request: ILIKE '%...%' has no index to use here
+    # (pg_trgm would give it one; the embedded PostgreSQL the project runs has no pg_trgm).
+    "GET /prs?q=<no match>&limit=50": (
+        "PrFunction",
+        lambda data: endpoints.as_user(data.alice, "GET", "/api/v1/prs", query={"q": "no such words", "limit": "50"}),
+    ),
+    "GET /invoices?limit=50": ("InvoiceFunction", endpoints.list_invoices),
+    "GET /payments?limit=50": (
+        "PaymentFunction",
+        lambda data: endpoints.as_user(data.carol, "GET", "/api/v1/payments", query={"limit": "50"}),
+    ),
+    "GET /audit-events?limit=50": (
+        "AuditFunction",
+        lambda data: endpoints.as_user(data.carol, "GET", "/api/v1/audit-events", query={"limit": "50"}),
+    ),
+}
+FLAT = 1.5  # a ratio above this is printed as growing with the table
+
+
+def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: int, warmup: int) -> dict[str, Any]:
+    count = invocations + warmup
+    functions = sorted({function for function, _ in READS.values()})
+    servers = {
+        function: Serving(
+            targets.payreq(function, database_url, "pg8000"),
+            {
+                "endpoints": {
+                    name: endpoints.repeated(build(data), count)
+                    for name, (owner, build) in READS.items()
+                    if owner == function
+                }
+            },
+        )
+        for function in functions
+    }
+    try:
+        small = _serve(servers, count, warmup)
+        rows_before, rows_after = _grow(engine)
+        large = _serve(servers, count, warmup)
+    finally:
+        for server in servers.values():
+            server.close()
+    results: dict[str, Any] = {
+        "configuration": "payreq (pg8000), one warm container per function, the same requests at both sizes",
+        "rows": {table: {"small": rows_before[table], "large": rows_after[table]} for table in rows_before},
+        "endpoints": {},
+    }
+    for name in READS:
+        if small[name]["items"] != large[name]["items"]:
+            raise RuntimeError(f"{name}: {small[name]['items']} items, then {large[name]['items']}: not the same page")
+        before, after = Summary.of(small[name]["us"]), Summary.of(large[name]["us"])
+        results["endpoints"][name] = {
+            "small_us": before.as_dict(),
+            "large_us": after.as_dict(),
+            "ratio": after.median / before.median,
+            "items": {"small": small[name]["items"], "large": large[name]["items"]},
+        }
+    return results
+
+
+def _serve(servers: dict[str, Serving], count: int, warmup: int) -> dict[str, dict[str, Any]]:
+    measured: dict[str, dict[str, Any]] = {}
+    for name, (function, _) in READS.items():
+        server = servers[function]
+        server.run(name, 0, warmup)
+        timings: list[float] = []
+        items = None
+        for start in range(warmup, count, BLOCK):
+            answer = server.run(name, start, min(BLOCK, count - start))
+            failures = {status: n for status, n in answer["statuses"].items() if not 200 <= int(status) < 300}
+            if failures:
+                raise RuntimeError(f"{name}: non-2xx answers {failures}, e.g. {answer['refused']}")
+            timings += [ns / 1000 for ns in answer["ns"]]
+            items = answer.get("items")
+        measured[name] = {"us": timings, "items": items}
+    return measured
+
+
+def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
+    """Copy each table's rows; its row count before and after. On an engine of its own whose reads
+    may take minutes: one copy is one large insert."""
+    from sqlalchemy import text
+
+    from payreq.db.engine import build_engine
+    from payreq.settings import DatabaseSettings
+    from support.bulk import copy_rows
+
+    url = engine.url.render_as_string(hide_password=False)
+    patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
+    before, after = {}, {}
+    try:
+        for table, times, unique, older, expressions in GROWTH:
+            with patient.begin() as connection:
+                before[table] = int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
+                copy_rows(connection, table, times, unique=unique, older=older, expressions=expressions)
+                after[table] = int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
+    finally:
+        patient.dispose()
+    return before, after
