@@ -2,8 +2,8 @@
 role in the template allows (`payreq_local/iam.py`): a permission the template forgot fails here.
 
 The payment-request walk and the invoice upload in test_flows.py cover the sync queue and S3 reads;
-these cover KMS and the webhook queue (webhooks), the anchor bucket (audit), and closing a socket
-at the management API (the broadcaster's sweep).
+these cover KMS and the webhook queue (webhooks), the anchor bucket (audit), closing a socket at
+the management API (the broadcaster's sweep), and the hourly purge (the database alone).
 """
 
 from __future__ import annotations
@@ -91,6 +91,19 @@ def test_the_audit_chain_is_anchored_in_s3_and_verified_against_the_anchor(stack
     assert verified.status_code == 200, verified.text
     assert verified.json()["intact"] is True
     assert verified.json()["anchor"]["status"] == "matches"
+
+
+def test_the_hourly_purge_runs_as_its_own_function_with_its_own_role(stack: LocalStack) -> None:
+    # Given the stack as deployed, with nothing expired yet
+    # When the purge's schedule runs
+    response = httpx.post(f"{stack.api_url}/_local/schedules/PurgeExpiredFunction", timeout=30)
+
+    # Then it went through every table to the end, and found nothing to delete
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    assert result["finished"] is True
+    assert set(result["deleted"]) == {"idempotency_keys", "pending_sign_ins", "ended_sessions", "live_sync_deliveries"}
+    assert not any(result["deleted"].values())
 
 
 def test_signing_out_closes_the_browsers_live_socket(stack: LocalStack) -> None:
