@@ -9,6 +9,7 @@ blocks after a warm-up of its own, and the ratio is of medians."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bench import endpoints, targets
@@ -22,27 +23,38 @@ if TYPE_CHECKING:
 
     from bench.dataset import Dataset
 
-# (table, copies of each row, its unique text columns, its time column, other columns' values):
-# tens of thousands of rows each (the dataset has about 60 requests, invoices and payments, and a
-# few hundred audit events)
-GROWTH: tuple[tuple[str, int, tuple[str, ...], str, dict[str, str]], ...] = (
-    ("payment_requests", 600, ("number",), "created_at", {}),
-    ("invoices", 600, ("reference",), "created_at", {}),
+
+@dataclass(frozen=True)
+class Growth:
+    """A table grown to about `rows` rows by copies of its own (whatever the sections before left in
+    it): `unique` text columns suffixed, `older` moved back, `expressions` for other columns."""
+
+    table: str
+    rows: int
+    unique: tuple[str, ...] = ()
+    older: str = "created_at"
+    expressions: dict[str, str] = field(default_factory=dict)
+    # Copy n of a row refers to copy n of a row of this table: no more copies than it has.
+    copies_of: str | None = None
+
+
+GROWTH = (
+    Growth("payment_requests", 40_000, unique=("number",)),
+    Growth("invoices", 40_000, unique=("reference",)),
     # Each copy pays the same copy of its request (copy n of a request is numbered "<number>-n"), so
     # a request keeps its handful of payments instead of gathering every copy's.
-    (
+    Growth(
         "payments",
-        600,
-        (),
-        "created_at",
-        {
+        40_000,
+        expressions={
             "payment_request_id": "(SELECT copy.id FROM payment_requests AS copy WHERE copy.number ="
             " (SELECT original.number FROM payment_requests AS original"
             " WHERE original.id = payments.payment_request_id) || '-' || n)"
         },
+        copies_of="payment_requests",
     ),
     # The chain's positions must stay unique: copies take positions below the first.
-    ("audit_events", 200, (), "occurred_at", {"seq": "seq - n * 1000000000::bigint"}),
+    Growth("audit_events", 60_000, older="occurred_at", expressions={"seq": "seq - n * 1000000000::bigint"}),
 )
 
 READS: dict[str, tuple[str, Callable[[Dataset], dict[str, Any]]]] = {
@@ -135,8 +147,8 @@ def _serve(servers: dict[str, Serving], count: int, warmup: int) -> dict[str, di
 
 
 def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
-    """Copy each table's rows; its row count before and after. On an engine of its own whose reads
-    may take minutes: one copy is one large insert."""
+    """Grow each table; its row count before and after. On an engine of its own whose reads may
+    take minutes: one table's copies are one large insert."""
     from sqlalchemy import text
 
     from payreq.db.engine import build_engine
@@ -145,13 +157,25 @@ def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
 
     url = engine.url.render_as_string(hide_password=False)
     patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
-    before, after = {}, {}
+    before: dict[str, int] = {}
+    after: dict[str, int] = {}
+    copies: dict[str, int] = {}
     try:
-        for table, times, unique, older, expressions in GROWTH:
+        for growth in GROWTH:
             with patient.begin() as connection:
-                before[table] = int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
-                copy_rows(connection, table, times, unique=unique, older=older, expressions=expressions)
-                after[table] = int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0)
+                before[growth.table] = int(connection.scalar(text(f'SELECT count(*) FROM "{growth.table}"')) or 0)
+                copies[growth.table] = max(0, growth.rows // max(1, before[growth.table]) - 1)
+                if growth.copies_of is not None:
+                    copies[growth.table] = min(copies[growth.table], copies[growth.copies_of])
+                copy_rows(
+                    connection,
+                    growth.table,
+                    copies[growth.table],
+                    unique=growth.unique,
+                    older=growth.older,
+                    expressions=growth.expressions,
+                )
+                after[growth.table] = int(connection.scalar(text(f'SELECT count(*) FROM "{growth.table}"')) or 0)
     finally:
         patient.dispose()
     return before, after
