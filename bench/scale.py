@@ -34,28 +34,18 @@ class Growth:
     unique: tuple[str, ...] = ()
     older: str = "created_at"
     expressions: dict[str, str] = field(default_factory=dict)
-    # Copy n of a row refers to copy n of a row of this table: no more copies than it has.
-    copies_of: str | None = None
 
 
 GROWTH = (
     Growth("payment_requests", 40_000, unique=("number",)),
     Growth("invoices", 40_000, unique=("reference",)),
-    # Each copy pays the same copy of its request (copy n of a request is numbered "<number>-n"), so
-    # a request keeps its handful of payments instead of gathering every copy's.
-    Growth(
-        "payments",
-        40_000,
-        expressions={
-            "payment_request_id": "(SELECT copy.id FROM payment_requests AS copy WHERE copy.number ="
-            " (SELECT original.number FROM payment_requests AS original"
-            " WHERE original.id = payments.payment_request_id) || '-' || n)"
-        },
-        copies_of="payment_requests",
-    ),
     # The chain's positions must stay unique: copies take positions below the first.
     Growth("audit_events", 60_000, older="occurred_at", expressions={"seq": "seq - n * 1000000000::bigint"}),
 )
+# Payments grow with requests of their own: copy n of a paid request (numbered "<number>-paid-n")
+# takes copy n of each of its payments, so a request keeps its handful of payments instead of
+# gathering every copy's (its page shows what it has paid so far).
+PAYMENTS = 40_000
 
 READS: dict[str, tuple[str, Callable[[Dataset], dict[str, Any]]]] = {
     "GET /prs/{id}": ("PrFunction", endpoints.get_pr),
@@ -104,8 +94,10 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
         for function in functions
     }
     try:
+        _settle(engine)
         small = _serve(servers, count, warmup)
         rows_before, rows_after = _grow(engine)
+        _settle(engine)
         large = _serve(servers, count, warmup)
     finally:
         for server in servers.values():
@@ -146,6 +138,16 @@ def _serve(servers: dict[str, Serving], count: int, warmup: int) -> dict[str, di
     return measured
 
 
+def _settle(engine: Engine) -> None:
+    """Leave the database as autovacuum would, and write out dirty pages now: a size's figures must
+    not carry the background work the last one left (vacuuming tens of thousands of new rows, a
+    checkpoint)."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in ("payments", *(growth.table for growth in GROWTH)):
+            connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
+        connection.exec_driver_sql("CHECKPOINT")
+
+
 def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
     """Grow each table; its row count before and after. On an engine of its own whose reads may
     take minutes: one table's copies are one large insert."""
@@ -157,25 +159,45 @@ def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
 
     url = engine.url.render_as_string(hide_password=False)
     patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
-    before: dict[str, int] = {}
-    after: dict[str, int] = {}
-    copies: dict[str, int] = {}
+    tables = ("payments", *(growth.table for growth in GROWTH))
+
+    def counts() -> dict[str, int]:
+        with patient.connect() as connection:
+            return {table: int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0) for table in tables}
+
     try:
+        before = counts()
+        with patient.begin() as connection:
+            paid_copies = max(0, PAYMENTS // max(1, before["payments"]) - 1)
+            copy_rows(
+                connection,
+                "payment_requests",
+                paid_copies,
+                unique=("number",),
+                tag="paid",
+                where="id IN (SELECT payment_request_id FROM payments)",
+            )
+            copy_rows(
+                connection,
+                "payments",
+                paid_copies,
+                expressions={
+                    "payment_request_id": "(SELECT copy.id FROM payment_requests AS copy WHERE copy.number ="
+                    " (SELECT original.number FROM payment_requests AS original"
+                    " WHERE original.id = payments.payment_request_id) || '-paid-' || n)"
+                },
+            )
         for growth in GROWTH:
             with patient.begin() as connection:
-                before[growth.table] = int(connection.scalar(text(f'SELECT count(*) FROM "{growth.table}"')) or 0)
-                copies[growth.table] = max(0, growth.rows // max(1, before[growth.table]) - 1)
-                if growth.copies_of is not None:
-                    copies[growth.table] = min(copies[growth.table], copies[growth.copies_of])
+                rows = int(connection.scalar(text(f'SELECT count(*) FROM "{growth.table}"')) or 0)
                 copy_rows(
                     connection,
                     growth.table,
-                    copies[growth.table],
+                    max(0, growth.rows // max(1, rows) - 1),
                     unique=growth.unique,
                     older=growth.older,
                     expressions=growth.expressions,
                 )
-                after[growth.table] = int(connection.scalar(text(f'SELECT count(*) FROM "{growth.table}"')) or 0)
+        return before, counts()
     finally:
         patient.dispose()
-    return before, after

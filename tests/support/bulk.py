@@ -21,12 +21,15 @@ def copy_rows(
     unique: Sequence[str] = (),
     older: str = "created_at",
     expressions: Mapping[str, str] | None = None,
+    where: str | None = None,
+    tag: str = "",
 ) -> int:
-    """`times` copies of every row of `table` (the number inserted). Each copy gets a new uuid for
-    every uuid primary or unique key (`id`, `event_id`), its identity columns generated, its `unique`
-    text columns suffixed with its copy number `n`, and `older` moved `n` seconds into the past, so
-    copies sort after the originals in a newest-first list; `expressions` overrides any column's
-    value (SQL over the original row and `n`). Statistics are refreshed after, as autovacuum would."""
+    """`times` copies of every row of `table` (or of those `where` selects; the number inserted).
+    Each copy gets a new uuid for every uuid primary or unique key (`id`, `event_id`), its identity
+    columns generated, its `unique` text columns suffixed with `-<tag>-n` (`-n` without a tag, n the
+    copy's number), and `older` moved `n` seconds into the past, so copies sort after the originals
+    in a newest-first list; `expressions` overrides any column's value (SQL over the original row,
+    named as the table, and `n`). Statistics are refreshed after, as autovacuum would."""
     columns = connection.execute(
         text(
             "SELECT column_name, data_type, is_identity FROM information_schema.columns"
@@ -56,13 +59,14 @@ def copy_rows(
         elif name == older:
             values.append(f"\"{name}\" - n * interval '1 second'")
         elif name in unique:
-            values.append(f"\"{name}\" || '-' || n")
+            values.append(f"\"{name}\" || '-{tag + '-' if tag else ''}' || n")
         else:
             values.append(f'"{name}"')
     inserted = connection.execute(
         text(
             f'INSERT INTO "{table}" ({", ".join(names)}) '
             f'SELECT {", ".join(values)} FROM "{table}", generate_series(1, :times) AS n'
+            + (f" WHERE {where}" if where else "")
         ),
         {"times": times},
     ).rowcount
