@@ -271,15 +271,16 @@ def _scale(section: dict[str, Any]) -> str:
             f"{measured['small_us']['median']:.0f}",
             f"{measured['large_us']['median']:.0f}",
             f"{measured['ratio']:.2f}x",
+            "-".join(f"{bound:.2f}" for bound in measured["ratio_ci95"]),
             "flat" if measured["ratio"] <= FLAT else "GROWS",
-            str(measured["items"]["large"] if measured["items"]["large"] is not None else "-"),
+            str(measured["items"] if measured["items"] is not None else "-"),
         ]
         for name, measured in section["endpoints"].items()
     ]
     sizes = ", ".join(f"{table} {n['small']:,} -> {n['large']:,}" for table, n in section["rows"].items())
     return (
         heading("scale", "Reads as the tables grow (us per invocation, medians)")
-        + table(["endpoint", "small", "large", "ratio", "", "items"], rows)
+        + table(["endpoint", "small", "large", "ratio", "95% CI", "", "items"], rows)
         + f"\n   rows: {sizes}\n   {section['configuration']}"
     )
 

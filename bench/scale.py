@@ -1,25 +1,28 @@
-"""Reads at scale: each list and read served by one warm container (Payreq on pg8000) on the bench's
-dataset, then again once the tables they read have grown to tens of thousands of rows. The copies
-are made in SQL (`support/bulk.py`), each older than the originals, so every page answers the same
-rows at both sizes; statistics are refreshed as autovacuum would. The ratio large / small is how a
+"""Reads at scale: each list and read served on the bench's dataset, and on a copy of that database
+whose tables have grown to tens of thousands of rows, by warm containers (Payreq on pg8000, one
+per function and size) taking turns block by block, so that machine noise falls on both sizes
+alike. The copies are made in SQL (`support/bulk.py`), each older than the originals, so every page
+answers the same rows at both sizes; both databases are vacuumed and checkpointed first, as
+autovacuum would leave them. The ratio large / small (median of per-block ratios) is how a
 request's time grows with its tables: about 1 when it reads only what it answers, far more when it
-sorts or scans a table (before the newest-first indexes, a page of requests was 20x slower at
-65,000 requests). The two sizes cannot take turns (the same database grows), so each is served in
-blocks after a warm-up of its own, and the ratio is of medians."""
+sorts or scans a table (before the newest-first indexes, a page of requests was 7x slower at 65,000
+requests, and growing)."""
 
 from __future__ import annotations
 
+import statistics
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bench import endpoints, targets
-from bench.measure import Serving, Summary
+from bench.measure import Serving, Summary, median_interval
 from bench.warm import BLOCK
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-    from sqlalchemy.engine import Engine
+    from sqlalchemy.engine import Connection, Engine
 
     from bench.dataset import Dataset
 
@@ -78,11 +81,49 @@ FLAT = 1.5  # a ratio above this is printed as growing with the table
 
 
 def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: int, warmup: int) -> dict[str, Any]:
+    """The same reads on two databases side by side: the dataset as is, and a copy of it whose tables
+    have grown. Blocks of each endpoint take turns on the two (ABAB, then BABA), so machine noise falls
+    on both sizes alike; the ratio is the median of per-block ratios, with its 95% interval."""
     count = invocations + warmup
+    engine.dispose()  # CREATE DATABASE ... TEMPLATE needs the dataset's database without connections
+    large_url = _copy_database(database_url, "large")
+    try:
+        rows_before, rows_after = _grow(large_url)
+        _settle(database_url)
+        _settle(large_url)
+        blocks = _interleaved({"small": database_url, "large": large_url}, data, count, warmup)
+    finally:
+        _drop_database(large_url)
+    results: dict[str, Any] = {
+        "configuration": "payreq (pg8000), one warm container per function and size, blocks of the two sizes"
+        " taking turns, the same requests at both sizes",
+        "rows": {table: {"small": rows_before[table], "large": rows_after[table]} for table in rows_before},
+        "endpoints": {},
+    }
+    for name in READS:
+        small, large = blocks["small"][name], blocks["large"][name]
+        items = {size: {block["items"] for block in blocks[size][name]} for size in ("small", "large")}
+        if len(items["small"] | items["large"]) != 1:
+            raise RuntimeError(f"{name}: pages of {items} items: not the same page at both sizes")
+        ratios = [statistics.median(b["ns"]) / statistics.median(a["ns"]) for a, b in zip(small, large, strict=True)]
+        low, high = median_interval(ratios)
+        results["endpoints"][name] = {
+            "small_us": Summary.of([ns / 1000 for block in small for ns in block["ns"]]).as_dict(),
+            "large_us": Summary.of([ns / 1000 for block in large for ns in block["ns"]]).as_dict(),
+            "ratio": statistics.median(ratios),
+            "ratio_ci95": [low, high],
+            "items": items["large"].pop(),
+        }
+    return results
+
+
+def _interleaved(
+    urls: dict[str, str], data: Dataset, count: int, warmup: int
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
     functions = sorted({function for function, _ in READS.values()})
     servers = {
-        function: Serving(
-            targets.payreq(function, database_url, "pg8000"),
+        (size, function): Serving(
+            targets.payreq(function, url, "pg8000"),
             {
                 "endpoints": {
                     name: endpoints.repeated(build(data), count)
@@ -91,73 +132,86 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
                 }
             },
         )
+        for size, url in urls.items()
         for function in functions
     }
+    blocks: dict[str, dict[str, list[dict[str, Any]]]] = {size: {} for size in urls}
     try:
-        _settle(engine)
-        small = _serve(servers, count, warmup)
-        rows_before, rows_after = _grow(engine)
-        _settle(engine)
-        large = _serve(servers, count, warmup)
+        for name, (function, _) in READS.items():
+            for size in urls:
+                servers[size, function].run(name, 0, warmup)
+            for block, start in enumerate(range(warmup, count, BLOCK)):
+                for size in list(urls) if block % 2 == 0 else list(reversed(urls)):
+                    answer = servers[size, function].run(name, start, min(BLOCK, count - start))
+                    failed = {status: n for status, n in answer["statuses"].items() if not 200 <= int(status) < 300}
+                    if failed:
+                        raise RuntimeError(f"{name} ({size}): non-2xx answers {failed}, e.g. {answer['refused']}")
+                    blocks[size].setdefault(name, []).append(answer)
     finally:
         for server in servers.values():
             server.close()
-    results: dict[str, Any] = {
-        "configuration": "payreq (pg8000), one warm container per function, the same requests at both sizes",
-        "rows": {table: {"small": rows_before[table], "large": rows_after[table]} for table in rows_before},
-        "endpoints": {},
-    }
-    for name in READS:
-        if small[name]["items"] != large[name]["items"]:
-            raise RuntimeError(f"{name}: {small[name]['items']} items, then {large[name]['items']}: not the same page")
-        before, after = Summary.of(small[name]["us"]), Summary.of(large[name]["us"])
-        results["endpoints"][name] = {
-            "small_us": before.as_dict(),
-            "large_us": after.as_dict(),
-            "ratio": after.median / before.median,
-            "items": {"small": small[name]["items"], "large": large[name]["items"]},
-        }
-    return results
+    return blocks
 
 
-def _serve(servers: dict[str, Serving], count: int, warmup: int) -> dict[str, dict[str, Any]]:
-    measured: dict[str, dict[str, Any]] = {}
-    for name, (function, _) in READS.items():
-        server = servers[function]
-        server.run(name, 0, warmup)
-        timings: list[float] = []
-        items = None
-        for start in range(warmup, count, BLOCK):
-            answer = server.run(name, start, min(BLOCK, count - start))
-            failures = {status: n for status, n in answer["statuses"].items() if not 200 <= int(status) < 300}
-            if failures:
-                raise RuntimeError(f"{name}: non-2xx answers {failures}, e.g. {answer['refused']}")
-            timings += [ns / 1000 for ns in answer["ns"]]
-            items = answer.get("items")
-        measured[name] = {"us": timings, "items": items}
-    return measured
+def _copy_database(url: str, suffix: str) -> str:
+    """A copy of `url`'s database, named after it with `suffix`; its URL."""
+    from sqlalchemy.engine import make_url
+
+    source = make_url(url)
+    copy = source.set(database=f"{source.database}_{suffix}")
+    with _admin(url) as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{copy.database}" TEMPLATE "{source.database}"')
+    return copy.render_as_string(hide_password=False)
 
 
-def _settle(engine: Engine) -> None:
-    """Leave the database as autovacuum would, and write out dirty pages now: a size's figures must
-    not carry the background work the last one left (vacuuming tens of thousands of new rows, a
-    checkpoint)."""
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        for table in ("payments", *(growth.table for growth in GROWTH)):
-            connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
-        connection.exec_driver_sql("CHECKPOINT")
+def _drop_database(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    with _admin(url) as connection:
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
-def _grow(engine: Engine) -> tuple[dict[str, int], dict[str, int]]:
-    """Grow each table; its row count before and after. On an engine of its own whose reads may
-    take minutes: one table's copies are one large insert."""
+@contextmanager
+def _admin(url: str) -> Iterator[Connection]:
+    """An autocommit connection to the server's `template1` (for CREATE / DROP DATABASE: the dataset
+    itself may be in `postgres`, and a database being copied must have no connection)."""
+    from sqlalchemy.engine import make_url
+
+    from payreq.db.engine import engine_from_url
+
+    admin = engine_from_url(make_url(url).set(database="template1").render_as_string(hide_password=False))
+    try:
+        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            yield connection
+    finally:
+        admin.dispose()
+
+
+def _settle(url: str) -> None:
+    """Leave the database as autovacuum would, and write out dirty pages now: the figures must not
+    carry the background work the growth left (vacuuming tens of thousands of new rows, a checkpoint)."""
+    from payreq.db.engine import build_engine
+    from payreq.settings import DatabaseSettings
+
+    patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
+    try:
+        with patient.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in ("payments", *(growth.table for growth in GROWTH)):
+                connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
+            connection.exec_driver_sql("CHECKPOINT")
+    finally:
+        patient.dispose()
+
+
+def _grow(url: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Grow each table of `url`'s database; its row count before and after. On an engine whose
+    reads may take minutes: one table's copies are one large insert."""
     from sqlalchemy import text
 
     from payreq.db.engine import build_engine
     from payreq.settings import DatabaseSettings
     from support.bulk import copy_rows
 
-    url = engine.url.render_as_string(hide_password=False)
     patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
     tables = ("payments", *(growth.table for growth in GROWTH))
 
