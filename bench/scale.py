@@ -155,11 +155,20 @@ def _interleaved(
 
 def _copy_database(url: str, suffix: str) -> str:
     """A copy of `url`'s database, named after it with `suffix`; its URL."""
+    from sqlalchemy import text
     from sqlalchemy.engine import make_url
 
     source = make_url(url)
     copy = source.set(database=f"{source.database}_{suffix}")
     with _admin(url) as connection:
+        # The sections before are done with it, but an engine of theirs may still hold a connection.
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": source.database},
+        )
         connection.exec_driver_sql(f'CREATE DATABASE "{copy.database}" TEMPLATE "{source.database}"')
     return copy.render_as_string(hide_password=False)
 
