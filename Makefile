@@ -67,7 +67,7 @@ parser-score: setup ## the invoice parser on its corpus: per-field accuracy, lin
 parser-corpus: setup ## regenerate the parser corpus (tests/parser_corpus/train, heldout; needs fonts-dejavu-core)
 	$(PARSER_PATH) $(BIN)/python -m parser_corpus.generate
 
-bench: setup ## run the benchmarks (~10 min): prints the table and the targets summary, writes bench/results.json
+bench: setup ## run the benchmarks (10-13 min): prints the table and the targets summary, writes bench/results.json
 	$(BIN)/python -m bench
 
 bench-quick: setup ## every benchmark with small counts: checks they run, the figures mean nothing
