@@ -120,6 +120,16 @@ def submitted(connection: Connection, requester: Person, flow: list[dict[str, An
     return pr_id
 
 
+def approved_by(
+    connection: Connection, approver: Person, pr_id: uuid.UUID, *, now: datetime, comment: str | None = None
+) -> None:
+    """`approver`'s approval of the request's current step, on the version they just read."""
+    from pr_api import flows
+
+    seen = flows.view(connection, pr_id).version
+    flows.approve(connection, approver.context(), pr_id, read_version=seen, comment=comment, now=now)
+
+
 def people(engine: Engine, count: int, permissions: tuple[str, ...] = APPROVER) -> list[Person]:
     """`count` new people with `permissions` (by default: those of an approver)."""
     people = [Person(uuid.uuid4(), permissions) for _ in range(count)]
@@ -140,12 +150,8 @@ def people(engine: Engine, count: int, permissions: tuple[str, ...] = APPROVER) 
 
 def _under_review(connection: Connection, alice: Person, bob: Person, carol: Person, now: datetime) -> uuid.UUID:
     """A request as a list shows most of them: submitted, its first step half decided."""
-    from pr_api import flows
-
     pr_id = submitted(connection, alice, _two_steps(bob, carol))
-    flows.approve(
-        connection, bob.context(), pr_id, read_version=flows.view(connection, pr_id).version, comment=None, now=now
-    )
+    approved_by(connection, bob, pr_id, now=now)
     return pr_id
 
 
@@ -155,12 +161,9 @@ def _paid_in_part(
     """An approved request that carol has paid in `payments` instalments (a page of payments)."""
     from payment_api import flows as payment_flows
     from payment_api.models import NewPayment
-    from pr_api import flows
 
     pr_id = submitted(connection, alice, [{"name": "Manager", "mode": "anyof", "approvers": [bob.id]}])
-    flows.approve(
-        connection, bob.context(), pr_id, read_version=flows.view(connection, pr_id).version, comment=None, now=now
-    )
+    approved_by(connection, bob, pr_id, now=now)
     for _ in range(payments):
         instalment = NewPayment.model_validate({"amount": "10.00", "currency": "EUR"})
         payment_flows.record_payment(connection, carol.context(), pr_id, instalment, now=now)
@@ -182,6 +185,5 @@ def _showcase(
     pr_id = submitted(connection, alice, _two_steps(bob, carol), description="Two laptops and docks for the new hires.")
     for invoice_id in invoice_ids:  # linked before the approval: the invoices are part of what is approved
         flows.link_invoice(connection, alice.context(), pr_id, invoice_id, now=now)
-    seen = flows.view(connection, pr_id).version
-    flows.approve(connection, bob.context(), pr_id, read_version=seen, comment="Fine by me.", now=now)
+    approved_by(connection, bob, pr_id, now=now, comment="Fine by me.")
     return pr_id

@@ -49,6 +49,7 @@ GROWTH = (
 # takes copy n of each of its payments, so a request keeps its handful of payments instead of
 # gathering every copy's (its page shows what it has paid so far).
 PAYMENTS = 40_000
+TABLES = ("payments", *(growth.table for growth in GROWTH))
 
 READS: dict[str, tuple[str, Callable[[Dataset], dict[str, Any]]]] = {
     "GET /prs/{id}": ("PrFunction", endpoints.get_pr),
@@ -186,49 +187,47 @@ def _admin(url: str) -> Iterator[Connection]:
     itself may be in `postgres`, and a database being copied must have no connection)."""
     from sqlalchemy.engine import make_url
 
-    from payreq.db.engine import engine_from_url
+    with (
+        _patient(make_url(url).set(database="template1").render_as_string(hide_password=False)) as admin,
+        admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection,
+    ):
+        yield connection
 
-    admin = engine_from_url(make_url(url).set(database="template1").render_as_string(hide_password=False))
+
+@contextmanager
+def _patient(url: str) -> Iterator[Engine]:
+    """An engine whose reads may take minutes: growing a table is one large insert, vacuuming it long."""
+    from payreq.db.engine import build_engine
+    from payreq.settings import DatabaseSettings
+
+    engine = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
     try:
-        with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            yield connection
+        yield engine
     finally:
-        admin.dispose()
+        engine.dispose()
 
 
 def _settle(url: str) -> None:
     """Leave the database as autovacuum would, and write out dirty pages now: the figures must not
     carry the background work the growth left (vacuuming tens of thousands of new rows, a checkpoint)."""
-    from payreq.db.engine import build_engine
-    from payreq.settings import DatabaseSettings
-
-    patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
-    try:
-        with patient.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            for table in ("payments", *(growth.table for growth in GROWTH)):
-                connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
-            connection.exec_driver_sql("CHECKPOINT")
-    finally:
-        patient.dispose()
+    with _patient(url) as patient, patient.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in TABLES:
+            connection.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
+        connection.exec_driver_sql("CHECKPOINT")
 
 
 def _grow(url: str) -> tuple[dict[str, int], dict[str, int]]:
-    """Grow each table of `url`'s database; its row count before and after. On an engine whose
-    reads may take minutes: one table's copies are one large insert."""
+    """Grow each table of `url`'s database; its row count before and after."""
     from sqlalchemy import text
 
-    from payreq.db.engine import build_engine
-    from payreq.settings import DatabaseSettings
     from support.bulk import copy_rows
 
-    patient = build_engine(DatabaseSettings(DATABASE_URL=url, read_timeout_seconds=600))
-    tables = ("payments", *(growth.table for growth in GROWTH))
+    with _patient(url) as patient:
 
-    def counts() -> dict[str, int]:
-        with patient.connect() as connection:
-            return {table: int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0) for table in tables}
+        def counts() -> dict[str, int]:
+            with patient.connect() as connection:
+                return {table: int(connection.scalar(text(f'SELECT count(*) FROM "{table}"')) or 0) for table in TABLES}
 
-    try:
         before = counts()
         with patient.begin() as connection:
             paid_copies = max(0, PAYMENTS // max(1, before["payments"]) - 1)
@@ -262,5 +261,3 @@ def _grow(url: str) -> tuple[dict[str, int], dict[str, int]]:
                     expressions=growth.expressions,
                 )
         return before, counts()
-    finally:
-        patient.dispose()
