@@ -89,7 +89,7 @@ def measure(engine: Engine, database_url: str, data: Dataset, *, invocations: in
         # Payreq as deployed (pg8000) against the floor on the same driver: the summary's figure.
         "get_pr_vs_floor_pg8000": ("payreq (pg8000)", "floor (pg8000)"),
         "peer_get_pr_vs_floor_pg8000": ("peer (pg8000)", "floor (pg8000)"),
-        # ... and against the fastest it could be without named prepared statements (RDS Proxy).
+        # ... and against the same SQL parsed and planned on every run (unnamed; a reference, no floor).
         "get_pr_vs_floor_pg8000_unnamed": ("payreq (pg8000)", "floor (pg8000, unnamed)"),
         "get_pr_vs_floor_psycopg": ("payreq (psycopg 3)", "floor (psycopg 3)"),
         "peer_get_pr_vs_floor_psycopg": ("peer (psycopg 3)", "floor (psycopg 3)"),

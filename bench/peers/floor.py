@@ -7,9 +7,9 @@ if Payreq on the same driver beats it, the floor is wrong.
 `FLOOR_DRIVER` picks the driver: `psycopg` (psycopg 3, `prepare=True`; `FLOOR_CONNINFO` is a libpq
 URL) or `pg8000` (`pg8000.native`, its fastest path: `prepare()`d statements, no DB-API layer and
 no placeholder rewriting per run; `FLOOR_PG8000` is a JSON object of connect arguments).
-`FLOOR_PREPARE=0` runs pg8000's statements unnamed instead, each in one round trip (Payreq's
-`pipelined_statements`): the floor under the deployment's constraint, since named prepared
-statements would pin RDS Proxy's sessions (`payreq/db/engine.py`)."""
+`FLOOR_PREPARE=0` runs pg8000's statements unnamed instead, each in one round trip
+(`pipelined_statements` with names off): what the same SQL costs when PostgreSQL parses and plans it
+on every run, as a driver's default does. No floor since Payreq names its statements: a reference."""
 
 from __future__ import annotations
 
@@ -97,9 +97,9 @@ class Pg8000:
         self.connection = pg8000.native.Connection(**json.loads(os.environ["FLOOR_PG8000"]))
         self.prepare = os.environ.get("FLOOR_PREPARE", "1") == "1"
         if not self.prepare:
-            from payreq.db.pipelined_statements import pipeline_unnamed_statements
+            from payreq.db.pipelined_statements import pipeline_statements
 
-            pipeline_unnamed_statements()  # unnamed statements' fastest path: one round trip each
+            pipeline_statements(named=False)  # unnamed statements' fastest path: one round trip each
         self.statements: dict[str, Any] = {}
 
     def rows(self, sql: str, parameters: tuple[Any, ...]) -> list[dict[str, Any]]:

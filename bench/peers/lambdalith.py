@@ -8,8 +8,8 @@ validated once (built with `model_validate`, then dumped; no `response_model` to
 
 Configuration (environment):
 - `PEER_DATABASE_URL`: the driver is whatever the URL names (`postgresql+pg8000://` gets the same
-  placeholder memo and one-round-trip statements Payreq gives pg8000; `postgresql+psycopg://` is
-  psycopg 3);
+  placeholder memo, one-round-trip statements and statements parsed once per connection that
+  Payreq gives pg8000; `postgresql+psycopg://` is psycopg 3, which prepares by itself);
 - `PEER_DB_IAM=1`: sign an RDS IAM token (boto3) for each new connection, as deployed;
 - the caller comes from the authorizer's context when API Gateway ran one (the warm figures: both
   sides are measured behind the same authorizer); with none (one function, as a lambdalith is
@@ -77,7 +77,11 @@ def _remember_placeholder_rewrites() -> None:
 
 def _pipeline_statements() -> None:
     """pg8000 waits three times per statement (Parse, Describe, Bind/Execute); sent together, it is
-    one round trip (the same change Payreq makes to pg8000, so the drivers compare like with like)."""
+    one round trip, and a statement with parameters is parsed once per connection under a name,
+    then run by it (the same change Payreq makes to pg8000, so the drivers compare like with like;
+    psycopg 3 prepares a statement by name itself from its fifth run)."""
+    from itertools import count
+
     import pg8000.core
     from pg8000.converters import make_params
 
@@ -87,14 +91,26 @@ def _pipeline_statements() -> None:
     def execute_unnamed(self: Any, statement: str, vals: Any = (), oids: Any = (), stream: Any = None) -> Any:
         if stream is not None:
             return own(self, statement, vals, oids, stream)
-        params, context = make_params(self.py_types, vals), core.Context(statement)
-        self.send_PARSE(core.NULL_BYTE, statement, oids)
-        self.send_DESCRIBE_STATEMENT(core.NULL_BYTE)
-        self.send_BIND(core.NULL_BYTE, params)
+        params = make_params(self.py_types, vals)
+        names: dict[tuple[str, tuple[int, ...]], tuple[bytes, Any, Any]] = self.__dict__.setdefault("_peer_names", {})
+        key = (statement, tuple(oids))
+        found = names.get(key) if vals else None
+        if found is None:
+            numbers = self.__dict__.setdefault("_peer_numbers", count())
+            name = f"peer_{next(numbers)}".encode() + core.NULL_BYTE if vals else core.NULL_BYTE
+            context = core.Context(statement)
+            self.send_PARSE(name, statement, oids)
+            self.send_DESCRIBE_STATEMENT(name)
+        else:
+            name, columns, input_funcs = found
+            context = core.Context(statement, columns=columns, input_funcs=input_funcs)
+        self.send_BIND(name, params)
         self.send_EXECUTE()
         core._write(self._sock, core.SYNC_MSG)
         core._flush(self._sock)
-        self.handle_messages(context)
+        self.handle_messages(context)  # a failed run is not kept: its name is never used again
+        if found is None and vals:
+            names[key] = (name, context.columns, context.input_funcs)
         return context
 
     core.CoreConnection.execute_unnamed = execute_unnamed

@@ -2,9 +2,10 @@
 
 Things that matter behind RDS Proxy and in Lambda, and why they are done this way:
 - one pooled connection per warm container (a new one costs 9-17 ms, far more with TLS);
-- no `SET` on connect and no named prepared statements: either pins the proxy session. Statement
+- no `SET` on connect and no SQL-level `PREPARE`: either pins the proxy session. Statement
   timeouts belong to the database role (`ALTER ROLE ... SET statement_timeout`);
-- each statement in one round trip, not pg8000's three (`pipelined_statements`);
+- each statement in one round trip, not pg8000's three, and parsed once per connection under a
+  protocol-level name, which RDS Proxy multiplexes (`pipelined_statements`);
 - dates and timestamps read in C, and each row description built once per connection (`pg8000_decoding`);
 - TLS verifies the server: pg8000's default context does not, and is rebuilt on every connect;
 - TCP_NODELAY, which pg8000 does not set: without it a TLS handshake waits on Nagle (~58 ms vs ~11 ms);
@@ -29,7 +30,7 @@ from sqlalchemy.engine import URL, make_url
 
 from payreq import aws
 from payreq.db.pg8000_decoding import decode_faster
-from payreq.db.pipelined_statements import pipeline_unnamed_statements
+from payreq.db.pipelined_statements import pipeline_statements
 from payreq.settings import DatabaseSettings, database_settings
 
 if TYPE_CHECKING:
@@ -142,7 +143,7 @@ def build_engine(settings: DatabaseSettings, *, pool_size: int | None = None) ->
     url, connect_args = database_url(settings)
     if url.drivername == PG8000:
         remember_placeholder_rewrites()
-        pipeline_unnamed_statements()
+        pipeline_statements()
         decode_faster()
     password = password_provider(settings)
     engine = create_engine(

@@ -4,10 +4,10 @@
   microseconds a value (a list of 50 requests carries a few hundred). PostgreSQL's ISO output
   (the default `DateStyle`, which pg8000 assumes too) is what `fromisoformat` reads, in C. What it
   cannot read (`infinity`, BC dates, years past 9999) goes to pg8000's own converter, unchanged.
-- Row descriptions: an unnamed statement (the only kind that does not pin an RDS Proxy session,
-  `pipelined_statements`) is described by the server on every run, and pg8000 rebuilds the column
-  list and its converters from those bytes each time. The same bytes mean the same columns, so each
-  connection remembers what it built, per description.
+- Row descriptions: an unnamed statement (one without parameters: `pipelined_statements` names the
+  others) is described by the server on every run, and pg8000 rebuilds the column list and its
+  converters from those bytes each time. The same bytes mean the same columns, so each connection
+  remembers what it built, per description.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from typing import Any
 
 import pg8000.converters
 import pg8000.core
+
+from payreq.db.pipelined_statements import forget_prepared
 
 TIMESTAMPTZ, TIMESTAMP, DATE = 1184, 1114, 1082
 # Distinct descriptions remembered per connection: far more than the statements a function runs.
@@ -66,6 +68,7 @@ def _remember_row_descriptions() -> None:
     def register_in_adapter(self: Any, oid: int, in_func: Any) -> None:
         # A converter registered later must be used by the columns described before it.
         self.__dict__.pop("_row_descriptions", None)
+        forget_prepared(self)
         own_register(self, oid, in_func)
 
     connection_class.handle_ROW_DESCRIPTION = handle_ROW_DESCRIPTION
