@@ -6,7 +6,8 @@ Measured in one warm process against the embedded PostgreSQL, on the same creden
   construction, cache key), run with pg8000's extended protocol on a `read_connection` (three
   round trips when this was written: Parse, Describe, Execute; one since the layer sends them
   together, `payreq/db/pipelined_statements.py`, which this process has too);
-- `now`: the written-out statement run with the simple query protocol (one round trip);
+- `now`: the written-out statement with the digest as `$1`, run on the driver: one round trip, and
+  parsed once per connection (`pipelined_statements`), so each later lookup is Bind and Execute;
 - `handler`: the whole warm invocation of `auth_api.authorizer.lambda_handler` (Powertools' event
   class, logging and metrics decorators included), as API Gateway calls it.
 Round trips are counted at pg8000's socket flush. Deployed, each round trip also pays the way to

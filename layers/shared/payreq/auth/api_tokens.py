@@ -12,7 +12,7 @@ from payreq.auth.credentials import fingerprint, new_api_token
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import credential_by_hash
-from payreq.db.one_round_trip import bytea_literal, one_row
+from payreq.db.one_round_trip import one_row
 from payreq.db.records import record, record_or_none
 from payreq.db.schema import api_tokens
 
@@ -88,7 +88,7 @@ def token_refusal(
 
 
 def token_principal(connection: Connection, secret: str, *, now: datetime) -> Principal | AuthFailure:
-    found = one_row(connection, TOKEN_BY_HASH + bytea_literal(fingerprint(secret)))
+    found = one_row(connection, TOKEN_BY_HASH, fingerprint(secret))
     row = record_or_none(TokenCheck, found)
     if row is None:
         return AuthFailure("unknown_token")

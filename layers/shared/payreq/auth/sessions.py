@@ -13,7 +13,7 @@ from payreq.auth.credentials import fingerprint, new_secret
 from payreq.auth.live_connections import credential_key, drop_connections_opened_by
 from payreq.auth.principal import AuthFailure, Principal
 from payreq.auth.users import credential_by_hash
-from payreq.db.one_round_trip import bytea_literal, one_row
+from payreq.db.one_round_trip import one_row
 from payreq.db.records import record, record_or_none
 from payreq.db.schema import sessions
 
@@ -94,7 +94,7 @@ def session_refusal(
 def session_principal(
     connection: Connection, secret: str, *, settings: AuthSettings, now: datetime
 ) -> Principal | AuthFailure:
-    found = one_row(connection, SESSION_BY_HASH + bytea_literal(fingerprint(secret)))
+    found = one_row(connection, SESSION_BY_HASH, fingerprint(secret))
     row = record_or_none(SessionCheck, found)
     if row is None:
         return AuthFailure("unknown_session")

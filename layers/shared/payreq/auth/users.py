@@ -21,15 +21,15 @@ if TYPE_CHECKING:
 def credential_by_hash(table: str, columns: str) -> str:
     """The authorizer's probe of a credential table (`sessions`, `api_tokens`, aliased `c`) by its
     secret's digest: `columns` of the credential, its user's state and permissions sorted into an
-    array. One unique-index probe on token_hash, written out rather than built with Core (no
-    statement building or cache key per request); the caller completes it with the digest as a
-    literal so that it runs in one round trip (payreq.db.one_round_trip)."""
+    array. One unique-index probe on token_hash (the digest is `$1`), written out rather than built
+    with Core (no statement building or cache key per request), run straight on the driver in one
+    round trip (payreq.db.one_round_trip)."""
     return f"""
 SELECT {columns}, u.is_active,
        coalesce((SELECT array_agg(p.permission ORDER BY p.permission)
                  FROM user_permissions p WHERE p.user_id = c.user_id), '{{}}'::text[]) AS permissions
 FROM {table} c JOIN users u ON u.id = c.user_id
-WHERE c.token_hash = """
+WHERE c.token_hash = $1"""
 
 
 def permissions_of(user_id: Any) -> Any:
