@@ -1,8 +1,9 @@
-"""pg8000 reads dates and timestamps as it did, faster; and a statement's columns are the same
+"""pg8000 reads dates, timestamps and JSON as it did, faster; and a statement's columns are the same
 whether its description was built afresh or remembered."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,30 @@ if TYPE_CHECKING:
 def test_dates_and_timestamps_come_back_as_python_values(engine: Engine, sql: str, expected: object) -> None:
     with read_connection(engine) as connection:
         assert connection.scalar(text(sql)) == expected
+
+
+JSON_DOCUMENT = {
+    "payee": "Müller & Söhne, 東京",
+    "approvers": ["3b1f0c52-6a8e-4d7e-9d55-1b5b1b0e9a11"],
+    "count": 12345678901234567890,
+    "rate": 0.1,
+    "negative": -2.5e-7,
+    "flags": [True, False, None],
+    "nested": {"empty": {}, "list": [], "quote": 'say "hi"\n'},
+}
+
+
+@pytest.mark.parametrize("kind", ["json", "jsonb"])
+def test_json_columns_come_back_as_the_python_values_json_gives(engine: Engine, kind: str) -> None:
+    # Given a document with text in several scripts, a number past 64 bits, floats and nesting
+    document = json.dumps(JSON_DOCUMENT)
+
+    # When it is read back from a json or jsonb column
+    with read_connection(engine) as connection:
+        found = connection.scalar(text(f"SELECT CAST(:document AS {kind})"), {"document": document})
+
+    # Then it is what Python's own parser makes of it, value for value
+    assert found == json.loads(document)
 
 
 def test_a_timestamp_keeps_the_sessions_offset(engine: Engine) -> None:

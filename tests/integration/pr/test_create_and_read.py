@@ -126,3 +126,19 @@ def test_reading_needs_pr_read(team: Team, signed_in: Any) -> None:
     created = raise_request(team.requester, [team.step("M", "anyof", team.alice)]).body
 
     assert outsider.get(f"/api/v1/prs/{created['id']}").status == 403
+
+
+def test_text_in_any_script_reads_back_as_it_was_written(team: Team) -> None:
+    # Given a request whose title and payee are not ASCII
+    flow = [team.step("Manager", "anyof", team.alice)]
+    created = raise_request(team.requester, flow, title="Übersetzung 翻訳 — 2 🖥", payee="Müller & Söhne, 東京")
+    assert created.status == 201, created.body
+
+    # When it is read back, alone and in the requester's list
+    read = team.requester.browser.get(f"/api/v1/prs/{created.body['id']}")
+    listed = team.requester.browser.get("/api/v1/prs")
+
+    # Then both answers carry the text exactly as it was sent
+    assert (read.body["title"], read.body["payee"]) == ("Übersetzung 翻訳 — 2 🖥", "Müller & Söhne, 東京")
+    shown = next(item for item in listed.body["items"] if item["id"] == created.body["id"])
+    assert (shown["title"], shown["payee"]) == (read.body["title"], read.body["payee"])

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.middlewares.openapi_validation import OpenAPIRequestValidationMiddleware
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic_core import to_json
 
 from payreq import snapstart
 from payreq.errors import BadRequest, detail
@@ -52,6 +53,12 @@ class AuthorizedValidation(OpenAPIRequestValidationMiddleware):
         return super().handler(app, next_middleware)
 
 
+def _json_text(body: Any) -> str:
+    """A response body as JSON text, written by pydantic-core (Rust) rather than `json.dumps`: a
+    page of 50 requests is ~40 KB of it. Compact, like Powertools' own; non-ASCII stays UTF-8."""
+    return to_json(body).decode()
+
+
 def _invalid_json(problem: str) -> BadRequest:
     return BadRequest(
         "The request body is not valid JSON.", code="invalid_json", details=[detail(None, problem, "invalid_json")]
@@ -84,7 +91,7 @@ def create_app(function: str) -> APIGatewayHttpResolver:
     CSRF check for cookie-authenticated writes), the error envelope, and its health route."""
     # Validation makes route signatures (pydantic bodies, typed query and path parameters) both the
     # request check and the OpenAPI document.
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=_json_text)
     # Powertools reads this attribute when it builds each route's middleware stack.
     app._request_validation_middleware = AuthorizedValidation()
     register_error_handlers(app)
