@@ -96,7 +96,7 @@ def pipeline_statements(*, named: bool = True) -> None:
         if self._sock is None:
             raise InterfaceError("connection is closed")
         if not named or not vals:
-            return _run(self, pg8000.core.NULL_BYTE, statement, params, oids, parse=True)
+            return _run(self, pg8000.core.NULL_BYTE, statement, params, oids)
         return _run_named(self, statement, params, tuple(oids))
 
     execute_unnamed.pg8000_own = own  # type: ignore[attr-defined]
@@ -125,7 +125,7 @@ def _run_named(connection: Any, statement: str, params: Any, oids: tuple[int, ..
 def _parse_and_run(connection: Any, names: _Names, key: Key, statement: str, params: Any) -> Any:
     name = names.new_name()
     try:
-        context = _run(connection, name, statement, params, key[1], parse=True, closing=names)
+        context = _run(connection, name, statement, params, key[1], closing=names)
     except Exception:
         names.to_close.append(name)  # parsed before the step that failed, perhaps
         raise
@@ -140,20 +140,20 @@ def _run(
     params: Any,
     oids: Any,
     *,
-    parse: bool = False,
     prepared: _Prepared | None = None,
     closing: _Names | None = None,
 ) -> Any:
+    """Run `statement` under `name` in one round trip: parsed first, unless it is `prepared` (then
+    its rows are read as that first run described them); `closing`'s pending Close messages go ahead."""
     core: Any = pg8000.core
     if closing is not None:
         while closing.to_close:
             connection._send_message(core.CLOSE, core.STATEMENT + closing.to_close.pop())
-    if parse:
+    if prepared is None:
         connection.send_PARSE(name, statement, oids)
         connection.send_DESCRIBE_STATEMENT(name)
         context = core.Context(statement)
     else:
-        assert prepared is not None
         context = core.Context(statement, columns=prepared.columns, input_funcs=prepared.input_funcs)
     connection.send_BIND(name, params)
     connection.send_EXECUTE()
